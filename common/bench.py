@@ -1,0 +1,142 @@
+"""Benchmarks: throughput measured side by side in one run, written to ``results/benchmarks/``.
+
+    python -m common.bench throughput            # train/infer images/s, fp32 vs bf16, batch 128 and 1
+    python -m common.bench precision --data ...  # short fp32 vs bf16 training run, same seed
+
+Speed claims come from here, never from timed tests. Ratios are only meaningful within one
+file: every number in it was measured on the same machine in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from .data import load_cifar10
+from .models import build_model
+from .paths import RESULTS_DIR
+from .report import provenance
+from .train import (TrainConfig, autocast, device_name, load_metrics, make_optimizer,
+                    resolve_device, train)
+
+BENCH_DIR = RESULTS_DIR / "benchmarks"
+
+
+def images_per_second(model: nn.Module, batch_size: int, precision: str, mode: str,
+                      device: torch.device, min_seconds: float = 3.0, warmup: int = 2) -> float:
+    """Images/s of one training step (forward, backward, SGD) or one inference forward."""
+    if mode not in ("train", "infer"):
+        raise ValueError(f"mode must be 'train' or 'infer', not {mode!r}")
+    model = model.to(device, memory_format=torch.channels_last).train(mode == "train")
+    x = torch.rand(batch_size, 3, 32, 32, device=device).contiguous(
+        memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (batch_size,), device=device)
+    optimizer = make_optimizer(model, TrainConfig()) if mode == "train" else None
+
+    def step():
+        if mode == "train":
+            with autocast(device, precision):
+                loss = nn.functional.cross_entropy(model(x).float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        else:
+            with torch.no_grad(), autocast(device, precision):
+                model(x)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    for _ in range(warmup):
+        step()
+    steps, started = 0, time.perf_counter()
+    while time.perf_counter() - started < min_seconds or steps < 3:
+        step()
+        steps += 1
+    return steps * batch_size / (time.perf_counter() - started)
+
+
+def throughput(models: list[str], device: str = "auto", min_seconds: float = 3.0) -> dict:
+    """Train (batch 128) and inference (batch 128 and 1) images/s, fp32 and bf16, per model."""
+    dev = resolve_device(device)
+    rows = []
+    for name in models:
+        for mode, batch in (("train", 128), ("infer", 128), ("infer", 1)):
+            for precision in ("fp32", "bf16"):
+                torch.manual_seed(0)
+                ips = images_per_second(build_model(name), batch, precision, mode, dev, min_seconds)
+                rows.append({"model": name, "mode": mode, "batch_size": batch,
+                             "precision": precision, "images_per_s": round(ips, 1)})
+                print(f"{name:>12} {mode:>5} batch {batch:>3} {precision}: {ips:8.1f} img/s",
+                      flush=True)
+    for row in rows:  # bf16 speed relative to fp32 for the same model, mode and batch
+        fp32 = next(r for r in rows if r["precision"] == "fp32" and
+                    all(r[k] == row[k] for k in ("model", "mode", "batch_size")))
+        row["vs_fp32"] = round(row["images_per_s"] / fp32["images_per_s"], 3)
+    return {"benchmark": "throughput", "device": device_name(dev), "rows": rows,
+            "provenance": provenance()}
+
+
+def precision_check(data_source: str | None, train_size: int = 2000, holdout: int = 2000,
+                    epochs: int = 3, seed: int = 0, device: str = "auto") -> dict:
+    """Train ResNet-20 twice with the same seed, fp32 and bf16; compare held-out accuracy.
+
+    The hold-out comes from the training set, so choosing the default precision never looks
+    at the test set.
+    """
+    data = load_cifar10(data_source)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for precision in ("fp32", "bf16"):
+            config = TrainConfig(profile="precision-check", epochs=epochs, train_size=train_size,
+                                 holdout=holdout, precision=precision, seed=seed)
+            metrics = load_metrics(train(config, data, tmp, device))
+            results[precision] = {"val_acc": metrics["val_acc"],
+                                  "train_seconds": round(metrics["train_seconds"], 1)}
+            print(precision, results[precision], flush=True)
+    return {"benchmark": "bf16_vs_fp32", "model": "resnet20", "seed": seed, "epochs": epochs,
+            "train_size": train_size, "holdout": holdout, "data_source": data.source,
+            "device": device_name(resolve_device(device)), "results": results,
+            "val_acc_difference_bf16_minus_fp32":
+                round(results["bf16"]["val_acc"] - results["fp32"]["val_acc"], 2),
+            "bf16_speedup": round(results["fp32"]["train_seconds"]
+                                  / results["bf16"]["train_seconds"], 3),
+            "provenance": provenance()}
+
+
+def write(result: dict, name: str, out_dir: Path = BENCH_DIR) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(f"wrote {path}")
+    return path
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Benchmarks (results/benchmarks/*.json)")
+    sub = parser.add_subparsers(dest="command")
+    tp = sub.add_parser("throughput", help="images/s, side by side")
+    tp.add_argument("--models", nargs="+", default=["resnet20"])
+    tp.add_argument("--seconds", type=float, default=3.0, help="minimum time per measurement")
+    pc = sub.add_parser("precision", help="short fp32 vs bf16 training run, same seed")
+    pc.add_argument("--data", default=None)
+    pc.add_argument("--epochs", type=int, default=3)
+    pc.add_argument("--train-size", type=int, default=2000)
+    for p in (tp, pc):
+        p.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    if args.command == "precision":
+        write(precision_check(args.data, args.train_size, epochs=args.epochs, device=args.device),
+              "bf16_vs_fp32")
+    else:
+        args = args if args.command else parser.parse_args(["throughput", *(argv or [])])
+        write(throughput(args.models, args.device, args.seconds), "throughput")
+
+
+if __name__ == "__main__":
+    main()

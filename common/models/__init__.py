@@ -1,0 +1,69 @@
+"""Model registry: ``build_model(name, **kwargs)`` is the one way to make a model.
+
+Every model takes images in [0, 1] (it normalises inside) and returns class logits.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn as nn
+
+from .resnet import BasicBlock, CifarResNet, conv3x3
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+
+# What a finished training run leaves in its folder (written by common.train).
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.pt"
+
+
+def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    """Decorator: make ``fn`` buildable as ``build_model(fn.__name__, **kwargs)``."""
+    if fn.__name__ in _REGISTRY:
+        raise ValueError(f"model {fn.__name__!r} is registered twice")
+    _REGISTRY[fn.__name__] = fn
+    return fn
+
+
+def list_models() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def build_model(name: str, **kwargs) -> nn.Module:
+    """Build a registered model by name, e.g. ``build_model("resnet20")``."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
+    return _REGISTRY[name](**kwargs)
+
+
+def load_model(run_dir: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
+    """The trained model of a finished run (``results/<run>/``), in eval mode."""
+    run_dir = Path(run_dir)
+    config_path, weights_path = run_dir / CONFIG_FILE, run_dir / WEIGHTS_FILE
+    if not weights_path.exists() or not config_path.exists():
+        raise FileNotFoundError(f"{run_dir} is not a finished run (needs {CONFIG_FILE} and "
+                                f"{WEIGHTS_FILE}); train it first, e.g. with common.train.")
+    config = json.loads(config_path.read_text())
+    model = build_model(config["model"], **config.get("model_kwargs", {}))
+    try:
+        state = torch.load(weights_path, map_location=map_location, weights_only=True)
+        model.load_state_dict(state)
+    except Exception as err:
+        reason = str(err).strip().splitlines()[0]
+        raise RuntimeError(f"{weights_path} is corrupt or does not match model "
+                           f"{config['model']!r} ({reason}); delete {run_dir} and retrain.") from err
+    return model.eval()
+
+
+@register_model
+def resnet20(num_classes: int = 10) -> nn.Module:
+    """He et al. 2016 CIFAR ResNet-20: 269,722 parameters, 40.55M MACs per 32x32 image."""
+    return CifarResNet(depth=20, num_classes=num_classes)
+
+
+__all__ = ["BasicBlock", "CifarResNet", "conv3x3", "build_model", "list_models", "load_model",
+           "register_model", "CONFIG_FILE", "WEIGHTS_FILE"]

@@ -1,0 +1,97 @@
+"""Run the numbered notebooks with papermill and export them as HTML (what ``make report`` does).
+
+    python -m common.report --profile full --data ../shared/data/cifar10-jpeg.tar.gz
+
+Executed notebooks and their HTML go to ``results/report/<profile>/``; figures to
+``figures/<profile>/``. Finished training runs are reused, so with the committed results the
+report regenerates without training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .data import ENV_VAR, resolve_source
+from .paths import REPO_ROOT, RESULTS_DIR
+
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+
+
+def numbered_notebooks(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """``NN_name.ipynb`` files in order."""
+    return sorted(p for p in notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
+
+
+def provenance() -> dict:
+    """Where and with what a report was made: git commit, date, machine, package versions."""
+    import torch
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=REPO_ROOT,
+                                    capture_output=True, text=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = "unknown", False
+    versions = {}
+    for name in ("torch", "torchvision", "numpy", "pandas", "matplotlib", "seaborn",
+                 "sklearn", "thop", "papermill"):
+        try:
+            versions[name] = __import__(name).__version__
+        except (ImportError, AttributeError):
+            versions[name] = "missing"
+    return {"git_commit": commit + ("+uncommitted changes" if dirty else ""),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "python": platform.python_version(), "machine": platform.machine(),
+            "cuda": torch.cuda.is_available(), "packages": versions}
+
+
+def run_notebook(notebook: Path, output_dir: Path, parameters: dict) -> Path:
+    """Execute one notebook with papermill (cwd: its folder) and export it to HTML."""
+    import nbformat
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    executed = output_dir / notebook.name
+    pm.execute_notebook(str(notebook), str(executed), parameters=parameters,
+                        cwd=str(notebook.parent), kernel_name="python3", progress_bar=False)
+    html, _ = HTMLExporter(embed_images=True).from_notebook_node(nbformat.read(executed, 4))
+    executed.with_suffix(".html").write_text(html, encoding="utf-8")
+    return executed
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="full")
+    parser.add_argument("--data", default=None,
+                        help=f"CIFAR-10 source (default: ${ENV_VAR}, else torchvision)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="run only notebooks whose number is listed, e.g. --only 01")
+    args = parser.parse_args(argv)
+    data_source = resolve_source(args.data)  # absolute, so it works from notebooks/ too
+    output_dir = RESULTS_DIR / "report" / args.profile
+    notebooks = [nb for nb in numbered_notebooks()
+                 if args.only is None or nb.name[:2] in args.only]
+    if not notebooks:
+        raise SystemExit(f"no notebooks to run in {NOTEBOOKS_DIR}")
+    for nb in notebooks:
+        started = time.perf_counter()
+        print(f"[report] running {nb.name} (profile={args.profile}, data={data_source})",
+              flush=True)
+        run_notebook(nb, output_dir, dict(profile=args.profile, data_source=data_source,
+                                          device=args.device))
+        print(f"[report] {nb.name} done in {time.perf_counter() - started:.0f} s", flush=True)
+    print(f"[report] executed notebooks and HTML in {output_dir}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiet debugpy warning
+    main()

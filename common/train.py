@@ -1,0 +1,389 @@
+"""Training: one resumable, reproducible recipe for every model of the project.
+
+SGD (momentum 0.9, Nesterov), weight decay on conv/linear weights only, linear warm-up then
+cosine decay per iteration, batch 128, optional label smoothing, bf16 autocast and
+channels_last. A run lives in ``results/<run name>/``:
+
+* ``config.json``   the configuration and data source that identify the run
+* ``history.csv``   one row per epoch (train/test loss and accuracy, lr, seconds)
+* ``checkpoints/last.pt``  written after every epoch; git-ignored; a rerun resumes from it
+* ``model.pt`` and ``metrics.json``  once the run has finished
+
+A finished run is reused, not retrained, unless ``retrain=True``.
+
+Command line (e.g. for a long run in the background)::
+
+    python -m common.train --model resnet20 --profile full --data ../shared/data/cifar10-jpeg.tar.gz
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import dataclasses
+import hashlib
+import json
+import math
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .data import CifarData, iterate_batches, load_cifar10, random_partition, to_float
+from .flops import count_macs, count_params
+from .models import CONFIG_FILE, WEIGHTS_FILE, build_model
+from .paths import RESULTS_DIR
+
+# Profiles: how much data and how many epochs. `smoke` is what tests and CI run.
+PROFILES = {
+    "smoke": dict(epochs=2, train_size=2000),
+    "full": dict(epochs=30, train_size=None),
+    "paper": dict(epochs=200, train_size=None),
+}
+PRECISIONS = ("auto", "bf16", "fp32")
+HISTORY_FILE, METRICS_FILE = "history.csv", "metrics.json"
+CHECKPOINT = Path("checkpoints") / "last.pt"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (and therefore its identity)."""
+
+    model: str = "resnet20"
+    model_kwargs: dict = field(default_factory=dict)
+    profile: str = "smoke"
+    epochs: int = PROFILES["smoke"]["epochs"]
+    train_size: Optional[int] = PROFILES["smoke"]["train_size"]  # None: every training image
+    holdout: int = 0  # training images held out as a validation set, for choosing settings
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    warmup_epochs: float = 1.0
+    label_smoothing: float = 0.0
+    # Training arithmetic: "auto" is bf16 autocast where the hardware has native bf16 (recent
+    # GPUs, CPUs with AVX512-BF16/AMX), else fp32. Evaluation always runs in fp32.
+    precision: str = "auto"
+    seed: int = 0
+
+    @classmethod
+    def from_profile(cls, profile: str, **overrides) -> "TrainConfig":
+        """The configuration of a profile (``smoke``, ``full``, ``paper``) with overrides."""
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; choose one of {list(PROFILES)}")
+        return cls(profile=profile, **{**PROFILES[profile], **overrides})
+
+    def __post_init__(self):
+        problems = []
+        if self.epochs < 1:
+            problems.append(f"epochs must be >= 1 (got {self.epochs})")
+        if self.batch_size < 1:
+            problems.append(f"batch_size must be >= 1 (got {self.batch_size})")
+        if self.train_size is not None and self.train_size < 1:
+            problems.append(f"train_size must be >= 1 or None (got {self.train_size})")
+        if self.holdout < 0:
+            problems.append(f"holdout must be >= 0 (got {self.holdout})")
+        if self.lr <= 0 or self.weight_decay < 0 or self.warmup_epochs < 0:
+            problems.append("lr must be > 0, weight_decay and warmup_epochs >= 0")
+        if not 0 <= self.label_smoothing < 1:
+            problems.append(f"label_smoothing must be in [0, 1) (got {self.label_smoothing})")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision must be one of {PRECISIONS} (got {self.precision!r})")
+        if problems:
+            raise ValueError("bad TrainConfig: " + "; ".join(problems))
+
+
+def run_name(config: TrainConfig, data_source: dict) -> str:
+    """Readable, unique folder name: model, profile, seed and a hash of everything else."""
+    identity = {**dataclasses.asdict(config), "data_fingerprint": data_source["fingerprint"]}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
+    kwargs = "".join(f"_{k}{v}" for k, v in sorted(config.model_kwargs.items()))
+    return f"{config.model}{kwargs}-{config.profile}-seed{config.seed}-{digest}"
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, else the CPU."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no GPU is visible; use 'cpu' or 'auto'")
+    return torch.device(device)
+
+
+def has_fast_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 natively (emulated bf16 on an AVX2 CPU is ~10x slower)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` -> ``bf16`` where it is native on ``device``, else ``fp32``."""
+    if precision == "auto":
+        return "bf16" if has_fast_bf16(device) else "fp32"
+    return precision
+
+
+def autocast(device: torch.device, precision: str):
+    """bf16 autocast context (a no-op for fp32)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
+    """Linear warm-up to ``peak`` over ``warmup_steps``, then cosine decay to 0."""
+    if step < warmup_steps:
+        return peak * (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return peak * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """SGD with weight decay on conv/linear weights only (not BN weights or biases)."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+    return torch.optim.SGD([{"params": decay, "weight_decay": config.weight_decay},
+                            {"params": no_decay, "weight_decay": 0.0}],
+                           lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu",
+                   batch_size: int = 500) -> torch.Tensor:
+    """fp32 logits of ``model`` in eval mode for uint8 images, on the CPU."""
+    was_training = model.training
+    model.eval()
+    logits = [model(to_float(x, device)).float().cpu()
+              for x, _ in iterate_batches(images, None, batch_size)]
+    model.train(was_training)
+    return torch.cat(logits) if logits else torch.zeros(0)
+
+
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+             device: torch.device | str = "cpu") -> dict:
+    """Cross-entropy loss and accuracy (percent) of ``model`` in eval mode, fp32."""
+    logits = predict_logits(model, images, device)
+    if len(labels) == 0:
+        return {"loss": float("nan"), "acc": float("nan")}
+    return {"loss": F.cross_entropy(logits, labels).item(),
+            "acc": 100.0 * (logits.argmax(1) == labels).float().mean().item()}
+
+
+def split_training_data(data: CifarData, config: TrainConfig):
+    """(train images, train labels, holdout images, holdout labels) for this config."""
+    n = len(data.train_labels)
+    n_train = n - config.holdout if config.train_size is None else config.train_size
+    if n_train < 1 or n_train + config.holdout > n:
+        raise ValueError(f"train_size {config.train_size} + holdout {config.holdout} exceeds the "
+                         f"{n} training images of {data.source['name']}")
+    holdout_idx, train_idx = random_partition(n, [config.holdout, n_train], config.seed)
+    return (data.train_images[train_idx], data.train_labels[train_idx],
+            data.train_images[holdout_idx], data.train_labels[holdout_idx])
+
+
+def _save_atomic(obj, path: Path) -> None:
+    """torch.save through a temporary file, so an interrupted write never corrupts ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def _write_history(rows: list[dict], path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _load_checkpoint(path: Path, config_hash: str) -> dict:
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:
+        reason = str(err).strip().splitlines()[0]
+        raise RuntimeError(f"checkpoint {path} is corrupt ({reason}); delete it to restart this "
+                           f"run from scratch, or pass retrain=True.") from err
+    if ckpt.get("config_hash") != config_hash:
+        raise RuntimeError(f"checkpoint {path} belongs to another configuration; delete it or "
+                           f"pass retrain=True.")
+    return ckpt
+
+
+def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULTS_DIR,
+          device: str = "auto", retrain: bool = False, stop_after: Optional[int] = None,
+          progress: bool = True) -> Path:
+    """Train (or reuse, or resume) the run that ``config`` and ``data`` define; return its folder.
+
+    ``stop_after`` trains at most that many epochs in this call and returns with the checkpoint
+    saved (the next call resumes). ``progress`` shows a tqdm bar.
+    """
+    run_dir = Path(results_dir) / run_name(config, data.source)
+    if (run_dir / METRICS_FILE).exists() and not retrain:
+        return run_dir
+    if retrain and run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_record = {**dataclasses.asdict(config), "data_source": data.source,
+                     "run": run_dir.name}
+    (run_dir / CONFIG_FILE).write_text(json.dumps(config_record, indent=2))
+    config_hash = run_dir.name.rsplit("-", 1)[1]
+
+    dev = resolve_device(device)
+    precision = resolve_precision(config.precision, dev)
+    train_x, train_y, holdout_x, holdout_y = split_training_data(data, config)
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, **config.model_kwargs)
+    model = model.to(dev, memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, config)
+    criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+
+    history, start_epoch = [], 0
+    if (run_dir / CHECKPOINT).exists():
+        ckpt = _load_checkpoint(run_dir / CHECKPOINT, config_hash)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        torch.set_rng_state(ckpt["rng_state"])
+        history, start_epoch = ckpt["history"], ckpt["epoch"]
+
+    drop_last = len(train_y) > config.batch_size
+    steps_per_epoch = len(train_y) // config.batch_size if drop_last else 1
+    total_steps = steps_per_epoch * config.epochs
+    warmup_steps = round(config.warmup_epochs * steps_per_epoch)
+    end_epoch = config.epochs if stop_after is None else min(config.epochs,
+                                                            start_epoch + stop_after)
+    bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress,
+               desc=run_dir.name, unit="step", mininterval=5, dynamic_ncols=True)
+    for epoch in range(start_epoch, end_epoch):
+        model.train()
+        started = time.perf_counter()
+        # One generator per epoch: order and augmentation replay exactly after a resume.
+        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+        loss_sum, correct, seen = 0.0, 0, 0
+        for i, (x, y) in enumerate(iterate_batches(train_x, train_y, config.batch_size,
+                                                   generator, augment=True, drop_last=drop_last)):
+            lr = lr_at(epoch * steps_per_epoch + i, total_steps, warmup_steps, config.lr)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            x, y = to_float(x, dev), y.to(dev)
+            with autocast(dev, precision):
+                logits = model(x)
+                loss = criterion(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += len(y)
+            bar.update(1)
+        row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": 100 * correct / seen}
+        test = evaluate(model, data.test_images, data.test_labels, dev)
+        row.update(test_loss=test["loss"], test_acc=test["acc"])
+        if config.holdout:
+            val = evaluate(model, holdout_x, holdout_y, dev)
+            row.update(val_loss=val["loss"], val_acc=val["acc"])
+        row.update(lr=lr, seconds=time.perf_counter() - started)
+        history.append(row)
+        bar.set_postfix(epoch=epoch + 1, loss=f"{row['train_loss']:.3f}",
+                        test_acc=f"{row['test_acc']:.2f}")
+        _write_history(history, run_dir / HISTORY_FILE)
+        _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                      "rng_state": torch.get_rng_state(), "epoch": epoch + 1,
+                      "history": history, "config_hash": config_hash}, run_dir / CHECKPOINT)
+    bar.close()
+    if len(history) < config.epochs:
+        return run_dir  # stopped early on purpose; the next call resumes
+
+    model.eval()
+    final_train = evaluate(model, train_x, train_y, dev)
+    final_test = evaluate(model, data.test_images, data.test_labels, dev)
+    metrics = {
+        "model": config.model, "model_kwargs": config.model_kwargs, "profile": config.profile,
+        "epochs": config.epochs, "seed": config.seed, "data_source": data.source,
+        "train_size": len(train_y), "holdout": config.holdout,
+        "params": count_params(model), "macs": count_macs(model),
+        "train_acc": final_train["acc"], "train_loss": final_train["loss"],
+        "test_acc": final_test["acc"], "test_loss": final_test["loss"],
+        "train_seconds": sum(r["seconds"] for r in history),
+        "precision": precision, "device": str(dev), "device_name": device_name(dev),
+        "torch": torch.__version__, "finished_at": datetime.now(timezone.utc).isoformat(),
+        "run": run_dir.name,
+    }
+    if config.holdout:
+        metrics["val_acc"] = evaluate(model, holdout_x, holdout_y, dev)["acc"]
+    _save_atomic(model.state_dict(), run_dir / WEIGHTS_FILE)
+    (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))  # last: marks "finished"
+    return run_dir
+
+
+def device_name(dev: torch.device) -> str:
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    cpu = platform.processor() or platform.machine()
+    try:  # Linux names the CPU model here; platform.processor() is often empty
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu} CPU ({torch.get_num_threads()} threads)"
+
+
+def load_history(run_dir: str | Path):
+    """The per-epoch history of a run as a pandas DataFrame."""
+    import pandas as pd
+    return pd.read_csv(Path(run_dir) / HISTORY_FILE)
+
+
+def load_metrics(run_dir: str | Path) -> dict:
+    """The final metrics of a finished run."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: the run has not finished; train it.")
+    return json.loads(path.read_text())
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Train (or resume, or reuse) one run.")
+    parser.add_argument("--model", default="resnet20")
+    parser.add_argument("--model-kwargs", default="{}", type=json.loads,
+                        help='JSON, e.g. \'{"num_kernels": 4}\'')
+    parser.add_argument("--profile", default="smoke", choices=list(PROFILES))
+    parser.add_argument("--data", default=None, help="CIFAR-10 source (default: $CIFAR10, "
+                        "else torchvision)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS)
+    parser.add_argument("--holdout", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--results-dir", default=str(RESULTS_DIR))
+    parser.add_argument("--retrain", action="store_true")
+    parser.add_argument("--stop-after", type=int, default=None,
+                        help="train at most this many epochs now; rerun to resume")
+    args = parser.parse_args(argv)
+    overrides = dict(model=args.model, model_kwargs=args.model_kwargs, seed=args.seed,
+                     precision=args.precision, holdout=args.holdout)
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
+    config = TrainConfig.from_profile(args.profile, **overrides)
+    run_dir = train(config, load_cifar10(args.data), args.results_dir, args.device,
+                    args.retrain, args.stop_after)
+    metrics_path = run_dir / METRICS_FILE
+    print(metrics_path.read_text() if metrics_path.exists() else f"checkpoint saved in {run_dir}")
+
+
+if __name__ == "__main__":
+    main()

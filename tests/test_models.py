@@ -1,0 +1,74 @@
+import pytest
+import torch
+
+from common.flops import count_macs, count_params, missing_mac_rules
+from common.models import build_model, list_models, load_model
+from common.models.resnet import CifarResNet, Normalize
+
+
+def test_resnet20_matches_he_et_al():
+    model = build_model("resnet20")
+    assert count_params(model) == 269_722
+    assert count_macs(model) == 40_551_040
+    assert missing_mac_rules(model) == []
+
+
+def test_macs_scale_with_image_count_not_batch():
+    model = build_model("resnet20")
+    assert count_macs(model, (4, 3, 32, 32)) == count_macs(model)
+
+
+def test_count_macs_leaves_model_untouched():
+    model = build_model("resnet20").train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    count_macs(model)
+    assert model.training
+    assert before.keys() == model.state_dict().keys()
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_forward_shape_and_pixel_space_input():
+    model = build_model("resnet20").eval()
+    out = model(torch.rand(5, 3, 32, 32))
+    assert out.shape == (5, 10)
+    norm = Normalize()
+    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1).expand(1, 3, 4, 4)
+    assert torch.allclose(norm(mean), torch.zeros(1, 3, 4, 4), atol=1e-6)
+
+
+def test_registry_errors():
+    assert "resnet20" in list_models()
+    with pytest.raises(ValueError, match="unknown model 'resnet21'.*resnet20"):
+        build_model("resnet21")
+    with pytest.raises(ValueError, match="6n\\+2"):
+        CifarResNet(depth=21)
+
+
+def test_block_takes_a_conv_factory_and_gate():
+    """Later model families swap the convolution or add a gate without copying the ResNet."""
+    calls = []
+
+    def conv(in_ch, out_ch, kernel_size, stride, padding):
+        calls.append((in_ch, out_ch, stride))
+        return torch.nn.Conv2d(in_ch, out_ch, kernel_size, stride, padding, bias=False)
+
+    class HalfGate(torch.nn.Module):
+        def __init__(self, in_ch, out_ch):
+            super().__init__()
+            self.out_ch = out_ch
+
+        def forward(self, x):
+            return torch.full((len(x), self.out_ch, 1, 1), 0.5)
+
+    model = CifarResNet(depth=20, conv_layer=conv, gate_layer=HalfGate)
+    assert len(calls) == 18 and calls[6] == (16, 32, 2)
+    assert model(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_load_model_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a finished run"):
+        load_model(tmp_path)
+    (tmp_path / "config.json").write_text('{"model": "resnet20"}')
+    (tmp_path / "model.pt").write_bytes(b"corrupt")
+    with pytest.raises(RuntimeError, match="corrupt .*retrain"):
+        load_model(tmp_path)

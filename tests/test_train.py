@@ -1,0 +1,145 @@
+import json
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+from common.data import load_cifar10, to_float
+from common.models import build_model, load_model
+from common.train import (PROFILES, TrainConfig, load_history, lr_at, make_optimizer,
+                          resolve_precision, run_name, train)
+
+REQUIRED_METRICS = {"model", "profile", "epochs", "seed", "data_source", "params", "macs",
+                    "train_acc", "test_acc"}
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tiny_folder, tmp_path_factory):
+    return load_cifar10(tiny_folder, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def tiny_config(**overrides) -> TrainConfig:
+    return TrainConfig(**{"epochs": 2, "train_size": 48, "batch_size": 16, "lr": 0.05,
+                          "precision": "fp32", **overrides})
+
+
+def test_lr_schedule_warms_up_then_decays():
+    lrs = [lr_at(s, 100, 10, 0.1) for s in range(100)]
+    assert lrs[0] == pytest.approx(0.01) and lrs[9] == pytest.approx(0.1)
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+    assert lrs[-1] < 1e-3
+    assert lr_at(55, 100, 10, 0.1) == pytest.approx(0.05)  # half-way through the cosine
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="unknown profile 'fast'"):
+        TrainConfig.from_profile("fast")
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        TrainConfig(label_smoothing=1.5)
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="fp8")
+    assert TrainConfig.from_profile("full").epochs == PROFILES["full"]["epochs"] == 30
+    assert TrainConfig.from_profile("full").train_size is None
+
+
+def test_precision_resolution():
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu) == "fp32"
+    assert resolve_precision("auto", cpu) in ("bf16", "fp32")
+
+
+def test_weight_decay_skips_batchnorm_and_biases():
+    model = build_model("resnet20")
+    decay, no_decay = make_optimizer(model, TrainConfig()).param_groups
+    assert decay["weight_decay"] == 5e-4 and no_decay["weight_decay"] == 0
+    assert all(p.ndim > 1 for p in decay["params"]) and all(p.ndim == 1 for p in no_decay["params"])
+    assert len(decay["params"]) == 20  # 19 convolutions and the classifier
+
+
+def test_a_few_steps_lower_the_loss(tiny_data):
+    torch.manual_seed(0)
+    model = build_model("resnet20")
+    optimizer = make_optimizer(model, TrainConfig(lr=0.05))
+    x, y = to_float(tiny_data.train_images[:32]), tiny_data.train_labels[:32]
+    losses = []
+    for _ in range(8):
+        loss = nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_run_writes_results_and_is_reused(tiny_data, tmp_path):
+    run_dir = train(tiny_config(), tiny_data, tmp_path, progress=False)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert REQUIRED_METRICS <= metrics.keys()
+    assert metrics["params"] == 269_722 and metrics["epochs"] == 2
+    assert metrics["data_source"]["fingerprint"] == tiny_data.source["fingerprint"]
+    assert 0 <= metrics["test_acc"] <= 100
+    history = load_history(run_dir)
+    assert list(history["epoch"]) == [1, 2]
+    assert {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"} <= set(history)
+    model = load_model(run_dir)
+    assert not model.training
+
+    stamp = (run_dir / "metrics.json").stat().st_mtime_ns
+    assert train(tiny_config(), tiny_data, tmp_path, progress=False) == run_dir
+    assert (run_dir / "metrics.json").stat().st_mtime_ns == stamp  # reused, not retrained
+    train(tiny_config(), tiny_data, tmp_path, retrain=True, progress=False)
+    assert (run_dir / "metrics.json").stat().st_mtime_ns != stamp
+
+
+def test_interrupted_run_resumes_to_identical_weights(tiny_data, tmp_path):
+    straight = train(tiny_config(epochs=3), tiny_data, tmp_path / "a", progress=False)
+    resumed_dir = train(tiny_config(epochs=3), tiny_data, tmp_path / "b", stop_after=1,
+                        progress=False)
+    assert not (resumed_dir / "metrics.json").exists()
+    assert (resumed_dir / "checkpoints" / "last.pt").exists()
+    assert len(load_history(resumed_dir)) == 1
+    train(tiny_config(epochs=3), tiny_data, tmp_path / "b", stop_after=1, progress=False)
+    assert len(load_history(resumed_dir)) == 2
+    train(tiny_config(epochs=3), tiny_data, tmp_path / "b", progress=False)
+    a = torch.load(straight / "model.pt", weights_only=True)
+    b = torch.load(resumed_dir / "model.pt", weights_only=True)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert load_history(straight)["train_loss"].tolist() == \
+        load_history(resumed_dir)["train_loss"].tolist()
+
+
+def test_corrupt_checkpoint_names_the_fix(tiny_data, tmp_path):
+    run_dir = train(tiny_config(), tiny_data, tmp_path, stop_after=1, progress=False)
+    (run_dir / "checkpoints" / "last.pt").write_bytes(b"truncated")
+    with pytest.raises(RuntimeError, match="corrupt.*delete it"):
+        train(tiny_config(), tiny_data, tmp_path, progress=False)
+
+
+def test_run_name_identifies_configuration_and_data(tiny_data):
+    base = run_name(tiny_config(), tiny_data.source)
+    assert base.startswith("resnet20-smoke-seed0-")
+    assert base == run_name(tiny_config(), tiny_data.source)
+    assert base != run_name(tiny_config(seed=1), tiny_data.source)
+    assert base != run_name(tiny_config(), {**tiny_data.source, "fingerprint": "sha256:other"})
+    assert "_num_kernels4" in run_name(tiny_config(model_kwargs={"num_kernels": 4}),
+                                        tiny_data.source)
+
+
+def test_train_size_larger_than_data_is_an_error(tiny_data, tmp_path):
+    with pytest.raises(ValueError, match="exceeds the 60 training images"):
+        train(tiny_config(train_size=2000), tiny_data, tmp_path, progress=False)
+
+
+def test_committed_runs_keep_their_identity():
+    """A change to TrainConfig or run_name must not orphan the committed results."""
+    import dataclasses
+
+    from common.paths import RESULTS_DIR
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    for config_path in RESULTS_DIR.glob("*/config.json"):
+        record = json.loads(config_path.read_text())
+        config = TrainConfig(**{k: v for k, v in record.items() if k in fields})
+        assert run_name(config, record["data_source"]) == config_path.parent.name
