@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 from thop.profile import register_hooks as _THOP_RULES
 
+from .models.dynamic_conv import DynamicConv2d
 from .models.resnet import Normalize, PadShortcut
 
 MacRule = Callable[[nn.Module, tuple, torch.Tensor], None]  # thop forward-hook signature
@@ -31,6 +32,7 @@ MAC_RULES: dict[type[nn.Module], MacRule] = {
     nn.BatchNorm2d: zero_macs,  # folded into the conv before it
     nn.AdaptiveAvgPool2d: zero_macs,
     nn.Identity: zero_macs,
+    nn.Flatten: zero_macs,
     Normalize: zero_macs,  # folds into the first conv
     PadShortcut: zero_macs,
 }
@@ -42,6 +44,23 @@ def register_mac_rule(module_type: type[nn.Module]) -> Callable[[MacRule], MacRu
         MAC_RULES[module_type] = rule
         return rule
     return wrap
+
+
+@register_mac_rule(DynamicConv2d)
+def dynamic_conv_macs(module: DynamicConv2d, inputs: tuple, output: torch.Tensor) -> None:
+    """Attention branch + kernel aggregation + the convolution (strategy "aggregate").
+
+    thop does not descend into a module that has its own rule, so the attention's pooling and
+    FCs are counted here: pooling as one add per input element, the FCs as in*out MACs.
+    """
+    x = inputs[0]
+    n, c, h, w = x.shape
+    fc1, fc2 = module.attention[2], module.attention[4]
+    attention = c * h * w + fc1.in_features * fc1.out_features + fc2.in_features * fc2.out_features
+    kernel = module.out_ch * module.in_ch * module.kernel_size ** 2
+    aggregation = module.num_kernels * kernel
+    convolution = output.shape[2] * output.shape[3] * kernel
+    module.total_ops += n * (attention + aggregation + convolution)
 
 
 def missing_mac_rules(model: nn.Module) -> list[str]:
@@ -60,6 +79,8 @@ def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -
     """Multiply-accumulates per image for one forward pass in eval mode (see module docstring)."""
     model = copy.deepcopy(model).eval()  # thop adds buffers and hooks; keep the caller's clean
     device = next(model.parameters()).device
-    macs, _ = thop.profile(model, inputs=(torch.rand(*input_size, device=device),),
+    # thop adds a root module's own count to its children's; wrapping the model keeps a layer
+    # with its own rule (which already covers its children) from being counted twice.
+    macs, _ = thop.profile(nn.Sequential(model), inputs=(torch.rand(*input_size, device=device),),
                            custom_ops=MAC_RULES, verbose=False)
     return float(macs) / input_size[0]

@@ -264,6 +264,9 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
     steps_per_epoch = len(train_y) // config.batch_size if drop_last else 1
     total_steps = steps_per_epoch * config.epochs
     warmup_steps = round(config.warmup_epochs * steps_per_epoch)
+    # Layers with a training schedule (e.g. dynamic convolution's temperature) follow the
+    # fractional epoch; their state lives in buffers, so checkpoints carry it.
+    scheduled = [m for m in model.modules() if hasattr(m, "update_schedule")]
     end_epoch = config.epochs if stop_after is None else min(config.epochs,
                                                             start_epoch + stop_after)
     bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress,
@@ -279,6 +282,8 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
             lr = lr_at(epoch * steps_per_epoch + i, total_steps, warmup_steps, config.lr)
             for group in optimizer.param_groups:
                 group["lr"] = lr
+            for module in scheduled:
+                module.update_schedule(epoch + i / steps_per_epoch)
             x, y = to_float(x, dev), y.to(dev)
             with autocast(dev, precision):
                 logits = model(x)

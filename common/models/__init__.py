@@ -6,12 +6,14 @@ Every model takes images in [0, 1] (it normalises inside) and returns class logi
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn as nn
 
+from .dynamic_conv import DynamicConv2d
 from .resnet import BasicBlock, CifarResNet, conv3x3
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
@@ -65,5 +67,17 @@ def resnet20(num_classes: int = 10) -> nn.Module:
     return CifarResNet(depth=20, num_classes=num_classes)
 
 
-__all__ = ["BasicBlock", "CifarResNet", "conv3x3", "build_model", "list_models", "load_model",
+@register_model
+def dy_resnet20(num_kernels: int = 4, reduction: int = 4, temperature: float = 30.0,
+                anneal_epochs: float = 10.0, mode: str = "auto", num_classes: int = 10) -> nn.Module:
+    """DY-ResNet-20: the 18 block convolutions are DynamicConv2d with ``num_kernels`` kernels.
+
+    Stem, shortcuts and classifier stay static; everything else is the baseline's block.
+    """
+    conv = partial(DynamicConv2d, num_kernels=num_kernels, reduction=reduction,
+                   temperature=temperature, anneal_epochs=anneal_epochs, mode=mode)
+    return CifarResNet(depth=20, num_classes=num_classes, conv_layer=conv)
+
+
+__all__ = ["BasicBlock", "CifarResNet", "DynamicConv2d", "conv3x3", "build_model", "list_models", "load_model",
            "register_model", "CONFIG_FILE", "WEIGHTS_FILE"]

@@ -1,0 +1,100 @@
+import pytest
+import torch
+
+from common.flops import count_macs, count_params, missing_mac_rules
+from common.models import build_model
+from common.models.dynamic_conv import DynamicConv2d, set_temperature, temperature_at
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("batch", [1, 128])
+@pytest.mark.parametrize("training", [True, False])
+def test_aggregate_equals_dense(stride, batch, training):
+    torch.manual_seed(0)
+    layer = DynamicConv2d(16, 32, 3, stride, 1, num_kernels=4, bias=True).train(training)
+    set_temperature(layer, 2.0)
+    x = torch.randn(batch, 16, 8, 8)
+    pi = layer.attention_weights(x)
+    a = layer.forward_with(x, pi, "aggregate")
+    b = layer.forward_with(x, pi, "dense")
+    assert a.shape == (batch, 32, 8 // stride, 8 // stride)
+    assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)
+
+
+def test_gradients_agree_between_modes():
+    torch.manual_seed(0)
+    x = torch.randn(4, 8, 6, 6)
+    grads = []
+    for mode in ("aggregate", "dense"):
+        torch.manual_seed(1)
+        layer = DynamicConv2d(8, 8, mode=mode, temperature=1.0)
+        layer(x).square().sum().backward()
+        grads.append((layer.weight.grad.clone(), layer.attention[2].weight.grad.clone()))
+    assert all(torch.allclose(g1, g2, atol=1e-4, rtol=1e-4) for g1, g2 in zip(*grads))
+
+
+def test_attention_is_a_distribution():
+    layer = DynamicConv2d(8, 8, num_kernels=5, temperature=1.0)
+    pi = layer.attention_weights(torch.randn(10, 8, 4, 4))
+    assert pi.shape == (10, 5) and (pi >= 0).all()
+    assert torch.allclose(pi.sum(1), torch.ones(10))
+
+
+def test_eval_output_does_not_depend_on_the_batch():
+    torch.manual_seed(0)
+    model = build_model("dy_resnet20", num_kernels=3).eval()
+    set_temperature(model, 1.0)
+    x = torch.rand(6, 3, 32, 32)
+    together = model(x)
+    alone = torch.cat([model(x[i:i + 1]) for i in range(6)])
+    assert torch.allclose(together, alone, atol=1e-4, rtol=1e-4)
+
+
+def test_k1_is_resnet20_with_the_same_weights():
+    torch.manual_seed(0)
+    static = build_model("resnet20").eval()
+    dynamic = build_model("dy_resnet20", num_kernels=1).eval()
+    state = dynamic.state_dict()
+    for name, value in static.state_dict().items():
+        # block convolutions hold their single kernel as (1, out, in, k, k)
+        state[name] = value.view_as(state[name])
+    dynamic.load_state_dict(state)
+    x = torch.rand(4, 3, 32, 32)
+    assert torch.allclose(static(x), dynamic(x), atol=1e-5)
+
+
+def test_temperature_schedule():
+    assert temperature_at(0) == 30 and temperature_at(5) == pytest.approx(15.5)
+    assert temperature_at(10) == 1 and temperature_at(25) == 1
+    layer = DynamicConv2d(4, 4)
+    layer.update_schedule(2.5)
+    assert layer.temperature.item() == pytest.approx(temperature_at(2.5))
+    assert "temperature" in layer.state_dict()  # saved in checkpoints
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(num_kernels=0), "num_kernels"), (dict(reduction=0), "reduction"),
+    (dict(kernel_size=4, padding="same"), "odd kernel_size"), (dict(mode="fast"), "mode"),
+    (dict(temperature=0), "temperatures"),
+])
+def test_bad_parameters(kwargs, message):
+    args = dict(in_ch=4, out_ch=4, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        DynamicConv2d(**args)
+
+
+def test_macs_and_params_by_hand():
+    k, c_in, c_out, h = 3, 16, 32, 8
+    layer = DynamicConv2d(c_in, c_out, 3, 1, 1, num_kernels=k)
+    hidden = max(4, c_in // 4)
+    kernel = c_out * c_in * 9
+    expected = c_in * h * h + c_in * hidden + hidden * k + k * kernel + h * h * kernel
+    assert count_macs(layer, (1, c_in, h, h)) == expected
+    assert count_params(layer) == k * kernel + c_in * hidden + hidden + hidden * k + k
+
+
+@pytest.mark.parametrize("k, lo, hi", [(1, 40.9e6, 41.1e6), (5, 42.0e6, 42.2e6)])
+def test_dy_resnet20_macs(k, lo, hi):
+    model = build_model("dy_resnet20", num_kernels=k)
+    assert lo < count_macs(model) < hi
+    assert missing_mac_rules(model) == []
