@@ -1,6 +1,7 @@
 """Benchmarks: throughput measured side by side in one run, written to ``results/benchmarks/``.
 
-    python -m common.bench throughput            # train/infer images/s, fp32 vs bf16, batch 128 and 1
+    python -m common.bench throughput            # ResNet-20 train/infer images/s, fp32 vs bf16
+    python -m common.bench dynamic               # DY-ResNet-20 K=2..5, both computations, vs ResNet-20
     python -m common.bench precision --data ...  # short fp32 vs bf16 training run, same seed
 
 Speed claims come from here, never from timed tests. Ratios are only meaningful within one
@@ -23,7 +24,7 @@ from .models import build_model
 from .paths import RESULTS_DIR
 from .report import provenance
 from .train import (TrainConfig, autocast, device_name, load_metrics, make_optimizer,
-                    resolve_device, train)
+                    resolve_device, resolve_precision, to_device, train)
 
 BENCH_DIR = RESULTS_DIR / "benchmarks"
 
@@ -33,7 +34,7 @@ def images_per_second(model: nn.Module, batch_size: int, precision: str, mode: s
     """Images/s of one training step (forward, backward, SGD) or one inference forward."""
     if mode not in ("train", "infer"):
         raise ValueError(f"mode must be 'train' or 'infer', not {mode!r}")
-    model = model.to(device, memory_format=torch.channels_last).train(mode == "train")
+    model = to_device(model, device).train(mode == "train")
     x = torch.rand(batch_size, 3, 32, 32, device=device).contiguous(
         memory_format=torch.channels_last)
     y = torch.randint(0, 10, (batch_size,), device=device)
@@ -61,25 +62,54 @@ def images_per_second(model: nn.Module, batch_size: int, precision: str, mode: s
     return steps * batch_size / (time.perf_counter() - started)
 
 
-def throughput(models: list[str], device: str = "auto", min_seconds: float = 3.0) -> dict:
-    """Train (batch 128) and inference (batch 128 and 1) images/s, fp32 and bf16, per model."""
+SETTINGS = (("train", 128), ("infer", 128), ("infer", 1))  # (mode, batch size)
+
+
+def compare_throughput(models: dict[str, tuple[str, dict]], precisions: tuple[str, ...],
+                       reference: str, device: str = "auto", min_seconds: float = 3.0) -> dict:
+    """Images/s of every model x setting x precision, measured one after another in this run.
+
+    ``models`` maps a label to ``(registry name, kwargs)``. Each row's ``vs_reference`` is its
+    speed over the row of the same mode, batch and precision for ``reference``: a label, or
+    ``"fp32"`` to compare each precision with fp32 for the same model.
+    """
     dev = resolve_device(device)
     rows = []
-    for name in models:
-        for mode, batch in (("train", 128), ("infer", 128), ("infer", 1)):
-            for precision in ("fp32", "bf16"):
+    for label, (name, kwargs) in models.items():
+        for mode, batch in SETTINGS:
+            for precision in precisions:
                 torch.manual_seed(0)
-                ips = images_per_second(build_model(name), batch, precision, mode, dev, min_seconds)
-                rows.append({"model": name, "mode": mode, "batch_size": batch,
+                model = build_model(name, **kwargs)
+                ips = images_per_second(model, batch, precision, mode, dev, min_seconds)
+                rows.append({"model": label, "mode": mode, "batch_size": batch,
                              "precision": precision, "images_per_s": round(ips, 1)})
-                print(f"{name:>12} {mode:>5} batch {batch:>3} {precision}: {ips:8.1f} img/s",
+                print(f"{label:>22} {mode:>5} batch {batch:>3} {precision}: {ips:8.1f} img/s",
                       flush=True)
-    for row in rows:  # bf16 speed relative to fp32 for the same model, mode and batch
-        fp32 = next(r for r in rows if r["precision"] == "fp32" and
-                    all(r[k] == row[k] for k in ("model", "mode", "batch_size")))
-        row["vs_fp32"] = round(row["images_per_s"] / fp32["images_per_s"], 3)
-    return {"benchmark": "throughput", "device": device_name(dev), "rows": rows,
+    for row in rows:
+        ref = next(r for r in rows if all(r[k] == row[k] for k in ("mode", "batch_size")) and
+                   (r["model"] == row["model"] and r["precision"] == "fp32" if reference == "fp32"
+                    else r["model"] == reference and r["precision"] == row["precision"]))
+        row["vs_reference"] = round(row["images_per_s"] / ref["images_per_s"], 3)
+    return {"reference": reference, "device": device_name(dev), "rows": rows,
             "provenance": provenance()}
+
+
+def throughput(device: str = "auto", min_seconds: float = 3.0) -> dict:
+    """ResNet-20: train (batch 128) and inference (batch 128 and 1), fp32 vs bf16."""
+    return {"benchmark": "throughput", **compare_throughput(
+        {"resnet20": ("resnet20", {})}, ("fp32", "bf16"), "fp32", device, min_seconds)}
+
+
+def dynamic_throughput(device: str = "auto", min_seconds: float = 3.0,
+                       kernels=(2, 3, 4, 5)) -> dict:
+    """DY-ResNet-20, K = 2..5, each exact computation, against ResNet-20 (training precision)."""
+    precision = resolve_precision("auto", resolve_device(device))
+    models = {"resnet20": ("resnet20", {})}
+    for k in kernels:
+        for mode in ("aggregate", "dense"):
+            models[f"dy_resnet20 K={k} {mode}"] = ("dy_resnet20", {"num_kernels": k, "mode": mode})
+    return {"benchmark": "dynamic_conv_throughput",
+            **compare_throughput(models, (precision,), "resnet20", device, min_seconds)}
 
 
 def precision_check(data_source: str | None, train_size: int = 2000, holdout: int = 2000,
@@ -119,23 +149,20 @@ def write(result: dict, name: str, out_dir: Path = BENCH_DIR) -> Path:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Benchmarks (results/benchmarks/*.json)")
-    sub = parser.add_subparsers(dest="command")
-    tp = sub.add_parser("throughput", help="images/s, side by side")
-    tp.add_argument("--models", nargs="+", default=["resnet20"])
-    tp.add_argument("--seconds", type=float, default=3.0, help="minimum time per measurement")
-    pc = sub.add_parser("precision", help="short fp32 vs bf16 training run, same seed")
-    pc.add_argument("--data", default=None)
-    pc.add_argument("--epochs", type=int, default=3)
-    pc.add_argument("--train-size", type=int, default=2000)
-    for p in (tp, pc):
-        p.add_argument("--device", default="auto")
+    parser.add_argument("command", nargs="?", default="throughput",
+                        choices=("throughput", "dynamic", "precision"),
+                        help="throughput: ResNet-20 fp32 vs bf16; dynamic: DY K=2..5 vs "
+                             "ResNet-20; precision: short fp32 vs bf16 training run")
+    parser.add_argument("--data", default=None, help="CIFAR-10 source (precision only)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="minimum time per measurement")
+    parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     if args.command == "precision":
-        write(precision_check(args.data, args.train_size, epochs=args.epochs, device=args.device),
-              "bf16_vs_fp32")
+        write(precision_check(args.data, device=args.device), "bf16_vs_fp32")
+    elif args.command == "dynamic":
+        write(dynamic_throughput(args.device, args.seconds), "dynamic_conv_throughput")
     else:
-        args = args if args.command else parser.parse_args(["throughput", *(argv or [])])
-        write(throughput(args.models, args.device, args.seconds), "throughput")
+        write(throughput(args.device, args.seconds), "throughput")
 
 
 if __name__ == "__main__":

@@ -98,3 +98,21 @@ def test_dy_resnet20_macs(k, lo, hi):
     model = build_model("dy_resnet20", num_kernels=k)
     assert lo < count_macs(model) < hi
     assert missing_mac_rules(model) == []
+
+
+def test_collect_attention_leaves_the_output_alone():
+    from common.models.dynamic_conv import collect_attention, dynamic_layers
+    torch.manual_seed(0)
+    model = build_model("dy_resnet20", num_kernels=2).eval()
+    set_temperature(model, 1.0)
+    images = torch.randint(0, 256, (7, 3, 32, 32), dtype=torch.uint8)
+    x = images.float() / 255
+    before = model(x)
+    attention = collect_attention(model, images, batch_size=3)
+    assert list(attention) == list(dynamic_layers(model)) and len(attention) == 18
+    assert all(a.shape == (7, 2) for a in attention.values())
+    assert torch.allclose(model(x), before)
+    first = next(iter(dynamic_layers(model).values()))
+    assert torch.allclose(attention["stages.0.0.conv1"], first.attention_weights(
+        model.stem(model.normalize(x))))
+    assert not first.record_attention and first.last_attention is None

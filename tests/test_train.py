@@ -143,3 +143,18 @@ def test_committed_runs_keep_their_identity():
         record = json.loads(config_path.read_text())
         config = TrainConfig(**{k: v for k, v in record.items() if k in fields})
         assert run_name(config, record["data_source"]) == config_path.parent.name
+
+
+def test_dynamic_model_trains_anneals_and_resumes(tiny_data, tmp_path):
+    config = tiny_config(model="dy_resnet20", model_kwargs={"num_kernels": 2}, epochs=3,
+                         train_size=32)
+    straight = train(config, tiny_data, tmp_path / "a", progress=False)
+    train(config, tiny_data, tmp_path / "b", stop_after=2, progress=False)
+    resumed = train(config, tiny_data, tmp_path / "b", progress=False)
+    a = torch.load(straight / "model.pt", weights_only=True)
+    b = torch.load(resumed / "model.pt", weights_only=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # 2 steps per epoch: the last step is at epoch 2.5 of the 30 -> 1 over 10 epochs schedule
+    temperature = a["stages.0.0.conv1.temperature"].item()
+    assert temperature == pytest.approx(30 - 29 * 2.5 / 10)
+    assert load_model(straight).stages[0][0].conv1.temperature.item() == pytest.approx(temperature)

@@ -134,3 +134,35 @@ def temperature_at(epoch: float, start: float = 30.0, end: float = 1.0,
     if anneal_epochs <= 0:
         return end
     return start + (end - start) * min(1.0, max(0.0, epoch / anneal_epochs))
+
+
+def dynamic_layers(model: nn.Module) -> dict[str, DynamicConv2d]:
+    """The model's DynamicConv2d layers by name, in forward order."""
+    return {name: m for name, m in model.named_modules() if isinstance(m, DynamicConv2d)}
+
+
+@torch.no_grad()
+def collect_attention(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
+                      device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    """pi of every dynamic layer for every image (uint8 batch), in eval mode: name -> (N, K).
+
+    Recording only keeps a detached copy of pi; the forward result is unchanged.
+    """
+    from ..data import iterate_batches, to_float
+
+    layers = dynamic_layers(model)
+    collected: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
+    was_training = model.training
+    model.eval()
+    try:
+        for layer in layers.values():
+            layer.record_attention = True
+        for x, _ in iterate_batches(images, None, batch_size):
+            model(to_float(x, device))
+            for name, layer in layers.items():
+                collected[name].append(layer.last_attention.cpu())
+    finally:
+        for layer in layers.values():
+            layer.record_attention, layer.last_attention = False, None
+        model.train(was_training)
+    return {name: torch.cat(parts) for name, parts in collected.items()}

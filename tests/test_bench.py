@@ -1,0 +1,22 @@
+"""The benchmark's bookkeeping (not its timings: speed claims live in results/benchmarks/)."""
+
+import pytest
+
+from common.bench import compare_throughput, images_per_second
+
+
+def test_rows_and_ratios():
+    result = compare_throughput({"base": ("resnet20", {}), "dy": ("dy_resnet20", {"num_kernels": 2})},
+                                ("fp32",), "base", device="cpu", min_seconds=0.01)
+    rows = result["rows"]
+    assert len(rows) == 6 and {r["mode"] for r in rows} == {"train", "infer"}
+    assert all(r["vs_reference"] == 1.0 for r in rows if r["model"] == "base")
+    assert all(r["images_per_s"] > 0 for r in rows)
+    assert "git_commit" in result["provenance"]
+
+
+def test_bad_mode():
+    import torch
+    from common.models import build_model
+    with pytest.raises(ValueError, match="mode"):
+        images_per_second(build_model("resnet20"), 1, "fp32", "backward", torch.device("cpu"))
