@@ -97,3 +97,14 @@ def plot_embedding_by_class(embedding: np.ndarray, labels: np.ndarray, title: st
     ax.legend(markerscale=4, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
     fig.tight_layout()
     return fig
+
+
+def plot_entropy_per_layer(entropy: pd.DataFrame, title: str) -> plt.Figure:
+    """Bar chart of ``normalized_entropy`` per layer (from ``normalized_entropy``)."""
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    ax.bar(entropy["index"], entropy["normalized_entropy"], color=sns.color_palette()[0])
+    short = [name.replace("stages.", "stage ").replace(".conv", " conv") for name in entropy["layer"]]
+    ax.set(xticks=list(entropy["index"]), ylabel="entropy / log K", ylim=(0, 1.05), title=title)
+    ax.set_xticklabels(short, rotation=90, fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -67,3 +67,36 @@ def plot_confusion_matrix(labels: np.ndarray, predictions: np.ndarray,
     ax.set(xlabel="predicted", ylabel="true", title=title or "Confusion matrix (test set)")
     fig.tight_layout()
     return fig
+
+
+def plot_accuracy_vs(summary: pd.DataFrame, x: str, reference: dict, xlabel: str,
+                     title: str) -> plt.Figure:
+    """Final train and test accuracy against ``summary[x]``, with the reference model's as lines.
+
+    ``summary`` has one row per run with ``x``, ``train_acc`` and ``test_acc`` (percent);
+    ``reference`` is the baseline's metrics.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    palette = sns.color_palette("colorblind")
+    for split, colour in (("train", palette[0]), ("test", palette[1])):
+        ax.plot(summary[x], summary[f"{split}_acc"], "o-", color=colour, label=f"{split}")
+        ax.axhline(reference[f"{split}_acc"], color=colour, ls="--", lw=1,
+                   label=f"ResNet-20 {split} ({reference[f'{split}_acc']:.2f}%)")
+        for xv, yv in zip(summary[x], summary[f"{split}_acc"]):
+            ax.annotate(f"{yv:.2f}", (xv, yv), xytext=(0, 6), textcoords="offset points",
+                        ha="center", fontsize=8, color=colour)
+    ax.set(xlabel=xlabel, ylabel="accuracy (%)", title=title, xticks=list(summary[x]))
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def plot_test_curves(histories: dict[str, pd.DataFrame], title: str) -> plt.Figure:
+    """Test accuracy per epoch of several runs on one axis (label -> history)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for label, history in histories.items():
+        ax.plot(history["epoch"], history["test_acc"], label=label)
+    ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

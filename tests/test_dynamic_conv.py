@@ -116,3 +116,22 @@ def test_collect_attention_leaves_the_output_alone():
     assert torch.allclose(attention["stages.0.0.conv1"], first.attention_weights(
         model.stem(model.normalize(x))))
     assert not first.record_attention and first.last_attention is None
+
+
+def test_fixed_attention_ablation():
+    from common.models.dynamic_conv import collect_attention, dynamic_layers, fixed_attention
+    torch.manual_seed(0)
+    model = build_model("dy_resnet20", num_kernels=3).eval()
+    set_temperature(model, 0.2)  # sharp attention: fixing it must change the output
+    images = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8)
+    x = images.float() / 255
+    attention = collect_attention(model, images)
+    own = {name: a[0] for name, a in attention.items()}  # image 0's own attention
+    with fixed_attention(model, own):
+        fixed = model(x)
+    assert torch.allclose(fixed[0], model(x[:1])[0], atol=1e-4)
+    assert not torch.allclose(fixed[1:], model(x[1:]), atol=1e-3)
+    assert all(layer.fixed_attention is None for layer in dynamic_layers(model).values())
+    with pytest.raises(KeyError, match="nowhere"):
+        with fixed_attention(model, {"nowhere": own["stages.0.0.conv1"]}):
+            pass

@@ -17,6 +17,7 @@ checkpoints; ``set_temperature(model, tau)`` sets it for every layer.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -63,6 +64,7 @@ class DynamicConv2d(nn.Module):
         self.schedule = (float(temperature), float(final_temperature), float(anneal_epochs))
         self.record_attention = False  # set by collect_attention(); keeps pi of the last batch
         self.last_attention: torch.Tensor | None = None
+        self.fixed_attention: torch.Tensor | None = None  # (K,): same pi for every image (ablation)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -79,7 +81,10 @@ class DynamicConv2d(nn.Module):
         return torch.softmax(self.attention(x).float() / self.temperature, dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pi = self.attention_weights(x)
+        if self.fixed_attention is not None:
+            pi = self.fixed_attention.to(x.device).expand(len(x), -1)
+        else:
+            pi = self.attention_weights(x)
         if self.record_attention:
             self.last_attention = pi.detach()
         mode = choose_mode(len(x), self.training) if self.mode == "auto" else self.mode
@@ -166,3 +171,21 @@ def collect_attention(model: nn.Module, images: torch.Tensor, batch_size: int = 
             layer.record_attention, layer.last_attention = False, None
         model.train(was_training)
     return {name: torch.cat(parts) for name, parts in collected.items()}
+
+
+@contextlib.contextmanager
+def fixed_attention(model: nn.Module, attention: dict[str, torch.Tensor]):
+    """Within the block, layer ``name`` uses the attention vector ``attention[name]`` (K,) for
+    every image instead of computing pi(x): e.g. the mean pi, to measure what input dependence buys.
+    """
+    layers = dynamic_layers(model)
+    unknown = set(attention) - set(layers)
+    if unknown:
+        raise KeyError(f"no dynamic layers named {sorted(unknown)}")
+    try:
+        for name, pi in attention.items():
+            layers[name].fixed_attention = pi
+        yield model
+    finally:
+        for name in attention:
+            layers[name].fixed_attention = None
