@@ -78,12 +78,12 @@ def plot_accuracy_vs(summary: pd.DataFrame, x: str, reference: dict, xlabel: str
     """
     fig, ax = plt.subplots(figsize=(7, 4.5))
     palette = sns.color_palette("colorblind")
-    for split, colour in (("train", palette[0]), ("test", palette[1])):
+    for split, colour, offset in (("train", palette[0], 6), ("test", palette[1], -12)):
         ax.plot(summary[x], summary[f"{split}_acc"], "o-", color=colour, label=f"{split}")
         ax.axhline(reference[f"{split}_acc"], color=colour, ls="--", lw=1,
                    label=f"ResNet-20 {split} ({reference[f'{split}_acc']:.2f}%)")
         for xv, yv in zip(summary[x], summary[f"{split}_acc"]):
-            ax.annotate(f"{yv:.2f}", (xv, yv), xytext=(0, 6), textcoords="offset points",
+            ax.annotate(f"{yv:.2f}", (xv, yv), xytext=(0, offset), textcoords="offset points",
                         ha="center", fontsize=8, color=colour)
     ax.set(xlabel=xlabel, ylabel="accuracy (%)", title=title, xticks=list(summary[x]))
     ax.legend(fontsize=8, loc="best")
