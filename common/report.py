@@ -52,6 +52,46 @@ def provenance() -> dict:
             "cuda": torch.cuda.is_available(), "packages": versions}
 
 
+README = REPO_ROOT / "README.md"
+TABLE_START, TABLE_END = "<!-- results-table:start -->", "<!-- results-table:end -->"
+
+
+def results_table(results_dir: Path = RESULTS_DIR) -> str:
+    """Markdown table of every finished run under ``results_dir`` (one row per metrics.json)."""
+    import json
+
+    rows = []
+    for path in sorted(results_dir.glob("*/metrics.json")):
+        m = json.loads(path.read_text())
+        kwargs = ", ".join(f"{k}={v}" for k, v in m.get("model_kwargs", {}).items())
+        rows.append(f"| {m['model']}{f' ({kwargs})' if kwargs else ''} | {m['params']:,} | "
+                    f"{m['macs'] / 1e6:.2f}M | {m['train_acc']:.2f} | {m['test_acc']:.2f} | "
+                    f"{m['profile']} | {m['epochs']} | {m['seed']} | {m['data_source']['name']} | "
+                    f"{m['train_seconds'] / 3600:.2f} h, {m['device_name']} | `{m['run']}` |")
+    header = ("| model | params | MACs | train acc (%) | test acc (%) | profile | epochs | seed | "
+              "data | training time | run |\n|---|---:|---:|---:|---:|---|---:|---:|---|---|---|")
+    body = "\n".join(rows) if rows else "| *no finished runs yet* |||||||||||"
+    return f"{header}\n{body}"
+
+
+def readme_with_results(readme: str, table: str) -> str:
+    """``readme`` with the text between the results-table markers replaced by ``table``."""
+    if TABLE_START not in readme or TABLE_END not in readme:
+        raise ValueError(f"README lacks the markers {TABLE_START} ... {TABLE_END}")
+    head, rest = readme.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    return f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}"
+
+
+def update_readme(readme_path: Path = README, results_dir: Path = RESULTS_DIR) -> bool:
+    """Regenerate the README's results table from ``results/``; True if it changed."""
+    old = readme_path.read_text()
+    new = readme_with_results(old, results_table(results_dir))
+    if new != old:
+        readme_path.write_text(new)
+    return new != old
+
+
 def run_notebook(notebook: Path, output_dir: Path, parameters: dict) -> Path:
     """Execute one notebook with papermill (cwd: its folder) and export it to HTML."""
     import nbformat
@@ -75,7 +115,12 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--only", nargs="*", default=None,
                         help="run only notebooks whose number is listed, e.g. --only 01")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="only regenerate the README's results table from results/")
     args = parser.parse_args(argv)
+    if args.update_readme:
+        print("README updated" if update_readme() else "README already up to date")
+        return
     data_source = resolve_source(args.data)  # absolute, so it works from notebooks/ too
     output_dir = RESULTS_DIR / "report" / args.profile
     notebooks = [nb for nb in numbered_notebooks()
@@ -89,7 +134,8 @@ def main(argv=None) -> None:
         run_notebook(nb, output_dir, dict(profile=args.profile, data_source=data_source,
                                           device=args.device))
         print(f"[report] {nb.name} done in {time.perf_counter() - started:.0f} s", flush=True)
-    print(f"[report] executed notebooks and HTML in {output_dir}")
+    update_readme()
+    print(f"[report] executed notebooks and HTML in {output_dir}; README results table updated")
 
 
 if __name__ == "__main__":
