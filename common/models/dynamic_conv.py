@@ -18,7 +18,6 @@ checkpoints; ``set_temperature(model, tau)`` sets it for every layer.
 from __future__ import annotations
 
 import contextlib
-import math
 
 import torch
 import torch.nn as nn
