@@ -85,10 +85,11 @@ def compare_throughput(models: dict[str, tuple[str, dict]], precisions: tuple[st
                              "precision": precision, "images_per_s": round(ips, 1)})
                 print(f"{label:>22} {mode:>5} batch {batch:>3} {precision}: {ips:8.1f} img/s",
                       flush=True)
+    by_key = {(r["model"], r["precision"], r["mode"], r["batch_size"]): r for r in rows}
     for row in rows:
-        ref = next(r for r in rows if all(r[k] == row[k] for k in ("mode", "batch_size")) and
-                   (r["model"] == row["model"] and r["precision"] == "fp32" if reference == "fp32"
-                    else r["model"] == reference and r["precision"] == row["precision"]))
+        model, precision = ((row["model"], "fp32") if reference == "fp32"
+                            else (reference, row["precision"]))
+        ref = by_key[(model, precision, row["mode"], row["batch_size"])]
         row["vs_reference"] = round(row["images_per_s"] / ref["images_per_s"], 3)
     return {"reference": reference, "device": device_name(dev), "rows": rows,
             "provenance": provenance()}

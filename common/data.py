@@ -61,7 +61,8 @@ def resolve_source(source: str | os.PathLike | None = None) -> str:
     """The source spec in force: the argument, else ``$CIFAR10``, else ``"torchvision"``.
 
     A relative path is taken from the current directory or, failing that, from the repository
-    root, so ``CIFAR10=../shared/...`` works from a notebook in ``notebooks/`` too.
+    root, so ``CIFAR10=../shared/...`` works from a notebook in ``notebooks/`` too. An existing
+    path comes back absolute, so it can be handed to a process with another working directory.
     """
     spec = str(source).strip() if source is not None else ""
     spec = spec or os.environ.get(ENV_VAR, "").strip() or "torchvision"
@@ -70,7 +71,7 @@ def resolve_source(source: str | os.PathLike | None = None) -> str:
     path = Path(spec).expanduser()
     if not path.is_absolute() and not path.exists() and (REPO_ROOT / path).exists():
         path = REPO_ROOT / path
-    return str(path)
+    return str(path.resolve()) if path.exists() else str(path)
 
 
 def load_cifar10(source: str | os.PathLike | None = None, cache_dir: Path = CACHE_DIR,

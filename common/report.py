@@ -121,7 +121,7 @@ def main(argv=None) -> None:
     if args.update_readme:
         print("README updated" if update_readme() else "README already up to date")
         return
-    data_source = resolve_source(args.data)  # absolute, so it works from notebooks/ too
+    data_source = resolve_source(args.data)  # absolute: the notebooks run in notebooks/
     output_dir = RESULTS_DIR / "report" / args.profile
     notebooks = [nb for nb in numbered_notebooks()
                  if args.only is None or nb.name[:2] in args.only]

@@ -79,5 +79,5 @@ def dy_resnet20(num_kernels: int = 4, reduction: int = 4, temperature: float = 3
     return CifarResNet(depth=20, num_classes=num_classes, conv_layer=conv)
 
 
-__all__ = ["BasicBlock", "CifarResNet", "DynamicConv2d", "conv3x3", "build_model", "list_models", "load_model",
-           "register_model", "CONFIG_FILE", "WEIGHTS_FILE"]
+__all__ = ["BasicBlock", "CifarResNet", "DynamicConv2d", "conv3x3", "build_model", "list_models",
+           "load_model", "register_model", "CONFIG_FILE", "WEIGHTS_FILE"]
