@@ -108,3 +108,146 @@ def plot_entropy_per_layer(entropy: pd.DataFrame, title: str) -> plt.Figure:
     ax.set_xticklabels(short, rotation=90, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def short_layer_name(name: str) -> str:
+    """``stages.1.0`` -> ``s1.b0`` (compact axis labels)."""
+    parts = name.replace("stages.", "").split(".")
+    return f"s{parts[0]}.b{parts[1]}" if len(parts) >= 2 else name
+
+
+def similarity_agreement(a: pd.DataFrame, b: pd.DataFrame) -> float:
+    """Pearson correlation of the off-diagonal entries of two class x class similarities:
+    1 when two mechanisms (e.g. attention and gating) group the classes the same way."""
+    mask = ~np.eye(len(a), dtype=bool)
+    return float(np.corrcoef(a.to_numpy()[mask], b.loc[a.index, a.columns].to_numpy()[mask])[0, 1])
+
+
+def gate_usage(gates: dict[str, torch.Tensor]) -> pd.DataFrame:
+    """Per gated layer: the share of its channels that are always on, always off, or
+    conditional (on for some images, off for others) over the given images."""
+    rows = []
+    for name, g in gates.items():
+        on_rate = g.float().mean(0)
+        always_on, always_off = (on_rate == 1).float().mean().item(), (on_rate == 0).float().mean().item()
+        rows.append({"layer": name, "channels": g.shape[1], "always on": always_on,
+                     "conditional": 1 - always_on - always_off, "always off": always_off,
+                     "mean on": on_rate.mean().item()})
+    return pd.DataFrame(rows)
+
+
+def plot_gate_usage(usage: pd.DataFrame, title: str) -> plt.Figure:
+    """Stacked bars per layer: always on / conditional / always off (from ``gate_usage``)."""
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    colours = {"always on": "#4c72b0", "conditional": "#dd8452", "always off": "#c7c7c7"}
+    bottom = np.zeros(len(usage))
+    for column, colour in colours.items():
+        ax.bar(range(len(usage)), 100 * usage[column], bottom=bottom, color=colour, label=column)
+        bottom += 100 * usage[column].to_numpy()
+    ax.set_xticks(range(len(usage)), [short_layer_name(n) for n in usage["layer"]], fontsize=8)
+    ax.set(ylabel="% of the layer's channels", ylim=(0, 100), title=title)
+    ax.legend(loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_probability_histograms(probs: dict[str, torch.Tensor], title: str) -> plt.Figure:
+    """One histogram per layer of all gate probabilities sigmoid(logit) over the images."""
+    cols = 3
+    rows = math.ceil(len(probs) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.2 * rows), sharex=True, squeeze=False)
+    for ax, (name, p) in zip(axes.flat, probs.items()):
+        ax.hist(p.flatten().numpy(), bins=40, range=(0, 1), color=sns.color_palette()[0])
+        ax.set_title(short_layer_name(name), fontsize=9)
+        ax.set_yticks([])
+    for ax in list(axes.flat)[len(probs):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("P(gate on)")
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_channel_usage_per_class(gates: dict[str, torch.Tensor], labels: np.ndarray, title: str,
+                                 classes=CLASSES) -> plt.Figure:
+    """One heatmap per gated layer: how often each channel is on for each class."""
+    cols = 3
+    rows = math.ceil(len(gates) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(13, 2.6 * rows), squeeze=False)
+    for i, (ax, (name, g)) in enumerate(zip(axes.flat, gates.items())):
+        usage = class_means(g.float().numpy(), labels, len(classes))
+        sns.heatmap(usage, vmin=0, vmax=1, cmap="rocket", ax=ax, cbar=i == len(gates) - 1,
+                    yticklabels=list(classes) if i % cols == 0 else False, xticklabels=False)
+        ax.set_title(f"{short_layer_name(name)} ({g.shape[1]} channels)", fontsize=9)
+        ax.tick_params(axis="y", labelsize=7)
+    for ax in list(axes.flat)[len(gates):]:
+        ax.axis("off")
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_macs_per_class(macs: np.ndarray, labels: np.ndarray, reference_macs: float, title: str,
+                        classes=CLASSES) -> plt.Figure:
+    """Distribution of executed MACs per image, overall and per class, against a reference."""
+    fig, (ax_all, ax_cls) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 2]})
+    millions = np.asarray(macs) / 1e6
+    ax_all.hist(millions, bins=40, color=sns.color_palette()[0])
+    ax_all.axvline(millions.mean(), color="black", lw=1, label=f"mean {millions.mean():.2f}M")
+    ax_all.axvline(reference_macs / 1e6, color="red", ls="--", lw=1,
+                   label=f"ResNet-20 {reference_macs / 1e6:.2f}M")
+    ax_all.set(xlabel="executed MMACs per image", ylabel="images", title="all test images")
+    ax_all.legend(fontsize=8)
+    frame = pd.DataFrame({"class": np.asarray(classes)[labels], "MMACs": millions})
+    order = frame.groupby("class")["MMACs"].mean().sort_values().index
+    sns.boxplot(frame, x="class", y="MMACs", order=order, ax=ax_cls, fliersize=1,
+                color=sns.color_palette()[0])
+    ax_cls.axhline(reference_macs / 1e6, color="red", ls="--", lw=1)
+    ax_cls.set(xlabel="", ylabel="executed MMACs per image", title="per class (sorted by mean)")
+    ax_cls.tick_params(axis="x", rotation=30)
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def attention_shift(clean: dict[str, torch.Tensor], adversarial: dict[str, torch.Tensor]
+                    ) -> pd.DataFrame:
+    """Per dynamic layer: attention entropy on clean and adversarial images, and the mean
+    total-variation distance between an image's clean and adversarial attention (0..1)."""
+    entropy_clean, entropy_adv = normalized_entropy(clean), normalized_entropy(adversarial)
+    return pd.DataFrame({
+        "layer": list(clean),
+        "entropy clean": entropy_clean["normalized_entropy"].to_numpy(),
+        "entropy adversarial": entropy_adv["normalized_entropy"].to_numpy(),
+        "mean TV distance": [0.5 * (clean[n] - adversarial[n]).abs().sum(1).mean().item()
+                             for n in clean]})
+
+
+def plot_attention_shift(shift: pd.DataFrame, title: str) -> plt.Figure:
+    """Entropy clean vs adversarial (bars) and the clean-to-adversarial TV distance (line)."""
+    fig, ax = plt.subplots(figsize=(10, 4))
+    index = np.arange(len(shift))
+    ax.bar(index - 0.2, shift["entropy clean"], 0.4, label="entropy, clean")
+    ax.bar(index + 0.2, shift["entropy adversarial"], 0.4, label="entropy, adversarial")
+    ax.plot(index, shift["mean TV distance"], "k.-", label="TV distance clean → adversarial")
+    short = [name.replace("stages.", "s").replace(".conv", " c") for name in shift["layer"]]
+    ax.set_xticks(index, short, rotation=90, fontsize=8)
+    ax.set(ylim=(0, 1.05), ylabel="entropy / log K  ·  TV distance", title=title)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_macs_shift(macs: dict[str, np.ndarray], reference_macs: float, title: str) -> plt.Figure:
+    """Overlaid histograms of executed MACs per image for several image sets (clean, attacked)."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for label, values in macs.items():
+        values = np.asarray(values) / 1e6
+        ax.hist(values, bins=40, alpha=0.5, label=f"{label} (mean {values.mean():.2f}M)")
+    ax.axvline(reference_macs / 1e6, color="red", ls="--", lw=1,
+               label=f"ResNet-20 {reference_macs / 1e6:.2f}M")
+    ax.set(xlabel="executed MMACs per image", ylabel="images", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -3,6 +3,7 @@
     python -m common.bench throughput            # ResNet-20 train/infer images/s, fp32 vs bf16
     python -m common.bench dynamic               # DY-ResNet-20 K=2..5, both computations, vs ResNet-20
     python -m common.bench precision --data ...  # short fp32 vs bf16 training run, same seed
+    python -m common.bench gating --run results/<gated run> --data ...  # batch-1 active channels
 
 Speed claims come from here, never from timed tests. Ratios are only meaningful within one
 file: every number in it was measured on the same machine in the same process.
@@ -19,8 +20,10 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from .data import load_cifar10
-from .models import build_model
+from .data import load_cifar10, to_float
+from .flops import count_macs, executed_macs
+from .models import build_model, load_model
+from .models.gating import forward_active_channels
 from .paths import RESULTS_DIR
 from .report import provenance
 from .train import (TrainConfig, autocast, device_name, load_metrics, make_optimizer,
@@ -140,6 +143,43 @@ def precision_check(data_source: str | None, train_size: int = 2000, holdout: in
             "provenance": provenance()}
 
 
+@torch.no_grad()
+def gating_inference(model: nn.Module, images: torch.Tensor, rounds: int = 3) -> dict:
+    """Batch-1 CPU inference of a trained gated model on real images, side by side with
+    ResNet-20: does skipping the off channels save wall-clock time, not just MACs?
+
+    Three ways, interleaved image by image so drifts in machine speed hit all alike: ResNet-20
+    (the same weights without gates), the gated model computing every channel and multiplying
+    the off ones by 0, and ``forward_active_channels`` (only the active channels are computed).
+    """
+    model = model.cpu().eval()
+    static = build_model("resnet20").eval()
+    static.load_state_dict(model.state_dict(), strict=False)  # everything but the gates
+    ways = {"resnet20": static, "gated, all channels computed": model,
+            "gated, active channels only": lambda x: forward_active_channels(model, x)}
+    seconds = dict.fromkeys(ways, 0.0)
+    batch = [to_float(images[i:i + 1]) for i in range(len(images))]
+    for fn in ways.values():  # warm-up
+        fn(batch[0])
+    for _ in range(rounds):
+        for x in batch:
+            for name, fn in ways.items():
+                started = time.perf_counter()
+                fn(x)
+                seconds[name] += time.perf_counter() - started
+    macs = {"resnet20": count_macs(static),
+            "gated, all channels computed": count_macs(model),
+            "gated, active channels only": executed_macs(model, images).mean().item()}
+    rows = [{"way": name, "images_per_s": round(rounds * len(batch) / seconds[name], 1),
+             "macs_per_image": round(macs[name])} for name in ways]
+    for row in rows:
+        row["speed_vs_resnet20"] = round(row["images_per_s"] / rows[0]["images_per_s"], 3)
+        row["macs_vs_resnet20"] = round(row["macs_per_image"] / rows[0]["macs_per_image"], 3)
+    return {"benchmark": "gating_batch1_inference", "images": len(batch), "rounds": rounds,
+            "threads": torch.get_num_threads(), "device": device_name(torch.device("cpu")),
+            "rows": rows, "provenance": provenance()}
+
+
 def write(result: dict, name: str, out_dir: Path = BENCH_DIR) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
@@ -151,15 +191,25 @@ def write(result: dict, name: str, out_dir: Path = BENCH_DIR) -> Path:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Benchmarks (results/benchmarks/*.json)")
     parser.add_argument("command", nargs="?", default="throughput",
-                        choices=("throughput", "dynamic", "precision"),
+                        choices=("throughput", "dynamic", "precision", "gating"),
                         help="throughput: ResNet-20 fp32 vs bf16; dynamic: DY K=2..5 vs "
-                             "ResNet-20; precision: short fp32 vs bf16 training run")
-    parser.add_argument("--data", default=None, help="CIFAR-10 source (precision only)")
+                             "ResNet-20; precision: short fp32 vs bf16 training run; gating: "
+                             "batch-1 inference of a trained gated run, active channels only")
+    parser.add_argument("--data", default=None, help="CIFAR-10 source (precision, gating)")
+    parser.add_argument("--run", default=None, help="a finished gated run's folder (gating)")
+    parser.add_argument("--images", type=int, default=500, help="test images (gating)")
     parser.add_argument("--seconds", type=float, default=3.0, help="minimum time per measurement")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     if args.command == "precision":
         write(precision_check(args.data, device=args.device), "bf16_vs_fp32")
+    elif args.command == "gating":
+        if args.run is None:
+            parser.error("gating needs --run results/<a finished gated_resnet20 run>")
+        images = load_cifar10(args.data).test_images[:args.images]
+        result = gating_inference(load_model(args.run), images)
+        result["run"] = Path(args.run).name
+        write(result, "gating_inference")
     elif args.command == "dynamic":
         write(dynamic_throughput(args.device, args.seconds), "dynamic_conv_throughput")
     else:

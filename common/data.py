@@ -271,6 +271,11 @@ def iterate_batches(images: torch.Tensor, labels: torch.Tensor | None, batch_siz
 
 
 def to_float(images: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
-    """uint8 (N, 3, H, W) -> float in [0, 1], channels_last, on ``device``."""
-    return (images.to(device, non_blocking=True).float().div_(255)
-            .contiguous(memory_format=torch.channels_last))
+    """uint8 (N, 3, H, W) -> float in [0, 1], channels_last, on ``device``.
+
+    Float images (e.g. adversarial ones) are taken to be in [0, 1] already and only moved.
+    """
+    images = images.to(device, non_blocking=True)
+    if not images.is_floating_point():
+        images = images.float().div_(255)
+    return images.contiguous(memory_format=torch.channels_last)

@@ -18,6 +18,7 @@ import torch.nn as nn
 from thop.profile import register_hooks as _THOP_RULES
 
 from .models.dynamic_conv import DynamicConv2d
+from .models.gating import ChannelGate, collect_gates, gated_blocks
 from .models.resnet import Normalize, PadShortcut
 
 MacRule = Callable[[nn.Module, tuple, torch.Tensor], None]  # thop forward-hook signature
@@ -63,6 +64,14 @@ def dynamic_conv_macs(module: DynamicConv2d, inputs: tuple, output: torch.Tensor
     module.total_ops += n * (attention + aggregation + convolution)
 
 
+@register_mac_rule(ChannelGate)
+def channel_gate_macs(module: ChannelGate, inputs: tuple, output: torch.Tensor) -> None:
+    """The gate's own cost: pooling (one add per input element) and its two FCs (BN folds)."""
+    n, c, h, w = inputs[0].shape
+    hidden = module.fc1.out_features
+    module.total_ops += n * (c * h * w + c * hidden + hidden * module.out_ch)
+
+
 def missing_mac_rules(model: nn.Module) -> list[str]:
     """Names of leaf module types that neither thop nor our rules know (they would count 0)."""
     known = set(MAC_RULES) | set(_THOP_RULES)
@@ -84,3 +93,51 @@ def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -
     macs, _ = thop.profile(nn.Sequential(model), inputs=(torch.rand(*input_size, device=device),),
                            custom_ops=MAC_RULES, verbose=False)
     return float(macs) / input_size[0]
+
+
+def active_channel_costs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)
+                         ) -> dict[str, int]:
+    """MACs that one active gated channel costs, per gated block: its conv1 filter plus the
+    matching input slice of conv2 (both over conv1's output map)."""
+    blocks = gated_blocks(model)
+    shapes = {}
+    hooks = [block.conv1.register_forward_hook(
+        lambda module, inputs, output, name=name: shapes.__setitem__(name, output.shape))
+        for name, block in blocks.items()]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.rand(*input_size, device=next(model.parameters()).device))
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    costs = {}
+    for name, block in blocks.items():
+        out_h, out_w = shapes[name][2:]
+        kh, kw = block.conv1.kernel_size
+        c2h, c2w = block.conv2.kernel_size
+        costs[name] = out_h * out_w * (block.conv1.in_channels * kh * kw
+                                       + block.conv2.out_channels * c2h * c2w)
+    return costs
+
+
+def executed_macs(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
+                  device: torch.device | str = "cpu") -> torch.Tensor:
+    """MACs actually executed for each image (uint8 batch) in eval mode: (N,) float64.
+
+    A gated block skips, for every channel its gate switches off, that output filter of conv1
+    and that input channel of conv2 (BN and ReLU on it fold away or cost nothing under our
+    convention). So: the all-on count (``count_macs``, gates' own MACs included) minus the cost
+    of the off channels. For a model without gates every image costs ``count_macs(model)``.
+    """
+    full = count_macs(model, (1, *images.shape[1:]))
+    per_image = torch.full((len(images),), full, dtype=torch.float64)
+    if not gated_blocks(model):
+        return per_image
+    costs = active_channel_costs(model, (1, *images.shape[1:]))
+    for name, record in collect_gates(model, images, batch_size, device).items():
+        off = record["gates"].shape[1] - record["gates"].double().sum(dim=1)
+        per_image -= off * costs[name]
+    return per_image

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+import torch
 
 from .data import CLASSES
 
@@ -98,5 +99,95 @@ def plot_test_curves(histories: dict[str, pd.DataFrame], title: str) -> plt.Figu
         ax.plot(history["epoch"], history["test_acc"], label=label)
     ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=title)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_vs_macs(points: pd.DataFrame, title: str) -> plt.Figure:
+    """Test accuracy against (average executed) MACs, one marker per model family.
+
+    ``points`` has one row per model with ``label``, ``family``, ``macs`` and ``test_acc``.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    markers = dict(zip(points["family"].unique(), "o^sDv*"))
+    palette = dict(zip(points["family"].unique(), sns.color_palette("colorblind")))
+    for family, rows in points.groupby("family", sort=False):
+        rows = rows.sort_values("macs")
+        ax.plot(rows["macs"] / 1e6, rows["test_acc"], marker=markers[family], ls="-" if len(rows) > 1
+                else "none", color=palette[family], label=family)
+        for _, row in rows.iterrows():
+            ax.annotate(row["label"], (row["macs"] / 1e6, row["test_acc"]), xytext=(4, 4),
+                        textcoords="offset points", fontsize=7, color=palette[family])
+    ax.set(xlabel="(average executed) MMACs per image", ylabel="test accuracy (%)", title=title)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_robustness_curves(sweep: pd.DataFrame, title: str) -> plt.Figure:
+    """Robust accuracy against eps, one panel per attack, one line per model.
+
+    ``sweep`` is ``common.attacks.robustness_sweep``'s table. Straight-through (adaptive) attacks
+    on gated models share the panel of their naive version, drawn dashed.
+    """
+    sweep = sweep.assign(base=sweep["attack"].str.replace(" (straight-through)", "", regex=False),
+                         adaptive=sweep["attack"].str.contains("straight-through", regex=False))
+    panels = list(dict.fromkeys(sweep["base"]))
+    models = list(dict.fromkeys(sweep["model"]))
+    palette = dict(zip(models, sns.color_palette("tab10", len(models))))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.2), sharey=True,
+                             squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        for (model, adaptive), rows in sweep[sweep["base"] == panel].groupby(
+                ["model", "adaptive"], sort=False):
+            ax.plot(rows["eps_255"], rows["robust_acc"], "--" if adaptive else "-", marker="o",
+                    ms=3, color=palette[model],
+                    label=f"{model} (straight-through)" if adaptive else model)
+        ax.set(title=panel, xlabel="ε (/255)", xticks=sorted(sweep["eps_255"].unique()))
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("accuracy under attack (%)")
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False,
+               fontsize=8)
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_transfer_matrix(matrix: pd.DataFrame, title: str) -> plt.Figure:
+    """Heatmap: accuracy of each target (column) on adversarial images of each source (row)."""
+    fig, ax = plt.subplots(figsize=(1.0 * len(matrix) + 3, 0.8 * len(matrix) + 2))
+    sns.heatmap(matrix, annot=True, fmt=".1f", cmap="mako", vmin=0, vmax=100, ax=ax,
+                cbar_kws={"label": "target accuracy (%)"})
+    ax.set(xlabel="evaluated on (target)", ylabel="adversarial images made on (source)",
+           title=title)
+    ax.tick_params(axis="x", rotation=30)
+    ax.tick_params(axis="y", rotation=0)
+    fig.tight_layout()
+    return fig
+
+
+def plot_adversarial_examples(clean: torch.Tensor, adversarial: torch.Tensor, labels,
+                              clean_pred, adversarial_pred, title: str,
+                              classes=CLASSES) -> plt.Figure:
+    """Rows of (clean image, adversarial image, perturbation amplified to the full range)."""
+    n = len(clean)
+    fig, axes = plt.subplots(n, 3, figsize=(6.6, 2.3 * n), squeeze=False)
+    delta = adversarial - clean
+    scale = delta.abs().flatten(1).max(1).values.clamp_min(1e-12).view(-1, 1, 1, 1)
+    amplified = 0.5 + 0.5 * delta / scale
+    for i in range(n):
+        ok = clean_pred[i] == labels[i]
+        fooled = adversarial_pred[i] != labels[i]
+        panels = [(clean[i], f"clean: {classes[clean_pred[i]]}", "green" if ok else "red"),
+                  (adversarial[i], f"adversarial: {classes[adversarial_pred[i]]}",
+                   "red" if fooled else "green"),
+                  (amplified[i], f"perturbation ×{0.5 / scale[i].item():.0f}", "black")]
+        for ax, (img, text, colour) in zip(axes[i], panels):
+            ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
+            ax.set_title(text, fontsize=9, color=colour)
+            ax.set(xticks=[], yticks=[])
+        axes[i][0].set_ylabel(f"true: {classes[labels[i]]}", fontsize=9)
+    fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
     return fig

@@ -53,7 +53,14 @@ def provenance() -> dict:
 
 
 README = REPO_ROOT / "README.md"
-TABLE_START, TABLE_END = "<!-- results-table:start -->", "<!-- results-table:end -->"
+SELECTION_DIR = RESULTS_DIR / "recipe_selection"
+
+
+def _marker(name: str, end: bool = False) -> str:
+    return f"<!-- {name}:{'end' if end else 'start'} -->"
+
+
+TABLE_START, TABLE_END = _marker("results-table"), _marker("results-table", end=True)
 
 
 def results_table(results_dir: Path = RESULTS_DIR) -> str:
@@ -64,29 +71,64 @@ def results_table(results_dir: Path = RESULTS_DIR) -> str:
     for path in sorted(results_dir.glob("*/metrics.json")):
         m = json.loads(path.read_text())
         kwargs = ", ".join(f"{k}={v}" for k, v in m.get("model_kwargs", {}).items())
+        macs = m.get("avg_executed_macs", m["macs"])
         rows.append(f"| {m['model']}{f' ({kwargs})' if kwargs else ''} | {m['params']:,} | "
-                    f"{m['macs'] / 1e6:.2f}M | {m['train_acc']:.2f} | {m['test_acc']:.2f} | "
+                    f"{macs / 1e6:.2f}M | {m['train_acc']:.2f} | {m['test_acc']:.2f} | "
                     f"{m['profile']} | {m['epochs']} | {m['seed']} | {m['data_source']['name']} | "
                     f"{m['train_seconds'] / 3600:.2f} h, {m['device_name']} | `{m['run']}` |")
-    header = ("| model | params | MACs | train acc (%) | test acc (%) | profile | epochs | seed | "
-              "data | training time | run |\n|---|---:|---:|---:|---:|---|---:|---:|---|---|---|")
+    header = ("| model | params | MACs (avg executed) | train acc (%) | test acc (%) | profile | "
+              "epochs | seed | data | training time | run |\n"
+              "|---|---:|---:|---:|---:|---|---:|---:|---|---|---|")
     body = "\n".join(rows) if rows else "| *no finished runs yet* |||||||||||"
     return f"{header}\n{body}"
 
 
-def readme_with_results(readme: str, table: str) -> str:
-    """``readme`` with the text between the results-table markers replaced by ``table``."""
-    if TABLE_START not in readme or TABLE_END not in readme:
-        raise ValueError(f"README lacks the markers {TABLE_START} ... {TABLE_END}")
-    head, rest = readme.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    return f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}"
+def selection_table(selection_dir: Path = SELECTION_DIR) -> str:
+    """Markdown table of the hold-out runs that chose the training recipe; best marked.
+
+    These runs train on part of the training set and are scored on the held-out rest; they
+    never evaluate on the test set.
+    """
+    import json
+
+    runs = []
+    for path in sorted(selection_dir.glob("*/metrics.json")):
+        config = json.loads((path.parent / "config.json").read_text())
+        runs.append((config, json.loads(path.read_text())))
+    if not runs:
+        return "*no hold-out runs yet*"
+    best = max(m["val_acc"] for _, m in runs)
+    rows = [f"| {c['lr']} | {c['label_smoothing']} | {c['epochs']} | {m['train_size']:,} | "
+            f"{c['holdout']:,} | {'**' if m['val_acc'] == best else ''}{m['val_acc']:.2f}"
+            f"{'** (chosen)' if m['val_acc'] == best else ''} | `{m['run']}` |"
+            for c, m in sorted(runs, key=lambda r: (r[0]["lr"], r[0]["label_smoothing"]))]
+    header = ("| peak lr | label smoothing | epochs | training images | held-out images | "
+              "held-out acc (%) | run |\n|---:|---:|---:|---:|---:|---:|---|")
+    return header + "\n" + "\n".join(rows)
+
+
+def readme_sections(results_dir: Path = RESULTS_DIR) -> dict[str, str]:
+    """The README's generated sections by marker name."""
+    return {"results-table": results_table(results_dir),
+            "recipe-selection": selection_table(results_dir / "recipe_selection")}
+
+
+def readme_with_sections(readme: str, sections: dict[str, str]) -> str:
+    """``readme`` with the text between each section's start and end markers replaced."""
+    for name, content in sections.items():
+        start, end = _marker(name), _marker(name, end=True)
+        if start not in readme or end not in readme:
+            raise ValueError(f"README lacks the markers {start} ... {end}")
+        head, rest = readme.split(start, 1)
+        _, tail = rest.split(end, 1)
+        readme = f"{head}{start}\n{content}\n{end}{tail}"
+    return readme
 
 
 def update_readme(readme_path: Path = README, results_dir: Path = RESULTS_DIR) -> bool:
-    """Regenerate the README's results table from ``results/``; True if it changed."""
+    """Regenerate the README's tables from ``results/``; True if it changed."""
     old = readme_path.read_text()
-    new = readme_with_results(old, results_table(results_dir))
+    new = readme_with_sections(old, readme_sections(results_dir))
     if new != old:
         readme_path.write_text(new)
     return new != old

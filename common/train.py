@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import CifarData, iterate_batches, load_cifar10, random_partition, to_float
-from .flops import count_macs, count_params
+from .flops import count_macs, count_params, executed_macs
 from .models import CONFIG_FILE, WEIGHTS_FILE, build_model
 from .paths import RESULTS_DIR
 
@@ -65,7 +65,7 @@ class TrainConfig:
     train_size: Optional[int] = PROFILES["smoke"]["train_size"]  # None: every training image
     holdout: int = 0  # training images held out as a validation set, for choosing settings
     batch_size: int = 128
-    lr: float = 0.1
+    lr: float = 0.2  # peak; chosen on a training hold-out (results/recipe_selection/)
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 5e-4
@@ -109,6 +109,13 @@ def run_name(config: TrainConfig, data_source: dict) -> str:
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     kwargs = "".join(f"_{k}{v}" for k, v in sorted(config.model_kwargs.items()))
     return f"{config.model}{kwargs}-{config.profile}-seed{config.seed}-{digest}"
+
+
+def finished_run(config: TrainConfig, data_source: dict, results_dir: str | Path = RESULTS_DIR
+                 ) -> Optional[Path]:
+    """The folder of the finished run that ``config`` and the data source define, else None."""
+    run_dir = Path(results_dir) / run_name(config, data_source)
+    return run_dir if (run_dir / METRICS_FILE).exists() else None
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -280,6 +287,9 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
     # Layers with a training schedule (e.g. dynamic convolution's temperature) follow the
     # fractional epoch; their state lives in buffers, so checkpoints carry it.
     scheduled = [m for m in model.modules() if hasattr(m, "update_schedule")]
+    # Models with extra training losses (e.g. channel gating's batch-shaping and L0) return
+    # them, already weighted, from regularizer(fraction of training done); train_loss includes them.
+    regularized = hasattr(model, "regularizer")
     end_epoch = config.epochs if stop_after is None else min(config.epochs,
                                                             start_epoch + stop_after)
     bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress,
@@ -289,7 +299,7 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
         started = time.perf_counter()
         # One generator per epoch: order and augmentation replay exactly after a resume.
         generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-        loss_sum, correct, seen = 0.0, 0, 0
+        loss_sum, correct, seen, reg_sums = 0.0, 0, 0, {}
         for i, (x, y) in enumerate(iterate_batches(train_x, train_y, config.batch_size,
                                                    generator, augment=True, drop_last=drop_last)):
             lr = lr_at(epoch * steps_per_epoch + i, total_steps, warmup_steps, config.lr)
@@ -301,6 +311,11 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
             with autocast(dev, precision):
                 logits = model(x)
                 loss = criterion(logits.float(), y)
+            if regularized:
+                terms = model.regularizer((epoch + i / steps_per_epoch) / config.epochs)
+                loss = loss + sum(terms.values())
+                for name, value in terms.items():
+                    reg_sums[name] = reg_sums.get(name, 0.0) + value.item() * len(y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -308,16 +323,20 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(y)
             bar.update(1)
-        row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": 100 * correct / seen}
-        test = evaluate(model, data.test_images, data.test_labels, dev)
-        row.update(test_loss=test["loss"], test_acc=test["acc"])
+        row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": 100 * correct / seen,
+               **{f"{name}_loss": total / seen for name, total in reg_sums.items()}}
+        # A hold-out run exists to choose settings, so it never looks at the test set.
         if config.holdout:
             val = evaluate(model, holdout_x, holdout_y, dev)
             row.update(val_loss=val["loss"], val_acc=val["acc"])
+        else:
+            test = evaluate(model, data.test_images, data.test_labels, dev)
+            row.update(test_loss=test["loss"], test_acc=test["acc"])
         row.update(lr=lr, seconds=time.perf_counter() - started)
         history.append(row)
-        bar.set_postfix(epoch=epoch + 1, loss=f"{row['train_loss']:.3f}",
-                        test_acc=f"{row['test_acc']:.2f}")
+        score = "val_acc" if config.holdout else "test_acc"
+        bar.set_postfix({"epoch": epoch + 1, "loss": f"{row['train_loss']:.3f}",
+                         score: f"{row[score]:.2f}"})
         _write_history(history, run_dir / HISTORY_FILE)
         _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                       "rng_state": torch.get_rng_state(), "epoch": epoch + 1,
@@ -328,21 +347,27 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
 
     model.eval()
     final_train = evaluate(model, train_x, train_y, dev)
-    final_test = evaluate(model, data.test_images, data.test_labels, dev)
     metrics = {
         "model": config.model, "model_kwargs": config.model_kwargs, "profile": config.profile,
         "epochs": config.epochs, "seed": config.seed, "data_source": data.source,
         "train_size": len(train_y), "holdout": config.holdout,
         "params": count_params(model), "macs": count_macs(model),
         "train_acc": final_train["acc"], "train_loss": final_train["loss"],
-        "test_acc": final_test["acc"], "test_loss": final_test["loss"],
         "train_seconds": sum(r["seconds"] for r in history),
         "precision": precision, "device": str(dev), "device_name": device_name(dev),
         "torch": torch.__version__, "finished_at": datetime.now(timezone.utc).isoformat(),
         "run": run_dir.name,
     }
     if config.holdout:
-        metrics["val_acc"] = evaluate(model, holdout_x, holdout_y, dev)["acc"]
+        final_val = evaluate(model, holdout_x, holdout_y, dev)
+        metrics.update(val_acc=final_val["acc"], val_loss=final_val["loss"])
+        eval_images = holdout_x
+    else:
+        final_test = evaluate(model, data.test_images, data.test_labels, dev)
+        metrics.update(test_acc=final_test["acc"], test_loss=final_test["loss"])
+        eval_images = data.test_images
+    # Input-dependent compute (channel gating) varies per image; static models cost `macs`.
+    metrics["avg_executed_macs"] = executed_macs(model, eval_images, device=dev).mean().item()
     _save_atomic(model.state_dict(), run_dir / WEIGHTS_FILE)
     (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))  # last: marks "finished"
     return run_dir
@@ -386,6 +411,11 @@ def main(argv=None) -> None:
     parser.add_argument("--precision", default="auto", choices=PRECISIONS)
     parser.add_argument("--holdout", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
+    parser.add_argument("--lr", type=float, default=None, help="override the peak learning rate")
+    parser.add_argument("--label-smoothing", type=float, default=None,
+                        help="override the profile's label smoothing")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for this process (e.g. 1 each for two parallel runs)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--results-dir", default=str(RESULTS_DIR))
     parser.add_argument("--retrain", action="store_true")
@@ -394,8 +424,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     overrides = dict(model=args.model, model_kwargs=args.model_kwargs, seed=args.seed,
                      precision=args.precision, holdout=args.holdout)
-    if args.epochs is not None:
-        overrides["epochs"] = args.epochs
+    for name in ("epochs", "lr", "label_smoothing"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     config = TrainConfig.from_profile(args.profile, **overrides)
     run_dir = train(config, load_cifar10(args.data), args.results_dir, args.device,
                     args.retrain, args.stop_after)

@@ -2,14 +2,15 @@ import json
 
 import pytest
 
-from common.report import (README, TABLE_END, TABLE_START, readme_with_results, results_table)
+from common.report import (README, TABLE_END, TABLE_START, readme_sections, readme_with_sections,
+                           results_table, selection_table)
 
 
 def test_readme_results_table_is_up_to_date():
-    """The README's table is generated (python -m common.report --update-readme), never typed."""
+    """The README's tables are generated (python -m common.report --update-readme), never typed."""
     readme = README.read_text()
-    assert readme_with_results(readme, results_table()) == readme, \
-        "README results table is stale: run `.venv/bin/python -m common.report --update-readme`"
+    assert readme_with_sections(readme, readme_sections()) == readme, \
+        "README tables are stale: run `.venv/bin/python -m common.report --update-readme`"
 
 
 def test_results_table_lists_finished_runs(tmp_path):
@@ -27,6 +28,21 @@ def test_results_table_lists_finished_runs(tmp_path):
 
 def test_markers_are_required():
     with pytest.raises(ValueError, match="markers"):
-        readme_with_results("no markers here", "table")
+        readme_with_sections("no markers here", {"results-table": "table"})
     text = f"a\n{TABLE_START}\nold\n{TABLE_END}\nb"
-    assert readme_with_results(text, "new") == f"a\n{TABLE_START}\nnew\n{TABLE_END}\nb"
+    assert (readme_with_sections(text, {"results-table": "new"})
+            == f"a\n{TABLE_START}\nnew\n{TABLE_END}\nb")
+
+
+def test_selection_table_marks_the_best_hold_out_run(tmp_path):
+    assert "no hold-out runs" in selection_table(tmp_path)
+    for name, lr, val in (("a", 0.1, 81.5), ("b", 0.2, 82.75)):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "config.json").write_text(json.dumps(
+            {"lr": lr, "label_smoothing": 0.0, "epochs": 8, "holdout": 5000}))
+        (run / "metrics.json").write_text(json.dumps(
+            {"val_acc": val, "train_size": 45000, "run": name}))
+    table = selection_table(tmp_path)
+    assert "| 0.2 | 0.0 | 8 | 45,000 | 5,000 | **82.75** (chosen) | `b` |" in table
+    assert "| 0.1 | 0.0 | 8 | 45,000 | 5,000 | 81.50 | `a` |" in table

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 
 from .dynamic_conv import DynamicConv2d
+from .gating import ChannelGate, GatedResNet
 from .resnet import BasicBlock, CifarResNet, conv3x3
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
@@ -79,5 +80,17 @@ def dy_resnet20(num_kernels: int = 4, reduction: int = 4, temperature: float = 3
     return CifarResNet(depth=20, num_classes=num_classes, conv_layer=conv)
 
 
-__all__ = ["BasicBlock", "CifarResNet", "DynamicConv2d", "conv3x3", "build_model", "list_models",
-           "load_model", "register_model", "CONFIG_FILE", "WEIGHTS_FILE"]
+@register_model
+def gated_resnet20(l0_weight: float = 0.1, bs_weight: float = 0.75, prior=(0.6, 0.4),
+                   num_classes: int = 10) -> nn.Module:
+    """ResNet-20 with a batch-shaped channel gate in each basic block (Bejnordi et al. 2020).
+
+    ``l0_weight`` is the knob that trades accuracy for executed MACs; see common.models.gating.
+    """
+    return GatedResNet(depth=20, num_classes=num_classes, l0_weight=l0_weight,
+                       bs_weight=bs_weight, prior=tuple(prior))
+
+
+__all__ = ["BasicBlock", "ChannelGate", "CifarResNet", "DynamicConv2d", "GatedResNet", "conv3x3",
+           "build_model", "list_models", "load_model", "register_model", "CONFIG_FILE",
+           "WEIGHTS_FILE"]

@@ -1,0 +1,283 @@
+"""Adversarial attacks in [0, 1] pixel space: FGSM, PGD (L-inf and L2), robust accuracy.
+
+Every model of the project takes images in [0, 1] and normalises inside, so the threat model
+is the usual one: a perturbation of at most eps per pixel (L-inf) or eps in Euclidean norm
+(L2), with the adversarial image clipped back to [0, 1]. Models are attacked in eval mode.
+
+Gradient masking: channel gates are hard in eval mode, so their gradient is zero and a naive
+attack cannot "see" that changing the input would change the gates. ``Attack(...,
+straight_through=True)`` computes gradients with the gates' straight-through sigmoid
+relaxation (forward pass unchanged): the adaptive attack. For models without gates it is the
+same as the naive attack.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .data import iterate_batches, to_float
+from .models.gating import straight_through_gates
+
+NORMS = ("linf", "l2")
+FOOLED = 1e6  # score bonus of a misclassified image when pgd chooses between restarts
+
+
+def _check_images(images: torch.Tensor) -> None:
+    if not images.is_floating_point():
+        raise ValueError(f"images must be float in [0, 1] (got {images.dtype}); convert uint8 "
+                         f"images with common.data.to_float")
+    if len(images) and (images.min() < 0 or images.max() > 1):
+        raise ValueError(f"images must lie in [0, 1] (got min {images.min().item():.3g}, max "
+                         f"{images.max().item():.3g}); the models normalise inside")
+
+
+def _check(eps: float, alpha: Optional[float] = None, steps: int = 1, restarts: int = 1,
+           norm: str = "linf") -> None:
+    problems = []
+    if eps < 0:
+        problems.append(f"eps must be >= 0 (got {eps})")
+    if alpha is not None and alpha <= 0:
+        problems.append(f"alpha (step size) must be > 0 (got {alpha})")
+    if steps < 1:
+        problems.append(f"steps must be >= 1 (got {steps})")
+    if restarts < 1:
+        problems.append(f"restarts must be >= 1 (got {restarts})")
+    if norm not in NORMS:
+        problems.append(f"norm must be one of {NORMS} (got {norm!r})")
+    if problems:
+        raise ValueError("bad attack parameters: " + "; ".join(problems))
+
+
+def _loss_gradient(model: nn.Module, x: torch.Tensor, labels: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(gradient of the summed cross-entropy w.r.t. x, the logits), model in eval mode."""
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        logits = model(x).float()
+        (grad,) = torch.autograd.grad(F.cross_entropy(logits, labels, reduction="sum"), x)
+    return grad, logits.detach()
+
+
+def _per_image_norm(t: torch.Tensor) -> torch.Tensor:
+    return t.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (t.ndim - 1)))
+
+
+def _project(delta: torch.Tensor, eps: float, norm: str) -> torch.Tensor:
+    if norm == "linf":
+        return delta.clamp(-eps, eps)
+    return delta * (eps / _per_image_norm(delta)).clamp(max=1.0)
+
+
+def fgsm(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps: float) -> torch.Tensor:
+    """Fast gradient sign method (Goodfellow et al. 2015): one L-inf step of size eps."""
+    _check(eps)
+    _check_images(images)
+    if eps == 0:
+        return images.clone()
+    grad, _ = _loss_gradient(model, images, labels)
+    return (images + eps * grad.sign()).clamp(0, 1).detach()
+
+
+def pgd(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps: float, alpha: float,
+        steps: int, random_start: bool = True, restarts: int = 1, norm: str = "linf",
+        generator: Optional[torch.Generator] = None, stop_when_fooled: bool = False) -> torch.Tensor:
+    """Projected gradient descent (Madry et al. 2018) under L-inf or L2.
+
+    Each restart starts at a random point of the eps-ball (if ``random_start``), takes
+    ``steps`` steps of size ``alpha`` (sign of the gradient for L-inf, the normalised gradient
+    for L2) and projects back onto the ball and [0, 1]. Per image the result of the restart
+    with the highest loss is kept (a misclassifying one whenever any restart finds one).
+
+    ``stop_when_fooled`` freezes an image as soon as its iterate is misclassified (and skips
+    it in later restarts): the same or lower robust accuracy for a fraction of the compute,
+    but barely-adversarial images, so leave it off when the images are reused (transfer).
+    """
+    _check(eps, alpha, steps, restarts, norm)
+    _check_images(images)
+    if eps == 0:
+        return images.clone()
+    best = images.clone()
+    best_score = torch.full((len(images),), -float("inf"), device=images.device)
+    for _ in range(restarts):
+        delta = torch.zeros_like(images)
+        if random_start:
+            noise = torch.rand(images.shape, generator=generator, dtype=images.dtype).to(images.device)
+            if norm == "linf":
+                delta = (2 * noise - 1) * eps
+            else:  # a random direction, a random radius in [0, eps]
+                direction = torch.randn(images.shape, generator=generator).to(images)
+                radius = torch.rand(len(images), generator=generator).to(images)
+                delta = direction / _per_image_norm(direction) * eps * radius.view(-1, 1, 1, 1)
+            delta = (images + delta).clamp(0, 1) - images
+        active = (best_score < FOOLED if stop_when_fooled
+                  else torch.ones(len(images), dtype=torch.bool, device=images.device))
+        for _ in range(steps):
+            idx = active.nonzero().flatten()
+            if len(idx) == 0:
+                break
+            grad, logits = _loss_gradient(model, images[idx] + delta[idx], labels[idx])
+            if stop_when_fooled:
+                fooled = logits.argmax(1) != labels[idx]
+                active[idx[fooled]] = False
+                idx, grad = idx[~fooled], grad[~fooled]
+            step = grad.sign() if norm == "linf" else grad / _per_image_norm(grad)
+            moved = _project(delta[idx] + alpha * step, eps, norm)
+            delta[idx] = (images[idx] + moved).clamp(0, 1) - images[idx]
+        adversarial = (images + delta).detach()
+        with torch.no_grad():
+            logits = model(adversarial).float()
+        loss = F.cross_entropy(logits, labels, reduction="none")
+        # a misclassified image beats any correctly classified one, then the higher loss wins
+        score = loss + FOOLED * (logits.argmax(1) != labels).float()
+        better = score > best_score
+        best[better], best_score[better] = adversarial[better], score[better]
+    return best
+
+
+@dataclass(frozen=True)
+class Attack:
+    """One attack configuration, e.g. ``Attack("pgd", eps=8/255, alpha=2/255, steps=10)``.
+
+    ``straight_through`` computes gradients through the gates' straight-through relaxation
+    (the adaptive attack on gated models; no effect on other models). ``stop_when_fooled``:
+    see ``pgd``.
+    """
+
+    method: str = "pgd"  # "fgsm" or "pgd"
+    eps: float = 8 / 255
+    alpha: float = 2 / 255
+    steps: int = 10
+    restarts: int = 1
+    norm: str = "linf"
+    random_start: bool = True
+    straight_through: bool = False
+    stop_when_fooled: bool = False
+
+    def __post_init__(self):
+        if self.method not in ("fgsm", "pgd"):
+            raise ValueError(f"method must be 'fgsm' or 'pgd' (got {self.method!r})")
+        if self.method == "fgsm" and self.norm != "linf":
+            raise ValueError("FGSM is an L-inf attack; use method='pgd' for norm='l2'")
+        _check(self.eps, self.alpha, self.steps, self.restarts, self.norm)
+
+    @property
+    def label(self) -> str:
+        if self.method == "fgsm":
+            name = "FGSM"
+        else:
+            name = f"PGD-{self.steps}" + (f"×{self.restarts}" if self.restarts > 1 else "")
+            name += " L2" if self.norm == "l2" else ""
+        return name + (" (straight-through)" if self.straight_through else "")
+
+    def __call__(self, model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                 generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        context = straight_through_gates(model) if self.straight_through else nullcontext()
+        with context:
+            if self.method == "fgsm":
+                return fgsm(model, images, labels, self.eps)
+            return pgd(model, images, labels, self.eps, self.alpha, self.steps,
+                       self.random_start, self.restarts, self.norm, generator,
+                       self.stop_when_fooled)
+
+
+def attack_images(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, attack: Attack,
+                  batch_size: int = 250, device: torch.device | str = "cpu", seed: int = 0,
+                  progress: bool = True) -> torch.Tensor:
+    """Adversarial versions (float, [0, 1], on the CPU) of uint8 or float ``images``, batched.
+
+    The model is put in eval mode for the attack and restored afterwards; ``seed`` fixes the
+    random starts, so the result is reproducible.
+    """
+    if images.is_floating_point():
+        _check_images(images)
+    generator = torch.Generator().manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    parts = []
+    try:
+        batches = iterate_batches(images, labels, batch_size)
+        for x, y in tqdm(batches, total=-(-len(images) // batch_size), disable=not progress,
+                         desc=f"{attack.label} eps={attack.eps * 255:.3g}/255", leave=False):
+            parts.append(attack(model, to_float(x, device), y.to(device), generator).cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(parts) if parts else torch.zeros(0, *images.shape[1:])
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500,
+             device: torch.device | str = "cpu") -> float:
+    """Accuracy (percent) of ``model`` in eval mode on uint8 images or float ones in [0, 1]."""
+    was_training = model.training
+    model.eval()
+    try:
+        correct = sum((model(to_float(x, device)).argmax(1).cpu() == y).sum().item()
+                      for x, y in iterate_batches(images, labels, batch_size))
+    finally:
+        model.train(was_training)
+    return 100.0 * correct / max(1, len(labels))
+
+
+def robust_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                    attack: Attack, batch_size: int = 250, device: torch.device | str = "cpu",
+                    seed: int = 0, progress: bool = True) -> float:
+    """Accuracy (percent) of ``model`` on ``attack``'s adversarial versions of ``images``."""
+    adversarial = attack_images(model, images, labels, attack, batch_size, device, seed, progress)
+    return accuracy(model, adversarial, labels, device=device)
+
+
+def standard_attacks(eps: float, pgd_steps=(10, 20), straight_through: bool = False
+                     ) -> list[Attack]:
+    """FGSM and PGD-n (L-inf, random start, step 2.5·eps/n as in Madry et al.) at ``eps``.
+
+    PGD stops per image once it is fooled: the robust accuracy is what counts here.
+    """
+    attacks = [Attack("fgsm", eps=eps, straight_through=straight_through)]
+    for steps in pgd_steps:
+        attacks.append(Attack("pgd", eps=eps, alpha=max(2.5 * eps / steps, 1e-8), steps=steps,
+                              straight_through=straight_through, stop_when_fooled=True))
+    return attacks
+
+
+def robustness_sweep(models: dict[str, nn.Module], images: torch.Tensor, labels: torch.Tensor,
+                     eps_values, pgd_steps=(10, 20), straight_through_models=(), seed: int = 0,
+                     device: torch.device | str = "cpu", progress: bool = True):
+    """Robust accuracy of every model under FGSM and PGD-n at every eps: a long DataFrame
+    (model, attack, eps, eps_255, robust_acc). Models named in ``straight_through_models``
+    (the gated ones) are attacked twice: naively and with the straight-through relaxation."""
+    import pandas as pd
+
+    rows = []
+    for name, model in models.items():
+        variants = (False, True) if name in straight_through_models else (False,)
+        for straight_through in variants:
+            for eps in eps_values:
+                for attack in standard_attacks(eps, pgd_steps, straight_through):
+                    acc = robust_accuracy(model, images, labels, attack, device=device, seed=seed,
+                                          progress=progress)
+                    rows.append({"model": name, "attack": attack.label, "eps": eps,
+                                 "eps_255": round(eps * 255, 3), "robust_acc": acc})
+    return pd.DataFrame(rows)
+
+
+def transfer_matrix(models: dict[str, nn.Module], images: torch.Tensor, labels: torch.Tensor,
+                    attack: Attack, seed: int = 0, device: torch.device | str = "cpu",
+                    progress: bool = True):
+    """Accuracy (percent) of each target model (columns) on adversarial images made on each
+    source model (rows) with ``attack``; the diagonal is the white-box attack."""
+    import pandas as pd
+
+    table = {}
+    for source, model in models.items():
+        adversarial = attack_images(model, images, labels, attack, device=device, seed=seed,
+                                    progress=progress)
+        table[source] = {target: accuracy(other, adversarial, labels, device=device)
+                         for target, other in models.items()}
+    return pd.DataFrame.from_dict(table, orient="index")[list(models)]

@@ -1,0 +1,100 @@
+"""Training losses of the channel-gated models: batch-shaping and L0, and their schedules.
+
+Batch-shaping (Bejnordi et al., ICLR 2020) pushes the distribution of every gate's
+probability *over a batch* towards a Beta(a, b) prior with a, b < 1 (U-shaped): each gate is
+then on for some images and off for others, i.e. truly conditional, instead of always on or
+always off. For one gate with batch probabilities sorted x_(1) <= ... <= x_(N):
+
+    L_BS = 1/N * sum_i (F_Beta(x_(i)) - i / (N + 1))^2
+
+The Beta CDF has no closed form in torch, so it is evaluated with scipy, and its gradient is
+the Beta pdf clipped to [1e-3, 100] (the pdf is infinite at 0 and 1 when a, b < 1).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from scipy.special import betainc
+
+PDF_CLIP = (1e-3, 100.0)
+
+
+def check_prior(a: float, b: float) -> None:
+    """Raise a clear error unless Beta(a, b) is a U-shaped prior (0 < a, b < 1)."""
+    if not (0 < a < 1 and 0 < b < 1):
+        raise ValueError(f"the batch-shaping prior Beta(a, b) needs a and b in (0, 1) "
+                         f"(a U-shaped prior), got a={a}, b={b}")
+
+
+def beta_pdf(x: torch.Tensor, a: float, b: float) -> torch.Tensor:
+    """Density of Beta(a, b) at ``x`` in (0, 1)."""
+    log_norm = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    return torch.exp(log_norm + (a - 1) * torch.log(x) + (b - 1) * torch.log1p(-x))
+
+
+class BetaCDF(torch.autograd.Function):
+    """F_Beta(x; a, b) with the clipped pdf as its gradient."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, a: float, b: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.prior = (a, b)
+        cdf = betainc(a, b, x.detach().double().cpu().numpy())
+        return torch.from_numpy(cdf).to(device=x.device, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        eps = torch.finfo(x.dtype).eps
+        pdf = beta_pdf(x.clamp(eps, 1 - eps), *ctx.prior).clamp(*PDF_CLIP)
+        return grad_output * pdf, None, None
+
+
+def _check_probs(probs: torch.Tensor) -> None:
+    if probs.ndim != 2:
+        raise ValueError(f"probs must have shape (batch, gates), got {tuple(probs.shape)}")
+    if len(probs) > 0 and (probs.min() < 0 or probs.max() > 1):
+        raise ValueError("probs must be probabilities in [0, 1] (apply sigmoid to the logits)")
+
+
+def batch_shaping_loss(probs: torch.Tensor, a: float = 0.6, b: float = 0.4) -> torch.Tensor:
+    """Batch-shaping loss of gate probabilities ``probs`` (batch, gates), averaged over gates."""
+    check_prior(a, b)
+    _check_probs(probs)
+    n = len(probs)
+    if n < 2:
+        raise ValueError(f"batch-shaping compares a distribution over the batch: needs a batch "
+                         f"of at least 2, got {n}")
+    sorted_probs, _ = torch.sort(probs.float(), dim=0)
+    empirical = torch.arange(1, n + 1, device=probs.device, dtype=torch.float32) / (n + 1)
+    cdf = BetaCDF.apply(sorted_probs, a, b)
+    return ((cdf - empirical[:, None]) ** 2).sum(dim=0).div(n).mean()
+
+
+def l0_loss(probs: torch.Tensor) -> torch.Tensor:
+    """The expected fraction of gates that are on: mean of P(gate on) over batch and gates."""
+    _check_probs(probs)
+    return probs.float().mean()
+
+
+def gating_loss_weights(progress: float, bs_weight: float = 0.75, l0_weight: float = 0.1,
+                        bs_until: float = 0.2, l0_start: float = 0.2,
+                        l0_full: float = 0.6) -> tuple[float, float]:
+    """(batch-shaping weight, L0 weight) at ``progress`` (fraction of training, 0..1).
+
+    Batch-shaping starts at ``bs_weight`` and decays linearly to 0 by ``bs_until``; L0 is 0
+    until ``l0_start``, rises linearly to ``l0_weight`` by ``l0_full``, then stays there. First
+    the gates learn to be conditional, then L0 switches the unneeded ones off.
+    """
+    if bs_weight < 0 or l0_weight < 0:
+        raise ValueError(f"loss weights must be >= 0 (got bs_weight={bs_weight}, "
+                         f"l0_weight={l0_weight})")
+    if not 0 <= l0_start < l0_full <= 1 or not 0 < bs_until <= 1:
+        raise ValueError("schedule points must satisfy 0 < bs_until <= 1 and "
+                         "0 <= l0_start < l0_full <= 1")
+    progress = min(1.0, max(0.0, progress))
+    bs = bs_weight * max(0.0, 1 - progress / bs_until)
+    l0 = l0_weight * min(1.0, max(0.0, (progress - l0_start) / (l0_full - l0_start)))
+    return bs, l0

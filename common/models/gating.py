@@ -1,0 +1,199 @@
+"""Channel gating with batch-shaping (Bejnordi, Blankevoort, Welling, ICLR 2020).
+
+Every basic block gets a gate that looks at the block's input and switches the first
+convolution's output channels on or off per image:
+
+    logits = FC(ReLU(BN(FC(GAP(x)))))          # (N, C): one logit per channel
+    gate   = 1[logits + logistic noise > 0]     # training: hard 0/1, noisy
+    gate   = 1[logits > 0]                      # eval: deterministic (sigmoid(logit) > 0.5)
+
+The hard gate is used in the forward pass; in training the backward pass takes the gradient of
+sigmoid((logits + noise) / tau) (straight-through Gumbel/Concrete, tau = 2/3). An off channel
+removes conv1's output channel and conv2's input channel, which ``common.flops.executed_macs``
+counts per image. ``regularizer(progress)`` returns the batch-shaping and L0 losses with their
+schedules, and the trainer adds them to the cross-entropy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from functools import partial
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..losses import batch_shaping_loss, check_prior, gating_loss_weights, l0_loss
+from .resnet import BasicBlock, CifarResNet
+
+
+class ChannelGate(nn.Module):
+    """Per-image, per-channel hard gate computed from the block input: (N, in) -> (N, out, 1, 1)."""
+
+    def __init__(self, in_ch: int, out_ch: int, hidden: int = 16, temperature: float = 2 / 3,
+                 init_bias: float = 3.0):
+        super().__init__()
+        if hidden < 1 or temperature <= 0:
+            raise ValueError(f"bad ChannelGate: hidden must be >= 1 (got {hidden}) and "
+                             f"temperature > 0 (got {temperature})")
+        self.in_ch, self.out_ch, self.temperature = in_ch, out_ch, temperature
+        self.fc1 = nn.Linear(in_ch, hidden, bias=False)
+        self.bn = nn.BatchNorm1d(hidden)
+        self.fc2 = nn.Linear(hidden, out_ch)
+        # Start with every channel (almost surely) on, i.e. from the plain ResNet.
+        nn.init.constant_(self.fc2.bias, init_bias)
+        self.forced: Optional[float] = None  # set by force_gates(): every gate this value
+        self.straight_through = False  # set by straight_through_gates(): eval-mode ST gradient
+        self.last_probs: Optional[torch.Tensor] = None  # sigmoid(logits), (N, C), with grad
+        self.last_gates: Optional[torch.Tensor] = None  # the hard 0/1 gates used, (N, C)
+
+    def __getstate__(self):
+        # The last batch's records may be part of an autograd graph, which cannot be copied or
+        # pickled; a copy of the module (deepcopy, torch.save) starts without them.
+        return {**super().__getstate__(), "last_probs": None, "last_gates": None}
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.relu(self.bn(self.fc1(x.float().mean(dim=(2, 3))))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.forced is not None:
+            gates = torch.full((len(x), self.out_ch), self.forced, device=x.device)
+            self.last_probs, self.last_gates = gates, gates
+            return gates[:, :, None, None].to(x.dtype)
+        logits = self.logits(x)
+        self.last_probs = torch.sigmoid(logits)
+        if self.training:
+            u = torch.rand_like(logits).clamp_(1e-6, 1 - 1e-6)
+            logits = logits + torch.log(u) - torch.log1p(-u)  # logistic noise
+        hard = (logits > 0).to(logits.dtype)
+        if self.training or self.straight_through:
+            soft = torch.sigmoid(logits / self.temperature)
+            gates = hard + (soft - soft.detach())  # forward: exactly hard; backward: d soft
+        else:
+            gates = hard
+        self.last_gates = hard.detach()
+        return gates[:, :, None, None].to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_ch} -> {self.out_ch} gates, temperature={self.temperature:.3g}"
+
+
+class GatedResNet(CifarResNet):
+    """A CIFAR ResNet whose basic blocks carry a ChannelGate; owns its gating losses."""
+
+    def __init__(self, depth: int = 20, num_classes: int = 10, l0_weight: float = 0.1,
+                 bs_weight: float = 0.75, prior=(0.6, 0.4), gate_hidden: int = 16,
+                 gate_temperature: float = 2 / 3):
+        a, b = prior
+        check_prior(a, b)
+        gating_loss_weights(0.0, bs_weight, l0_weight)  # validates the weights
+        gate = partial(ChannelGate, hidden=gate_hidden, temperature=gate_temperature)
+        super().__init__(depth=depth, num_classes=num_classes, gate_layer=gate)
+        self.l0_weight, self.bs_weight, self.prior = l0_weight, bs_weight, (a, b)
+
+    def gates(self) -> list[ChannelGate]:
+        return [m for m in self.modules() if isinstance(m, ChannelGate)]
+
+    def regularizer(self, progress: float) -> dict[str, torch.Tensor]:
+        """Weighted gating losses of the last forward pass at ``progress`` (0..1 of training)."""
+        probs = torch.cat([g.last_probs for g in self.gates()], dim=1)  # (N, all gates)
+        bs_w, l0_w = gating_loss_weights(progress, self.bs_weight, self.l0_weight)
+        losses = {"l0": l0_w * l0_loss(probs)}
+        if bs_w > 0:  # the loss sorts every gate's column: skip it once its weight is 0
+            losses["batch_shaping"] = bs_w * batch_shaping_loss(probs, *self.prior)
+        else:
+            losses["batch_shaping"] = probs.new_zeros(())
+        return losses
+
+
+def gated_blocks(model: nn.Module) -> dict[str, BasicBlock]:
+    """The model's basic blocks that carry a gate, by name, in forward order."""
+    return {name: m for name, m in model.named_modules()
+            if isinstance(m, BasicBlock) and isinstance(m.gate, ChannelGate)}
+
+
+@contextlib.contextmanager
+def force_gates(model: nn.Module, value: float = 1.0):
+    """Within the block every gate outputs ``value`` (1: the plain ResNet; 0: blocks skipped)."""
+    gates = [m for m in model.modules() if isinstance(m, ChannelGate)]
+    try:
+        for g in gates:
+            g.forced = float(value)
+        yield model
+    finally:
+        for g in gates:
+            g.forced = None
+
+
+@contextlib.contextmanager
+def straight_through_gates(model: nn.Module):
+    """Eval-mode gates stay hard in the forward pass but pass the gradient of
+    sigmoid(logits / tau) backwards: the relaxation an adaptive attack needs, since hard gates
+    alone have zero gradient (gradient masking)."""
+    gates = [m for m in model.modules() if isinstance(m, ChannelGate)]
+    try:
+        for g in gates:
+            g.straight_through = True
+        yield model
+    finally:
+        for g in gates:
+            g.straight_through = False
+
+
+@torch.no_grad()
+def collect_gates(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
+                  device: torch.device | str = "cpu") -> dict[str, dict[str, torch.Tensor]]:
+    """Eval-mode gates of every gated block for every image (uint8 batch).
+
+    Returns ``{block name: {"gates": (N, C) 0/1, "probs": (N, C) sigmoid(logits)}}``.
+    """
+    from ..data import iterate_batches, to_float
+
+    blocks = gated_blocks(model)
+    parts = {name: {"gates": [], "probs": []} for name in blocks}
+    was_training = model.training
+    model.eval()
+    try:
+        for x, _ in iterate_batches(images, None, batch_size):
+            model(to_float(x, device))
+            for name, block in blocks.items():
+                parts[name]["gates"].append(block.gate.last_gates.cpu())
+                parts[name]["probs"].append(block.gate.last_probs.float().cpu())
+    finally:
+        model.train(was_training)
+    return {name: {key: torch.cat(values) for key, values in record.items()}
+            for name, record in parts.items()}
+
+
+@torch.no_grad()
+def forward_active_channels(model: CifarResNet, image: torch.Tensor) -> torch.Tensor:
+    """Eval-mode logits for ONE image that compute only the channels its gates switch on.
+
+    The dense forward multiplies off channels by 0 but still computes them; here conv1 runs with
+    the active output filters only and conv2 with the matching input channels, which is what
+    the executed-MAC count assumes. Used to measure whether gating saves wall-clock time.
+    """
+    if image.ndim != 4 or len(image) != 1:
+        raise ValueError(f"forward_active_channels takes one image of shape (1, 3, H, W), got "
+                         f"{tuple(image.shape)}")
+    if model.training:
+        raise ValueError("forward_active_channels needs the model in eval mode (model.eval())")
+    x = model.stem(model.normalize(image))
+    for block in (b for stage in model.stages for b in stage):
+        if block.gate is None:
+            x = block(x)
+            continue
+        active = (block.gate.logits(x)[0] > 0).nonzero().flatten()
+        shortcut = block.shortcut(x)
+        if len(active) == 0:  # the whole residual branch is off: only bn2's shift remains
+            h = torch.zeros_like(shortcut)
+        else:
+            bn1 = block.bn1
+            h = F.conv2d(x, block.conv1.weight[active], stride=block.conv1.stride,
+                         padding=block.conv1.padding)
+            h = F.relu(F.batch_norm(h, bn1.running_mean[active], bn1.running_var[active],
+                                    bn1.weight[active], bn1.bias[active], False, 0.0, bn1.eps))
+            h = F.conv2d(h, block.conv2.weight[:, active], padding=block.conv2.padding)
+        x = F.relu(block.bn2(h) + shortcut)
+    return model.fc(torch.flatten(model.pool(x), 1))

@@ -1,0 +1,37 @@
+"""Tables of the report: every table is saved as CSV (for tools) and Markdown (for readers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def to_markdown(table: pd.DataFrame, digits: int = 2, index: bool = True) -> str:
+    """A GitHub-flavoured Markdown table; floats rounded to ``digits``, numbers right-aligned."""
+    frame = table.reset_index() if index else table.reset_index(drop=True)
+    if index and frame.columns[0] == "index":
+        frame = frame.rename(columns={"index": ""})
+
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return f"{value:,.{digits}f}" if abs(value) < 1e4 or value != value else f"{value:,.0f}"
+        return str(value).replace("|", "\\|")
+
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---:" if n else "---" for n in numeric) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |"
+            for row in frame.itertuples(index=False, name=None)]
+    return "\n".join([header, rule, *rows])
+
+
+def save_table(table: pd.DataFrame, name: str, tables_dir: str | Path, digits: int = 2,
+               index: bool = True) -> list[Path]:
+    """Write ``<tables_dir>/<name>.csv`` and ``.md``; return the two paths."""
+    tables_dir = Path(tables_dir)
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, md_path = tables_dir / f"{name}.csv", tables_dir / f"{name}.md"
+    table.round(4).to_csv(csv_path, index=index)
+    md_path.write_text(to_markdown(table, digits, index) + "\n")
+    return [csv_path, md_path]

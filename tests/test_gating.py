@@ -1,0 +1,132 @@
+import pytest
+import torch
+
+from common.flops import active_channel_costs, count_macs, executed_macs, missing_mac_rules
+from common.models import build_model
+from common.models.gating import (ChannelGate, collect_gates, force_gates,
+                                  forward_active_channels, gated_blocks, straight_through_gates)
+
+RESNET20_MACS = 40_551_040
+# (block input channels, input height = width, output channels) of ResNet-20's nine blocks
+BLOCKS = [(16, 32, 16)] * 3 + [(16, 32, 32), (32, 16, 32), (32, 16, 32),
+                               (32, 16, 64), (64, 8, 64), (64, 8, 64)]
+
+
+def gated_model(seed: int = 0, bias_std: float = 2.0):
+    """A gated ResNet-20 whose gates are a random mix of on and off (not all on, as at init)."""
+    torch.manual_seed(seed)
+    model = build_model("gated_resnet20")
+    for gate in (m for m in model.modules() if isinstance(m, ChannelGate)):
+        torch.nn.init.normal_(gate.fc2.bias, 0.0, bias_std)
+    # settle BN statistics so eval mode is meaningful
+    with torch.no_grad():
+        model.train()(torch.rand(64, 3, 32, 32))
+    return model.eval()
+
+
+def test_all_gates_on_is_resnet20_with_the_same_weights():
+    torch.manual_seed(0)
+    gated = gated_model()
+    static = build_model("resnet20").eval()
+    missing, unexpected = static.load_state_dict(gated.state_dict(), strict=False)
+    assert not missing and all(".gate." in k for k in unexpected)
+    x = torch.rand(8, 3, 32, 32)
+    with force_gates(gated, 1.0):
+        assert torch.allclose(gated(x), static(x), atol=1e-5)
+    assert not torch.allclose(gated(x), static(x), atol=1e-3)  # the real gates do switch
+
+
+def test_training_gates_are_hard_with_a_straight_through_gradient():
+    gate = ChannelGate(8, 6).train()
+    torch.nn.init.zeros_(gate.fc2.bias)
+    x = torch.randn(32, 8, 4, 4, requires_grad=True)
+    out = gate(x)
+    assert out.shape == (32, 6, 1, 1)
+    assert set(out.detach().unique().tolist()) == {0.0, 1.0}
+    out.sum().backward()
+    assert gate.fc2.weight.grad.abs().sum() > 0 and x.grad.abs().sum() > 0
+    # the logistic noise makes training gates random, eval gates deterministic
+    assert not torch.equal(gate(x), gate(x))
+    gate.eval()
+    assert torch.equal(gate(x), gate(x))
+    assert torch.equal(gate(x).flatten(1), (torch.sigmoid(gate.logits(x)) > 0.5).float())
+
+
+def test_eval_gates_have_zero_gradient_unless_straight_through():
+    model = gated_model()
+    x = torch.rand(4, 3, 32, 32, requires_grad=True)
+    gate_params = [p for g in model.modules() if isinstance(g, ChannelGate) for p in g.parameters()]
+    model(x).sum().backward()
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in gate_params)
+    with straight_through_gates(model):
+        hard = model(x)
+        hard.sum().backward()
+    assert torch.allclose(hard, model(x))  # the forward pass is unchanged
+    assert sum(p.grad.abs().sum() for p in gate_params if p.grad is not None) > 0
+
+
+def test_gate_macs_by_hand():
+    gate_macs = sum(c * hw * hw + c * 16 + 16 * out for c, hw, out in BLOCKS)
+    assert count_macs(build_model("gated_resnet20")) == RESNET20_MACS + gate_macs
+    assert missing_mac_rules(build_model("gated_resnet20")) == []
+
+
+def test_executed_macs_by_hand():
+    model = gated_model()
+    images = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8)
+    full = count_macs(model)
+    with force_gates(model, 1.0):
+        assert torch.equal(executed_macs(model, images), torch.full((5,), full, dtype=torch.float64))
+    # all off: only the stem, the classifier and the gates themselves remain
+    stem, classifier = 16 * 3 * 9 * 32 * 32, 64 * 10
+    gate_macs = sum(c * hw * hw + c * 16 + 16 * out for c, hw, out in BLOCKS)
+    with force_gates(model, 0.0):
+        assert executed_macs(model, images)[0].item() == stem + classifier + gate_macs
+    # real gates: each off channel saves its conv1 filter and conv2 input slice
+    costs = {(c, out, hw): (hw // (out // c)) ** 2 * 9 * (c + out) for c, hw, out in BLOCKS}
+    assert list(active_channel_costs(model).values()) == [costs[(c, out, hw)]
+                                                          for c, hw, out in BLOCKS]
+    gates = collect_gates(model, images)
+    expected = full - sum((1 - record["gates"]).sum(1).double() * costs[(c, out, hw)]
+                          for record, (c, hw, out) in zip(gates.values(), BLOCKS))
+    measured = executed_macs(model, images)
+    assert torch.equal(measured, expected)
+    assert (measured < full).all() and (measured > stem).all()
+
+
+def test_forward_active_channels_matches_the_dense_forward():
+    model = gated_model()
+    blocks = list(gated_blocks(model).values())
+    torch.nn.init.constant_(blocks[4].gate.fc2.bias, -50.0)  # one block entirely off
+    for seed in range(3):
+        x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+        assert torch.allclose(forward_active_channels(model, x), model(x), atol=1e-4)
+    with pytest.raises(ValueError, match="one image"):
+        forward_active_channels(model, torch.rand(2, 3, 32, 32))
+    with pytest.raises(ValueError, match="eval mode"):
+        forward_active_channels(model.train(), torch.rand(1, 3, 32, 32))
+
+
+def test_regularizer_follows_the_schedule():
+    model = build_model("gated_resnet20", l0_weight=0.5).train()
+    model(torch.rand(16, 3, 32, 32))
+    early, late = model.regularizer(0.0), model.regularizer(1.0)
+    assert early["batch_shaping"] > 0 and early["l0"] == 0
+    assert late["batch_shaping"] == 0 and late["l0"] > 0
+
+
+def test_model_is_copyable_after_a_training_step():
+    model = build_model("gated_resnet20").train()
+    model(torch.rand(4, 3, 32, 32))  # leaves probabilities with an autograd graph behind
+    assert count_macs(model) > RESNET20_MACS
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(prior=(1.5, 0.4)), "in \\(0, 1\\)"),
+    (dict(l0_weight=-0.1), "must be >= 0"),
+])
+def test_bad_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build_model("gated_resnet20", **kwargs)
+    with pytest.raises(ValueError, match="hidden must be >= 1"):
+        ChannelGate(8, 8, hidden=0)

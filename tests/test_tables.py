@@ -1,0 +1,23 @@
+import pandas as pd
+
+from common.tables import save_table, to_markdown
+
+
+def test_markdown_table():
+    table = pd.DataFrame({"model": ["a|b", "c"], "acc": [91.256, 7.0], "macs": [40551040.0, 1e3]},
+                         index=pd.Index(["x", "y"], name="run"))
+    text = to_markdown(table)
+    assert text.splitlines() == [
+        "| run | model | acc | macs |",
+        "|---|---|---:|---:|",
+        "| x | a\\|b | 91.26 | 40,551,040 |",
+        "| y | c | 7.00 | 1,000.00 |",
+    ]
+    assert to_markdown(table, index=False).splitlines()[0] == "| model | acc | macs |"
+
+
+def test_save_table_writes_csv_and_markdown(tmp_path):
+    table = pd.DataFrame({"acc": [1.23456]})
+    csv_path, md_path = save_table(table, "t", tmp_path / "tables", index=False)
+    assert pd.read_csv(csv_path)["acc"].iloc[0] == 1.2346
+    assert md_path.read_text() == "| acc |\n|---:|\n| 1.23 |\n"
