@@ -169,19 +169,40 @@ def plot_probability_histograms(probs: dict[str, torch.Tensor], title: str) -> p
     return fig
 
 
-def plot_channel_usage_per_class(gates: dict[str, torch.Tensor], labels: np.ndarray, title: str,
-                                 classes=CLASSES) -> plt.Figure:
+def channel_usage_per_class(gates: dict[str, torch.Tensor], labels: np.ndarray,
+                            num_classes: int = len(CLASSES)) -> dict[str, np.ndarray]:
+    """Per gated layer, a (classes, channels) array: how often each channel is on per class."""
+    return {name: class_means(g.float().numpy(), labels, num_classes) for name, g in gates.items()}
+
+
+def usage_to_frame(usage: dict[str, np.ndarray], classes=CLASSES) -> pd.DataFrame:
+    """Long table (layer, class, channel, on_rate) of ``channel_usage_per_class``'s result."""
+    return pd.DataFrame([{"layer": name, "class": classes[c], "channel": ch, "on_rate": rates[c, ch]}
+                         for name, rates in usage.items()
+                         for c in range(rates.shape[0]) for ch in range(rates.shape[1])])
+
+
+def usage_from_frame(frame: pd.DataFrame, classes=CLASSES) -> dict[str, np.ndarray]:
+    """Inverse of ``usage_to_frame`` (layers in their order of appearance)."""
+    usage = {}
+    for name in dict.fromkeys(frame["layer"]):
+        rows = frame[frame["layer"] == name]
+        table = rows.pivot(index="class", columns="channel", values="on_rate")
+        usage[name] = table.loc[list(classes)].to_numpy()
+    return usage
+
+
+def plot_channel_usage(usage: dict[str, np.ndarray], title: str, classes=CLASSES) -> plt.Figure:
     """One heatmap per gated layer: how often each channel is on for each class."""
     cols = 3
-    rows = math.ceil(len(gates) / cols)
+    rows = math.ceil(len(usage) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(13, 2.6 * rows), squeeze=False)
-    for i, (ax, (name, g)) in enumerate(zip(axes.flat, gates.items())):
-        usage = class_means(g.float().numpy(), labels, len(classes))
-        sns.heatmap(usage, vmin=0, vmax=1, cmap="rocket", ax=ax, cbar=i == len(gates) - 1,
+    for i, (ax, (name, rates)) in enumerate(zip(axes.flat, usage.items())):
+        sns.heatmap(rates, vmin=0, vmax=1, cmap="rocket", ax=ax, cbar=i == len(usage) - 1,
                     yticklabels=list(classes) if i % cols == 0 else False, xticklabels=False)
-        ax.set_title(f"{short_layer_name(name)} ({g.shape[1]} channels)", fontsize=9)
+        ax.set_title(f"{short_layer_name(name)} ({rates.shape[1]} channels)", fontsize=9)
         ax.tick_params(axis="y", labelsize=7)
-    for ax in list(axes.flat)[len(gates):]:
+    for ax in list(axes.flat)[len(usage):]:
         ax.axis("off")
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout()

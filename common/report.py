@@ -10,12 +10,18 @@ report regenerates without training.
 from __future__ import annotations
 
 import argparse
+import html
+import json
 import os
 import platform
+import re
+import shutil
 import subprocess
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import unquote
 
 from .data import ENV_VAR, resolve_source
 from .paths import REPO_ROOT, RESULTS_DIR
@@ -138,15 +144,126 @@ def run_notebook(notebook: Path, output_dir: Path, parameters: dict) -> Path:
     """Execute one notebook with papermill (cwd: its folder) and export it to HTML."""
     import nbformat
     import papermill as pm
-    from nbconvert import HTMLExporter
 
     output_dir.mkdir(parents=True, exist_ok=True)
     executed = output_dir / notebook.name
     pm.execute_notebook(str(notebook), str(executed), parameters=parameters,
                         cwd=str(notebook.parent), kernel_name="python3", progress_bar=False)
-    html, _ = HTMLExporter(embed_images=True).from_notebook_node(nbformat.read(executed, 4))
-    executed.with_suffix(".html").write_text(html, encoding="utf-8")
+    executed.with_suffix(".html").write_text(to_html(nbformat.read(executed, 4)), encoding="utf-8")
     return executed
+
+
+def _anchor(anchor_id: str) -> str:
+    return f'<a id="{anchor_id}"></a>\n\n'
+
+
+def combine_notebooks(executed: list[Path], profile: str, data_source: str) -> "nbformat.NotebookNode":
+    """One notebook: a title, a provenance block, a table of contents, then every executed
+    notebook's cells in order, with an anchor before each notebook and each ``##`` section."""
+    import nbformat
+
+    toc, cells = [], []
+    for i, path in enumerate(executed):
+        nb = nbformat.read(path, as_version=4)
+        number = path.name[:2]
+        for j, cell in enumerate(nb.cells):
+            if cell.cell_type == "markdown":
+                lines = cell.source.splitlines()
+                title = next((ln for ln in lines if ln.startswith(("# ", "## "))), None)
+                if title and title.startswith("# "):
+                    anchor = f"nb{number}"
+                    toc.append(f"{len([t for t in toc if not t.startswith(' ')]) + 1}. "
+                               f"[{title[2:].strip()}](#{anchor})")
+                    cell.source = _anchor(anchor) + cell.source
+                elif title:
+                    anchor = f"nb{number}-{j}"
+                    toc.append(f"    - [{title[3:].strip()}](#{anchor})")
+                    cell.source = _anchor(anchor) + cell.source
+            cells.append(cell)
+    info = provenance()
+    packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items())
+    head = "\n".join([
+        "# Input-dependent dynamic CNNs on CIFAR-10: the report", "",
+        "ResNet-20, dynamic convolution, channel gating with batch-shaping, and adversarial attacks; "
+        "every number below was computed by the notebooks from the runs under `results/`.", "",
+        "| provenance | |", "|---|---|",
+        f"| git commit | `{info['git_commit']}` |", f"| generated | {info['date']} |",
+        f"| data source | `{data_source}` |", f"| profile | `{profile}` |",
+        f"| Python | {info['python']} ({info['machine']}, CUDA: {info['cuda']}) |",
+        f"| packages | {packages} |", "",
+        "## Contents", "", *toc])
+    report = nbformat.v4.new_notebook()
+    report.cells = [nbformat.v4.new_markdown_cell(head)] + cells
+    report.metadata = nbformat.read(executed[0], as_version=4).metadata if executed else {}
+    return report
+
+
+def to_html(notebook) -> str:
+    """A notebook as one self-contained HTML page (images embedded)."""
+    from nbconvert import HTMLExporter
+
+    page, _ = HTMLExporter(embed_images=True).from_notebook_node(notebook)
+    # nbconvert percent-encodes non-ASCII heading ids (e.g. "01-%C2%B7-Baseline") in the id and
+    # the link alike, but a browser decodes the link before looking for the id: decode the ids.
+    return re.sub(r'id="([^"]*%[0-9A-Fa-f]{2}[^"]*)"',
+                  lambda m: f'id="{html.escape(unquote(m.group(1)))}"', page)
+
+
+def export_report(executed: list[Path], output: Path, profile: str, data_source: str) -> Path:
+    """Write the combined report (``combine_notebooks``) as one HTML file, images embedded."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(to_html(combine_notebooks(executed, profile, data_source)), encoding="utf-8")
+    return output
+
+
+BROWSER_PROBE = """<script>
+window.addEventListener("load", () => {
+  const images = [...document.images];
+  const broken = images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 60));
+  const links = [...document.querySelectorAll('a[href^="#"]')].map(a => a.getAttribute("href").slice(1));
+  const dangling = links.filter(id => id && !document.getElementById(decodeURIComponent(id)));
+  const toc = [...document.querySelectorAll('a[href^="#nb"]')].length;
+  const out = document.createElement("pre");
+  out.id = "browser-check";
+  out.textContent = JSON.stringify({images: images.length, broken, links: links.length, dangling, toc});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium/Chrome binary, or None (Debian: ``apt-get install chromium``)."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def browser_check(report: Path, screenshot: Path | None = None, timeout: int = 120) -> dict | str:
+    """Open ``report`` in headless Chromium: count images that failed to load and in-page links
+    whose target does not exist, and save a screenshot. Returns a dict, or a string saying why
+    no browser ran."""
+    chromium = find_chromium()
+    if chromium is None:
+        return "skipped: no chromium on this machine (Debian: apt-get install chromium)"
+    flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--hide-scrollbars"]
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "report.html"
+        probe.write_text(report.read_text(encoding="utf-8").replace(
+            "</body>", BROWSER_PROBE + "</body>"), encoding="utf-8")
+        dom = subprocess.run(flags + ["--virtual-time-budget=15000", "--dump-dom",
+                                      probe.as_uri()], capture_output=True, text=True,
+                             timeout=timeout).stdout
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(flags + ["--window-size=1280,1800", f"--screenshot={screenshot}",
+                                    report.resolve().as_uri()], capture_output=True,
+                           timeout=timeout, cwd=tmp)
+    found = re.search(r'<pre id="browser-check">(.*?)</pre>', dom, re.S)
+    if not found:
+        raise RuntimeError(f"the browser did not finish loading {report} (no probe result)")
+    return json.loads(html.unescape(found.group(1)))
 
 
 def main(argv=None) -> None:
@@ -169,15 +286,26 @@ def main(argv=None) -> None:
                  if args.only is None or nb.name[:2] in args.only]
     if not notebooks:
         raise SystemExit(f"no notebooks to run in {NOTEBOOKS_DIR}")
+    timing, executed = {}, []
     for nb in notebooks:
         started = time.perf_counter()
         print(f"[report] running {nb.name} (profile={args.profile}, data={data_source})",
               flush=True)
-        run_notebook(nb, output_dir, dict(profile=args.profile, data_source=data_source,
-                                          device=args.device))
-        print(f"[report] {nb.name} done in {time.perf_counter() - started:.0f} s", flush=True)
+        parameters = dict(profile=args.profile, seed=0)
+        if nb.name != "05_report_figures.ipynb":  # 05 reads results/ only
+            parameters.update(data_source=data_source, device=args.device)
+        executed.append(run_notebook(nb, output_dir, parameters))
+        timing[nb.name] = round(time.perf_counter() - started, 1)
+        print(f"[report] {nb.name} done in {timing[nb.name]:.0f} s", flush=True)
+    report = export_report(sorted(output_dir.glob("[0-9][0-9]_*.ipynb")), output_dir / "report.html",
+                           args.profile, data_source)
     update_readme()
-    print(f"[report] executed notebooks and HTML in {output_dir}; README results table updated")
+    check = browser_check(report, output_dir / "report.png")
+    timing["total"] = round(sum(timing.values()), 1)
+    (output_dir / "timing.json").write_text(json.dumps(
+        {"seconds": timing, "provenance": provenance()}, indent=2))
+    print(f"[report] {report} ({len(executed)} notebooks run in {timing['total'] / 60:.1f} min); "
+          f"browser check: {check}; README tables updated")
 
 
 if __name__ == "__main__":

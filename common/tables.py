@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -35,3 +38,23 @@ def save_table(table: pd.DataFrame, name: str, tables_dir: str | Path, digits: i
     table.round(4).to_csv(csv_path, index=index)
     md_path.write_text(to_markdown(table, digits, index) + "\n")
     return [csv_path, md_path]
+
+
+def cached_table(name: str, key: dict, compute: Callable[[], pd.DataFrame],
+                 cache_dir: str | Path, recompute: bool = False) -> pd.DataFrame:
+    """The table ``compute()`` returns, stored as ``<cache_dir>/<name>-<hash of key>.csv``.
+
+    For expensive results derived from finished runs (e.g. an attack sweep): ``key`` holds
+    everything that determines the table (run names, parameters, data fingerprint); a later
+    call with the same key reads the CSV instead of recomputing. The key is saved beside it.
+    """
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    cache_dir = Path(cache_dir)
+    path = cache_dir / f"{name}-{digest}.csv"
+    if path.exists() and not recompute:
+        return pd.read_csv(path, index_col=0)
+    table = compute()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path)
+    path.with_suffix(".json").write_text(json.dumps(key, indent=2, sort_keys=True, default=str))
+    return table

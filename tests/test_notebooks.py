@@ -6,7 +6,11 @@ reuse (02, 03) or need (04, 05) the runs of earlier ones.
 
 import pytest
 
-from common.report import numbered_notebooks, run_notebook
+from common.paths import RESULTS_DIR
+from common.report import (browser_check, export_report, find_chromium, numbered_notebooks,
+                           run_notebook)
+
+REPORT_DIR = RESULTS_DIR / "report"
 
 NOTEBOOKS = numbered_notebooks()
 # Smaller sweeps than the notebooks' defaults keep CI short; every code path still runs.
@@ -16,6 +20,7 @@ OVERRIDES = {
     "04_adversarial_attacks": dict(kernels=[2], l0_weights=[0.1], analysis_k=2, analysis_l0=0.1,
                                    test_subset=40, eps_255=[0, 8], pgd_steps=[3],
                                    example_images=2),
+    "05_report_figures": dict(analysis_k=2),
 }
 
 
@@ -31,10 +36,11 @@ def test_there_are_notebooks():
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_on_smoke_profile(notebook, smoke_archive, shared):
     figures = shared / "figures"
-    executed = run_notebook(notebook, shared / "executed", dict(
-        profile="smoke", data_source=str(smoke_archive), device="cpu",
-        results_dir=str(shared / "results"), figures_dir=str(figures),
-        **OVERRIDES.get(notebook.stem, {})))
+    parameters = dict(profile="smoke", results_dir=str(shared / "results"),
+                      figures_dir=str(figures), **OVERRIDES.get(notebook.stem, {}))
+    if notebook.stem != "05_report_figures":  # 05 reads results/ only
+        parameters.update(data_source=str(smoke_archive), device="cpu")
+    executed = run_notebook(notebook, shared / "executed", parameters)
     assert executed.exists() and executed.with_suffix(".html").exists()
     number = notebook.name[:2]
     pngs, svgs = list(figures.glob(f"{number}_*.png")), list(figures.glob(f"{number}_*.svg"))
@@ -42,3 +48,37 @@ def test_notebook_runs_on_smoke_profile(notebook, smoke_archive, shared):
     html = executed.with_suffix(".html").read_text()
     assert "data:image/png;base64" in html  # figures embedded
     assert "Traceback" not in html
+
+
+def test_combined_report_has_contents_and_provenance(shared):
+    executed = sorted((shared / "executed").glob("[0-9][0-9]_*.ipynb"))
+    if len(executed) < len(NOTEBOOKS):
+        pytest.skip("needs every notebook executed by the test above")
+    report = export_report(executed, shared / "report.html", "smoke", "synthetic.tar.gz")
+    html = report.read_text()
+    for number in [nb.name[:2] for nb in NOTEBOOKS]:
+        assert f'href="#nb{number}"' in html and f'id="nb{number}"' in html
+    assert "git commit" in html and "synthetic.tar.gz" in html and "torch" in html
+    assert html.count("data:image/png;base64") >= len(NOTEBOOKS)
+
+
+def test_report_renders_in_a_browser(shared, tmp_path):
+    report = shared / "report.html"
+    if not report.exists():
+        pytest.skip("needs the combined report of the test above")
+    if find_chromium() is None:
+        pytest.skip("no chromium here (Debian: apt-get install chromium); .ci/run installs it")
+    result = browser_check(report, tmp_path / "report.png")
+    assert result["images"] >= len(NOTEBOOKS) and result["broken"] == []
+    assert result["toc"] >= len(NOTEBOOKS) and result["dangling"] == []
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_committed_report_renders_in_a_browser(tmp_path):
+    report = REPORT_DIR / "full" / "report.html"
+    if not report.exists():
+        pytest.skip(f"{report} has not been generated yet (make report)")
+    if find_chromium() is None:
+        pytest.skip("no chromium here (Debian: apt-get install chromium); .ci/run installs it")
+    result = browser_check(report, tmp_path / "report.png")
+    assert result["broken"] == [] and result["dangling"] == [] and result["toc"] >= 5

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from common.tables import save_table, to_markdown
+from common.tables import cached_table, save_table, to_markdown
 
 
 def test_markdown_table():
@@ -21,3 +21,19 @@ def test_save_table_writes_csv_and_markdown(tmp_path):
     csv_path, md_path = save_table(table, "t", tmp_path / "tables", index=False)
     assert pd.read_csv(csv_path)["acc"].iloc[0] == 1.2346
     assert md_path.read_text() == "| acc |\n|---:|\n| 1.23 |\n"
+
+
+def test_cached_table_reuses_by_key(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"acc": [50.0, 60.0]}, index=pd.Index(["a", "b"]))
+
+    first = cached_table("sweep", {"runs": ["x"], "eps": [0, 8]}, compute, tmp_path)
+    again = cached_table("sweep", {"eps": [0, 8], "runs": ["x"]}, compute, tmp_path)
+    assert len(calls) == 1 and again.equals(first)
+    cached_table("sweep", {"runs": ["y"], "eps": [0, 8]}, compute, tmp_path)
+    cached_table("sweep", {"runs": ["x"], "eps": [0, 8]}, compute, tmp_path, recompute=True)
+    assert len(calls) == 3
+    assert len(list(tmp_path.glob("sweep-*.csv"))) == 2 and len(list(tmp_path.glob("sweep-*.json"))) == 2
