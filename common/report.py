@@ -157,7 +157,7 @@ def _anchor(anchor_id: str) -> str:
     return f'<a id="{anchor_id}"></a>\n\n'
 
 
-def combine_notebooks(executed: list[Path], profile: str, data_source: str) -> "nbformat.NotebookNode":
+def combine_notebooks(executed: list[Path], profile: str, data_source: str):
     """One notebook: a title, a provenance block, a table of contents, then every executed
     notebook's cells in order, with an anchor before each notebook and each ``##`` section."""
     import nbformat
