@@ -10,7 +10,7 @@ NOTEBOOKS ?=
 CIFAR10 ?=
 export CIFAR10
 
-.PHONY: setup report test bench train-baseline clean-cache
+.PHONY: setup report test bench train-all train-resnet20 clean-cache
 
 # The virtual environment, rebuilt when the pins change. `common` is installed editable so
 # notebooks import it from anywhere.
@@ -32,9 +32,26 @@ bench: setup
 	$(PY) -m common.bench throughput
 	$(PY) -m common.bench dynamic
 
-# The baseline's full-profile run on its own (resumable; e.g. nohup make train-baseline &).
-train-baseline: setup
-	$(PY) -m common.train --model resnet20 --profile $(PROFILE)
+# Training runs of the notebooks on their own, e.g. in the background before `make report`:
+#   nohup make -j2 train-all CIFAR10=../shared/data/cifar10-jpeg.tar.gz &
+# -j2 runs two single-thread runs side by side (more images/s in total than one two-thread run
+# on a 2-core CPU). Every run resumes from its last epoch and finished runs are skipped, so
+# the same command picks up after an interruption. Order = priority.
+THREADS ?= 1
+KERNELS ?= 4 2 3 5
+L0_WEIGHTS ?= 0.05 0.1 0.2
+TRAIN = $(PY) -m common.train --profile $(PROFILE) --threads $(THREADS)
+
+train-all: train-resnet20 $(KERNELS:%=train-dy%) $(L0_WEIGHTS:%=train-gated%)
+
+train-resnet20: setup
+	$(TRAIN) --model resnet20
+
+train-dy%: setup
+	$(TRAIN) --model dy_resnet20 --model-kwargs '{"num_kernels": $*}'
+
+train-gated%: setup
+	$(TRAIN) --model gated_resnet20 --model-kwargs '{"l0_weight": $*}'
 
 clean-cache:
 	rm -rf .cache
