@@ -119,7 +119,8 @@ def plot_accuracy_vs_macs(points: pd.DataFrame, title: str) -> plt.Figure:
             ax.annotate(row["label"], (row["macs"] / 1e6, row["test_acc"]), xytext=(4, 4),
                         textcoords="offset points", fontsize=7, color=palette[family])
     ax.set(xlabel="(average executed) MMACs per image", ylabel="test accuracy (%)", title=title)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.margins(x=0.08, y=0.1)  # room for the labels
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)  # off the points
     fig.tight_layout()
     return fig
 
