@@ -151,17 +151,26 @@ def plot_gate_usage(usage: pd.DataFrame, title: str) -> plt.Figure:
     return fig
 
 
+LAYER_GRID_COLUMNS = 3
+
+
+def _layer_grid(panels: int, width: float, row_height: float, **subplots_kw):
+    """A figure with one panel per layer, ``LAYER_GRID_COLUMNS`` per row, spare panels hidden."""
+    rows = math.ceil(panels / LAYER_GRID_COLUMNS)
+    fig, axes = plt.subplots(rows, LAYER_GRID_COLUMNS, figsize=(width, row_height * rows),
+                             squeeze=False, **subplots_kw)
+    for ax in list(axes.flat)[panels:]:
+        ax.axis("off")
+    return fig, axes
+
+
 def plot_probability_histograms(probs: dict[str, torch.Tensor], title: str) -> plt.Figure:
     """One histogram per layer of all gate probabilities sigmoid(logit) over the images."""
-    cols = 3
-    rows = math.ceil(len(probs) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.2 * rows), sharex=True, squeeze=False)
+    fig, axes = _layer_grid(len(probs), 10, 2.2, sharex=True)
     for ax, (name, p) in zip(axes.flat, probs.items()):
         ax.hist(p.flatten().numpy(), bins=40, range=(0, 1), color=sns.color_palette()[0])
         ax.set_title(short_layer_name(name), fontsize=9)
         ax.set_yticks([])
-    for ax in list(axes.flat)[len(probs):]:
-        ax.axis("off")
     for ax in axes[-1]:
         ax.set_xlabel("P(gate on)")
     fig.suptitle(title, fontweight="bold")
@@ -194,16 +203,13 @@ def usage_from_frame(frame: pd.DataFrame, classes=CLASSES) -> dict[str, np.ndarr
 
 def plot_channel_usage(usage: dict[str, np.ndarray], title: str, classes=CLASSES) -> plt.Figure:
     """One heatmap per gated layer: how often each channel is on for each class."""
-    cols = 3
-    rows = math.ceil(len(usage) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(13, 2.6 * rows), squeeze=False)
+    fig, axes = _layer_grid(len(usage), 13, 2.6)
     for i, (ax, (name, rates)) in enumerate(zip(axes.flat, usage.items())):
+        first_column = i % LAYER_GRID_COLUMNS == 0
         sns.heatmap(rates, vmin=0, vmax=1, cmap="rocket", ax=ax, cbar=i == len(usage) - 1,
-                    yticklabels=list(classes) if i % cols == 0 else False, xticklabels=False)
+                    yticklabels=list(classes) if first_column else False, xticklabels=False)
         ax.set_title(f"{short_layer_name(name)} ({rates.shape[1]} channels)", fontsize=9)
         ax.tick_params(axis="y", labelsize=7)
-    for ax in list(axes.flat)[len(usage):]:
-        ax.axis("off")
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
     return fig

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from .data import iterate_batches, to_float
 from .models.gating import straight_through_gates
+from .train import evaluate
 
 NORMS = ("linf", "l2")
 FOOLED = 1e6  # score bonus of a misclassified image when pgd chooses between restarts
@@ -211,18 +212,10 @@ def attack_images(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, 
     return torch.cat(parts) if parts else torch.zeros(0, *images.shape[1:])
 
 
-@torch.no_grad()
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500,
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
              device: torch.device | str = "cpu") -> float:
     """Accuracy (percent) of ``model`` in eval mode on uint8 images or float ones in [0, 1]."""
-    was_training = model.training
-    model.eval()
-    try:
-        correct = sum((model(to_float(x, device)).argmax(1).cpu() == y).sum().item()
-                      for x, y in iterate_batches(images, labels, batch_size))
-    finally:
-        model.train(was_training)
-    return 100.0 * correct / max(1, len(labels))
+    return evaluate(model, images, labels, device)["acc"]
 
 
 def robust_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,

@@ -252,9 +252,9 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
     ``stop_after`` trains at most that many epochs in this call and returns with the checkpoint
     saved (the next call resumes). ``progress`` shows a tqdm bar.
     """
+    if not retrain and (finished := finished_run(config, data.source, results_dir)):
+        return finished
     run_dir = Path(results_dir) / run_name(config, data.source)
-    if (run_dir / METRICS_FILE).exists() and not retrain:
-        return run_dir
     if retrain and run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -266,6 +266,10 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
     dev = resolve_device(device)
     precision = resolve_precision(config.precision, dev)
     train_x, train_y, holdout_x, holdout_y = split_training_data(data, config)
+    # What each epoch and the end are scored on. A hold-out run exists to choose settings, so it
+    # never looks at the test set.
+    score_x, score_y, split = ((holdout_x, holdout_y, "val") if config.holdout
+                               else (data.test_images, data.test_labels, "test"))
     torch.manual_seed(config.seed)
     model = build_model(config.model, **config.model_kwargs)
     model = to_device(model, dev)
@@ -325,18 +329,12 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
             bar.update(1)
         row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": 100 * correct / seen,
                **{f"{name}_loss": total / seen for name, total in reg_sums.items()}}
-        # A hold-out run exists to choose settings, so it never looks at the test set.
-        if config.holdout:
-            val = evaluate(model, holdout_x, holdout_y, dev)
-            row.update(val_loss=val["loss"], val_acc=val["acc"])
-        else:
-            test = evaluate(model, data.test_images, data.test_labels, dev)
-            row.update(test_loss=test["loss"], test_acc=test["acc"])
+        scored = evaluate(model, score_x, score_y, dev)
+        row.update({f"{split}_loss": scored["loss"], f"{split}_acc": scored["acc"]})
         row.update(lr=lr, seconds=time.perf_counter() - started)
         history.append(row)
-        score = "val_acc" if config.holdout else "test_acc"
         bar.set_postfix({"epoch": epoch + 1, "loss": f"{row['train_loss']:.3f}",
-                         score: f"{row[score]:.2f}"})
+                         f"{split}_acc": f"{row[f'{split}_acc']:.2f}"})
         _write_history(history, run_dir / HISTORY_FILE)
         _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                       "rng_state": torch.get_rng_state(), "epoch": epoch + 1,
@@ -358,16 +356,10 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
         "torch": torch.__version__, "finished_at": datetime.now(timezone.utc).isoformat(),
         "run": run_dir.name,
     }
-    if config.holdout:
-        final_val = evaluate(model, holdout_x, holdout_y, dev)
-        metrics.update(val_acc=final_val["acc"], val_loss=final_val["loss"])
-        eval_images = holdout_x
-    else:
-        final_test = evaluate(model, data.test_images, data.test_labels, dev)
-        metrics.update(test_acc=final_test["acc"], test_loss=final_test["loss"])
-        eval_images = data.test_images
+    final = evaluate(model, score_x, score_y, dev)
+    metrics.update({f"{split}_acc": final["acc"], f"{split}_loss": final["loss"]})
     # Input-dependent compute (channel gating) varies per image; static models cost `macs`.
-    metrics["avg_executed_macs"] = executed_macs(model, eval_images, device=dev).mean().item()
+    metrics["avg_executed_macs"] = executed_macs(model, score_x, device=dev).mean().item()
     _save_atomic(model.state_dict(), run_dir / WEIGHTS_FILE)
     (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))  # last: marks "finished"
     return run_dir

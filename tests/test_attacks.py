@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from common.attacks import Attack, accuracy, attack_images, fgsm, pgd, robust_accuracy
 from common.data import load_cifar10, to_float
 from common.models import build_model
-from common.models.gating import ChannelGate
+from common.models.gating import channel_gates
 
 
 @pytest.fixture(scope="module")
@@ -92,14 +92,14 @@ def test_model_mode_is_restored(trained):
 def test_straight_through_attack_sees_the_gates():
     torch.manual_seed(0)
     model = build_model("gated_resnet20")
-    for gate in (m for m in model.modules() if isinstance(m, ChannelGate)):
+    for gate in channel_gates(model):
         nn.init.normal_(gate.fc2.bias, 0.0, 1.0)
     model.eval()
     x, y = torch.rand(4, 3, 32, 32), torch.randint(0, 10, (4,))
     naive = fgsm(model, x, y, 4 / 255)
     adaptive = Attack("fgsm", eps=4 / 255, straight_through=True)(model, x, y)
     assert not torch.equal(naive, adaptive)  # the gates' relaxation changes the gradient
-    assert not any(g.straight_through for g in model.modules() if isinstance(g, ChannelGate))
+    assert not any(g.straight_through for g in channel_gates(model))
 
 
 @pytest.mark.parametrize("call, message", [

@@ -3,7 +3,7 @@ import torch
 
 from common.flops import active_channel_costs, count_macs, executed_macs, missing_mac_rules
 from common.models import build_model
-from common.models.gating import (ChannelGate, collect_gates, force_gates,
+from common.models.gating import (ChannelGate, channel_gates, collect_gates, force_gates,
                                   forward_active_channels, gated_blocks, straight_through_gates)
 
 RESNET20_MACS = 40_551_040
@@ -16,7 +16,7 @@ def gated_model(seed: int = 0, bias_std: float = 2.0):
     """A gated ResNet-20 whose gates are a random mix of on and off (not all on, as at init)."""
     torch.manual_seed(seed)
     model = build_model("gated_resnet20")
-    for gate in (m for m in model.modules() if isinstance(m, ChannelGate)):
+    for gate in channel_gates(model):
         torch.nn.init.normal_(gate.fc2.bias, 0.0, bias_std)
     # settle BN statistics so eval mode is meaningful
     with torch.no_grad():
@@ -55,7 +55,7 @@ def test_training_gates_are_hard_with_a_straight_through_gradient():
 def test_eval_gates_have_zero_gradient_unless_straight_through():
     model = gated_model()
     x = torch.rand(4, 3, 32, 32, requires_grad=True)
-    gate_params = [p for g in model.modules() if isinstance(g, ChannelGate) for p in g.parameters()]
+    gate_params = [p for g in channel_gates(model) for p in g.parameters()]
     model(x).sum().backward()
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in gate_params)
     with straight_through_gates(model):

@@ -92,12 +92,9 @@ class GatedResNet(CifarResNet):
         super().__init__(depth=depth, num_classes=num_classes, gate_layer=gate)
         self.l0_weight, self.bs_weight, self.prior = l0_weight, bs_weight, (a, b)
 
-    def gates(self) -> list[ChannelGate]:
-        return [m for m in self.modules() if isinstance(m, ChannelGate)]
-
     def regularizer(self, progress: float) -> dict[str, torch.Tensor]:
         """Weighted gating losses of the last forward pass at ``progress`` (0..1 of training)."""
-        probs = torch.cat([g.last_probs for g in self.gates()], dim=1)  # (N, all gates)
+        probs = torch.cat([g.last_probs for g in channel_gates(self)], dim=1)  # (N, all gates)
         bs_w, l0_w = gating_loss_weights(progress, self.bs_weight, self.l0_weight)
         losses = {"l0": l0_w * l0_loss(probs)}
         if bs_w > 0:  # the loss sorts every gate's column: skip it once its weight is 0
@@ -113,32 +110,34 @@ def gated_blocks(model: nn.Module) -> dict[str, BasicBlock]:
             if isinstance(m, BasicBlock) and isinstance(m.gate, ChannelGate)}
 
 
+def channel_gates(model: nn.Module) -> list[ChannelGate]:
+    """Every ChannelGate of ``model``, in forward order."""
+    return [m for m in model.modules() if isinstance(m, ChannelGate)]
+
+
 @contextlib.contextmanager
-def force_gates(model: nn.Module, value: float = 1.0):
-    """Within the block every gate outputs ``value`` (1: the plain ResNet; 0: blocks skipped)."""
-    gates = [m for m in model.modules() if isinstance(m, ChannelGate)]
+def _gates_set(model: nn.Module, attribute: str, value, default):
+    """Within the block every gate's ``attribute`` is ``value``; afterwards ``default``."""
+    gates = channel_gates(model)
     try:
         for g in gates:
-            g.forced = float(value)
+            setattr(g, attribute, value)
         yield model
     finally:
         for g in gates:
-            g.forced = None
+            setattr(g, attribute, default)
 
 
-@contextlib.contextmanager
+def force_gates(model: nn.Module, value: float = 1.0):
+    """Within the block every gate outputs ``value`` (1: the plain ResNet; 0: blocks skipped)."""
+    return _gates_set(model, "forced", float(value), None)
+
+
 def straight_through_gates(model: nn.Module):
     """Eval-mode gates stay hard in the forward pass but pass the gradient of
     sigmoid(logits / tau) backwards: the relaxation an adaptive attack needs, since hard gates
     alone have zero gradient (gradient masking)."""
-    gates = [m for m in model.modules() if isinstance(m, ChannelGate)]
-    try:
-        for g in gates:
-            g.straight_through = True
-        yield model
-    finally:
-        for g in gates:
-            g.straight_through = False
+    return _gates_set(model, "straight_through", True, False)
 
 
 @torch.no_grad()
