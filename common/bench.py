@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -69,42 +70,52 @@ SETTINGS = (("train", 128), ("infer", 128), ("infer", 1))  # (mode, batch size)
 
 
 def compare_throughput(models: dict[str, tuple[str, dict]], precisions: tuple[str, ...],
-                       reference: str, device: str = "auto", min_seconds: float = 3.0) -> dict:
-    """Images/s of every model x setting x precision, measured one after another in this run.
+                       reference: str, device: str = "auto", min_seconds: float = 3.0,
+                       rounds: int = 3) -> dict:
+    """Images/s of every model x setting x precision, measured in this run.
 
-    ``models`` maps a label to ``(registry name, kwargs)``. Each row's ``vs_reference`` is its
-    speed over the row of the same mode, batch and precision for ``reference``: a label, or
-    ``"fp32"`` to compare each precision with fp32 for the same model.
+    ``models`` maps a label to ``(registry name, kwargs)``. A shared VM's speed drifts by tens
+    of percent within minutes, so the measurements are interleaved: each of ``rounds`` rounds
+    measures, setting by setting, every model one right after another. A row reports the median
+    of its rounds; its ``vs_reference`` is the median over rounds of its speed over that of the
+    row of the same round, mode, batch and precision for ``reference`` (a label, or ``"fp32"``
+    to compare each precision with fp32 for the same model).
     """
     dev = resolve_device(device)
-    rows = []
+    built = {}
     for label, (name, kwargs) in models.items():
-        for mode, batch in SETTINGS:
-            for precision in precisions:
-                torch.manual_seed(0)
-                model = build_model(name, **kwargs)
-                ips = images_per_second(model, batch, precision, mode, dev, min_seconds)
-                rows.append({"model": label, "mode": mode, "batch_size": batch,
-                             "precision": precision, "images_per_s": round(ips, 1)})
-                print(f"{label:>22} {mode:>5} batch {batch:>3} {precision}: {ips:8.1f} img/s",
-                      flush=True)
-    by_key = {(r["model"], r["precision"], r["mode"], r["batch_size"]): r for r in rows}
-    for row in rows:
-        model, precision = ((row["model"], "fp32") if reference == "fp32"
-                            else (reference, row["precision"]))
-        ref = by_key[(model, precision, row["mode"], row["batch_size"])]
-        row["vs_reference"] = round(row["images_per_s"] / ref["images_per_s"], 3)
-    return {"reference": reference, "device": device_name(dev), "rows": rows,
-            "provenance": provenance()}
+        torch.manual_seed(0)
+        built[label] = build_model(name, **kwargs)
+    keys = [(label, mode, batch, precision) for mode, batch in SETTINGS
+            for precision in precisions for label in models]  # same setting side by side
+    measured: dict[tuple, list[float]] = {key: [] for key in keys}
+    for round_index in range(rounds):
+        for key in keys:
+            label, mode, batch, precision = key
+            ips = images_per_second(built[label], batch, precision, mode, dev, min_seconds)
+            measured[key].append(ips)
+            print(f"round {round_index + 1}/{rounds} {label:>22} {mode:>5} batch {batch:>3} "
+                  f"{precision}: {ips:8.1f} img/s", flush=True)
+    rows = []
+    for (label, mode, batch, precision), values in measured.items():
+        ref_key = (label, mode, batch, "fp32") if reference == "fp32" else (
+            reference, mode, batch, precision)
+        ratios = [v / r for v, r in zip(values, measured[ref_key])]
+        rows.append({"model": label, "mode": mode, "batch_size": batch, "precision": precision,
+                     "images_per_s": round(statistics.median(values), 1),
+                     "vs_reference": round(statistics.median(ratios), 3),
+                     "rounds_images_per_s": [round(v, 1) for v in values]})
+    return {"reference": reference, "device": device_name(dev), "rounds": rounds,
+            "threads": torch.get_num_threads(), "rows": rows, "provenance": provenance()}
 
 
-def throughput(device: str = "auto", min_seconds: float = 3.0) -> dict:
+def throughput(device: str = "auto", min_seconds: float = 2.0) -> dict:
     """ResNet-20: train (batch 128) and inference (batch 128 and 1), fp32 vs bf16."""
     return {"benchmark": "throughput", **compare_throughput(
         {"resnet20": ("resnet20", {})}, ("fp32", "bf16"), "fp32", device, min_seconds)}
 
 
-def dynamic_throughput(device: str = "auto", min_seconds: float = 3.0,
+def dynamic_throughput(device: str = "auto", min_seconds: float = 1.0,
                        kernels=(2, 3, 4, 5)) -> dict:
     """DY-ResNet-20, K = 2..5, each exact computation, against ResNet-20 (training precision)."""
     precision = resolve_precision("auto", resolve_device(device))
@@ -198,9 +209,12 @@ def main(argv=None) -> None:
     parser.add_argument("--data", default=None, help="CIFAR-10 source (precision, gating)")
     parser.add_argument("--run", default=None, help="a finished gated run's folder (gating)")
     parser.add_argument("--images", type=int, default=500, help="test images (gating)")
-    parser.add_argument("--seconds", type=float, default=3.0, help="minimum time per measurement")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="minimum time per measurement and round (default: 2 s for "
+                             "throughput, 1 s for dynamic; each is measured in 3 rounds)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
+    seconds = {} if args.seconds is None else {"min_seconds": args.seconds}
     if args.command == "precision":
         write(precision_check(args.data, device=args.device), "bf16_vs_fp32")
     elif args.command == "gating":
@@ -211,9 +225,9 @@ def main(argv=None) -> None:
         result["run"] = Path(args.run).name
         write(result, "gating_inference")
     elif args.command == "dynamic":
-        write(dynamic_throughput(args.device, args.seconds), "dynamic_conv_throughput")
+        write(dynamic_throughput(args.device, **seconds), "dynamic_conv_throughput")
     else:
-        write(throughput(args.device, args.seconds), "throughput")
+        write(throughput(args.device, **seconds), "throughput")
 
 
 if __name__ == "__main__":

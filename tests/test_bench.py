@@ -7,8 +7,9 @@ from common.bench import compare_throughput, images_per_second
 
 def test_rows_and_ratios():
     result = compare_throughput({"base": ("resnet20", {}), "dy": ("dy_resnet20", {"num_kernels": 2})},
-                                ("fp32",), "base", device="cpu", min_seconds=0.01)
+                                ("fp32",), "base", device="cpu", min_seconds=0.01, rounds=2)
     rows = result["rows"]
+    assert all(len(r["rounds_images_per_s"]) == 2 for r in rows)
     assert len(rows) == 6 and {r["mode"] for r in rows} == {"train", "infer"}
     assert all(r["vs_reference"] == 1.0 for r in rows if r["model"] == "base")
     assert all(r["images_per_s"] > 0 for r in rows)

@@ -9,9 +9,10 @@ from common.models.dynamic_conv import DynamicConv2d, set_temperature, temperatu
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("batch", [1, 128])
 @pytest.mark.parametrize("training", [True, False])
-def test_aggregate_equals_dense(stride, batch, training):
+@pytest.mark.parametrize("bias", [True, False])  # batch 1 without bias takes the latency path
+def test_aggregate_equals_dense(stride, batch, training, bias):
     torch.manual_seed(0)
-    layer = DynamicConv2d(16, 32, 3, stride, 1, num_kernels=4, bias=True).train(training)
+    layer = DynamicConv2d(16, 32, 3, stride, 1, num_kernels=4, bias=bias).train(training)
     set_temperature(layer, 2.0)
     x = torch.randn(batch, 16, 8, 8)
     pi = layer.attention_weights(x)
