@@ -279,3 +279,19 @@ def to_float(images: torch.Tensor, device: torch.device | str = "cpu") -> torch.
     if not images.is_floating_point():
         images = images.float().div_(255)
     return images.contiguous(memory_format=torch.channels_last)
+
+
+@torch.no_grad()
+def eval_batches(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 500,
+                 device: torch.device | str = "cpu") -> Iterator[torch.Tensor]:
+    """Run ``model`` in eval mode over uint8 (or [0, 1] float) ``images``; yield each batch's
+    output. Callers read what the model recorded during the batch (attention, gates) between
+    yields. The model's train/eval mode is restored afterwards, also if the caller stops early.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        for x, _ in iterate_batches(images, None, batch_size):
+            yield model(to_float(x, device))
+    finally:
+        model.train(was_training)

@@ -38,7 +38,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .data import CifarData, iterate_batches, load_cifar10, random_partition, to_float
+from .data import (CifarData, eval_batches, iterate_batches, load_cifar10, random_partition,
+                   to_float)
 from .flops import count_macs, count_params, executed_macs
 from .models import CONFIG_FILE, WEIGHTS_FILE, build_model
 from .paths import RESULTS_DIR
@@ -186,11 +187,7 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 def predict_logits(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu",
                    batch_size: int = 500) -> torch.Tensor:
     """fp32 logits of ``model`` in eval mode for uint8 images, on the CPU."""
-    was_training = model.training
-    model.eval()
-    logits = [model(to_float(x, device)).float().cpu()
-              for x, _ in iterate_batches(images, None, batch_size)]
-    model.train(was_training)
+    logits = [out.float().cpu() for out in eval_batches(model, images, batch_size, device)]
     return torch.cat(logits) if logits else torch.zeros(0)
 
 

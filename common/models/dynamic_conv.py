@@ -159,23 +159,19 @@ def collect_attention(model: nn.Module, images: torch.Tensor, batch_size: int = 
 
     Recording only keeps a detached copy of pi; the forward result is unchanged.
     """
-    from ..data import iterate_batches, to_float
+    from ..data import eval_batches
 
     layers = dynamic_layers(model)
     collected: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
-    was_training = model.training
-    model.eval()
     try:
         for layer in layers.values():
             layer.record_attention = True
-        for x, _ in iterate_batches(images, None, batch_size):
-            model(to_float(x, device))
+        for _ in eval_batches(model, images, batch_size, device):
             for name, layer in layers.items():
                 collected[name].append(layer.last_attention.cpu())
     finally:
         for layer in layers.values():
             layer.record_attention, layer.last_attention = False, None
-        model.train(was_training)
     return {name: torch.cat(parts) for name, parts in collected.items()}
 
 

@@ -147,20 +147,14 @@ def collect_gates(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
 
     Returns ``{block name: {"gates": (N, C) 0/1, "probs": (N, C) sigmoid(logits)}}``.
     """
-    from ..data import iterate_batches, to_float
+    from ..data import eval_batches
 
     blocks = gated_blocks(model)
     parts = {name: {"gates": [], "probs": []} for name in blocks}
-    was_training = model.training
-    model.eval()
-    try:
-        for x, _ in iterate_batches(images, None, batch_size):
-            model(to_float(x, device))
-            for name, block in blocks.items():
-                parts[name]["gates"].append(block.gate.last_gates.cpu())
-                parts[name]["probs"].append(block.gate.last_probs.float().cpu())
-    finally:
-        model.train(was_training)
+    for _ in eval_batches(model, images, batch_size, device):
+        for name, block in blocks.items():
+            parts[name]["gates"].append(block.gate.last_gates.cpu())
+            parts[name]["probs"].append(block.gate.last_probs.float().cpu())
     return {name: {key: torch.cat(values) for key, values in record.items()}
             for name, record in parts.items()}
 
