@@ -71,8 +71,6 @@ TABLE_START, TABLE_END = _marker("results-table"), _marker("results-table", end=
 
 def results_table(results_dir: Path = RESULTS_DIR) -> str:
     """Markdown table of every finished run under ``results_dir`` (one row per metrics.json)."""
-    import json
-
     rows = []
     for path in sorted(results_dir.glob("*/metrics.json")):
         m = json.loads(path.read_text())
@@ -95,8 +93,6 @@ def selection_table(selection_dir: Path = SELECTION_DIR) -> str:
     These runs train on part of the training set and are scored on the held-out rest; they
     never evaluate on the test set.
     """
-    import json
-
     runs = []
     for path in sorted(selection_dir.glob("*/metrics.json")):
         config = json.loads((path.parent / "config.json").read_text())
@@ -113,10 +109,36 @@ def selection_table(selection_dir: Path = SELECTION_DIR) -> str:
     return header + "\n" + "\n".join(rows)
 
 
+RESNET20_MACS = 40_551_040  # the reference all percentages are of (tests assert the count)
+
+
+def gating_calibration_table(calibration_dir: Path = SELECTION_DIR / "gating") -> str:
+    """Markdown table of the hold-out runs that calibrated the gated model's L0 weight.
+
+    Like the recipe selection, they are scored on a training-set hold-out only: held-out
+    accuracy and the average MACs executed on the held-out images, as a share of ResNet-20's.
+    """
+    runs = []
+    for path in sorted(calibration_dir.glob("*/metrics.json")):
+        config = json.loads((path.parent / "config.json").read_text())
+        runs.append((config, json.loads(path.read_text())))
+    if not runs:
+        return "*no calibration runs yet*"
+    rows = [f"| {c['model_kwargs'].get('l0_weight')} | {c['epochs']} | {m['train_size']:,} | "
+            f"{c['holdout']:,} | {m['val_acc']:.2f} | {m['avg_executed_macs'] / 1e6:.2f}M | "
+            f"{100 * m['avg_executed_macs'] / RESNET20_MACS:.0f}% | `{m['run']}` |"
+            for c, m in sorted(runs, key=lambda r: r[0]["model_kwargs"].get("l0_weight", 0))]
+    header = ("| L0 weight | epochs | training images | held-out images | held-out acc (%) | "
+              "avg executed MACs | of ResNet-20 | run |\n|---:|---:|---:|---:|---:|---:|---:|---|")
+    return header + "\n" + "\n".join(rows)
+
+
 def readme_sections(results_dir: Path = RESULTS_DIR) -> dict[str, str]:
     """The README's generated sections by marker name."""
     return {"results-table": results_table(results_dir),
-            "recipe-selection": selection_table(results_dir / "recipe_selection")}
+            "recipe-selection": selection_table(results_dir / "recipe_selection"),
+            "gating-calibration": gating_calibration_table(
+                results_dir / "recipe_selection" / "gating")}
 
 
 def readme_with_sections(readme: str, sections: dict[str, str]) -> str:

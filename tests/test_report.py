@@ -3,7 +3,7 @@ import json
 import pytest
 
 from common.report import (README, TABLE_END, TABLE_START, readme_sections, readme_with_sections,
-                           results_table, selection_table)
+                           results_table, selection_table, gating_calibration_table)
 
 
 def test_readme_results_table_is_up_to_date():
@@ -46,3 +46,22 @@ def test_selection_table_marks_the_best_hold_out_run(tmp_path):
     table = selection_table(tmp_path)
     assert "| 0.2 | 0.0 | 8 | 45,000 | 5,000 | **82.75** (chosen) | `b` |" in table
     assert "| 0.1 | 0.0 | 8 | 45,000 | 5,000 | 81.50 | `a` |" in table
+
+
+def test_gating_calibration_table_gives_macs_as_a_share_of_resnet20(tmp_path):
+    from common.flops import count_macs
+    from common.models import build_model
+    from common.report import RESNET20_MACS
+
+    assert RESNET20_MACS == count_macs(build_model("resnet20"))
+    assert "no calibration runs" in gating_calibration_table(tmp_path)
+    for name, weight, val, macs in (("b", 1.0, 88.0, 20_275_520), ("a", 0.2, 89.0, 36_495_936)):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "config.json").write_text(json.dumps(
+            {"model_kwargs": {"l0_weight": weight}, "epochs": 8, "holdout": 5000}))
+        (run / "metrics.json").write_text(json.dumps(
+            {"val_acc": val, "avg_executed_macs": macs, "train_size": 45000, "run": name}))
+    rows = gating_calibration_table(tmp_path).splitlines()[2:]
+    assert rows == ["| 0.2 | 8 | 45,000 | 5,000 | 89.00 | 36.50M | 90% | `a` |",
+                    "| 1.0 | 8 | 45,000 | 5,000 | 88.00 | 20.28M | 50% | `b` |"]
