@@ -39,7 +39,7 @@ bench: setup
 # the same command picks up after an interruption. Order = priority.
 THREADS ?= 1
 KERNELS ?= 4 2 3 5
-L0_WEIGHTS ?= 0.05 0.1 0.2
+L0_WEIGHTS ?= 2.0 1.0 3.0
 TRAIN = $(PY) -m common.train --profile $(PROFILE) --threads $(THREADS)
 
 train-all: train-resnet20 $(KERNELS:%=train-dy%) $(L0_WEIGHTS:%=train-gated%)

@@ -81,11 +81,12 @@ def dy_resnet20(num_kernels: int = 4, reduction: int = 4, temperature: float = 3
 
 
 @register_model
-def gated_resnet20(l0_weight: float = 0.1, bs_weight: float = 0.75, prior=(0.6, 0.4),
+def gated_resnet20(l0_weight: float = 2.0, bs_weight: float = 0.75, prior=(0.6, 0.4),
                    num_classes: int = 10) -> nn.Module:
     """ResNet-20 with a batch-shaped channel gate in each basic block (Bejnordi et al. 2020).
 
     ``l0_weight`` is the knob that trades accuracy for executed MACs; see common.models.gating.
+    On a training-set hold-out (README) 1.0 executed 88% of ResNet-20's MACs and 5.0 only 15%.
     """
     return GatedResNet(depth=20, num_classes=num_classes, l0_weight=l0_weight,
                        bs_weight=bs_weight, prior=tuple(prior))

@@ -82,7 +82,7 @@ class ChannelGate(nn.Module):
 class GatedResNet(CifarResNet):
     """A CIFAR ResNet whose basic blocks carry a ChannelGate; owns its gating losses."""
 
-    def __init__(self, depth: int = 20, num_classes: int = 10, l0_weight: float = 0.1,
+    def __init__(self, depth: int = 20, num_classes: int = 10, l0_weight: float = 2.0,
                  bs_weight: float = 0.75, prior=(0.6, 0.4), gate_hidden: int = 16,
                  gate_temperature: float = 2 / 3):
         a, b = prior
