@@ -36,13 +36,14 @@ bench: setup
 #   nohup make -j2 train-all CIFAR10=../shared/data/cifar10-jpeg.tar.gz &
 # -j2 runs two single-thread runs side by side (more images/s in total than one two-thread run
 # on a 2-core CPU). Every run resumes from its last epoch and finished runs are skipped, so
-# the same command picks up after an interruption. Order = priority.
+# the same command picks up after an interruption. Order = priority: dynamic-convolution and
+# gated runs interleave so both families progress. The notebooks' `kernels` / `l0_weights`
+# parameters list the same runs (a test checks).
 THREADS ?= 1
-KERNELS ?= 4 2 3 5
-L0_WEIGHTS ?= 2.0 1.0 3.0
+TRAIN_RUNS ?= resnet20 dy4 gated2.0 dy2 gated1.0 dy3 gated3.0 dy5
 TRAIN = $(PY) -m common.train --profile $(PROFILE) --threads $(THREADS)
 
-train-all: train-resnet20 $(KERNELS:%=train-dy%) $(L0_WEIGHTS:%=train-gated%)
+train-all: $(TRAIN_RUNS:%=train-%)
 
 train-resnet20: setup
 	$(TRAIN) --model resnet20

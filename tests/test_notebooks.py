@@ -4,9 +4,12 @@ The notebooks share one results folder and run in order, as in ``make report``: 
 reuse (02, 03) or need (04, 05) the runs of earlier ones.
 """
 
+import re
+
+import nbformat
 import pytest
 
-from common.paths import RESULTS_DIR
+from common.paths import REPO_ROOT, RESULTS_DIR
 from common.report import (browser_check, export_report, find_chromium, numbered_notebooks,
                            run_notebook)
 
@@ -22,6 +25,28 @@ OVERRIDES = {
                                    example_images=2),
     "05_report_figures": dict(analysis_k=2),
 }
+
+
+def _parameters(notebook_stem: str) -> dict:
+    """The values of a notebook's tagged papermill ``parameters`` cell."""
+    nb = nbformat.read(REPO_ROOT / "notebooks" / f"{notebook_stem}.ipynb", as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{notebook_stem} needs exactly one cell tagged 'parameters'"
+    values: dict = {}
+    exec(cells[0].source, {}, values)
+    return values
+
+
+def test_makefile_trains_the_runs_the_notebooks_use():
+    runs = re.search(r"^TRAIN_RUNS \?= (.+)$", (REPO_ROOT / "Makefile").read_text(), re.M)
+    runs = runs.group(1).split()
+    kernels = sorted(int(r[2:]) for r in runs if r.startswith("dy"))
+    l0_weights = sorted(float(r[5:]) for r in runs if r.startswith("gated"))
+    assert "resnet20" in runs
+    assert sorted(_parameters("02_dynamic_convolution")["kernels"]) == kernels
+    assert sorted(_parameters("03_channel_gating")["l0_weights"]) == l0_weights
+    attacked = _parameters("04_adversarial_attacks")
+    assert sorted(attacked["kernels"]) == kernels and sorted(attacked["l0_weights"]) == l0_weights
 
 
 @pytest.fixture(scope="module")
