@@ -10,7 +10,7 @@ NOTEBOOKS ?=
 CIFAR10 ?=
 export CIFAR10
 
-.PHONY: setup report test bench train-all train-resnet20 clean-cache
+.PHONY: setup report test bench status train-all train-resnet20 clean-cache
 
 # The virtual environment, rebuilt when the pins change. `common` is installed editable so
 # notebooks import it from anywhere.
@@ -44,6 +44,9 @@ TRAIN_RUNS ?= resnet20 dy4 gated2.0 dy2 gated1.0 dy3 gated3.0 dy5
 TRAIN = $(PY) -m common.train --profile $(PROFILE) --threads $(THREADS)
 
 train-all: $(TRAIN_RUNS:%=train-%)
+
+status: setup  # every run under results/ with its epochs done, state and last accuracy
+	$(PY) -m common.train --status
 
 train-resnet20: setup
 	$(TRAIN) --model resnet20

@@ -388,8 +388,32 @@ def load_metrics(run_dir: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
+def run_status(results_dir: str | Path = RESULTS_DIR):
+    """Every run under ``results_dir`` (any depth) with its progress: a DataFrame, one row per
+    run, for checking on long background training (``python -m common.train --status``)."""
+    import pandas as pd
+
+    rows = []
+    for config_path in sorted(Path(results_dir).rglob(CONFIG_FILE)):
+        run_dir = config_path.parent
+        config = json.loads(config_path.read_text())
+        history = (pd.read_csv(run_dir / HISTORY_FILE) if (run_dir / HISTORY_FILE).exists()
+                   else pd.DataFrame())
+        score = next((c for c in ("test_acc", "val_acc") if c in history), None)
+        finished = (run_dir / METRICS_FILE).exists()
+        rows.append({
+            "run": str(run_dir.relative_to(results_dir)),
+            "epochs": f"{len(history)}/{config['epochs']}",
+            "state": "finished" if finished else ("training" if len(history) else "not started"),
+            "last acc (%)": round(float(history[score].iloc[-1]), 2) if score else None,
+            "hours": round(float(history["seconds"].sum()) / 3600, 2) if len(history) else 0.0})
+    return pd.DataFrame(rows, columns=["run", "epochs", "state", "last acc (%)", "hours"])
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Train (or resume, or reuse) one run.")
+    parser.add_argument("--status", action="store_true",
+                        help="only list the runs under --results-dir with their progress")
     parser.add_argument("--model", default="resnet20")
     parser.add_argument("--model-kwargs", default="{}", type=json.loads,
                         help='JSON, e.g. \'{"num_kernels": 4}\'')
@@ -411,6 +435,9 @@ def main(argv=None) -> None:
     parser.add_argument("--stop-after", type=int, default=None,
                         help="train at most this many epochs now; rerun to resume")
     args = parser.parse_args(argv)
+    if args.status:
+        print(run_status(args.results_dir).to_string(index=False))
+        return
     overrides = dict(model=args.model, model_kwargs=args.model_kwargs, seed=args.seed,
                      precision=args.precision, holdout=args.holdout)
     for name in ("epochs", "lr", "label_smoothing"):

@@ -6,8 +6,8 @@ import torch.nn as nn
 
 from common.data import load_cifar10, to_float
 from common.models import build_model, load_model
-from common.train import (PROFILES, TrainConfig, load_history, lr_at, make_optimizer,
-                          resolve_precision, run_name, train)
+from common.train import (PROFILES, TrainConfig, load_history, load_metrics, lr_at,
+                          make_optimizer, resolve_precision, run_name, train)
 
 REQUIRED_METRICS = {"model", "profile", "epochs", "seed", "data_source", "params", "macs",
                     "train_acc", "test_acc"}
@@ -108,6 +108,19 @@ def test_interrupted_run_resumes_to_identical_weights(tiny_data, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert load_history(straight)["train_loss"].tolist() == \
         load_history(resumed_dir)["train_loss"].tolist()
+
+
+def test_status_lists_progress_of_every_run(tiny_data, tmp_path):
+    from common.train import run_status
+
+    assert run_status(tmp_path).empty
+    run_dir = train(tiny_config(epochs=2), tiny_data, tmp_path, stop_after=1, progress=False)
+    row = run_status(tmp_path).iloc[0]
+    assert (row["run"], row["epochs"], row["state"]) == (run_dir.name, "1/2", "training")
+    train(tiny_config(epochs=2), tiny_data, tmp_path, progress=False)
+    row = run_status(tmp_path).iloc[0]
+    assert (row["epochs"], row["state"]) == ("2/2", "finished")
+    assert row["last acc (%)"] == pytest.approx(load_metrics(run_dir)["test_acc"], abs=0.01)
 
 
 def test_corrupt_checkpoint_names_the_fix(tiny_data, tmp_path):
