@@ -87,16 +87,19 @@ def results_table(results_dir: Path = RESULTS_DIR) -> str:
     return f"{header}\n{body}"
 
 
+def _finished_runs(directory: Path) -> list[tuple[dict, dict]]:
+    """(config, metrics) of every finished run directly under ``directory``, by folder name."""
+    return [(json.loads((path.parent / "config.json").read_text()), json.loads(path.read_text()))
+            for path in sorted(directory.glob("*/metrics.json"))]
+
+
 def selection_table(selection_dir: Path = SELECTION_DIR) -> str:
     """Markdown table of the hold-out runs that chose the training recipe; best marked.
 
     These runs train on part of the training set and are scored on the held-out rest; they
     never evaluate on the test set.
     """
-    runs = []
-    for path in sorted(selection_dir.glob("*/metrics.json")):
-        config = json.loads((path.parent / "config.json").read_text())
-        runs.append((config, json.loads(path.read_text())))
+    runs = _finished_runs(selection_dir)
     if not runs:
         return "*no hold-out runs yet*"
     best = max(m["val_acc"] for _, m in runs)
@@ -118,10 +121,7 @@ def gating_calibration_table(calibration_dir: Path = SELECTION_DIR / "gating") -
     Like the recipe selection, they are scored on a training-set hold-out only: held-out
     accuracy and the average MACs executed on the held-out images, as a share of ResNet-20's.
     """
-    runs = []
-    for path in sorted(calibration_dir.glob("*/metrics.json")):
-        config = json.loads((path.parent / "config.json").read_text())
-        runs.append((config, json.loads(path.read_text())))
+    runs = _finished_runs(calibration_dir)
     if not runs:
         return "*no calibration runs yet*"
     rows = [f"| {c['model_kwargs'].get('l0_weight')} | {c['epochs']} | {m['train_size']:,} | "
