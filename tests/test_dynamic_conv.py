@@ -1,9 +1,12 @@
 import pytest
 import torch
+import torch.nn as nn
 
 from common.flops import count_macs, count_params, missing_mac_rules
 from common.models import build_model
-from common.models.dynamic_conv import DynamicConv2d, set_temperature, temperature_at
+from common.models.dynamic_conv import (DynamicConv2d, kernel_diversity, set_temperature,
+                                        temperature_at)
+from common.train import TrainConfig, make_optimizer
 
 
 @pytest.mark.parametrize("stride", [1, 2])
@@ -136,3 +139,38 @@ def test_fixed_attention_ablation():
     with pytest.raises(KeyError, match="nowhere"):
         with fixed_attention(model, {"nowhere": own["stages.0.0.conv1"]}):
             pass
+
+
+def test_weight_decay_shrinks_the_mean_kernel_not_the_differences():
+    # Uniform attention gives every kernel the same gradient; per-kernel decay would then erase
+    # their differences and with them the attention's gradient (a static model in disguise).
+    layer = DynamicConv2d(4, 4, num_kernels=3)
+    model = nn.Sequential(layer)
+    optimizer = make_optimizer(model, TrainConfig(lr=0.1, momentum=0.0, nesterov=False))
+    assert all(g["weight_decay"] == 0 for g in optimizer.param_groups
+               if any(p is layer.weight for p in g["params"]))
+    bank = layer.weight.detach().clone()
+    diversity = kernel_diversity(layer)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    layer.apply_weight_decay_(0.5)
+    optimizer.step()
+    mean = bank.mean(0)
+    assert torch.allclose(layer.weight - layer.weight.mean(0), bank - mean, atol=1e-6)
+    assert torch.allclose(layer.weight.mean(0), mean * (1 - 0.1 * 0.5), atol=1e-6)
+    assert kernel_diversity(layer) > diversity
+
+
+def test_with_one_kernel_the_decay_is_the_usual_one():
+    layer = DynamicConv2d(4, 4, num_kernels=1)
+    layer.weight.grad = torch.zeros_like(layer.weight)
+    layer.apply_weight_decay_(0.25)
+    assert torch.equal(layer.weight.grad, 0.25 * layer.weight.detach())
+
+
+def test_kernel_diversity():
+    layer = DynamicConv2d(8, 8, num_kernels=4)
+    assert 1.4 < kernel_diversity(layer) < 2.1  # about sqrt(K - 1) for independent kernels
+    with torch.no_grad():
+        layer.weight.copy_(layer.weight[:1].expand_as(layer.weight))
+    assert kernel_diversity(layer) == pytest.approx(0.0, abs=1e-6)

@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from common.data import load_cifar10, to_float
+from common.flops import count_params
 from common.models import build_model, load_model
 from common.train import (PROFILES, TrainConfig, load_history, load_metrics, lr_at,
                           make_optimizer, resolve_precision, run_name, train)
@@ -56,6 +57,14 @@ def test_weight_decay_skips_batchnorm_and_biases():
     assert decay["weight_decay"] == 5e-4 and no_decay["weight_decay"] == 0
     assert all(p.ndim > 1 for p in decay["params"]) and all(p.ndim == 1 for p in no_decay["params"])
     assert len(decay["params"]) == 20  # 19 convolutions and the classifier
+
+
+def test_dynamic_convolution_decays_its_own_parameters():
+    model = build_model("dy_resnet20", num_kernels=4)
+    decay, no_decay = make_optimizer(model, TrainConfig()).param_groups
+    # the stem and the classifier; kernel banks and attention FCs decay themselves
+    assert len(decay["params"]) == 2
+    assert sum(p.numel() for g in (decay, no_decay) for p in g["params"]) == count_params(model)
 
 
 def test_a_few_steps_lower_the_loss(tiny_data):
