@@ -99,13 +99,36 @@ def plot_embedding_by_class(embedding: np.ndarray, labels: np.ndarray, title: st
     return fig
 
 
-def plot_entropy_per_layer(entropy: pd.DataFrame, title: str) -> plt.Figure:
-    """Bar chart of ``normalized_entropy`` per layer (from ``normalized_entropy``)."""
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    ax.bar(entropy["index"], entropy["normalized_entropy"], color=sns.color_palette()[0])
-    short = [name.replace("stages.", "stage ").replace(".conv", " conv") for name in entropy["layer"]]
-    ax.set(xticks=list(entropy["index"]), ylabel="entropy / log K", ylim=(0, 1.05), title=title)
-    ax.set_xticklabels(short, rotation=90, fontsize=8)
+def attention_layer_statistics(attention: dict[str, torch.Tensor], kernel_diversity: dict[str, float]
+                               ) -> pd.DataFrame:
+    """Per dynamic layer, the three numbers that tell whether it is really dynamic.
+
+    ``normalized_entropy`` (1: every image mixes its kernels uniformly), ``spread_over_images``
+    (std of pi over images, averaged over the kernels; 0: the same pi for every image, i.e. a
+    static layer however peaked pi is) and ``kernel_diversity`` (0: all K kernels identical, so
+    pi has no effect; see ``dynamic_conv.kernel_diversity``).
+    """
+    stats = normalized_entropy(attention)
+    stats["spread_over_images"] = [probs.std(0).mean().item() for probs in attention.values()]
+    stats["kernel_diversity"] = [kernel_diversity[name] for name in attention]
+    return stats
+
+
+def plot_attention_per_layer(stats: pd.DataFrame, title: str) -> plt.Figure:
+    """Bar charts, one panel per column of ``attention_layer_statistics``, layers on the x axis."""
+    panels = [("normalized_entropy", "entropy / log K", (0, 1.05)),
+              ("spread_over_images", "std of π over images", None),
+              ("kernel_diversity", "kernel diversity", None)]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 7), sharex=True)
+    for ax, (column, label, ylim), color in zip(axes, panels, sns.color_palette()):
+        ax.bar(stats["index"], stats[column], color=color)
+        ax.set(ylabel=label)
+        if ylim:
+            ax.set_ylim(*ylim)
+    short = [name.replace("stages.", "stage ").replace(".conv", " conv") for name in stats["layer"]]
+    axes[-1].set_xticks(list(stats["index"]))
+    axes[-1].set_xticklabels(short, rotation=90, fontsize=8)
+    axes[0].set_title(title)
     fig.tight_layout()
     return fig
 

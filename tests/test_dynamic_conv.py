@@ -174,3 +174,20 @@ def test_kernel_diversity():
     with torch.no_grad():
         layer.weight.copy_(layer.weight[:1].expand_as(layer.weight))
     assert kernel_diversity(layer) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_attention_layer_statistics_tell_static_from_dynamic():
+    from common.analysis import attention_layer_statistics
+
+    uniform = torch.full((50, 4), 0.25)
+    peaked_but_constant = torch.tensor([[0.7, 0.1, 0.1, 0.1]]).expand(50, 4)
+    varying = torch.softmax(torch.randn(50, 4, generator=torch.Generator().manual_seed(0)) * 3, 1)
+    stats = attention_layer_statistics(
+        {"uniform": uniform, "constant": peaked_but_constant, "varying": varying},
+        {"uniform": 1.7, "constant": 0.0, "varying": 0.5}).set_index("layer")
+    assert stats.loc["uniform", "normalized_entropy"] == pytest.approx(1.0)
+    assert stats.loc["constant", "normalized_entropy"] < 0.8
+    assert stats.loc["uniform", "spread_over_images"] == 0
+    assert stats.loc["constant", "spread_over_images"] == 0
+    assert stats.loc["varying", "spread_over_images"] > 0.1
+    assert stats.loc["constant", "kernel_diversity"] == 0
