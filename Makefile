@@ -41,7 +41,7 @@ bench: setup
 # other, so the gating family completes first. The notebooks' `kernels` / `l0_weights`
 # parameters list the same runs (a test checks).
 THREADS ?= 1
-TRAIN_RUNS ?= resnet20 dy4 gated2.0 gated1.0 gated3.0 dy2 dy3 dy5
+TRAIN_RUNS ?= resnet20 dy4 gated2.0 gated1.0 gated0.5 dy2 dy3 dy5
 TRAIN = $(PY) -m common.train --profile $(PROFILE) --threads $(THREADS)
 
 train-all: $(TRAIN_RUNS:%=train-%)
