@@ -28,7 +28,7 @@ from .models.gating import forward_active_channels
 from .paths import RESULTS_DIR
 from .report import provenance
 from .train import (TrainConfig, autocast, device_name, load_metrics, make_optimizer,
-                    resolve_device, resolve_precision, self_decaying_modules, to_device, train)
+                    resolve_device, resolve_precision, to_device, train)
 
 BENCH_DIR = RESULTS_DIR / "benchmarks"
 
@@ -42,9 +42,7 @@ def images_per_second(model: nn.Module, batch_size: int, precision: str, mode: s
     x = torch.rand(batch_size, 3, 32, 32, device=device).contiguous(
         memory_format=torch.channels_last)
     y = torch.randint(0, 10, (batch_size,), device=device)
-    config = TrainConfig()
-    optimizer = make_optimizer(model, config) if mode == "train" else None
-    self_decaying = self_decaying_modules(model)
+    optimizer = make_optimizer(model, TrainConfig()) if mode == "train" else None
 
     def step():
         if mode == "train":
@@ -52,8 +50,6 @@ def images_per_second(model: nn.Module, batch_size: int, precision: str, mode: s
                 loss = nn.functional.cross_entropy(model(x).float(), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            for module in self_decaying:
-                module.apply_weight_decay_(config.weight_decay)
             optimizer.step()
         else:
             with torch.no_grad(), autocast(device, precision):

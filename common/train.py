@@ -1,7 +1,7 @@
 """Training: one resumable, reproducible recipe for every model of the project.
 
 SGD (momentum 0.9, Nesterov), weight decay on conv/linear weights only (modules with an
-``apply_weight_decay_`` method decay their own parameters), linear warm-up then
+``apply_weight_decay_`` method decay their own parameters, see ``make_optimizer``), linear warm-up then
 cosine decay per iteration, batch 128, optional label smoothing, bf16 autocast and
 channels_last. A run lives in ``results/<run name>/``:
 
@@ -183,14 +183,22 @@ def self_decaying_modules(model: nn.Module) -> list[nn.Module]:
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """SGD with weight decay on conv/linear weights only (not BN weights or biases), except in
-    modules that decay their own parameters (see ``self_decaying_modules``)."""
-    own = {id(p) for m in self_decaying_modules(model) for p in m.parameters()}
+    modules that decay their own parameters (see ``self_decaying_modules``): the optimizer
+    leaves those out of its decay and has them add their own at the start of every step."""
+    self_decaying = self_decaying_modules(model)
+    own = {id(p) for m in self_decaying for p in m.parameters()}
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim > 1 and id(p) not in own]
     no_decay = [p for p in params if p.ndim <= 1 or id(p) in own]
-    return torch.optim.SGD([{"params": decay, "weight_decay": config.weight_decay},
-                            {"params": no_decay, "weight_decay": 0.0}],
-                           lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
+    optimizer = torch.optim.SGD([{"params": decay, "weight_decay": config.weight_decay},
+                                 {"params": no_decay, "weight_decay": 0.0}],
+                                lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
+    if self_decaying:
+        def decay_own_parameters(optimizer, args, kwargs):
+            for module in self_decaying:
+                module.apply_weight_decay_(config.weight_decay)
+        optimizer.register_step_pre_hook(decay_own_parameters)
+    return optimizer
 
 
 @torch.no_grad()
@@ -301,7 +309,6 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
     # Models with extra training losses (e.g. channel gating's batch-shaping and L0) return
     # them, already weighted, from regularizer(fraction of training done); train_loss includes them.
     regularized = hasattr(model, "regularizer")
-    self_decaying = self_decaying_modules(model)
     end_epoch = config.epochs if stop_after is None else min(config.epochs,
                                                             start_epoch + stop_after)
     bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress,
@@ -330,8 +337,6 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
                     reg_sums[name] = reg_sums.get(name, 0.0) + value.item() * len(y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            for module in self_decaying:
-                module.apply_weight_decay_(config.weight_decay)
             optimizer.step()
             loss_sum += loss.item() * len(y)
             correct += (logits.argmax(1) == y).sum().item()
