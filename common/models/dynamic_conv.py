@@ -76,8 +76,9 @@ class DynamicConv2d(nn.Module):
         self.temperature.fill_(temperature_at(epoch, *self.schedule))
 
     def apply_weight_decay_(self, weight_decay: float) -> None:
-        """This layer's weight decay, added to its gradients after backward (the trainer calls
-        it; the optimizer leaves these parameters out of its own decay).
+        """This layer's weight decay, added to its gradients before each optimizer step (a step
+        pre-hook set up by ``common.train.make_optimizer``, which leaves these parameters out of
+        the optimizer's own decay).
 
         Plain decay of every kernel collapses dynamic convolution: while tau is large, pi is
         near-uniform, so the K kernels receive the same gradient and decay only shrinks their
