@@ -23,11 +23,12 @@ import argparse
 import contextlib
 import csv
 import dataclasses
+import fcntl
 import hashlib
 import json
 import math
+import os
 import platform
-import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -54,6 +55,7 @@ PROFILES = {
 PRECISIONS = ("auto", "bf16", "fp32")
 HISTORY_FILE, METRICS_FILE = "history.csv", "metrics.json"
 CHECKPOINT = Path("checkpoints") / "last.pt"
+LOCK = Path("checkpoints") / "train.lock"
 
 
 @dataclass
@@ -270,9 +272,63 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
     if not retrain and (finished := finished_run(config, data.source, results_dir)):
         return finished
     run_dir = Path(results_dir) / run_name(config, data.source)
-    if retrain and run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    with training_lock(run_dir):
+        if retrain:
+            _clear_run(run_dir)
+        elif finished_run(config, data.source, results_dir):  # another process just finished it
+            return run_dir
+        return _train_run(config, data, run_dir, device, stop_after, progress)
+
+
+@contextlib.contextmanager
+def training_lock(run_dir: Path):
+    """Hold an exclusive lock on a run while training it. Two processes training the same run
+    (e.g. ``make train-all`` started twice) would overwrite each other's checkpoints; the second
+    one gets a clear error instead. The OS releases the lock when its process ends, however it ends.
+    """
+    path = run_dir / LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            raise RuntimeError(f"run {run_dir.name} is already being trained ({owner}); wait for it "
+                               f"(`python -m common.train --status`) or stop that process") from None
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()} on {platform.node()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def is_training(run_dir: Path) -> bool:
+    """Whether a live process holds the run's training lock."""
+    if not (run_dir / LOCK).exists():
+        return False
+    with open(run_dir / LOCK) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+def _clear_run(run_dir: Path) -> None:
+    """Delete everything a run has written (``retrain``) except the lock this process holds."""
+    keep = {run_dir / LOCK, (run_dir / LOCK).parent}
+    for path in sorted(run_dir.rglob("*"), reverse=True):  # a folder's files before the folder
+        if path not in keep:
+            path.rmdir() if path.is_dir() else path.unlink()
+
+
+def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
+               stop_after: Optional[int], progress: bool) -> Path:
+    """The body of ``train`` for a run folder this process holds the lock of."""
     config_record = {**dataclasses.asdict(config), "data_source": data.source,
                      "run": run_dir.name}
     (run_dir / CONFIG_FILE).write_text(json.dumps(config_record, indent=2))
@@ -422,7 +478,8 @@ def run_status(results_dir: str | Path = RESULTS_DIR):
         rows.append({
             "run": str(run_dir.relative_to(results_dir)),
             "epochs": f"{len(history)}/{config['epochs']}",
-            "state": "finished" if finished else ("training" if len(history) else "not started"),
+            "state": ("finished" if finished else "training" if is_training(run_dir)
+                      else "stopped, resumable" if len(history) else "not started"),
             "last acc (%)": round(float(history[score].iloc[-1]), 2) if score else None,
             "hours": round(float(history["seconds"].sum()) / 3600, 2) if len(history) else 0.0})
     return pd.DataFrame(rows, columns=["run", "epochs", "state", "last acc (%)", "hours"])

@@ -8,7 +8,7 @@ from common.data import load_cifar10, to_float
 from common.flops import count_params
 from common.models import build_model, load_model
 from common.train import (PROFILES, TrainConfig, load_history, load_metrics, lr_at,
-                          make_optimizer, resolve_precision, run_name, train)
+                          make_optimizer, resolve_precision, run_name, train, training_lock)
 
 REQUIRED_METRICS = {"model", "profile", "epochs", "seed", "data_source", "params", "macs",
                     "train_acc", "test_acc"}
@@ -125,11 +125,25 @@ def test_status_lists_progress_of_every_run(tiny_data, tmp_path):
     assert run_status(tmp_path).empty
     run_dir = train(tiny_config(epochs=2), tiny_data, tmp_path, stop_after=1, progress=False)
     row = run_status(tmp_path).iloc[0]
-    assert (row["run"], row["epochs"], row["state"]) == (run_dir.name, "1/2", "training")
+    assert (row["run"], row["epochs"], row["state"]) == (run_dir.name, "1/2", "stopped, resumable")
+    with training_lock(run_dir):
+        assert run_status(tmp_path).iloc[0]["state"] == "training"
     train(tiny_config(epochs=2), tiny_data, tmp_path, progress=False)
     row = run_status(tmp_path).iloc[0]
     assert (row["epochs"], row["state"]) == ("2/2", "finished")
     assert row["last acc (%)"] == pytest.approx(load_metrics(run_dir)["test_acc"], abs=0.01)
+
+
+def test_a_run_being_trained_cannot_be_trained_twice(tiny_data, tmp_path):
+    run_dir = train(tiny_config(), tiny_data, tmp_path, stop_after=1, progress=False)
+    with training_lock(run_dir):  # as if another process (a second `make train-all`) held it
+        with pytest.raises(RuntimeError, match="already being trained .*pid"):
+            train(tiny_config(), tiny_data, tmp_path, progress=False)
+        with pytest.raises(RuntimeError, match="already being trained"):
+            train(tiny_config(), tiny_data, tmp_path, retrain=True, progress=False)
+        assert len(load_history(run_dir)) == 1  # nothing touched
+    train(tiny_config(), tiny_data, tmp_path, progress=False)  # released: resumes and finishes
+    assert len(load_history(run_dir)) == 2 and (run_dir / "metrics.json").exists()
 
 
 def test_corrupt_checkpoint_names_the_fix(tiny_data, tmp_path):
