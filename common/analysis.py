@@ -86,17 +86,30 @@ def plot_embedding_by_class(embedding: np.ndarray, labels: np.ndarray, title: st
     """Scatter of a 2-D embedding, one colour per class, class names at the class medians."""
     fig, ax = plt.subplots(figsize=(8, 7))
     palette = sns.color_palette("tab10", len(classes))
-    for c, name in enumerate(classes):
+    present = [c for c in range(len(classes)) if (labels == c).any()]
+    for c in present:
         points = embedding[labels == c]
-        ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5, color=palette[c], label=name)
-        if len(points):
-            ax.annotate(name, np.median(points, axis=0), ha="center", fontsize=10,
-                        fontweight="bold", color=palette[c],
-                        bbox=dict(boxstyle="round,pad=0.2", fc="white", alpha=0.7, lw=0))
+        ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5, color=palette[c], label=classes[c])
+    span = np.ptp(embedding, axis=0) if len(embedding) else np.ones(2)
+    medians = np.array([np.median(embedding[labels == c], axis=0) for c in present]).reshape(-1, 2)
+    for c, position in zip(present, separate_labels(medians, 0.14 * span[0], 0.045 * span[1])):
+        ax.annotate(classes[c], position, ha="center", fontsize=10, fontweight="bold", color=palette[c],
+                    bbox=dict(boxstyle="round,pad=0.2", fc="white", alpha=0.7, lw=0))
     ax.set(xticks=[], yticks=[], title=title)
     ax.legend(markerscale=4, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
     fig.tight_layout()
     return fig
+
+
+def separate_labels(positions: np.ndarray, min_dx: float, min_dy: float) -> np.ndarray:
+    """Label positions nudged downwards, in order, until no two are closer than (min_dx, min_dy):
+    classes whose medians nearly coincide (e.g. airplane and ship) get readable labels."""
+    placed: list[tuple[float, float]] = []
+    for x, y in positions:
+        while any(abs(x - px) < min_dx and abs(y - py) < min_dy for px, py in placed):
+            y -= min_dy
+        placed.append((x, y))
+    return np.array(placed).reshape(-1, 2)
 
 
 def attention_layer_statistics(attention: dict[str, torch.Tensor], kernel_diversity: dict[str, float]

@@ -1,0 +1,89 @@
+"""The per-image feature analysis of notebooks 02-04 on small hand-made inputs."""
+
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from common import analysis
+
+matplotlib.use("Agg")
+CLASSES3 = ("cat", "dog", "truck")
+
+
+def test_normalized_entropy_is_one_for_uniform_and_zero_for_one_hot():
+    stats = analysis.normalized_entropy({"uniform": torch.full((5, 4), 0.25),
+                                         "one_hot": torch.eye(4)[[0, 1, 2, 3, 0]],
+                                         "half": torch.tensor([[0.5, 0.5, 0.0, 0.0]])})
+    assert stats["normalized_entropy"].tolist() == pytest.approx([1.0, 0.0, math.log(2) / math.log(4)])
+    assert stats["index"].tolist() == [0, 1, 2]
+
+
+def test_class_similarity_groups_classes_with_alike_features():
+    # cat and dog share a pattern, truck has the opposite one; every class also shares a large
+    # common vector, which centring over classes must remove (else all correlations would be ~1).
+    rng = np.random.default_rng(0)
+    pattern, common = np.array([1.0, -1.0, 0.5, 0.0]), np.array([0.0, 10.0, -20.0, 10.0])
+    means = {0: pattern, 1: pattern + 0.1, 2: -pattern}
+    labels = np.repeat([0, 1, 2], 50)
+    features = np.stack([common + means[c] + 0.01 * rng.standard_normal(4) for c in labels])
+    similarity = analysis.class_similarity(features, labels, CLASSES3)
+    assert list(similarity.index) == list(CLASSES3)
+    assert np.allclose(np.diag(similarity), 1)
+    assert similarity.loc["cat", "dog"] > 0.9 and similarity.loc["cat", "truck"] < -0.9
+    nearest = analysis.nearest_classes(similarity)
+    assert (nearest["cat"], nearest["dog"]) == ("dog", "cat")
+
+
+def test_similarity_agreement():
+    a = pd.DataFrame([[1, 0.8, -0.5], [0.8, 1, -0.4], [-0.5, -0.4, 1]], index=CLASSES3, columns=CLASSES3)
+    assert analysis.similarity_agreement(a, a) == pytest.approx(1)
+    flipped = pd.DataFrame(np.where(np.eye(3, dtype=bool), a, -a), index=CLASSES3, columns=CLASSES3)
+    assert analysis.similarity_agreement(a, flipped) == pytest.approx(-1)
+    shuffled = a.loc[["truck", "cat", "dog"], ["truck", "cat", "dog"]]  # same matrix, other order
+    assert analysis.similarity_agreement(a, shuffled) == pytest.approx(1)
+
+
+def test_gate_usage_splits_channels_into_always_on_conditional_always_off():
+    gates = {"block": torch.tensor([[1, 1, 0, 0],
+                                    [1, 0, 0, 1],
+                                    [1, 1, 0, 0]])}
+    row = analysis.gate_usage(gates).iloc[0]
+    assert (row["channels"], row["always on"], row["conditional"], row["always off"]) == (4, 0.25, 0.5, 0.25)
+    assert row["mean on"] == pytest.approx(6 / 12)
+
+
+def test_channel_usage_per_class_and_its_table_round_trip():
+    gates = {"a": torch.tensor([[1, 0], [1, 1], [0, 0], [0, 1]]), "b": torch.tensor([[1], [0], [1], [1]])}
+    labels = np.array([0, 0, 2, 1])
+    usage = analysis.channel_usage_per_class(gates, labels, num_classes=3)
+    assert usage["a"].tolist() == [[1.0, 0.5], [0.0, 1.0], [0.0, 0.0]]
+    assert usage["b"].tolist() == [[0.5], [1.0], [1.0]]
+    back = analysis.usage_from_frame(analysis.usage_to_frame(usage, CLASSES3), CLASSES3)
+    assert list(back) == ["a", "b"] and all(np.array_equal(back[k], usage[k]) for k in usage)
+
+
+def test_attention_shift_measures_total_variation():
+    clean = {"layer": torch.tensor([[1.0, 0.0], [0.5, 0.5]])}
+    adversarial = {"layer": torch.tensor([[0.0, 1.0], [0.5, 0.5]])}
+    shift = analysis.attention_shift(clean, adversarial).iloc[0]
+    assert shift["mean TV distance"] == pytest.approx(0.5)  # 1 for the first image, 0 for the second
+    assert shift["entropy clean"] == pytest.approx(shift["entropy adversarial"])
+
+
+def test_separate_labels_moves_only_overlapping_labels():
+    positions = np.array([[0.0, 0.0], [0.05, 0.01], [5.0, 0.0]])
+    placed = analysis.separate_labels(positions, min_dx=1.0, min_dy=0.5)
+    assert placed[0].tolist() == [0.0, 0.0] and placed[2].tolist() == [5.0, 0.0]
+    assert placed[1, 0] == 0.05 and abs(placed[1, 1] - placed[0, 1]) >= 0.5
+
+
+def test_embedding_plot_labels_every_present_class():
+    embedding = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.1], [5.0, 5.0]])
+    fig = analysis.plot_embedding_by_class(embedding, np.array([0, 2, 0, 2]), "t", classes=CLASSES3)
+    ax = fig.axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["cat", "truck"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cat", "truck"]
