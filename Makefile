@@ -36,12 +36,12 @@ bench: setup
 #   nohup make -j2 train-all CIFAR10=../shared/data/cifar10-jpeg.tar.gz &
 # -j2 runs two single-thread runs side by side (more images/s in total than one two-thread run
 # on a 2-core CPU). Every run resumes from its last epoch and finished runs are skipped, so
-# the same command picks up after an interruption. Order = priority: with -j2 the slow
-# dynamic-convolution runs (~1.5x a gated run's time) keep one lane while the gated runs take the
-# other, so the gating family completes first. The notebooks' `kernels` / `l0_weights`
+# the same command picks up after an interruption (a run that another process is training
+# stops with an error instead: each run holds a lock). Order = priority: the gating family
+# completes first, then the slower dynamic-convolution runs (~1.5x a gated run's time). The notebooks' `kernels` / `l0_weights`
 # parameters list the same runs (a test checks).
 THREADS ?= 1
-TRAIN_RUNS ?= resnet20 dy4 gated2.0 gated1.0 gated0.5 dy2 dy3 dy5
+TRAIN_RUNS ?= resnet20 dy4 gated2.0 gated1.0 gated0.5 gated0.25 dy2 dy3 dy5
 TRAIN = $(PY) -m common.train --profile $(PROFILE) --threads $(THREADS)
 
 train-all: $(TRAIN_RUNS:%=train-%)
