@@ -38,8 +38,8 @@ bench: setup
 # on a 2-core CPU). Every run resumes from its last epoch and finished runs are skipped, so
 # the same command picks up after an interruption (a run that another process is training
 # stops with an error instead: each run holds a lock). Order = priority: the gating family
-# completes first, then the slower dynamic-convolution runs (~1.5x a gated run's time). The notebooks' `kernels` / `l0_weights`
-# parameters list the same runs (a test checks).
+# completes first, then the slower dynamic-convolution runs (~1.5x a gated run's time). The
+# notebooks' `kernels` / `l0_weights` parameters list the same runs (a test checks).
 THREADS ?= 1
 TRAIN_RUNS ?= resnet20 dy4 gated2.0 gated1.0 gated0.5 gated0.25 dy2 dy3 dy5
 TRAIN = $(PY) -m common.train --profile $(PROFILE) --threads $(THREADS)

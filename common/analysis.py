@@ -86,12 +86,15 @@ def plot_embedding_by_class(embedding: np.ndarray, labels: np.ndarray, title: st
     """Scatter of a 2-D embedding, one colour per class, class names at the class medians."""
     fig, ax = plt.subplots(figsize=(8, 7))
     palette = sns.color_palette("tab10", len(classes))
-    present = [c for c in range(len(classes)) if (labels == c).any()]
-    for c in present:
+    present, medians = [], []
+    for c in range(len(classes)):
         points = embedding[labels == c]
-        ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5, color=palette[c], label=classes[c])
+        if len(points):
+            ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5, color=palette[c], label=classes[c])
+            present.append(c)
+            medians.append(np.median(points, axis=0))
     span = np.ptp(embedding, axis=0) if len(embedding) else np.ones(2)
-    medians = np.array([np.median(embedding[labels == c], axis=0) for c in present]).reshape(-1, 2)
+    medians = np.array(medians).reshape(-1, 2)
     for c, position in zip(present, separate_labels(medians, 0.14 * span[0], 0.045 * span[1])):
         ax.annotate(classes[c], position, ha="center", fontsize=10, fontweight="bold", color=palette[c],
                     bbox=dict(boxstyle="round,pad=0.2", fc="white", alpha=0.7, lw=0))

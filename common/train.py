@@ -1,13 +1,14 @@
 """Training: one resumable, reproducible recipe for every model of the project.
 
 SGD (momentum 0.9, Nesterov), weight decay on conv/linear weights only (modules with an
-``apply_weight_decay_`` method decay their own parameters, see ``make_optimizer``), linear warm-up then
-cosine decay per iteration, batch 128, optional label smoothing, bf16 autocast and
+``apply_weight_decay_`` method decay their own parameters, see ``make_optimizer``), linear
+warm-up then cosine decay per iteration, batch 128, optional label smoothing, bf16 autocast and
 channels_last. A run lives in ``results/<run name>/``:
 
 * ``config.json``   the configuration and data source that identify the run
 * ``history.csv``   one row per epoch (train/test loss and accuracy, lr, seconds)
 * ``checkpoints/last.pt``  written after every epoch; git-ignored; a rerun resumes from it
+* ``checkpoints/train.lock``  held while a process trains the run (``training_lock``)
 * ``model.pt`` and ``metrics.json``  once the run has finished
 
 A finished run is reused, not retrained, unless ``retrain=True``.
