@@ -13,11 +13,12 @@ from common.train import TrainConfig, make_optimizer
 @pytest.mark.parametrize("batch", [1, 128])
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("bias", [True, False])  # batch 1 without bias takes the latency path
-def test_aggregate_equals_dense(stride, batch, training, bias):
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_aggregate_equals_dense(stride, batch, training, bias, layout):
     torch.manual_seed(0)
     layer = DynamicConv2d(16, 32, 3, stride, 1, num_kernels=4, bias=bias).train(training)
     set_temperature(layer, 2.0)
-    x = torch.randn(batch, 16, 8, 8)
+    x = torch.randn(batch, 16, 8, 8).contiguous(memory_format=layout)
     pi = layer.attention_weights(x)
     a = layer.forward_with(x, pi, "aggregate")
     b = layer.forward_with(x, pi, "dense")
@@ -42,6 +43,11 @@ def test_attention_is_a_distribution():
     pi = layer.attention_weights(torch.randn(10, 8, 4, 4))
     assert pi.shape == (10, 5) and (pi >= 0).all()
     assert torch.allclose(pi.sum(1), torch.ones(10))
+    # the functional fast path computes the layer's nn.Sequential (pool, FC, ReLU, FC), softmax(z / tau)
+    set_temperature(layer, 3.0)
+    x = torch.randn(10, 8, 4, 4).contiguous(memory_format=torch.channels_last)
+    expected = torch.softmax(layer.attention(x) / 3.0, dim=1)
+    assert torch.allclose(layer.attention_weights(x), expected, atol=1e-6)
 
 
 def test_eval_output_does_not_depend_on_the_batch():

@@ -93,8 +93,14 @@ class DynamicConv2d(nn.Module):
             self.weight.grad.add_(self.weight.detach().mean(0, keepdim=True), alpha=weight_decay)
 
     def attention_weights(self, x: torch.Tensor) -> torch.Tensor:
-        """pi(x): (N, K) softmax over the kernels at the current temperature."""
-        return torch.softmax(self.attention(x).float() / self.temperature, dim=1)
+        """pi(x): (N, K) softmax over the kernels at the current temperature.
+
+        Computes ``self.attention`` (pool, flatten, FC, ReLU, FC) through its layers' functions:
+        at batch 1 the six module calls of the ``nn.Sequential`` cost more than its arithmetic.
+        """
+        fc1, fc2 = self.attention[2], self.attention[4]
+        hidden = F.relu(F.linear(x.mean((2, 3)), fc1.weight, fc1.bias))
+        return torch.softmax(F.linear(hidden, fc2.weight, fc2.bias).float() / self.temperature, dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fixed_attention is not None:
@@ -114,8 +120,11 @@ class DynamicConv2d(nn.Module):
             # (N, K) @ (K, out*in*k*k): one matmul (half the time of the equivalent einsum at batch 1)
             weight = torch.mm(pi.to(self.weight.dtype), self.weight.view(self.num_kernels, -1))
             if n == 1 and self.bias is None:  # latency path: a plain conv, no grouped reshape
-                return F.conv2d(x, weight.view(self.weight.shape[1:]), stride=self.stride,
-                                padding=self.padding)
+                weight = weight.view(self.weight.shape[1:])
+                if x.is_contiguous(memory_format=torch.channels_last):
+                    # a kernel in the input's layout: the conv then needs no reordering
+                    weight = weight.contiguous(memory_format=torch.channels_last)
+                return F.conv2d(x, weight, stride=self.stride, padding=self.padding)
             out = F.conv2d(x.reshape(1, n * self.in_ch, *x.shape[2:]),
                            weight.view(n * self.out_ch, self.in_ch, *self.weight.shape[3:]),
                            stride=self.stride, padding=self.padding, groups=n)
