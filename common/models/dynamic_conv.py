@@ -151,8 +151,10 @@ def choose_mode(batch_size: int, training: bool) -> str:
     """Which exact computation to run, from ``python -m common.bench dynamic``.
 
     Measured on the 2-core AVX2 CPU (results/benchmarks/dynamic_conv_throughput.json): at batch
-    128 "aggregate" beat "dense" for every K = 2..5, in training (1.2x at K=2 to 2.7x at K=5)
-    and inference; at batch 1 the two were within measurement noise. So: always "aggregate".
+    128 "aggregate" beat "dense" for every K = 2..5, in training (1.3x at K=2 to 3.1x at K=5)
+    and inference except K=2 at batch 128 inference (within noise); at batch 1, with the latency
+    path, "aggregate" was 1.4-1.7x faster. So: always "aggregate". Rounds on this shared VM
+    spread by up to 25%, so ratios between two benchmark files are only indicative.
     Re-measure (and extend this rule) on other hardware, e.g. a GPU.
     """
     return "aggregate"
