@@ -13,6 +13,7 @@ same as the naive attack.
 
 from __future__ import annotations
 
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Optional
@@ -243,8 +244,10 @@ def robustness_sweep(models: dict[str, nn.Module], images: torch.Tensor, labels:
                      eps_values, pgd_steps=(10, 20), straight_through_models=(), seed: int = 0,
                      device: torch.device | str = "cpu", progress: bool = True):
     """Robust accuracy of every model under FGSM and PGD-n at every eps: a long DataFrame
-    (model, attack, eps, eps_255, robust_acc). Models named in ``straight_through_models``
-    (the gated ones) are attacked twice: naively and with the straight-through relaxation."""
+    (model, attack, eps, eps_255, robust_acc, seconds). Models named in
+    ``straight_through_models`` (the gated ones) are attacked twice: naively and with the
+    straight-through relaxation. ``seconds`` is the wall time of each row's attack and scoring,
+    so a stored sweep still says what recomputing it costs."""
     import pandas as pd
 
     rows = []
@@ -253,10 +256,12 @@ def robustness_sweep(models: dict[str, nn.Module], images: torch.Tensor, labels:
         for straight_through in variants:
             for eps in eps_values:
                 for attack in standard_attacks(eps, pgd_steps, straight_through):
+                    started = time.perf_counter()
                     acc = robust_accuracy(model, images, labels, attack, device=device, seed=seed,
                                           progress=progress)
                     rows.append({"model": name, "attack": attack.label, "eps": eps,
-                                 "eps_255": round(eps * 255, 3), "robust_acc": acc})
+                                 "eps_255": round(eps * 255, 3), "robust_acc": acc,
+                                 "seconds": time.perf_counter() - started})
     return pd.DataFrame(rows)
 
 

@@ -6,7 +6,7 @@ warm-up then cosine decay per iteration, batch 128, optional label smoothing, bf
 channels_last. A run lives in ``results/<run name>/``:
 
 * ``config.json``   the configuration and data source that identify the run
-* ``history.csv``   one row per epoch (train/test loss and accuracy, lr, seconds)
+* ``history.csv``   one row per epoch (train/test loss and accuracy, lr, seconds, device, precision)
 * ``checkpoints/last.pt``  written after every epoch; git-ignored; a rerun resumes from it
 * ``checkpoints/train.lock``  held while a process trains the run (``training_lock``)
 * ``model.pt`` and ``metrics.json``  once the run has finished
@@ -244,7 +244,8 @@ def _save_atomic(obj, path: Path) -> None:
 
 def _write_history(rows: list[dict], path: Path) -> None:
     with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        # Union of the rows' keys: a resumed run's newer rows may carry columns older ones lack.
+        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
         writer.writeheader()
         writer.writerows(rows)
 
@@ -403,7 +404,8 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
                **{f"{name}_loss": total / seen for name, total in reg_sums.items()}}
         scored = evaluate(model, score_x, score_y, dev)
         row.update({f"{split}_loss": scored["loss"], f"{split}_acc": scored["acc"]})
-        row.update(lr=lr, seconds=time.perf_counter() - started)
+        row.update(lr=lr, seconds=time.perf_counter() - started,
+                   device=device_name(dev), precision=precision)
         history.append(row)
         bar.set_postfix({"epoch": epoch + 1, "loss": f"{row['train_loss']:.3f}",
                          f"{split}_acc": f"{row[f'{split}_acc']:.2f}"})
@@ -425,6 +427,7 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
         "train_acc": final_train["acc"], "train_loss": final_train["loss"],
         "train_seconds": sum(r["seconds"] for r in history),
         "precision": precision, "device": str(dev), "device_name": device_name(dev),
+        "epochs_per_device": epochs_per_device(history, f"{device_name(dev)}, {precision}"),
         "torch": torch.__version__, "finished_at": datetime.now(timezone.utc).isoformat(),
         "run": run_dir.name,
     }
@@ -435,6 +438,17 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
     _save_atomic(model.state_dict(), run_dir / WEIGHTS_FILE)
     (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))  # last: marks "finished"
     return run_dir
+
+
+def epochs_per_device(history: list[dict], unrecorded: str) -> dict[str, int]:
+    """How many epochs each "device, precision" trained: a run resumed elsewhere (e.g. begun on
+    a lent GPU, finished on the CPU) says so. Rows from before the device was recorded count as
+    ``unrecorded``."""
+    counts: dict[str, int] = {}
+    for row in history:
+        label = f"{row['device']}, {row['precision']}" if row.get("device") else unrecorded
+        counts[label] = counts.get(label, 0) + 1
+    return counts
 
 
 def device_name(dev: torch.device) -> str:

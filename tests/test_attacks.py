@@ -3,7 +3,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common.attacks import Attack, accuracy, attack_images, fgsm, pgd, robust_accuracy
+from common.attacks import (Attack, accuracy, attack_images, fgsm, pgd, robust_accuracy,
+                            robustness_sweep, transfer_matrix)
 from common.data import load_cifar10, to_float
 from common.models import build_model
 from common.models.gating import channel_gates
@@ -125,3 +126,20 @@ def test_stopping_when_fooled_is_at_least_as_strong(trained):
     adversarial = attack_images(model, x, y, early, progress=False)
     assert (adversarial - x).abs().max() <= 4 / 255 + 1e-6
     assert accuracy(model, adversarial, y) <= robust_accuracy(model, x, y, full, progress=False)
+
+
+def test_sweep_rows_and_transfer_diagonal(trained):
+    model, x, y = trained
+    sweep = robustness_sweep({"a": model, "b": model}, x, y, [0, 32 / 255], pgd_steps=(3,),
+                             straight_through_models=("b",), progress=False)
+    # per model: 2 eps x (FGSM, PGD-3); "b" again with the straight-through variants
+    assert len(sweep) == 4 + 8 and (sweep["seconds"] > 0).all()
+    assert sweep["attack"].str.contains("straight-through").sum() == 4
+    clean = accuracy(model, x, y)
+    assert (sweep.loc[sweep["eps"] == 0, "robust_acc"] == clean).all()
+    assert (sweep.loc[sweep["eps"] > 0, "robust_acc"] < clean).all()
+
+    attack = Attack("pgd", eps=8 / 255, alpha=2 / 255, steps=3)
+    matrix = transfer_matrix({"a": model, "b": model}, x, y, attack, progress=False)
+    white_box = robust_accuracy(model, x, y, attack, progress=False)
+    assert matrix.shape == (2, 2) and (matrix.to_numpy() == white_box).all()  # same model everywhere

@@ -24,6 +24,12 @@ def test_results_table_lists_finished_runs(tmp_path):
         "device_name": "cpu", "run": run.name}))
     table = results_table(tmp_path)
     assert "| resnet20 | 269,722 | 40.55M | 95.50 | 88.25 | full | 30 | 0 |" in table
+    assert "1.00 h, cpu |" in table
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["epochs_per_device"] = {"H100, bf16": 18, "cpu, fp32": 12}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    assert "1.00 h, 18 epochs H100, bf16 + 12 epochs cpu, fp32 |" in results_table(tmp_path)
 
 
 def test_markers_are_required():

@@ -102,6 +102,25 @@ def test_run_writes_results_and_is_reused(tiny_data, tmp_path):
     assert (run_dir / "metrics.json").stat().st_mtime_ns != stamp
 
 
+@pytest.mark.parametrize("first_epoch_device", [None, "Lent GPU"])
+def test_resumed_run_records_the_epochs_of_each_device(tiny_data, tmp_path, first_epoch_device):
+    # A run begun elsewhere (a lent GPU) or by older code (no device column) and finished here.
+    run_dir = train(tiny_config(), tiny_data, tmp_path, stop_after=1, progress=False)
+    ckpt_path = run_dir / "checkpoints" / "last.pt"
+    ckpt = torch.load(ckpt_path, weights_only=False)
+    here = f"{ckpt['history'][0]['device']}, {ckpt['history'][0]['precision']}"
+    del ckpt["history"][0]["device"], ckpt["history"][0]["precision"]
+    if first_epoch_device:
+        ckpt["history"][0].update(device=first_epoch_device, precision="bf16")
+    torch.save(ckpt, ckpt_path)
+    train(tiny_config(), tiny_data, tmp_path, progress=False)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    expected = {here: 2} if first_epoch_device is None else {"Lent GPU, bf16": 1, here: 1}
+    assert metrics["epochs_per_device"] == expected
+    history = load_history(run_dir)  # rows with and without the column share one CSV
+    assert history["device"].notna().tolist() == [first_epoch_device is not None, True]
+
+
 def test_interrupted_run_resumes_to_identical_weights(tiny_data, tmp_path):
     straight = train(tiny_config(epochs=3), tiny_data, tmp_path / "a", progress=False)
     resumed_dir = train(tiny_config(epochs=3), tiny_data, tmp_path / "b", stop_after=1,
