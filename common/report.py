@@ -71,16 +71,10 @@ def _marker(name: str, end: bool = False) -> str:
 TABLE_START, TABLE_END = _marker("results-table"), _marker("results-table", end=True)
 
 
-def _trained_on(metrics: dict) -> str:
-    """The training device; a run resumed on another device lists its epochs on each."""
-    per_device = metrics.get("epochs_per_device", {})
-    if len(per_device) < 2:
-        return metrics["device_name"]
-    return " + ".join(f"{epochs} epochs {device}" for device, epochs in per_device.items())
-
-
 def results_table(results_dir: Path = RESULTS_DIR) -> str:
     """Markdown table of every finished run under ``results_dir`` (one row per metrics.json)."""
+    from .train import trained_on  # torch is heavy; only this table needs it
+
     rows = []
     for path in sorted(results_dir.glob("*/metrics.json")):
         m = json.loads(path.read_text())
@@ -89,7 +83,7 @@ def results_table(results_dir: Path = RESULTS_DIR) -> str:
         rows.append(f"| {m['model']}{f' ({kwargs})' if kwargs else ''} | {m['params']:,} | "
                     f"{macs / 1e6:.2f}M | {m['train_acc']:.2f} | {m['test_acc']:.2f} | "
                     f"{m['profile']} | {m['epochs']} | {m['seed']} | {m['data_source']['name']} | "
-                    f"{m['train_seconds'] / 3600:.2f} h, {_trained_on(m)} | `{m['run']}` |")
+                    f"{m['train_seconds'] / 3600:.2f} h, {trained_on(m)} | `{m['run']}` |")
     header = ("| model | params | MACs (avg executed) | train acc (%) | test acc (%) | profile | "
               "epochs | seed | data | training time | run |\n"
               "|---|---:|---:|---:|---:|---|---:|---:|---|---|---|")

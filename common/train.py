@@ -451,6 +451,15 @@ def epochs_per_device(history: list[dict], unrecorded: str) -> dict[str, int]:
     return counts
 
 
+def trained_on(metrics: dict) -> str:
+    """The device a finished run trained on; a run resumed on another device lists its epochs on
+    each, e.g. "18 epochs NVIDIA H100, bf16 + 12 epochs AMD EPYC CPU (1 threads), fp32"."""
+    per_device = metrics.get("epochs_per_device", {})
+    if len(per_device) < 2:
+        return metrics["device_name"]
+    return " + ".join(f"{epochs} epochs {device}" for device, epochs in per_device.items())
+
+
 def device_name(dev: torch.device) -> str:
     if dev.type == "cuda":
         return torch.cuda.get_device_name(dev)
