@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
 import torch
 import torch.nn as nn
 
@@ -197,6 +198,25 @@ def write(result: dict, name: str, out_dir: Path = BENCH_DIR) -> Path:
     path.write_text(json.dumps(result, indent=2))
     print(f"wrote {path}")
     return path
+
+
+def load(name: str, bench_dir: str | Path = BENCH_DIR) -> dict:
+    """A benchmark written by ``write`` (e.g. ``"dynamic_conv_throughput"``)."""
+    path = Path(bench_dir) / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no benchmark {path}: run `make bench` (or python -m common.bench "
+                                f"{'dynamic' if name == 'dynamic_conv_throughput' else '...'}) first")
+    return json.loads(path.read_text())
+
+
+def ratio_table(result: dict) -> pd.DataFrame:
+    """A throughput benchmark as a table: one row per model, one column per setting
+    ("train, batch 128" ...), each cell the model's images/s over the reference's (median of rounds)."""
+    rows = pd.DataFrame(result["rows"])
+    rows["setting"] = rows["mode"] + ", batch " + rows["batch_size"].astype(str) + " (" + rows["precision"] + ")"
+    table = rows.pivot_table(index="model", columns="setting", values="vs_reference", sort=False)
+    table.columns.name = f"images/s vs {result['reference']}"
+    return table
 
 
 def main(argv=None) -> None:

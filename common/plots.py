@@ -19,7 +19,8 @@ def set_style() -> None:
     """The report's plotting style (call once per notebook)."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
     matplotlib.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight",
-                                "axes.titleweight": "bold", "svg.fonttype": "none"})
+                                "axes.titleweight": "bold", "svg.fonttype": "none",
+                                "svg.hashsalt": "report"})  # fixed SVG ids: reruns diff only where figures change
 
 
 def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path) -> list[Path]:
@@ -28,7 +29,10 @@ def save_figure(fig: plt.Figure, name: str, figures_dir: str | Path) -> list[Pat
     figures_dir.mkdir(parents=True, exist_ok=True)
     paths = [figures_dir / f"{name}.{ext}" for ext in ("png", "svg")]
     for path in paths:
-        fig.savefig(path, dpi=150 if path.suffix == ".png" else None)
+        if path.suffix == ".png":
+            fig.savefig(path, dpi=150)
+        else:
+            fig.savefig(path, metadata={"Date": None})  # no timestamp, for the same reason
     return paths
 
 
@@ -115,14 +119,38 @@ def plot_accuracy_vs_macs(points: pd.DataFrame, title: str) -> plt.Figure:
         rows = rows.sort_values("macs")
         ax.plot(rows["macs"] / 1e6, rows["test_acc"], marker=markers[family], ls="-" if len(rows) > 1
                 else "none", color=palette[family], label=family)
-        for _, row in rows.iterrows():
-            ax.annotate(row["label"], (row["macs"] / 1e6, row["test_acc"]), xytext=(4, 4),
-                        textcoords="offset points", fontsize=7, color=palette[family])
     ax.set(xlabel="(average executed) MMACs per image", ylabel="test accuracy (%)", title=title)
     ax.margins(x=0.08, y=0.1)  # room for the labels
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)  # off the points
     fig.tight_layout()
+    labels = points.assign(color=points["family"].map(palette)).sort_values("test_acc", ascending=False)
+    label_points(ax, labels["macs"] / 1e6, labels["test_acc"], labels["label"], labels["color"])
     return fig
+
+
+def label_points(ax: plt.Axes, xs, ys, texts, colors, fontsize: float = 7) -> list:
+    """Label each point beside it, on the first free side: right, left, below right, below left,
+    then further down. Models of similar cost and accuracy sit on top of each other, and overlap is
+    checked on the rendered label boxes, so call this once the axes' limits and layout are final.
+    Points are labelled in the order given: put the most important first."""
+    renderer = ax.figure.canvas.get_renderer()
+    ax.autoscale_view()
+    candidates = [(4, 3, "left"), (-4, 3, "right"), (4, -9, "left"), (-4, -9, "right")]
+    candidates += [(4, -9 - 7 * step, "left") for step in range(1, 6)]
+    notes, boxes = [], []
+    for x, y, text, color in zip(xs, ys, texts, colors):
+        for dx, dy, ha in candidates:
+            note = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha,
+                               fontsize=fontsize, color=color)
+            box = note.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in boxes):
+                break
+            note.remove()  # the last candidate stays even if it overlaps
+        else:
+            ax.add_artist(note)
+        notes.append(note)
+        boxes.append(box)
+    return notes
 
 
 def plot_robustness_curves(sweep: pd.DataFrame, title: str) -> plt.Figure:

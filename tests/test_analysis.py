@@ -87,3 +87,32 @@ def test_embedding_plot_labels_every_present_class():
     ax = fig.axes[0]
     assert sorted(t.get_text() for t in ax.texts) == ["cat", "truck"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cat", "truck"]
+
+
+def test_accuracy_vs_macs_labels_of_nearby_models_do_not_overprint():
+    from common.plots import plot_accuracy_vs_macs
+
+    points = pd.DataFrame({"label": ["DY K=4", "DY K=5", "ResNet-20", "gated L0=2.0"],
+                           "family": ["DY", "DY", "ResNet-20", "gated"],
+                           "macs": [41.81e6, 42.08e6, 40.55e6, 9.58e6], "test_acc": [87.73, 87.72, 86.86, 82.98]})
+    fig = plot_accuracy_vs_macs(points, "t")
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == sorted(points["label"])
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_save_figure_writes_png_and_the_same_svg_every_time(tmp_path):
+    import matplotlib.pyplot as plt
+    from common.plots import save_figure, set_style
+
+    set_style()
+    svgs = []
+    for run in range(2):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        paths = save_figure(fig, "line", tmp_path / str(run))
+        assert [p.suffix for p in paths] == [".png", ".svg"] and all(p.stat().st_size > 0 for p in paths)
+        svgs.append(paths[1].read_text())
+        plt.close(fig)
+    assert svgs[0] == svgs[1]  # no date, no random ids: a rerun leaves git clean

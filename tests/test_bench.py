@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.bench import compare_throughput, images_per_second
+from common.bench import compare_throughput, images_per_second, load, ratio_table, write
 
 
 def test_rows_and_ratios():
@@ -21,3 +21,15 @@ def test_bad_mode():
     from common.models import build_model
     with pytest.raises(ValueError, match="mode"):
         images_per_second(build_model("resnet20"), 1, "fp32", "backward", torch.device("cpu"))
+
+
+def test_ratio_table_and_load(tmp_path):
+    rows = [{"model": m, "mode": mode, "batch_size": b, "precision": "fp32", "vs_reference": r}
+            for m, r in (("base", 1.0), ("dy", 0.5)) for mode, b in (("train", 128), ("infer", 1))]
+    write({"reference": "base", "rows": rows}, "toy", tmp_path)
+    table = ratio_table(load("toy", tmp_path))
+    assert list(table.index) == ["base", "dy"]
+    assert list(table.columns) == ["train, batch 128 (fp32)", "infer, batch 1 (fp32)"]
+    assert table.loc["dy", "infer, batch 1 (fp32)"] == 0.5
+    with pytest.raises(FileNotFoundError, match="make bench"):
+        load("missing", tmp_path)
