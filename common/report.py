@@ -183,9 +183,10 @@ def _anchor(anchor_id: str) -> str:
     return f'<a id="{anchor_id}"></a>\n\n'
 
 
-def combine_notebooks(executed: list[Path], profile: str, data_source: str):
-    """One notebook: a title, a provenance block, a table of contents, then every executed
-    notebook's cells in order, with an anchor before each notebook and each ``##`` section."""
+def combine_notebooks(executed: list[Path], profile: str, data_source: str, info: dict | None = None):
+    """One notebook: a title, a provenance block (``info``, default: ``provenance()`` now), a table
+    of contents, then every executed notebook's cells in order, with an anchor before each notebook
+    and each ``##`` section."""
     import nbformat
 
     toc, cells = [], []
@@ -206,7 +207,7 @@ def combine_notebooks(executed: list[Path], profile: str, data_source: str):
                     toc.append(f"    - [{title[3:].strip()}](#{anchor})")
                     cell.source = _anchor(anchor) + cell.source
             cells.append(cell)
-    info = provenance()
+    info = info or provenance()
     packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items())
     head = "\n".join([
         "# Input-dependent dynamic CNNs on CIFAR-10: the report", "",
@@ -235,10 +236,11 @@ def to_html(notebook) -> str:
                   lambda m: f'id="{html.escape(unquote(m.group(1)))}"', page)
 
 
-def export_report(executed: list[Path], output: Path, profile: str, data_source: str) -> Path:
+def export_report(executed: list[Path], output: Path, profile: str, data_source: str,
+                  info: dict | None = None) -> Path:
     """Write the combined report (``combine_notebooks``) as one HTML file, images embedded."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(to_html(combine_notebooks(executed, profile, data_source)), encoding="utf-8")
+    output.write_text(to_html(combine_notebooks(executed, profile, data_source, info)), encoding="utf-8")
     return output
 
 
@@ -312,6 +314,8 @@ def main(argv=None) -> None:
                  if args.only is None or nb.name[:2] in args.only]
     if not notebooks:
         raise SystemExit(f"no notebooks to run in {NOTEBOOKS_DIR}")
+    # Taken before the notebooks run: what they write (figures, tables) is not a change to the code.
+    info = provenance()
     timing, executed = {}, []
     for nb in notebooks:
         started = time.perf_counter()
@@ -324,12 +328,12 @@ def main(argv=None) -> None:
         timing[nb.name] = round(time.perf_counter() - started, 1)
         print(f"[report] {nb.name} done in {timing[nb.name]:.0f} s", flush=True)
     report = export_report(sorted(output_dir.glob("[0-9][0-9]_*.ipynb")), output_dir / "report.html",
-                           args.profile, data_source)
+                           args.profile, data_source, info)
     update_readme()
     check = browser_check(report, output_dir / "report.png")
     timing["total"] = round(sum(timing.values()), 1)
     (output_dir / "timing.json").write_text(json.dumps(
-        {"seconds": timing, "provenance": provenance()}, indent=2))
+        {"seconds": timing, "provenance": info}, indent=2))
     print(f"[report] {report} ({len(executed)} notebooks run in {timing['total'] / 60:.1f} min); "
           f"browser check: {check}; README tables updated")
 
