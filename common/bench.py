@@ -204,9 +204,19 @@ def load(name: str, bench_dir: str | Path = BENCH_DIR) -> dict:
     """A benchmark written by ``write`` (e.g. ``"dynamic_conv_throughput"``)."""
     path = Path(bench_dir) / f"{name}.json"
     if not path.exists():
-        raise FileNotFoundError(f"no benchmark {path}: run `make bench` (or python -m common.bench "
-                                f"{'dynamic' if name == 'dynamic_conv_throughput' else '...'}) first")
+        raise FileNotFoundError(f"no benchmark {path}: write it with `make bench` or the "
+                                f"`python -m common.bench` command that makes it (see --help)")
     return json.loads(path.read_text())
+
+
+def vs_reference(result: dict, model: str, mode: str, batch_size: int) -> float:
+    """One model's images/s over the reference's in one setting of a throughput benchmark."""
+    matches = [row["vs_reference"] for row in result["rows"]
+               if (row["model"], row["mode"], row["batch_size"]) == (model, mode, batch_size)]
+    if len(matches) != 1:
+        raise KeyError(f"{len(matches)} rows for {model!r}, {mode}, batch {batch_size} in the "
+                       f"benchmark (models: {sorted({row['model'] for row in result['rows']})})")
+    return matches[0]
 
 
 def ratio_table(result: dict) -> pd.DataFrame:

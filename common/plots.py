@@ -143,11 +143,9 @@ def label_points(ax: plt.Axes, xs, ys, texts, colors, fontsize: float = 7) -> li
             note = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha,
                                fontsize=fontsize, color=color)
             box = note.get_window_extent(renderer)
-            if not any(box.overlaps(other) for other in boxes):
-                break
-            note.remove()  # the last candidate stays even if it overlaps
-        else:
-            ax.add_artist(note)
+            if (dx, dy, ha) == candidates[-1] or not any(box.overlaps(other) for other in boxes):
+                break  # free, or the last candidate: it stays even if it overlaps
+            note.remove()
         notes.append(note)
         boxes.append(box)
     return notes

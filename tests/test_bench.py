@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.bench import compare_throughput, images_per_second, load, ratio_table, write
+from common.bench import compare_throughput, images_per_second, load, ratio_table, vs_reference, write
 
 
 def test_rows_and_ratios():
@@ -31,5 +31,8 @@ def test_ratio_table_and_load(tmp_path):
     assert list(table.index) == ["base", "dy"]
     assert list(table.columns) == ["train, batch 128 (fp32)", "infer, batch 1 (fp32)"]
     assert table.loc["dy", "infer, batch 1 (fp32)"] == 0.5
+    assert vs_reference(load("toy", tmp_path), "dy", "train", 128) == 0.5
+    with pytest.raises(KeyError, match="models"):
+        vs_reference(load("toy", tmp_path), "dy", "train", 1)
     with pytest.raises(FileNotFoundError, match="make bench"):
         load("missing", tmp_path)
