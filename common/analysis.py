@@ -18,6 +18,7 @@ import seaborn as sns
 import torch
 
 from .data import CLASSES
+from .models.gating import gate_kinds
 
 
 def concat_features(per_layer: dict[str, torch.Tensor]) -> np.ndarray:
@@ -163,16 +164,16 @@ def similarity_agreement(a: pd.DataFrame, b: pd.DataFrame) -> float:
 
 
 def gate_usage(gates: dict[str, torch.Tensor]) -> pd.DataFrame:
-    """Per gated layer: the share of its channels that are always on, always off, or
-    conditional (on for some images, off for others) over the given images."""
+    """Per gated layer: the share of its channels that are always on, conditional or always
+    off over the given images (``common.models.gating.gate_kinds``: on for 10-90% of them)."""
     rows = []
     for name, g in gates.items():
         on_rate = g.float().mean(0)
-        always_on, always_off = (on_rate == 1).float().mean().item(), (on_rate == 0).float().mean().item()
-        rows.append({"layer": name, "channels": g.shape[1], "always on": always_on,
-                     "conditional": 1 - always_on - always_off, "always off": always_off,
+        kinds = {kind: mask.float().mean().item() for kind, mask in gate_kinds(on_rate).items()}
+        rows.append({"layer": name, "channels": g.shape[1], **kinds,
                      "mean on": on_rate.mean().item()})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["layer", "channels", "always on", "conditional",
+                                       "always off", "mean on"])
 
 
 def plot_gate_usage(usage: pd.DataFrame, title: str) -> plt.Figure:

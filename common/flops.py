@@ -18,7 +18,7 @@ import torch.nn as nn
 from thop.profile import register_hooks as _THOP_RULES
 
 from .models.dynamic_conv import DynamicConv2d
-from .models.gating import ChannelGate, collect_gates, gated_blocks
+from .models.gating import ChannelGate, collect_gates, gate_kinds, gated_blocks
 from .models.resnet import Normalize, PadShortcut
 
 MacRule = Callable[[nn.Module, tuple, torch.Tensor], None]  # thop forward-hook signature
@@ -124,20 +124,44 @@ def active_channel_costs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 
 
 
 def executed_macs(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
-                  device: torch.device | str = "cpu") -> torch.Tensor:
+                  device: torch.device | str = "cpu", gates: dict | None = None) -> torch.Tensor:
     """MACs actually executed for each image (uint8 batch) in eval mode: (N,) float64.
 
     A gated block skips, for every channel its gate switches off, that output filter of conv1
     and that input channel of conv2 (BN and ReLU on it fold away or cost nothing under our
     convention). So: the all-on count (``count_macs``, gates' own MACs included) minus the cost
     of the off channels. For a model without gates every image costs ``count_macs(model)``.
+    ``gates``: the images' ``collect_gates`` record, when the caller has it already.
     """
     full = count_macs(model, (1, *images.shape[1:]))
     per_image = torch.full((len(images),), full, dtype=torch.float64)
     if not gated_blocks(model):
         return per_image
     costs = active_channel_costs(model, (1, *images.shape[1:]))
-    for name, record in collect_gates(model, images, batch_size, device).items():
+    if gates is None:
+        gates = collect_gates(model, images, batch_size, device)
+    for name, record in gates.items():
         off = record["gates"].shape[1] - record["gates"].double().sum(dim=1)
         per_image -= off * costs[name]
     return per_image
+
+
+def gating_statistics(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu"
+                      ) -> dict[str, float]:
+    """How conditional a gated model's eval-mode gates are on ``images`` ({} without gates).
+
+    Shares of all gates that are always on, conditional or always off (``gate_kinds``), the
+    conditional share of the live gates (those not always off), and the mean and spread
+    (std / mean) of the MACs executed per image. Recorded per epoch by the trainer.
+    """
+    if not gated_blocks(model):
+        return {}
+    gates = collect_gates(model, images, device=device)
+    on_rate = torch.cat([record["gates"].float().mean(0) for record in gates.values()])
+    kinds = {kind: mask.float().mean().item() for kind, mask in gate_kinds(on_rate).items()}
+    live = kinds["always on"] + kinds["conditional"]
+    macs = executed_macs(model, images, gates=gates)
+    return {"gates_always_on": kinds["always on"], "gates_conditional": kinds["conditional"],
+            "gates_always_off": kinds["always off"],
+            "live_conditional": kinds["conditional"] / live if live else 0.0,
+            "macs_mean": macs.mean().item(), "macs_cv": (macs.std() / macs.mean()).item()}

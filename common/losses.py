@@ -73,28 +73,39 @@ def batch_shaping_loss(probs: torch.Tensor, a: float = 0.6, b: float = 0.4) -> t
     return ((cdf - empirical[:, None]) ** 2).sum(dim=0).div(n).mean()
 
 
-def l0_loss(probs: torch.Tensor) -> torch.Tensor:
-    """The expected fraction of gates that are on: mean of P(gate on) over batch and gates."""
+def l0_loss(probs: torch.Tensor, costs: torch.Tensor | None = None) -> torch.Tensor:
+    """The expected fraction of gates that are on: mean of P(gate on) over batch and gates.
+
+    With ``costs`` (one per gate, e.g. the MACs its channel costs) each gate counts by its cost,
+    so the loss is the expected fraction of the gated MACs executed: compute itself, not the
+    channel count, is what the penalty prices.
+    """
     _check_probs(probs)
-    return probs.float().mean()
+    if costs is None:
+        return probs.float().mean()
+    if costs.shape != probs.shape[1:] or (costs < 0).any():
+        raise ValueError(f"costs must be one non-negative value per gate, shape "
+                         f"{tuple(probs.shape[1:])}, got {tuple(costs.shape)}")
+    return (probs.float().mean(0) * costs).sum() / costs.sum()
 
 
 def gating_loss_weights(progress: float, bs_weight: float = 0.75, l0_weight: float = 0.1,
-                        bs_until: float = 0.2, l0_start: float = 0.2,
+                        bs_until: float | None = 0.2, l0_start: float = 0.2,
                         l0_full: float = 0.6) -> tuple[float, float]:
     """(batch-shaping weight, L0 weight) at ``progress`` (fraction of training, 0..1).
 
-    Batch-shaping starts at ``bs_weight`` and decays linearly to 0 by ``bs_until``; L0 is 0
+    Batch-shaping starts at ``bs_weight`` and decays linearly to 0 by ``bs_until`` (``None``:
+    held at ``bs_weight`` throughout, so the gates keep being pushed to be conditional); L0 is 0
     until ``l0_start``, rises linearly to ``l0_weight`` by ``l0_full``, then stays there. First
     the gates learn to be conditional, then L0 switches the unneeded ones off.
     """
     if bs_weight < 0 or l0_weight < 0:
         raise ValueError(f"loss weights must be >= 0 (got bs_weight={bs_weight}, "
                          f"l0_weight={l0_weight})")
-    if not 0 <= l0_start < l0_full <= 1 or not 0 < bs_until <= 1:
-        raise ValueError("schedule points must satisfy 0 < bs_until <= 1 and "
+    if not 0 <= l0_start < l0_full <= 1 or not (bs_until is None or 0 < bs_until <= 1):
+        raise ValueError("schedule points must satisfy 0 < bs_until <= 1 (or None) and "
                          "0 <= l0_start < l0_full <= 1")
     progress = min(1.0, max(0.0, progress))
-    bs = bs_weight * max(0.0, 1 - progress / bs_until)
+    bs = bs_weight if bs_until is None else bs_weight * max(0.0, 1 - progress / bs_until)
     l0 = l0_weight * min(1.0, max(0.0, (progress - l0_start) / (l0_full - l0_start)))
     return bs, l0

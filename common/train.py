@@ -43,7 +43,7 @@ from tqdm import tqdm
 
 from .data import (CifarData, eval_batches, iterate_batches, load_cifar10, random_partition,
                    to_float)
-from .flops import count_macs, count_params, executed_macs
+from .flops import count_macs, count_params, executed_macs, gating_statistics
 from .models import CONFIG_FILE, WEIGHTS_FILE, build_model
 from .paths import RESULTS_DIR
 
@@ -404,6 +404,8 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
                **{f"{name}_loss": total / seen for name, total in reg_sums.items()}}
         scored = evaluate(model, score_x, score_y, dev)
         row.update({f"{split}_loss": scored["loss"], f"{split}_acc": scored["acc"]})
+        # Gated models: how conditional the gates are now (why gates end static, issue 16).
+        row.update({f"{split}_{k}": v for k, v in gating_statistics(model, score_x, dev).items()})
         row.update(lr=lr, seconds=time.perf_counter() - started,
                    device=device_name(dev), precision=precision)
         history.append(row)
@@ -435,6 +437,7 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
     metrics.update({f"{split}_acc": final["acc"], f"{split}_loss": final["loss"]})
     # Input-dependent compute (channel gating) varies per image; static models cost `macs`.
     metrics["avg_executed_macs"] = executed_macs(model, score_x, device=dev).mean().item()
+    metrics.update(gating_statistics(model, score_x, dev))
     _save_atomic(model.state_dict(), run_dir / WEIGHTS_FILE)
     (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))  # last: marks "finished"
     return run_dir

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import torch
 import torch.nn as nn
@@ -63,9 +63,16 @@ def load_model(run_dir: str | Path, map_location: str | torch.device = "cpu") ->
 
 
 @register_model
-def resnet20(num_classes: int = 10) -> nn.Module:
-    """He et al. 2016 CIFAR ResNet-20: 269,722 parameters, 40.55M MACs per 32x32 image."""
-    return CifarResNet(depth=20, num_classes=num_classes)
+def resnet20(width: float = 1.0, num_classes: int = 10) -> nn.Module:
+    """He et al. 2016 CIFAR ResNet-20: 269,722 parameters, 40.55M MACs per 32x32 image.
+
+    ``width`` scales every stage's channels (16, 32, 64 at 1.0; rounded, doubling kept): the
+    static networks of equal MACs that the gated models are compared with (MACs ~ width^2).
+    """
+    if width <= 0:
+        raise ValueError(f"width must be > 0, got {width}")
+    base = max(1, round(16 * width))
+    return CifarResNet(depth=20, num_classes=num_classes, widths=(base, 2 * base, 4 * base))
 
 
 @register_model
@@ -82,14 +89,18 @@ def dy_resnet20(num_kernels: int = 4, reduction: int = 4, temperature: float = 3
 
 @register_model
 def gated_resnet20(l0_weight: float = 2.0, bs_weight: float = 0.75, prior=(0.6, 0.4),
-                   num_classes: int = 10) -> nn.Module:
+                   bs_until: Optional[float] = 0.2, l0_cost: str = "uniform",
+                   gate_init_bias: float = 3.0, num_classes: int = 10) -> nn.Module:
     """ResNet-20 with a batch-shaped channel gate in each basic block (Bejnordi et al. 2020).
 
     ``l0_weight`` is the knob that trades accuracy for executed MACs; see common.models.gating.
     Its scale was calibrated on a training-set hold-out: see the README's L0 calibration table.
+    ``bs_until``: batch-shaping decays to 0 by this fraction of training (None: held throughout);
+    ``l0_cost="macs"`` charges each channel its MACs in the L0 term instead of counting gates.
     """
     return GatedResNet(depth=20, num_classes=num_classes, l0_weight=l0_weight,
-                       bs_weight=bs_weight, prior=tuple(prior))
+                       bs_weight=bs_weight, prior=tuple(prior), bs_until=bs_until,
+                       l0_cost=l0_cost, gate_init_bias=gate_init_bias)
 
 
 __all__ = ["BasicBlock", "ChannelGate", "CifarResNet", "DynamicConv2d", "GatedResNet", "conv3x3",

@@ -43,7 +43,8 @@ class ChannelGate(nn.Module):
         self.fc2 = nn.Linear(hidden, out_ch)
         # Start with every channel (almost surely) on, i.e. from the plain ResNet.
         nn.init.constant_(self.fc2.bias, init_bias)
-        self.forced: Optional[float] = None  # set by force_gates(): every gate this value
+        # set by force_gates() (one value for every gate) or frozen_gates() (one per channel)
+        self.forced: Optional[float | torch.Tensor] = None
         self.straight_through = False  # set by straight_through_gates(): eval-mode ST gradient
         self.last_probs: Optional[torch.Tensor] = None  # sigmoid(logits), (N, C), with grad
         self.last_gates: Optional[torch.Tensor] = None  # the hard 0/1 gates used, (N, C)
@@ -57,8 +58,8 @@ class ChannelGate(nn.Module):
         return self.fc2(F.relu(self.bn(self.fc1(x.float().mean(dim=(2, 3))))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.forced is not None:
-            gates = torch.full((len(x), self.out_ch), self.forced, device=x.device)
+        if self.forced is not None:  # a float for every gate, or one value per channel
+            gates = torch.as_tensor(self.forced, device=x.device).float().expand(len(x), self.out_ch)
             self.last_probs, self.last_gates = gates, gates
             return gates[:, :, None, None].to(x.dtype)
         logits = self.logits(x)
@@ -82,26 +83,65 @@ class ChannelGate(nn.Module):
 class GatedResNet(CifarResNet):
     """A CIFAR ResNet whose basic blocks carry a ChannelGate; owns its gating losses."""
 
+    L0_COSTS = ("uniform", "macs")
+
     def __init__(self, depth: int = 20, num_classes: int = 10, l0_weight: float = 2.0,
                  bs_weight: float = 0.75, prior=(0.6, 0.4), gate_hidden: int = 16,
-                 gate_temperature: float = 2 / 3):
+                 gate_temperature: float = 2 / 3, bs_until: Optional[float] = 0.2,
+                 l0_cost: str = "uniform", gate_init_bias: float = 3.0, image_size: int = 32):
         a, b = prior
         check_prior(a, b)
-        gating_loss_weights(0.0, bs_weight, l0_weight)  # validates the weights
-        gate = partial(ChannelGate, hidden=gate_hidden, temperature=gate_temperature)
+        gating_loss_weights(0.0, bs_weight, l0_weight, bs_until)  # validates weights, schedule
+        if l0_cost not in self.L0_COSTS:
+            raise ValueError(f"l0_cost must be one of {self.L0_COSTS}, got {l0_cost!r}")
+        gate = partial(ChannelGate, hidden=gate_hidden, temperature=gate_temperature,
+                       init_bias=gate_init_bias)
         super().__init__(depth=depth, num_classes=num_classes, gate_layer=gate)
         self.l0_weight, self.bs_weight, self.prior = l0_weight, bs_weight, (a, b)
+        self.bs_until, self.l0_cost = bs_until, l0_cost
+        # Not persistent: derived from the architecture, so state dicts stay as they were.
+        self.register_buffer("gate_costs", channel_costs(self, image_size), persistent=False)
 
     def regularizer(self, progress: float) -> dict[str, torch.Tensor]:
         """Weighted gating losses of the last forward pass at ``progress`` (0..1 of training)."""
         probs = torch.cat([g.last_probs for g in channel_gates(self)], dim=1)  # (N, all gates)
-        bs_w, l0_w = gating_loss_weights(progress, self.bs_weight, self.l0_weight)
-        losses = {"l0": l0_w * l0_loss(probs)}
+        bs_w, l0_w = gating_loss_weights(progress, self.bs_weight, self.l0_weight, self.bs_until)
+        costs = self.gate_costs if self.l0_cost == "macs" else None
+        losses = {"l0": l0_w * l0_loss(probs, costs)}
         if bs_w > 0:  # the loss sorts every gate's column: skip it once its weight is 0
             losses["batch_shaping"] = bs_w * batch_shaping_loss(probs, *self.prior)
         else:
             losses["batch_shaping"] = probs.new_zeros(())
         return losses
+
+
+# A gate on for fewer than 10% of the images is "always off", for more than 90% "always on";
+# in between it is conditional: the share that says whether gating depends on the input.
+CONDITIONAL_RANGE = (0.1, 0.9)
+
+
+def gate_kinds(on_rate: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Boolean masks over gates from their on-rates over images: "always on", "conditional",
+    "always off" (see ``CONDITIONAL_RANGE``)."""
+    low, high = CONDITIONAL_RANGE
+    return {"always on": on_rate > high, "conditional": (on_rate >= low) & (on_rate <= high),
+            "always off": on_rate < low}
+
+
+def channel_costs(model: CifarResNet, image_size: int = 32) -> torch.Tensor:
+    """MACs one active channel costs, for every gate in forward order: its conv1 filter and
+    conv2's matching input slice, both over conv1's output map (``common.flops`` counts the
+    same; a test checks the two agree)."""
+    costs, size = [], image_size
+    for block in (b for stage in model.stages for b in stage):
+        size = (size + 2 * block.conv1.padding[0] - block.conv1.kernel_size[0]) \
+            // block.conv1.stride[0] + 1
+        if isinstance(block.gate, ChannelGate):
+            k1, k2 = block.conv1.kernel_size, block.conv2.kernel_size
+            per_channel = size * size * (block.conv1.in_channels * k1[0] * k1[1]
+                                         + block.conv2.out_channels * k2[0] * k2[1])
+            costs.append(torch.full((block.gate.out_ch,), float(per_channel)))
+    return torch.cat(costs) if costs else torch.zeros(0)
 
 
 def gated_blocks(model: nn.Module) -> dict[str, BasicBlock]:
@@ -131,6 +171,32 @@ def _gates_set(model: nn.Module, attribute: str, value, default):
 def force_gates(model: nn.Module, value: float = 1.0):
     """Within the block every gate outputs ``value`` (1: the plain ResNet; 0: blocks skipped)."""
     return _gates_set(model, "forced", float(value), None)
+
+
+@contextlib.contextmanager
+def frozen_gates(model: nn.Module, on_rates: dict[str, torch.Tensor]):
+    """Within the block every gate outputs its majority decision, the same for every image:
+    channel c of block ``name`` is on iff ``on_rates[name][c] > 0.5`` (e.g. the on-rates over
+    the training images, ``gate_on_rates``). The input-independent network that the gated one
+    would be without its input dependence, as notebook 02's mean attention is for DY."""
+    blocks = gated_blocks(model)
+    if set(on_rates) != set(blocks):
+        raise ValueError(f"on_rates must name every gated block {sorted(blocks)}, "
+                         f"got {sorted(on_rates)}")
+    try:
+        for name, block in blocks.items():
+            block.gate.forced = (on_rates[name] > 0.5).float()
+        yield model
+    finally:
+        for block in blocks.values():
+            block.gate.forced = None
+
+
+def gate_on_rates(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu"
+                  ) -> dict[str, torch.Tensor]:
+    """Per gated block, the share of ``images`` for which each channel's eval-mode gate is on."""
+    return {name: record["gates"].float().mean(0)
+            for name, record in collect_gates(model, images, device=device).items()}
 
 
 def straight_through_gates(model: nn.Module):
