@@ -10,7 +10,7 @@ NOTEBOOKS ?=
 CIFAR10 ?=
 export CIFAR10
 
-.PHONY: setup report test bench status train-all train-resnet20 proxies clean-cache
+.PHONY: setup report lab test bench status train-all train-resnet20 proxies clean-cache
 
 # The virtual environment, rebuilt when the pins change. `common` is installed editable so
 # notebooks import it from anywhere.
@@ -24,6 +24,10 @@ setup: $(VENV)/.installed
 
 report: setup
 	$(PY) -m common.report --profile $(PROFILE) $(if $(NOTEBOOKS),--only $(NOTEBOOKS))
+
+# JupyterLab at the repository root: notebooks/ and the executed report in results/report/.
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup
 	$(PY) -m pytest

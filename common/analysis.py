@@ -163,6 +163,146 @@ def similarity_agreement(a: pd.DataFrame, b: pd.DataFrame) -> float:
     return float(np.corrcoef(a.to_numpy()[mask], b.loc[a.index, a.columns].to_numpy()[mask])[0, 1])
 
 
+# CIFAR-10's two super-classes: the coarsest "similar classes" a grouping could find.
+VEHICLES = ("airplane", "automobile", "ship", "truck")
+
+
+def superclass_similarity(classes=CLASSES) -> pd.DataFrame:
+    """Class x class: 1 for two vehicles or two animals, -1 for a vehicle and an animal."""
+    vehicle = np.array([c in VEHICLES for c in classes])
+    same = np.where(vehicle[:, None] == vehicle[None, :], 1.0, -1.0)
+    return pd.DataFrame(same, index=list(classes), columns=list(classes))
+
+
+def _off_diagonal(similarity: pd.DataFrame, order) -> np.ndarray:
+    values = similarity.loc[order, order].to_numpy()
+    return values[~np.eye(len(order), dtype=bool)]
+
+
+def partial_agreement(a: pd.DataFrame, b: pd.DataFrame, control: pd.DataFrame) -> float:
+    """Correlation of the off-diagonal entries of ``a`` and ``b`` once both are regressed on
+    ``control``'s: how much ``a`` tells about ``b`` beyond what ``control`` already does (e.g.
+    attention vs the super-classes, given the network's plain features)."""
+    order = list(a.index)
+    x, y, z = (_off_diagonal(m, order) for m in (a, b, control))
+    design = np.column_stack([np.ones_like(z), z])
+    residual = [v - design @ np.linalg.lstsq(design, v, rcond=None)[0] for v in (x, y)]
+    return float(np.corrcoef(*residual)[0, 1])
+
+
+@torch.no_grad()
+def pooled_inputs(model: torch.nn.Module, layer_names, images: torch.Tensor,
+                  batch_size: int = 500, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    """Global-average-pooled input of each named layer for every image, eval mode: the features
+    a layer sees, {name: (N, channels)}. With the names of DY's dynamic convolutions it gives a
+    static network's counterpart of their attention input."""
+    from .data import eval_batches
+
+    modules = dict(model.named_modules())
+    missing = [n for n in layer_names if n not in modules]
+    if missing:
+        raise KeyError(f"{type(model).__name__} has no layers {missing}")
+    parts: dict[str, list] = {name: [] for name in layer_names}
+    hooks = [modules[name].register_forward_pre_hook(
+        lambda module, inputs, name=name: parts[name].append(inputs[0].float().mean((2, 3)).cpu()))
+        for name in layer_names]
+    try:
+        for _ in eval_batches(model, images, batch_size, device):
+            pass
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return {name: torch.cat(p) for name, p in parts.items()}
+
+
+@torch.no_grad()
+def untrained_model(name: str, images: torch.Tensor, seed: int = 0, **kwargs) -> torch.nn.Module:
+    """A registered model at its initial weights, in eval mode, whose BatchNorm statistics are
+    those of ``images`` (one pass, cumulative averages): the "no training" control, so that its
+    features are not just what exploding un-normalised activations make of an image."""
+    from .data import to_float
+    from .models import build_model
+
+    torch.manual_seed(seed)
+    model = build_model(name, **kwargs)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None
+    model.train()
+    for start in range(0, len(images), 500):
+        model(to_float(images[start:start + 500]))
+    return model.eval()
+
+
+def similarity_controls(features: dict[str, np.ndarray], labels: np.ndarray, reference: str,
+                        control: str, pairs=(("cat", "dog"), ("automobile", "truck"),
+                                             ("airplane", "ship"), ("deer", "frog"))
+                        ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The class-similarity analysis applied alike to several per-image features (e.g. trained
+    DY attention, a trained ResNet-20's pooled features at the same layers, an untrained DY's
+    attention), so a claim about one is read against the others.
+
+    Per feature: the similarity of each pair of classes, its agreement (``similarity_agreement``)
+    with ``reference``'s similarity and with the vehicle/animal split, and the partial agreement
+    with that split given ``control``'s similarity (what it adds beyond ``control``). Returns the
+    table and the similarity matrices by feature name.
+    """
+    sims = {name: class_similarity(f, labels) for name, f in features.items()}
+    split = superclass_similarity()
+    rows = []
+    for name, sim in sims.items():
+        row = {"features": name, **{f"{a}/{b}": sim.loc[a, b] for a, b in pairs},
+               f"agreement with {reference}": similarity_agreement(sim, sims[reference]),
+               "agreement with vehicles/animals": similarity_agreement(sim, split)}
+        row[f"… given {control}"] = (partial_agreement(sim, split, sims[control])
+                                     if name != control else float("nan"))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("features"), sims
+
+
+def first_correct(labels: np.ndarray, predictions: np.ndarray, classes, per_class: int = 2,
+                  all_classes=CLASSES) -> np.ndarray:
+    """Indices of the first ``per_class`` images (in test-set order) of each of ``classes``
+    that the model classifies correctly: a selection rule fixed in advance, not picked by eye.
+    A class with fewer correct images (a barely trained smoke run) is filled up with its first
+    other images, in order."""
+    picks = []
+    for name in classes:
+        c = list(all_classes).index(name)
+        members = np.flatnonzero(labels == c)
+        if len(members) < per_class:
+            raise ValueError(f"only {len(members)} {name} images, {per_class} asked for")
+        hits = members[predictions[members] == c]
+        rest = members[predictions[members] != c]
+        picks.extend(np.sort(np.concatenate([hits, rest])[:per_class]).tolist())
+    return np.array(picks)
+
+
+def plot_image_attention(attention: dict[str, torch.Tensor], indices: np.ndarray, labels: np.ndarray,
+                         title: str, classes=CLASSES) -> plt.Figure:
+    """Heatmap of pi for chosen images (rows) beside their classes' mean pi (rows below), every
+    layer's K kernels side by side (columns), layers separated by lines: what input dependence
+    looks like image by image (a static layer has identical rows)."""
+    features = concat_features(attention)
+    shown = sorted(set(labels[indices].tolist()), key=labels[indices].tolist().index)
+    rows = np.vstack([features[indices]] + [features[labels == c].mean(0, keepdims=True) for c in shown])
+    names = ([f"#{i} {classes[labels[i]]}" for i in indices]
+             + [f"mean {classes[c]}" for c in shown])
+    k = next(iter(attention.values())).shape[1]
+    fig, ax = plt.subplots(figsize=(13, 0.32 * len(rows) + 1.8))
+    sns.heatmap(rows, ax=ax, cmap="mako", vmin=0, vmax=1, yticklabels=names, xticklabels=False,
+                cbar_kws={"label": "π", "shrink": 0.8})
+    for j in range(1, len(attention)):
+        ax.axvline(j * k, color="white", lw=0.6)
+    ax.axhline(len(indices), color="orange", lw=2)
+    ax.set_xticks([(j + 0.5) * k for j in range(len(attention))],
+                  [f"{short_layer_name(n)}.{n.rsplit('.', 1)[-1]}" for n in attention], rotation=90, fontsize=7)
+    ax.set(title=title, xlabel=f"layer (each {k} kernels)")
+    fig.tight_layout()
+    return fig
+
+
 def gate_usage(gates: dict[str, torch.Tensor]) -> pd.DataFrame:
     """Per gated layer: the share of its channels that are always on, conditional or always
     off over the given images (``common.models.gating.gate_kinds``: on for 10-90% of them)."""
@@ -255,6 +395,37 @@ def plot_channel_usage(usage: dict[str, np.ndarray], title: str, classes=CLASSES
     return fig
 
 
+def data_limits(values, pad: float = 0.05, q=(0, 100)) -> tuple[float, float]:
+    """Axis limits that show the data (its ``q`` percentiles, padded), not a far-away reference
+    line: executed MACs of one model spread over a few percent, ResNet-20's sit far above."""
+    low, high = np.percentile(np.asarray(values, dtype=float), q)
+    margin = max(pad * (high - low), 1e-3 * max(abs(high), 1.0))
+    return float(low - margin), float(high + margin)
+
+
+def plot_macs_vs_difficulty(macs: np.ndarray, correct: np.ndarray, confidence: np.ndarray,
+                            reference_macs: float, title: str, bins: int = 10) -> plt.Figure:
+    """Do harder images get more compute? Executed MACs of correctly vs wrongly classified
+    images, and mean MACs per decile of the model's confidence (max softmax)."""
+    fig, (ax_ok, ax_conf) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 2]})
+    mm = macs / 1e6
+    ax_ok.boxplot([mm[correct], mm[~correct]], showfliers=False)
+    ax_ok.set_xticks([1, 2], [f"correct\n({correct.sum():,})", f"wrong\n({(~correct).sum():,})"])
+    ax_ok.set(ylabel="executed MACs (M)")
+    edges = np.quantile(confidence, np.linspace(0, 1, bins + 1))
+    which = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, bins - 1)
+    filled = [b for b in range(bins) if (which == b).any()]  # tied confidences leave bins empty
+    means = [mm[which == b].mean() for b in filled]
+    centres = [confidence[which == b].mean() for b in filled]
+    ax_conf.plot(centres, means, "o-")
+    ax_conf.set(xlabel="confidence (max softmax), decile means", ylabel="mean executed MACs (M)")
+    ax_ok.set_ylim(*data_limits(mm, q=(1, 99)))  # boxes without fliers
+    ax_conf.set_ylim(*data_limits(means))
+    fig.suptitle(f"{title} (ResNet-20: {reference_macs / 1e6:.2f}M)", fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
 def plot_macs_per_class(macs: np.ndarray, labels: np.ndarray, reference_macs: float, title: str,
                         classes=CLASSES) -> plt.Figure:
     """Distribution of executed MACs per image, overall and per class, against a reference."""
@@ -264,14 +435,15 @@ def plot_macs_per_class(macs: np.ndarray, labels: np.ndarray, reference_macs: fl
     ax_all.axvline(millions.mean(), color="black", lw=1, label=f"mean {millions.mean():.2f}M")
     ax_all.axvline(reference_macs / 1e6, color="red", ls="--", lw=1,
                    label=f"ResNet-20 {reference_macs / 1e6:.2f}M")
-    ax_all.set(xlabel="executed MMACs per image", ylabel="images", title="all test images")
+    ax_all.set(xlabel="executed MMACs per image", ylabel="images", title="all test images",
+               xlim=data_limits(millions))  # the ResNet-20 line is named in the legend
     ax_all.legend(fontsize=8)
     frame = pd.DataFrame({"class": np.asarray(classes)[labels], "MMACs": millions})
     order = frame.groupby("class")["MMACs"].mean().sort_values().index
     sns.boxplot(frame, x="class", y="MMACs", order=order, ax=ax_cls, fliersize=1,
                 color=sns.color_palette()[0])
-    ax_cls.axhline(reference_macs / 1e6, color="red", ls="--", lw=1)
-    ax_cls.set(xlabel="", ylabel="executed MMACs per image", title="per class (sorted by mean)")
+    ax_cls.set(xlabel="", ylabel="executed MMACs per image", ylim=data_limits(millions, q=(0.5, 99.5)),
+               title=f"per class (sorted by mean; ResNet-20: {reference_macs / 1e6:.2f}M)")
     ax_cls.tick_params(axis="x", rotation=30)
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
@@ -314,7 +486,9 @@ def plot_macs_shift(macs: dict[str, np.ndarray], reference_macs: float, title: s
         ax.hist(values, bins=40, alpha=0.5, label=f"{label} (mean {values.mean():.2f}M)")
     ax.axvline(reference_macs / 1e6, color="red", ls="--", lw=1,
                label=f"ResNet-20 {reference_macs / 1e6:.2f}M")
-    ax.set(xlabel="executed MMACs per image", ylabel="images", title=title)
+    everything = np.concatenate([np.asarray(v) for v in macs.values()]) / 1e6
+    ax.set(xlabel="executed MMACs per image", ylabel="images", title=title,
+           xlim=data_limits(everything))
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -25,7 +25,7 @@ from typing import Callable, Iterator, NamedTuple
 import torch
 import torch.nn.functional as F
 
-from .paths import CACHE_DIR, REPO_ROOT
+from .paths import CACHE_DIR, REPO_ROOT, portable
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
            "dog", "frog", "horse", "ship", "truck")
@@ -108,7 +108,7 @@ def _load_torchvision(root: Path, download: bool) -> CifarData:
         tensors += [torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(),
                     torch.tensor(ds.targets, dtype=torch.int64)]
     source = {"name": "CIFAR-10 (original, torchvision)", "kind": "torchvision",
-              "path": str(root), "fingerprint": f"md5:{_TORCHVISION_ARCHIVE_MD5}"}
+              "path": portable(root), "fingerprint": f"md5:{_TORCHVISION_ARCHIVE_MD5}"}
     return CifarData(*tensors, source)
 
 
@@ -128,7 +128,7 @@ def _load_image_folder(path: Path, cache_dir: Path) -> CifarData:
                         f"an archive with train/<class>/ and test/<class>/.")
     fingerprint = _fingerprint(path)
     source = {"name": f"{path.name} (image folder)", "kind": "image-folder",
-              "path": str(path), "fingerprint": f"sha256:{fingerprint}"}
+              "path": portable(path), "fingerprint": f"sha256:{fingerprint}"}
     cache = cache_dir / f"cifar10-{fingerprint[:20]}-v{_CACHE_VERSION}.pt"
     if cache.exists():
         try:
@@ -140,7 +140,7 @@ def _load_image_folder(path: Path, cache_dir: Path) -> CifarData:
     entries = _archive_entries(path) if path.is_file() else _folder_entries(path)
     tensors = _decode_entries(entries, path)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")  # per process: two runs may decode at once
     torch.save(dict(zip(("train_images", "train_labels", "test_images", "test_labels"), tensors)),
                tmp)
     tmp.replace(cache)  # atomic: an interrupted write never leaves a half cache

@@ -21,6 +21,8 @@ from .models.dynamic_conv import DynamicConv2d
 from .models.gating import ChannelGate, collect_gates, gate_kinds, gated_blocks
 from .models.resnet import Normalize, PadShortcut
 
+RESNET20_MACS = 40_551_040  # ResNet-20 under this convention; the reference of every "% of"
+
 MacRule = Callable[[nn.Module, tuple, torch.Tensor], None]  # thop forward-hook signature
 
 

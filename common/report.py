@@ -24,7 +24,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from .data import ENV_VAR, resolve_source
-from .paths import REPO_ROOT, RESULTS_DIR
+from .flops import RESNET20_MACS
+from .paths import REPO_ROOT, RESULTS_DIR, portable
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
@@ -116,7 +117,6 @@ def selection_table(selection_dir: Path = SELECTION_DIR) -> str:
     return header + "\n" + "\n".join(rows)
 
 
-RESNET20_MACS = 40_551_040  # the reference all percentages are of (tests assert the count)
 
 
 def gating_calibration_table(calibration_dir: Path = SELECTION_DIR / "gating") -> str:
@@ -137,12 +137,41 @@ def gating_calibration_table(calibration_dir: Path = SELECTION_DIR / "gating") -
     return header + "\n" + "\n".join(rows)
 
 
+def conditional_proxy_table(selection_dir: Path = SELECTION_DIR) -> str:
+    """Markdown tables of issue 16's hold-out proxies: the static frontier, then every gated
+    variant with its margin over that frontier and the selection rule's verdict
+    (``common.selection``)."""
+    from .selection import load_proxies, select_headline, static_frontier
+
+    static = static_frontier(selection_dir)
+    lines = ["| static proxy | held-out acc (%) | MACs | of ResNet-20 | run |",
+             "|---|---:|---:|---:|---|"]
+    lines += [f"| ResNet-20 width {r.kwargs.get('width', 1.0)} | {r.acc:.2f} | {r.macs / 1e6:.2f}M | "
+              f"{100 * r.macs / RESNET20_MACS:.1f}% | `{r.run}` |" for r in static.itertuples()]
+    gated = load_proxies(selection_dir / "conditional")
+    if gated.empty:
+        return "\n".join(lines + ["", "*no gated proxies finished yet*"])
+    table = select_headline(gated, static)
+    lines += ["", "| gated proxy | held-out acc (%) | avg executed MACs | of ResNet-20 | live gates "
+              "conditional | MACs spread | static frontier there (%) | margin (points) | "
+              "qualifies | run |", "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for r in table.itertuples():
+        kwargs = ", ".join(f"{k}={v}" for k, v in sorted(r.kwargs.items()))
+        verdict = ("yes" if r.qualifies else "no") + (" (**headline**)" if r.headline else "")
+        lines.append(f"| {kwargs} | {r.acc:.2f} | {r.macs / 1e6:.2f}M | "
+                     f"{100 * r.macs / RESNET20_MACS:.1f}% | {100 * r.live_conditional:.0f}% | "
+                     f"{100 * r.macs_cv:.1f}% | {r.frontier_acc:.2f} | {r.margin:+.2f} | {verdict} | "
+                     f"`{r.run}` |")
+    return "\n".join(lines)
+
+
 def readme_sections(results_dir: Path = RESULTS_DIR) -> dict[str, str]:
     """The README's generated sections by marker name."""
     return {"results-table": results_table(results_dir),
             "recipe-selection": selection_table(results_dir / "recipe_selection"),
             "gating-calibration": gating_calibration_table(
-                results_dir / "recipe_selection" / "gating")}
+                results_dir / "recipe_selection" / "gating"),
+            "conditional-proxies": conditional_proxy_table(results_dir / "recipe_selection")}
 
 
 def readme_with_sections(readme: str, sections: dict[str, str]) -> str:
@@ -167,7 +196,8 @@ def update_readme(readme_path: Path = README, results_dir: Path = RESULTS_DIR) -
 
 
 def run_notebook(notebook: Path, output_dir: Path, parameters: dict) -> Path:
-    """Execute one notebook with papermill (cwd: its folder) and export it to HTML."""
+    """Execute one notebook with papermill (cwd: its folder), tidy it (``tidy_executed``) and
+    export it to HTML."""
     import nbformat
     import papermill as pm
 
@@ -175,8 +205,25 @@ def run_notebook(notebook: Path, output_dir: Path, parameters: dict) -> Path:
     executed = output_dir / notebook.name
     pm.execute_notebook(str(notebook), str(executed), parameters=parameters,
                         cwd=str(notebook.parent), kernel_name="python3", progress_bar=False)
-    executed.with_suffix(".html").write_text(to_html(nbformat.read(executed, 4)), encoding="utf-8")
+    nb = tidy_executed(nbformat.read(executed, 4))
+    nbformat.write(nb, executed)
+    executed.with_suffix(".html").write_text(to_html(nb), encoding="utf-8")
     return executed
+
+
+def tidy_executed(nb):
+    """What a reader of an executed notebook should not see: progress bars (stderr streams that
+    only redraw a tqdm line, empty boxes once finished) and papermill's record of where the
+    notebook ran (absolute paths of the build machine, made repository-relative)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (
+                o.output_type == "stream" and o.name == "stderr" and o.text.startswith("\r"))]
+    record = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if record.get(key):
+            record[key] = portable(record[key])
+    return nb
 
 
 def _anchor(anchor_id: str) -> str:
@@ -308,7 +355,11 @@ def main(argv=None) -> None:
     if args.update_readme:
         print("README updated" if update_readme() else "README already up to date")
         return
-    data_source = resolve_source(args.data)  # absolute: the notebooks run in notebooks/
+    # Repository-relative, as the executed notebooks record it (resolve_source finds it from
+    # notebooks/ too); torchvision specs pass through.
+    data_source = resolve_source(args.data)
+    if not data_source.startswith("torchvision"):
+        data_source = portable(data_source)
     output_dir = RESULTS_DIR / "report" / args.profile
     notebooks = [nb for nb in numbered_notebooks()
                  if args.only is None or nb.name[:2] in args.only]

@@ -30,6 +30,7 @@ import json
 import math
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -44,8 +45,8 @@ from tqdm import tqdm
 from .data import (CifarData, eval_batches, iterate_batches, load_cifar10, random_partition,
                    to_float)
 from .flops import count_macs, count_params, executed_macs, gating_statistics
-from .models import CONFIG_FILE, WEIGHTS_FILE, build_model
-from .paths import RESULTS_DIR
+from .models import CONFIG_FILE, WEIGHTS_FILE, build_model, model_settings
+from .paths import RESULTS_DIR, portable
 
 # Profiles: how much data and how many epochs. `smoke` is what tests and CI run.
 PROFILES = {
@@ -279,7 +280,38 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
             _clear_run(run_dir)
         elif finished_run(config, data.source, results_dir):  # another process just finished it
             return run_dir
+        if not (run_dir / CHECKPOINT).exists() and (notice := training_notice(
+                config, data, results_dir, resolve_device(device))):
+            print(notice, file=sys.stderr, flush=True)
         return _train_run(config, data, run_dir, device, stop_after, progress)
+
+
+def training_notice(config: TrainConfig, data: CifarData, results_dir: str | Path,
+                    dev: torch.device) -> Optional[str]:
+    """What a run about to train from scratch will cost, and why it is not reused: said before
+    a long (non-smoke) run starts, e.g. from a notebook with another data source than the
+    committed results', so the user can pick ``profile="smoke"`` instead. Does not block."""
+    if config.profile == "smoke":
+        return None
+    from .bench import images_per_second  # bench imports this module
+
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, **config.model_kwargs)
+    speed = images_per_second(model, config.batch_size, resolve_precision(config.precision, dev),
+                              "train", dev, min_seconds=1.0)
+    images = (len(data.train_labels) - config.holdout if config.train_size is None
+              else config.train_size)
+    hours = images * config.epochs / speed / 3600
+    finished = [json.loads(p.read_text())["data_source"]
+                for p in Path(results_dir).glob(f"*/{METRICS_FILE}")]
+    others = sorted({s["name"] for s in finished if s["fingerprint"] != data.source["fingerprint"]})
+    reason = (f" The finished runs in {portable(results_dir)} were trained on other data "
+              f"({', '.join(others)}); {data.source['name']} has another fingerprint, so none "
+              f"of them is reused." if others else "")
+    return (f"Training {config.model} {config.model_kwargs or ''} from scratch: profile "
+            f"'{config.profile}', {config.epochs} epochs on {images:,} images, about {hours:.1f} h "
+            f"on {device_name(dev)} (measured now: {speed:.0f} training images/s).{reason} "
+            f"For a quick look set profile = \"smoke\" (2,000 images, 2 epochs: minutes).")
 
 
 @contextlib.contextmanager
@@ -331,7 +363,9 @@ def _clear_run(run_dir: Path) -> None:
 def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
                stop_after: Optional[int], progress: bool) -> Path:
     """The body of ``train`` for a run folder this process holds the lock of."""
+    # model_settings: every model setting in force, defaults included (kwargs name the run).
     config_record = {**dataclasses.asdict(config), "data_source": data.source,
+                     "model_settings": model_settings(config.model, **config.model_kwargs),
                      "run": run_dir.name}
     (run_dir / CONFIG_FILE).write_text(json.dumps(config_record, indent=2))
     config_hash = run_dir.name.rsplit("-", 1)[1]

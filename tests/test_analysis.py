@@ -116,3 +116,65 @@ def test_save_figure_writes_png_and_the_same_svg_every_time(tmp_path):
         svgs.append(paths[1].read_text())
         plt.close(fig)
     assert svgs[0] == svgs[1]  # no date, no random ids: a rerun leaves git clean
+
+
+def test_partial_agreement_removes_what_the_control_explains():
+    from common.analysis import partial_agreement, similarity_agreement, superclass_similarity
+
+    split = superclass_similarity()
+    assert split.loc["cat", "dog"] == 1 and split.loc["cat", "truck"] == -1
+    rng = np.random.default_rng(0)
+
+    def symmetric_noise():
+        noise = pd.DataFrame(rng.normal(size=(10, 10)), index=split.index, columns=split.columns)
+        return (noise + noise.T) / 2
+
+    features = split + 0.8 * symmetric_noise()
+    copy = features + 0.1 * symmetric_noise()  # repeats `features`, knows nothing more
+    extra = split + 0.8 * symmetric_noise()  # knows the split on its own
+    assert similarity_agreement(copy, split) > 0.5 and similarity_agreement(extra, split) > 0.5
+    assert abs(partial_agreement(copy, split, features)) < 0.3
+    assert partial_agreement(extra, split, features) > 0.4
+
+
+def test_pooled_inputs_and_similarity_controls():
+    from common.analysis import pooled_inputs, similarity_controls
+    from common.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("resnet20").eval()
+    images = (torch.rand(40, 3, 32, 32) * 255).to(torch.uint8)
+    pooled = pooled_inputs(model, ["stages.0.0.conv1", "stages.2.2.conv2"], images)
+    assert pooled["stages.0.0.conv1"].shape == (40, 16) and pooled["stages.2.2.conv2"].shape == (40, 64)
+    with pytest.raises(KeyError, match="no layers"):
+        pooled_inputs(model, ["nope"], images)
+    labels = np.arange(40) % 10
+    rng = np.random.default_rng(0)
+    features = {"a": rng.normal(size=(40, 5)), "b": rng.normal(size=(40, 7))}
+    table, sims = similarity_controls(features, labels, reference="a", control="b")
+    assert table.loc["a", "agreement with a"] == pytest.approx(1.0)
+    assert np.isnan(table.loc["b", "… given b"]) and set(sims) == {"a", "b"}
+
+
+def test_first_correct_picks_by_rule_and_image_attention_plots():
+    from common.analysis import first_correct, plot_image_attention
+
+    labels = np.array([3, 5, 3, 3, 5, 5, 1])
+    predictions = np.array([3, 5, 0, 3, 5, 2, 1])
+    assert first_correct(labels, predictions, ["cat", "dog"]).tolist() == [0, 3, 1, 4]
+    assert first_correct(labels, np.zeros(7, int), ["cat"]).tolist() == [0, 2]  # none correct
+    with pytest.raises(ValueError, match="automobile"):
+        first_correct(labels, predictions, ["automobile"])
+    attention = {f"stages.0.{i}.conv1": torch.softmax(torch.randn(7, 4), 1) for i in range(3)}
+    fig = plot_image_attention(attention, np.array([0, 3, 1, 4]), labels, "t")
+    assert len(fig.axes[0].get_yticklabels()) == 6  # 4 images + 2 class means
+
+
+def test_macs_vs_difficulty_tolerates_tied_confidences():
+    from common.analysis import plot_macs_vs_difficulty
+
+    macs = np.linspace(9e6, 11e6, 50)
+    confidence = np.r_[np.full(30, 0.5), np.linspace(0.6, 1, 20)]  # many ties: empty deciles
+    fig = plot_macs_vs_difficulty(macs, np.arange(50) % 3 > 0, confidence, 40e6, "t")
+    low, high = fig.axes[0].get_ylim()
+    assert 8e6 / 1e6 < low < 9 and 11 < high < 12  # the data's range, not up to ResNet-20's 40M

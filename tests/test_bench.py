@@ -11,9 +11,28 @@ def test_rows_and_ratios():
     rows = result["rows"]
     assert all(len(r["rounds_images_per_s"]) == 2 for r in rows)
     assert len(rows) == 6 and {r["mode"] for r in rows} == {"train", "infer"}
-    assert all(r["vs_reference"] == 1.0 for r in rows if r["model"] == "base")
     assert all(r["images_per_s"] > 0 for r in rows)
     assert "git_commit" in result["provenance"]
+
+
+def test_ratio_is_the_median_of_same_round_ratios(monkeypatch):
+    """Speeds drift between rounds: each round's ratio uses that round's reference, and the row
+    reports their median, not the ratio of the medians."""
+    import common.bench
+
+    rounds = {("base", "train"): iter([100.0, 50.0, 200.0]), ("dy", "train"): iter([60.0, 20.0, 100.0])}
+
+    def fake_speed(model, batch, precision, mode, dev, min_seconds):
+        kind = "dy" if hasattr(model.stages[0][0].conv1, "num_kernels") else "base"
+        return next(rounds[kind, mode]) if mode == "train" else 10.0
+
+    monkeypatch.setattr(common.bench, "images_per_second", fake_speed)
+    result = compare_throughput({"base": ("resnet20", {}), "dy": ("dy_resnet20", {"num_kernels": 2})},
+                                ("fp32",), "base", device="cpu", rounds=3)
+    row = next(r for r in result["rows"] if r["model"] == "dy" and r["mode"] == "train")
+    assert row["rounds_images_per_s"] == [60.0, 20.0, 100.0]
+    assert row["vs_reference"] == 0.5  # median of 0.6, 0.4, 0.5; medians' ratio would be 0.6
+    assert row["images_per_s"] == 60.0
 
 
 def test_bad_mode():

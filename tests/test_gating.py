@@ -130,3 +130,91 @@ def test_bad_parameters(kwargs, message):
         build_model("gated_resnet20", **kwargs)
     with pytest.raises(ValueError, match="hidden must be >= 1"):
         ChannelGate(8, 8, hidden=0)
+
+
+def test_channel_costs_agree_with_the_mac_counter():
+    model = gated_model()
+    costs = active_channel_costs(model)
+    expected = torch.cat([torch.full((block.gate.out_ch,), float(costs[name]))
+                          for name, block in gated_blocks(model).items()])
+    assert torch.equal(model.gate_costs, expected)
+    assert model.gate_costs[0] == 4 * model.gate_costs[-1]  # a stage-1 channel costs 4x stage 3
+    assert "gate_costs" not in model.state_dict()  # committed weights load unchanged
+
+
+def test_mac_weighted_l0_charges_expensive_channels_more():
+    from common.losses import l0_loss
+
+    model = build_model("gated_resnet20", l0_cost="macs").train()
+    model(torch.rand(8, 3, 32, 32))
+    probs = torch.cat([g.last_probs for g in channel_gates(model)], dim=1)
+    weighted = (probs.mean(0) * model.gate_costs).sum() / model.gate_costs.sum()
+    assert model.regularizer(1.0)["l0"].item() == pytest.approx(2.0 * weighted.item(), rel=1e-5)
+    stage1_on = torch.zeros(1, len(model.gate_costs))
+    stage1_on[0, :48] = 1  # the 48 channels of stage 1's three blocks
+    stage3_on = torch.zeros_like(stage1_on)
+    stage3_on[0, -48:] = 1
+    assert l0_loss(stage1_on) == l0_loss(stage3_on)  # uniform: a channel is a channel
+    assert l0_loss(stage1_on, model.gate_costs) > 3 * l0_loss(stage3_on, model.gate_costs)
+    with pytest.raises(ValueError, match="l0_cost"):
+        build_model("gated_resnet20", l0_cost="flops")
+
+
+def test_batch_shaping_can_be_held_for_the_whole_run():
+    from common.losses import gating_loss_weights
+
+    assert gating_loss_weights(0.9, bs_weight=0.75, bs_until=None)[0] == 0.75
+    assert gating_loss_weights(0.9, bs_weight=0.75, bs_until=0.2)[0] == 0.0
+    model = build_model("gated_resnet20", bs_until=None).train()
+    model(torch.rand(8, 3, 32, 32))
+    assert model.regularizer(0.95)["batch_shaping"].item() > 0
+    model = build_model("gated_resnet20").train()
+    model(torch.rand(8, 3, 32, 32))
+    assert model.regularizer(0.95)["batch_shaping"].item() == 0
+
+
+def test_gate_kinds_use_the_10_to_90_percent_range():
+    from common.models.gating import gate_kinds
+
+    kinds = gate_kinds(torch.tensor([0.0, 0.05, 0.1, 0.5, 0.9, 0.95, 1.0]))
+    assert kinds["always off"].tolist() == [True, True, False, False, False, False, False]
+    assert kinds["conditional"].tolist() == [False, False, True, True, True, False, False]
+    assert kinds["always on"].tolist() == [False, False, False, False, False, True, True]
+
+
+def test_frozen_gates_use_each_channels_majority_for_every_image():
+    from common.models.gating import frozen_gates, gate_on_rates
+
+    model = gated_model()
+    images = (torch.rand(40, 3, 32, 32) * 255).to(torch.uint8)
+    rates = gate_on_rates(model, images)
+    with frozen_gates(model, rates):
+        frozen = collect_gates(model, images)
+    for name, record in frozen.items():
+        assert torch.equal(record["gates"], (rates[name] > 0.5).float().expand(40, -1))
+    # afterwards the gates depend on the image again
+    assert any(((r > 0) & (r < 1)).any() for r in gate_on_rates(model, images).values())
+    assert not all(torch.equal(a["gates"], b["gates"]) for a, b in
+                   zip(collect_gates(model, images).values(), frozen.values()))
+    with pytest.raises(ValueError, match="every gated block"):
+        with frozen_gates(model, {}):
+            pass
+
+
+def test_gating_statistics_summarise_conditional_gates_and_mac_spread():
+    from common.flops import gating_statistics
+
+    model = gated_model()
+    images = (torch.rand(60, 3, 32, 32) * 255).to(torch.uint8)
+    stats = gating_statistics(model, images)
+    kinds = stats["gates_always_on"] + stats["gates_conditional"] + stats["gates_always_off"]
+    assert kinds == pytest.approx(1.0)
+    macs = executed_macs(model, images)
+    assert stats["macs_mean"] == pytest.approx(macs.mean().item())
+    assert stats["macs_cv"] == pytest.approx((macs.std() / macs.mean()).item())
+    live = stats["gates_always_on"] + stats["gates_conditional"]
+    assert stats["live_conditional"] == pytest.approx(stats["gates_conditional"] / live)
+    with force_gates(model, 1.0):
+        static = gating_statistics(model, images)
+    assert static["gates_always_on"] == 1.0 and static["macs_cv"] == 0.0
+    assert gating_statistics(build_model("resnet20"), images) == {}

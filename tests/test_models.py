@@ -72,3 +72,20 @@ def test_load_model_errors(tmp_path):
     (tmp_path / "model.pt").write_bytes(b"corrupt")
     with pytest.raises(RuntimeError, match="corrupt .*retrain"):
         load_model(tmp_path)
+
+
+def test_thin_resnet20_scales_widths_and_macs():
+    from common.flops import count_macs
+    from common.models import model_settings
+
+    thin = build_model("resnet20", width=0.69)
+    assert [s[0].conv1.out_channels for s in thin.stages] == [11, 22, 44]
+    assert count_macs(thin) / count_macs(build_model("resnet20")) == pytest.approx(0.475, abs=0.005)
+    assert build_model("resnet20", width=1.0).state_dict().keys() == build_model("resnet20").state_dict().keys()
+    with pytest.raises(ValueError, match="width"):
+        build_model("resnet20", width=0)
+    assert model_settings("dy_resnet20", num_kernels=2) == {
+        "num_kernels": 2, "reduction": 4, "temperature": 30.0, "anneal_epochs": 10.0, "mode": "auto",
+        "num_classes": 10}
+    with pytest.raises(TypeError):
+        model_settings("resnet20", depth=32)

@@ -4,7 +4,10 @@ The notebooks share one results folder and run in order, as in ``make report``: 
 reuse (02, 03) or need (04, 05) the runs of earlier ones.
 """
 
+import json
 import re
+import subprocess
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -19,7 +22,7 @@ NOTEBOOKS = numbered_notebooks()
 # Smaller sweeps than the notebooks' defaults keep CI short; every code path still runs.
 OVERRIDES = {
     "02_dynamic_convolution": dict(kernels=[1, 2], analysis_k=2, tsne_images=150),
-    "03_channel_gating": dict(l0_weights=[0.1], analysis_l0=0.1, speed_images=20),
+    "03_channel_gating": dict(l0_weights=[0.1], analysis_l0=0.1, speed_images=20, freeze_images=300),
     "04_adversarial_attacks": dict(kernels=[2], l0_weights=[0.1], analysis_k=2, analysis_l0=0.1,
                                    test_subset=40, eps_255=[0, 8], pgd_steps=[3],
                                    example_images=2),
@@ -35,6 +38,45 @@ def _parameters(notebook_stem: str) -> dict:
     values: dict = {}
     exec(cells[0].source, {}, values)
     return values
+
+
+# What JupyterLab writes for this project's kernel: a notebook saved with anything else is marked
+# modified as soon as it is opened (tests/test_jupyterlab.py checks that in a browser).
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_are_saved_clean_with_a_stable_kernelspec(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    assert nb.metadata["kernelspec"] == KERNELSPEC
+    assert nb.metadata["language_info"]["name"] == "python"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code), "saved with outputs"
+
+
+# Absolute paths of the machine a file was made on (a clone must neither show nor need them).
+ABSOLUTE = re.compile(r"(?<![\w.~])(?:/(?:home|root|tmp|Users|work|mnt|srv)/|[A-Z]:\\\\Users)")
+
+
+def test_committed_results_and_notebooks_carry_no_absolute_paths():
+    files = subprocess.run(["git", "ls-files", "results", "notebooks"], cwd=REPO_ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert files, "git ls-files found nothing"
+    offenders = []
+    for name in files:
+        if name.endswith((".pt", ".png")):
+            continue
+        text = (REPO_ROOT / name).read_text(encoding="utf-8", errors="ignore")
+        if (found := ABSOLUTE.search(text)) or str(REPO_ROOT) in text:
+            offenders.append(f"{name}: ...{text[max(0, found.start() - 40):found.start() + 60] if found else str(REPO_ROOT)}...")
+    assert not offenders, "absolute paths in tracked files:\n" + "\n".join(offenders[:10])
+
+
+def test_absolute_path_check_can_fail():
+    assert ABSOLUTE.search('"path": "/work/shared/data/cifar10-jpeg.tar.gz"')
+    assert ABSOLUTE.search("PosixPath('/home/me/repo/figures/a.png')")
+    assert not ABSOLUTE.search('"path": "../shared/data/cifar10-jpeg.tar.gz"')
+    assert not ABSOLUTE.search("https://github.com/tmp/x and a/tmp/b")
 
 
 def test_makefile_trains_the_runs_the_notebooks_use():
@@ -75,10 +117,18 @@ def test_notebook_runs_on_smoke_profile(notebook, smoke_archive, shared):
     assert "Traceback" not in html
 
 
-def test_combined_report_has_contents_and_provenance(shared):
+def _executed_or_fail(shared) -> list:
+    """The notebooks the test above executed; a missing one fails this test too (not a skip:
+    a later check must not pass quietly because an earlier notebook failed)."""
     executed = sorted((shared / "executed").glob("[0-9][0-9]_*.ipynb"))
-    if len(executed) < len(NOTEBOOKS):
-        pytest.skip("needs every notebook executed by the test above")
+    missing = sorted({nb.name for nb in NOTEBOOKS} - {p.name for p in executed})
+    if missing:
+        pytest.fail(f"notebooks did not execute (see their test above): {', '.join(missing)}")
+    return executed
+
+
+def test_combined_report_has_contents_and_provenance(shared):
+    executed = _executed_or_fail(shared)
     report = export_report(executed, shared / "report.html", "smoke", "synthetic.tar.gz")
     html = report.read_text()
     for number in [nb.name[:2] for nb in NOTEBOOKS]:
@@ -87,10 +137,21 @@ def test_combined_report_has_contents_and_provenance(shared):
     assert html.count("data:image/png;base64") >= len(NOTEBOOKS)
 
 
+def test_executed_notebooks_show_no_paths_or_progress_bars(shared):
+    for path in _executed_or_fail(shared):
+        nb = nbformat.read(path, as_version=4)
+        streams = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                   if o.output_type == "stream" and o.name == "stderr"]
+        assert not [o for o in streams if o.text.startswith("\r")], path.name  # tqdm redraws
+        shown = json.dumps([c.get("outputs", []) for c in nb.cells])
+        assert "PosixPath(" not in shown, path.name
+        assert not Path(nb.metadata["papermill"]["input_path"]).is_absolute()
+
+
 def test_report_renders_in_a_browser(shared, tmp_path):
     report = shared / "report.html"
     if not report.exists():
-        pytest.skip("needs the combined report of the test above")
+        pytest.fail("the combined report of the test above was not written")
     if find_chromium() is None:
         pytest.skip("no chromium here (Debian: apt-get install chromium); .ci/run installs it")
     result = browser_check(report, tmp_path / "report.png")

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -45,10 +46,14 @@ def test_config_validation():
     assert TrainConfig.from_profile("full").train_size is None
 
 
-def test_precision_resolution():
+def test_precision_resolution(monkeypatch):
+    import common.train
+
     cpu = torch.device("cpu")
-    assert resolve_precision("fp32", cpu) == "fp32"
-    assert resolve_precision("auto", cpu) in ("bf16", "fp32")
+    for native, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(common.train, "has_fast_bf16", lambda device, native=native: native)
+        assert resolve_precision("auto", cpu) == expected
+        assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
 
 
 def test_weight_decay_skips_batchnorm_and_biases():
@@ -94,6 +99,10 @@ def test_run_writes_results_and_is_reused(tiny_data, tmp_path):
     assert {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"} <= set(history)
     model = load_model(run_dir)
     assert not model.training
+    # config.json records every model setting in force, defaults included
+    record = json.loads((run_dir / "config.json").read_text())
+    assert record["model_settings"] == {"width": 1.0, "num_classes": 10}
+    assert not Path(record["data_source"]["path"]).is_absolute()
 
     stamp = (run_dir / "metrics.json").stat().st_mtime_ns
     assert train(tiny_config(), tiny_data, tmp_path, progress=False) == run_dir
@@ -199,6 +208,21 @@ def test_committed_runs_keep_their_identity():
         assert run_name(config, record["data_source"]) == config_path.parent.name
 
 
+def test_gated_run_records_how_conditional_its_gates_are(tiny_data, tmp_path):
+    config = tiny_config(model="gated_resnet20", model_kwargs={"l0_weight": 0.5, "bs_until": None},
+                         epochs=1)
+    run_dir = train(config, tiny_data, tmp_path, progress=False)
+    history = load_history(run_dir)
+    kinds = history[["test_gates_always_on", "test_gates_conditional", "test_gates_always_off"]]
+    assert (kinds.sum(axis=1).round(6) == 1).all()
+    assert {"l0_loss", "batch_shaping_loss", "test_macs_mean", "test_macs_cv",
+            "test_live_conditional"} <= set(history)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["macs_mean"] == pytest.approx(metrics["avg_executed_macs"])
+    settings = json.loads((run_dir / "config.json").read_text())["model_settings"]
+    assert settings["bs_until"] is None and settings["l0_start"] == 0.2 and settings["l0_cost"] == "uniform"
+
+
 def test_dynamic_model_trains_anneals_and_resumes(tiny_data, tmp_path):
     config = tiny_config(model="dy_resnet20", model_kwargs={"num_kernels": 2}, epochs=3,
                          train_size=32)
@@ -212,3 +236,18 @@ def test_dynamic_model_trains_anneals_and_resumes(tiny_data, tmp_path):
     temperature = a["stages.0.0.conv1.temperature"].item()
     assert temperature == pytest.approx(30 - 29 * 2.5 / 10)
     assert load_model(straight).stages[0][0].conv1.temperature.item() == pytest.approx(temperature)
+
+
+def test_a_long_run_says_what_it_costs_before_it_starts(tiny_data, tmp_path):
+    from common.train import training_notice
+
+    other = tmp_path / "resnet20-full-seed0-00000000"
+    other.mkdir()
+    (other / "metrics.json").write_text(json.dumps(
+        {"data_source": {"name": "cifar10-jpeg.tar.gz (image folder)", "fingerprint": "sha256:x"}}))
+    config = TrainConfig.from_profile("full", model="resnet20", train_size=48, batch_size=16)
+    notice = training_notice(config, tiny_data, tmp_path, torch.device("cpu"))
+    assert "30 epochs on 48 images" in notice and " h on " in notice and "images/s" in notice
+    assert "cifar10-jpeg.tar.gz (image folder)" in notice and 'profile = "smoke"' in notice
+    assert training_notice(tiny_config(profile="smoke"), tiny_data, tmp_path,
+                           torch.device("cpu")) is None

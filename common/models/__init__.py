@@ -5,6 +5,7 @@ Every model takes images in [0, 1] (it normalises inside) and returns class logi
 
 from __future__ import annotations
 
+import inspect
 import json
 from functools import partial
 from pathlib import Path
@@ -34,6 +35,16 @@ def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
 
 def list_models() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def model_settings(name: str, **kwargs) -> dict:
+    """Every setting ``build_model(name, **kwargs)`` uses, defaults included (what a run's
+    ``config.json`` records beside the kwargs that name it)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
+    bound = inspect.signature(_REGISTRY[name]).bind(**kwargs)
+    bound.apply_defaults()
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in bound.arguments.items()}
 
 
 def build_model(name: str, **kwargs) -> nn.Module:
@@ -89,20 +100,23 @@ def dy_resnet20(num_kernels: int = 4, reduction: int = 4, temperature: float = 3
 
 @register_model
 def gated_resnet20(l0_weight: float = 2.0, bs_weight: float = 0.75, prior=(0.6, 0.4),
-                   bs_until: Optional[float] = 0.2, l0_cost: str = "uniform",
-                   gate_init_bias: float = 3.0, num_classes: int = 10) -> nn.Module:
+                   bs_until: Optional[float] = 0.2, l0_start: float = 0.2, l0_full: float = 0.6,
+                   l0_cost: str = "uniform", gate_init_bias: float = 3.0,
+                   num_classes: int = 10) -> nn.Module:
     """ResNet-20 with a batch-shaped channel gate in each basic block (Bejnordi et al. 2020).
 
     ``l0_weight`` is the knob that trades accuracy for executed MACs; see common.models.gating.
     Its scale was calibrated on a training-set hold-out: see the README's L0 calibration table.
     ``bs_until``: batch-shaping decays to 0 by this fraction of training (None: held throughout);
+    L0 rises from 0 at ``l0_start`` to ``l0_weight`` at ``l0_full`` (fractions of training);
     ``l0_cost="macs"`` charges each channel its MACs in the L0 term instead of counting gates.
     """
     return GatedResNet(depth=20, num_classes=num_classes, l0_weight=l0_weight,
                        bs_weight=bs_weight, prior=tuple(prior), bs_until=bs_until,
-                       l0_cost=l0_cost, gate_init_bias=gate_init_bias)
+                       l0_start=l0_start, l0_full=l0_full, l0_cost=l0_cost,
+                       gate_init_bias=gate_init_bias)
 
 
 __all__ = ["BasicBlock", "ChannelGate", "CifarResNet", "DynamicConv2d", "GatedResNet", "conv3x3",
-           "build_model", "list_models", "load_model", "register_model", "CONFIG_FILE",
+           "build_model", "list_models", "load_model", "model_settings", "register_model", "CONFIG_FILE",
            "WEIGHTS_FILE"]

@@ -88,24 +88,28 @@ class GatedResNet(CifarResNet):
     def __init__(self, depth: int = 20, num_classes: int = 10, l0_weight: float = 2.0,
                  bs_weight: float = 0.75, prior=(0.6, 0.4), gate_hidden: int = 16,
                  gate_temperature: float = 2 / 3, bs_until: Optional[float] = 0.2,
-                 l0_cost: str = "uniform", gate_init_bias: float = 3.0, image_size: int = 32):
+                 l0_start: float = 0.2, l0_full: float = 0.6, l0_cost: str = "uniform",
+                 gate_init_bias: float = 3.0, image_size: int = 32):
         a, b = prior
         check_prior(a, b)
-        gating_loss_weights(0.0, bs_weight, l0_weight, bs_until)  # validates weights, schedule
+        # validates the weights and the schedule
+        gating_loss_weights(0.0, bs_weight, l0_weight, bs_until, l0_start, l0_full)
         if l0_cost not in self.L0_COSTS:
             raise ValueError(f"l0_cost must be one of {self.L0_COSTS}, got {l0_cost!r}")
         gate = partial(ChannelGate, hidden=gate_hidden, temperature=gate_temperature,
                        init_bias=gate_init_bias)
         super().__init__(depth=depth, num_classes=num_classes, gate_layer=gate)
         self.l0_weight, self.bs_weight, self.prior = l0_weight, bs_weight, (a, b)
-        self.bs_until, self.l0_cost = bs_until, l0_cost
+        self.bs_until, self.l0_start, self.l0_full = bs_until, l0_start, l0_full
+        self.l0_cost = l0_cost
         # Not persistent: derived from the architecture, so state dicts stay as they were.
         self.register_buffer("gate_costs", channel_costs(self, image_size), persistent=False)
 
     def regularizer(self, progress: float) -> dict[str, torch.Tensor]:
         """Weighted gating losses of the last forward pass at ``progress`` (0..1 of training)."""
         probs = torch.cat([g.last_probs for g in channel_gates(self)], dim=1)  # (N, all gates)
-        bs_w, l0_w = gating_loss_weights(progress, self.bs_weight, self.l0_weight, self.bs_until)
+        bs_w, l0_w = gating_loss_weights(progress, self.bs_weight, self.l0_weight, self.bs_until,
+                                         self.l0_start, self.l0_full)
         costs = self.gate_costs if self.l0_cost == "macs" else None
         losses = {"l0": l0_w * l0_loss(probs, costs)}
         if bs_w > 0:  # the loss sorts every gate's column: skip it once its weight is 0

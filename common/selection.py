@@ -1,0 +1,77 @@
+"""Choosing the headline gated model on the training hold-out, by the rule the README fixed
+before the proxies ran (section "Conditional gating on the hold-out").
+
+The static frontier is the held-out accuracy of the thin and full ResNet-20 proxies,
+interpolated linearly in log MACs; a gated variant's *margin* is its held-out accuracy minus
+the frontier's at its own average executed MACs. A variant *qualifies* when it executes at most
+60% of ResNet-20's MACs, at least 40% of its live gates are conditional and its per-image MACs
+spread (std / mean) is at least 10%. The headline is the qualifying variant with the largest
+margin; if none qualifies, the variant with the largest margin among those at <= 60% MACs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .flops import RESNET20_MACS
+from .models import CONFIG_FILE
+from .train import METRICS_FILE
+
+GOALS = {"max_macs_share": 0.60, "min_live_conditional": 0.40, "min_macs_cv": 0.10}
+
+
+def frontier_accuracy(static: pd.DataFrame, macs) -> np.ndarray:
+    """The static frontier's accuracy at ``macs``: ``static`` has columns ``macs`` and
+    ``acc``; linear in log MACs between its points, NaN outside their range (no extrapolation)."""
+    points = static.sort_values("macs")
+    x, y = np.log(points["macs"].to_numpy(float)), points["acc"].to_numpy(float)
+    at = np.log(np.atleast_1d(np.asarray(macs, dtype=float)))
+    return np.where((at >= x[0]) & (at <= x[-1]), np.interp(at, x, y), np.nan)
+
+
+def select_headline(gated: pd.DataFrame, static: pd.DataFrame) -> pd.DataFrame:
+    """``gated`` (columns ``run``, ``macs``, ``acc``, ``live_conditional``, ``macs_cv``) with the
+    columns ``frontier_acc``, ``margin``, ``qualifies`` and ``headline`` (True for the one chosen
+    by the rule in the module docstring; none when no variant is at <= 60% of the MACs)."""
+    table = gated.copy()
+    table["frontier_acc"] = frontier_accuracy(static, table["macs"])
+    table["margin"] = table["acc"] - table["frontier_acc"]
+    cheap = table["macs"] <= GOALS["max_macs_share"] * RESNET20_MACS
+    table["qualifies"] = (cheap & (table["live_conditional"] >= GOALS["min_live_conditional"])
+                          & (table["macs_cv"] >= GOALS["min_macs_cv"]))
+    pool = table[table["qualifies"]] if table["qualifies"].any() else table[cheap]
+    table["headline"] = False
+    if len(pool) and pool["margin"].notna().any():
+        table.loc[pool["margin"].idxmax(), "headline"] = True
+    return table
+
+
+def load_proxies(directory: str | Path) -> pd.DataFrame:
+    """Every finished hold-out run under ``directory``: run, model, kwargs, macs (average
+    executed on the held-out images), acc (held-out), and the gates' statistics where gated."""
+    rows = []
+    for path in sorted(Path(directory).glob(f"*/{METRICS_FILE}")):
+        m = json.loads(path.read_text())
+        config = json.loads((path.parent / CONFIG_FILE).read_text())
+        rows.append({"run": m["run"], "model": m["model"], "kwargs": m["model_kwargs"],
+                     "lr": config["lr"], "label_smoothing": config["label_smoothing"],
+                     "epochs": m["epochs"], "train_size": m["train_size"], "holdout": m["holdout"],
+                     "macs": m.get("avg_executed_macs", m["macs"]), "acc": m["val_acc"],
+                     "live_conditional": m.get("live_conditional", np.nan),
+                     "macs_cv": m.get("macs_cv", np.nan)})
+    return pd.DataFrame(rows, columns=["run", "model", "kwargs", "lr", "label_smoothing", "epochs",
+                                       "train_size", "holdout", "macs", "acc", "live_conditional",
+                                       "macs_cv"])
+
+
+def static_frontier(selection_dir: str | Path) -> pd.DataFrame:
+    """The static proxies: thin ResNet-20s (``static/``) and the chosen-recipe ResNet-20 (peak
+    lr 0.2, no label smoothing) of the recipe selection, sorted by MACs."""
+    selection_dir = Path(selection_dir)
+    full = load_proxies(selection_dir)
+    full = full[(full["model"] == "resnet20") & (full["lr"] == 0.2) & (full["label_smoothing"] == 0)]
+    return pd.concat([load_proxies(selection_dir / "static"), full]).sort_values("macs")

@@ -1,0 +1,94 @@
+"""The study's runs as the notebooks use them: labels, train-or-reuse, and the files they share.
+
+Notebooks 02-05 each need "ResNet-20 plus this family's runs of this profile and seed", under the
+same labels ("ResNet-20", "DY K=4", "gated L0=0.5"); and 05 reads tables that 02-04 wrote. Both
+live here once, so a notebook cell is one call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+
+from .data import CifarData
+from .train import TrainConfig, finished_run, train
+
+# Tables one notebook writes for a later one (under results/tables/), named once.
+HANDOFF = {
+    "attention_tsne": "02_attention_tsne_{profile}_k{k}.csv",
+    "attention_similarity": "02_attention_class_similarity_{profile}_k{k}.csv",
+    "channel_usage": "03_gating_channel_usage_{profile}.csv",
+    "robustness": "04_robustness_long_{profile}.csv",
+}
+
+FAMILIES = {"resnet20": "ResNet-20", "dy_resnet20": "DY-ResNet-20",
+            "gated_resnet20": "gated ResNet-20"}
+
+
+def handoff_path(tables_dir: str | Path, table: str, **fields) -> Path:
+    """Where the shared table ``table`` (a key of ``HANDOFF``) of these fields lives."""
+    if table not in HANDOFF:
+        raise KeyError(f"unknown hand-off table {table!r}; known: {sorted(HANDOFF)}")
+    return Path(tables_dir) / HANDOFF[table].format(**fields)
+
+
+def run_label(model: str, model_kwargs: Optional[dict] = None) -> str:
+    """The label a run goes by in tables and figures: "ResNet-20", "DY K=4", "gated L0=0.5";
+    settings beyond the family's knob are appended (e.g. "ResNet-20 width=0.69")."""
+    kwargs = dict(model_kwargs or {})
+    knob = {"dy_resnet20": ("num_kernels", "DY K="), "gated_resnet20": ("l0_weight", "gated L0=")}
+    if model in knob and knob[model][0] in kwargs:
+        name, prefix = knob[model]
+        label = f"{prefix}{kwargs.pop(name)}"
+    else:
+        label = FAMILIES.get(model, model)
+    return " ".join([label, *(f"{k}={v}" for k, v in sorted(kwargs.items()))])
+
+
+def study_specs(kernels=(), l0_weights=()) -> dict[str, tuple[str, dict]]:
+    """{label: (model, kwargs)}: ResNet-20, DY-ResNet-20 per K, gated ResNet-20 per L0 weight."""
+    specs = {run_label("resnet20"): ("resnet20", {})}
+    specs |= {run_label("dy_resnet20", {"num_kernels": k}): ("dy_resnet20", {"num_kernels": k})
+              for k in kernels}
+    specs |= {run_label("gated_resnet20", {"l0_weight": w}): ("gated_resnet20", {"l0_weight": w})
+              for w in l0_weights}
+    return specs
+
+
+def train_runs(specs: dict[str, tuple[str, dict]], data: CifarData, profile: str, seed: int,
+               results_dir: str | Path, device: str = "auto", retrain: bool = False
+               ) -> dict[str, Path]:
+    """Train, resume or reuse every run of ``specs`` (same profile, recipe and seed); their
+    folders by label."""
+    return {label: train(TrainConfig.from_profile(profile, model=model, model_kwargs=kwargs,
+                                                  seed=seed), data, results_dir, device, retrain)
+            for label, (model, kwargs) in specs.items()}
+
+
+def finished_runs(specs: dict[str, tuple[str, dict]], data: CifarData, profile: str, seed: int,
+                  results_dir: str | Path) -> tuple[dict[str, Path], list[str]]:
+    """The finished runs of ``specs`` by label, and the labels that have none (not trained)."""
+    found, missing = {}, []
+    for label, (model, kwargs) in specs.items():
+        config = TrainConfig.from_profile(profile, model=model, model_kwargs=kwargs, seed=seed)
+        run_dir = finished_run(config, data.source, results_dir)
+        if run_dir:
+            found[label] = run_dir
+        else:
+            missing.append(label)
+    return found, missing
+
+
+def strongest_pgd(sweep: pd.DataFrame, eps_255: float) -> pd.Series:
+    """Per model, the lowest accuracy of any PGD variant (naive or straight-through, any number
+    of steps) at ``eps_255`` in notebook 04's long robustness table: the strongest attack tried."""
+    rows = sweep[(sweep["eps_255"] == eps_255) & sweep["attack"].str.startswith("PGD")]
+    return rows.groupby("model", sort=False)["robust_acc"].min()
+
+
+def smallest_attack_eps(sweep: pd.DataFrame) -> float:
+    """The smallest non-zero ε (in 1/255) of a robustness sweep: at larger ones PGD drives every
+    model here to ~0%, so that is where models can differ."""
+    return float(sweep.loc[sweep["eps_255"] > 0, "eps_255"].min())

@@ -1,0 +1,49 @@
+import pandas as pd
+import pytest
+
+from common import study
+from common.data import load_cifar10
+
+
+def test_run_labels():
+    assert study.run_label("resnet20") == "ResNet-20"
+    assert study.run_label("dy_resnet20", {"num_kernels": 4}) == "DY K=4"
+    assert study.run_label("gated_resnet20", {"l0_weight": 0.5}) == "gated L0=0.5"
+    assert study.run_label("resnet20", {"width": 0.69}) == "ResNet-20 width=0.69"
+    assert (study.run_label("gated_resnet20", {"l0_weight": 1.0, "l0_cost": "macs"})
+            == "gated L0=1.0 l0_cost=macs")
+    assert list(study.study_specs([2], [0.5])) == ["ResNet-20", "DY K=2", "gated L0=0.5"]
+
+
+def test_handoff_paths_are_named_once(tmp_path):
+    assert study.handoff_path(tmp_path, "attention_tsne", profile="full", k=4).name == \
+        "02_attention_tsne_full_k4.csv"
+    with pytest.raises(KeyError, match="hand-off"):
+        study.handoff_path(tmp_path, "nothing", profile="full")
+
+
+def test_strongest_pgd_takes_the_lowest_pgd_variant_at_one_eps():
+    sweep = pd.DataFrame([
+        {"model": "a", "attack": "FGSM", "eps_255": 1, "robust_acc": 10.0},
+        {"model": "a", "attack": "PGD-10", "eps_255": 1, "robust_acc": 40.0},
+        {"model": "a", "attack": "PGD-20", "eps_255": 1, "robust_acc": 35.0},
+        {"model": "a", "attack": "PGD-20", "eps_255": 8, "robust_acc": 0.0},
+        {"model": "b", "attack": "PGD-20", "eps_255": 1, "robust_acc": 50.0},
+        {"model": "b", "attack": "PGD-20 (straight-through)", "eps_255": 1, "robust_acc": 45.0},
+        {"model": "b", "attack": "PGD-20", "eps_255": 0, "robust_acc": 90.0}])
+    assert study.smallest_attack_eps(sweep) == 1
+    assert study.strongest_pgd(sweep, 1).to_dict() == {"a": 35.0, "b": 45.0}  # FGSM is not PGD
+
+
+def test_train_runs_then_finished_runs_by_label(tiny_folder, tmp_path, monkeypatch):
+    import common.train
+
+    monkeypatch.setitem(common.train.PROFILES, "smoke", dict(epochs=1, train_size=32))
+    data = load_cifar10(tiny_folder, cache_dir=tmp_path / "cache")
+    specs = study.study_specs(l0_weights=[0.5])
+    found, missing = study.finished_runs(specs, data, "smoke", 0, tmp_path)
+    assert found == {} and missing == ["ResNet-20", "gated L0=0.5"]
+    smoke = {"ResNet-20": ("resnet20", {})}
+    trained = study.train_runs(smoke, data, "smoke", 0, tmp_path, device="cpu")
+    found, missing = study.finished_runs(specs, data, "smoke", 0, tmp_path)
+    assert found == trained and missing == ["gated L0=0.5"]
