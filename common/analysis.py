@@ -350,7 +350,9 @@ def plot_probability_histograms(probs: dict[str, torch.Tensor], title: str) -> p
     for ax, (name, p) in zip(axes.flat, probs.items()):
         ax.hist(p.flatten().numpy(), bins=40, range=(0, 1), color=sns.color_palette()[0])
         ax.set_title(short_layer_name(name), fontsize=9)
-        ax.set_yticks([])
+        ax.tick_params(axis="y", labelsize=7)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("gates × images", fontsize=8)
     for ax in axes[-1]:
         ax.set_xlabel("P(gate on)")
     fig.suptitle(title, fontweight="bold")

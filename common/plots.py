@@ -133,17 +133,25 @@ def label_points(ax: plt.Axes, xs, ys, texts, colors, fontsize: float = 7) -> li
     then further down. Models of similar cost and accuracy sit on top of each other, and overlap is
     checked on the rendered label boxes, so call this once the axes' limits and layout are final.
     Points are labelled in the order given: put the most important first."""
+    from matplotlib.transforms import Bbox
+
     renderer = ax.figure.canvas.get_renderer()
     ax.autoscale_view()
     candidates = [(4, 3, "left"), (-4, 3, "right"), (4, -9, "left"), (-4, -9, "right")]
     candidates += [(4, -9 - 7 * step, "left") for step in range(1, 6)]
+    # Every marker is an obstacle too: a label over a neighbouring point reads as that point's.
+    pixels = ax.transData.transform(np.column_stack([np.asarray(xs, float), np.asarray(ys, float)]))
+    radius = 4 * ax.figure.dpi / 72
+    markers = [Bbox.from_extents(px - radius, py - radius, px + radius, py + radius)
+               for px, py in pixels]
     notes, boxes = [], []
-    for x, y, text, color in zip(xs, ys, texts, colors):
+    for i, (x, y, text, color) in enumerate(zip(xs, ys, texts, colors)):
+        obstacles = boxes + [m for j, m in enumerate(markers) if j != i]
         for dx, dy, ha in candidates:
             note = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha,
                                fontsize=fontsize, color=color)
             box = note.get_window_extent(renderer)
-            if (dx, dy, ha) == candidates[-1] or not any(box.overlaps(other) for other in boxes):
+            if (dx, dy, ha) == candidates[-1] or not any(box.overlaps(o) for o in obstacles):
                 break  # free, or the last candidate: it stays even if it overlaps
             note.remove()
         notes.append(note)
@@ -152,30 +160,40 @@ def label_points(ax: plt.Axes, xs, ys, texts, colors, fontsize: float = 7) -> li
 
 
 def plot_robustness_curves(sweep: pd.DataFrame, title: str) -> plt.Figure:
-    """Robust accuracy against eps, one panel per attack, one line per model.
+    """Robust accuracy against eps: one row of panels per attack, one column per model family
+    (DY-ResNet-20, gated ResNet-20), ResNet-20 in black in every panel as the reference.
 
     ``sweep`` is ``common.attacks.robustness_sweep``'s table. Straight-through (adaptive) attacks
     on gated models share the panel of their naive version, drawn dashed.
     """
     sweep = sweep.assign(base=sweep["attack"].str.replace(" (straight-through)", "", regex=False),
-                         adaptive=sweep["attack"].str.contains("straight-through", regex=False))
-    panels = list(dict.fromkeys(sweep["base"]))
-    models = list(dict.fromkeys(sweep["model"]))
-    palette = dict(zip(models, sns.color_palette("tab10", len(models))))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.2), sharey=True,
-                             squeeze=False)
-    for ax, panel in zip(axes[0], panels):
-        for (model, adaptive), rows in sweep[sweep["base"] == panel].groupby(
-                ["model", "adaptive"], sort=False):
-            ax.plot(rows["eps_255"], rows["robust_acc"], "--" if adaptive else "-", marker="o",
-                    ms=3, color=palette[model],
-                    label=f"{model} (straight-through)" if adaptive else model)
-        ax.set(title=panel, xlabel="ε (/255)", xticks=sorted(sweep["eps_255"].unique()))
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("accuracy under attack (%)")
-    handles, labels = axes[0][-1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False,
-               fontsize=8)
+                         adaptive=sweep["attack"].str.contains("straight-through", regex=False),
+                         family=sweep["model"].str.split(" ").str[0])
+    attacks = list(dict.fromkeys(sweep["base"]))
+    families = [f for f in dict.fromkeys(sweep["family"]) if f != "ResNet-20"] or ["ResNet-20"]
+    names = {"DY": "DY-ResNet-20", "gated": "gated ResNet-20"}
+    fig, axes = plt.subplots(len(attacks), len(families), figsize=(5.2 * len(families), 3.3 * len(attacks)),
+                             sharex=True, sharey=True, squeeze=False)
+    for row, attack in enumerate(attacks):
+        for col, family in enumerate(families):
+            ax = axes[row][col]
+            rows = sweep[(sweep["base"] == attack) & sweep["family"].isin([family, "ResNet-20"])]
+            members = [m for m in dict.fromkeys(rows["model"]) if m != "ResNet-20"]
+            palette = dict(zip(members, sns.color_palette("viridis", max(len(members), 1))))
+            palette["ResNet-20"] = "black"
+            for (model, adaptive), line in rows.groupby(["model", "adaptive"], sort=False):
+                ax.plot(line["eps_255"], line["robust_acc"], "--" if adaptive else "-", marker="o",
+                        ms=3, color=palette[model], lw=2 if model == "ResNet-20" else 1.3,
+                        label=f"{model} (straight-through)" if adaptive else model)
+            ax.set(title=f"{attack}: {names.get(family, family)}",
+                   xticks=sorted(sweep["eps_255"].unique()))
+            ax.grid(alpha=0.3)
+            if row == 0:
+                ax.legend(fontsize=7, frameon=False)
+            if col == 0:
+                ax.set_ylabel("accuracy under attack (%)")
+            if row == len(attacks) - 1:
+                ax.set_xlabel("ε (/255)")
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
     return fig
@@ -184,7 +202,9 @@ def plot_robustness_curves(sweep: pd.DataFrame, title: str) -> plt.Figure:
 def plot_transfer_matrix(matrix: pd.DataFrame, title: str) -> plt.Figure:
     """Heatmap: accuracy of each target (column) on adversarial images of each source (row)."""
     fig, ax = plt.subplots(figsize=(1.0 * len(matrix) + 3, 0.8 * len(matrix) + 2))
-    sns.heatmap(matrix, annot=True, fmt=".1f", cmap="mako", vmin=0, vmax=100, ax=ax,
+    # The colour scale spans the values (here 0-25%), so differences between pairs show.
+    sns.heatmap(matrix, annot=True, fmt=".1f", cmap="mako", vmin=float(np.nanmin(matrix.to_numpy())),
+                vmax=float(np.nanmax(matrix.to_numpy())), ax=ax,
                 cbar_kws={"label": "target accuracy (%)"})
     ax.set(xlabel="evaluated on (target)", ylabel="adversarial images made on (source)",
            title=title)

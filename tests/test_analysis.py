@@ -90,6 +90,8 @@ def test_embedding_plot_labels_every_present_class():
 
 
 def test_accuracy_vs_macs_labels_of_nearby_models_do_not_overprint():
+    from matplotlib.transforms import Bbox
+
     from common.plots import plot_accuracy_vs_macs
 
     points = pd.DataFrame({"label": ["DY K=4", "DY K=5", "ResNet-20", "gated L0=2.0"],
@@ -100,6 +102,14 @@ def test_accuracy_vs_macs_labels_of_nearby_models_do_not_overprint():
     boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
     assert sorted(t.get_text() for t in fig.axes[0].texts) == sorted(points["label"])
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    # no label covers another model's marker (K=4's label over K=5's point read as K=5's)
+    ax = fig.axes[0]
+    for text in ax.texts:
+        box = text.get_window_extent(renderer)
+        others = points[points["label"] != text.get_text()]
+        r = 3 * fig.dpi / 72  # a marker's radius
+        for px, py in ax.transData.transform(np.column_stack([others["macs"] / 1e6, others["test_acc"]])):
+            assert not box.overlaps(Bbox.from_extents(px - r, py - r, px + r, py + r)), text.get_text()
 
 
 def test_save_figure_writes_png_and_the_same_svg_every_time(tmp_path):
