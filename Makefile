@@ -10,7 +10,7 @@ NOTEBOOKS ?=
 CIFAR10 ?=
 export CIFAR10
 
-.PHONY: setup report lab test bench status train-all train-resnet20 proxies clean-cache
+.PHONY: setup report lab test sweep bench status train-all train-resnet20 proxies clean-cache
 
 # The virtual environment, rebuilt when the pins change. `common` is installed editable so
 # notebooks import it from anywhere.
@@ -49,6 +49,16 @@ TRAIN_RUNS ?= resnet20 dy4 gated2.0 gated1.0 gated0.5 gated0.25 dy2 dy3 dy5
 TRAIN = $(PY) -m common.train --profile $(PROFILE) --threads $(THREADS)
 
 train-all: $(TRAIN_RUNS:%=train-%)
+
+# A grid of runs through submitit (common.sweep): here by default, on Slurm with
+#   make sweep CLUSTER=slurm SWEEP_ARGS="--partition gpu --gpus-per-job 1 --timeout-min 240"
+RUNS ?= resnet20 dy4 gated0.5
+SEEDS ?= 0 1 2
+CLUSTER ?= local
+PARALLEL ?= 2
+sweep: setup
+	$(PY) -m common.sweep --runs $(RUNS) --seeds $(SEEDS) --profile $(PROFILE) \
+		--cluster $(CLUSTER) --parallel $(PARALLEL) --threads $(THREADS) $(SWEEP_ARGS)
 
 status: setup  # every run under results/ with its epochs done, state and last accuracy
 	$(PY) -m common.train --status

@@ -1,0 +1,136 @@
+"""Grids of training runs through submitit: on this machine, or as Slurm jobs on a cluster.
+
+    python -m common.sweep --runs resnet20 dy4 gated0.5 --seeds 0 1 2 --profile full
+    python -m common.sweep --runs resnet20 dy4 --seeds 0 1 2 --cluster slurm \\
+        --partition gpu --gpus-per-job 1 --timeout-min 240
+
+A job is one run of ``common.train.train``: it resumes from its per-epoch checkpoint, so a job
+that hits its time limit or is preempted is requeued (submitit's ``Checkpointable``) and goes on
+where it stopped. Finished runs are skipped before anything is submitted; results land in
+``results/`` exactly as ``common.train`` writes them. Run names are the Makefile's
+(``resnet20``, ``dy4``, ``gated0.5``, ``width0.81``) or ``model:{json kwargs}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+
+import submitit
+
+from .data import load_cifar10
+from .paths import REPO_ROOT, RESULTS_DIR
+from .train import PROFILES, TrainConfig, finished_run, train
+
+SHORT_NAMES = [(r"resnet20", "resnet20", None), (r"dy(\d+)", "dy_resnet20", ("num_kernels", int)),
+               (r"gated([\d.]+)", "gated_resnet20", ("l0_weight", float)),
+               (r"width([\d.]+)", "resnet20", ("width", float))]
+
+
+def parse_run(spec: str) -> tuple[str, dict]:
+    """``"dy4"`` -> ``("dy_resnet20", {"num_kernels": 4})``; ``"model:{...}"`` passes through."""
+    if ":" in spec:
+        model, kwargs = spec.split(":", 1)
+        return model, json.loads(kwargs)
+    for pattern, model, knob in SHORT_NAMES:
+        if found := re.fullmatch(pattern, spec):
+            return model, ({knob[0]: knob[1](found.group(1))} if knob else {})
+    raise ValueError(f"unknown run {spec!r}: use resnet20, dyK, gatedW, widthW or model:{{json}}")
+
+
+def grid(runs: list[str], seeds: list[int], profile: str, **overrides) -> list[TrainConfig]:
+    """Every run x seed as a training configuration of ``profile``."""
+    return [TrainConfig.from_profile(profile, model=model, model_kwargs=kwargs, seed=seed,
+                                     **overrides)
+            for model, kwargs in map(parse_run, runs) for seed in seeds]
+
+
+class TrainJob(submitit.helpers.Checkpointable):
+    """One resumable run; on timeout or preemption submitit calls ``checkpoint`` (inherited:
+    resubmit the same call), and the rerun resumes from the run's last epoch."""
+
+    def __call__(self, config: TrainConfig, data_source: str | None, results_dir: str,
+                 device: str = "auto", threads: int | None = None) -> str:
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        return str(train(config, load_cifar10(data_source), results_dir, device, progress=False))
+
+
+def make_executor(cluster: str, folder: Path, timeout_min: int, gpus_per_job: int = 0,
+                  cpus_per_job: int = 1, partition: str | None = None):
+    """submitit's executor: ``local`` (subprocesses here), ``debug`` (in this process, for
+    tests) or ``slurm``."""
+    executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
+    params = dict(timeout_min=timeout_min, gpus_per_node=gpus_per_job, cpus_per_task=cpus_per_job,
+                  tasks_per_node=1, nodes=1, name="dyncnn")
+    if partition:
+        params["slurm_partition"] = partition
+    executor.update_parameters(**params)
+    return executor
+
+
+def sweep(configs: list[TrainConfig], data_source: str | None, executor, parallel: int,
+          results_dir: str | Path = RESULTS_DIR, device: str = "auto",
+          threads: int | None = None, poll_s: float = 10.0) -> list[str]:
+    """Submit every unfinished run of ``configs``, at most ``parallel`` at a time (all at once
+    for Slurm, whose scheduler limits the array); wait; return the finished run folders."""
+    data = load_cifar10(data_source)
+    todo = [c for c in configs if not finished_run(c, data.source, results_dir)]
+    done = [str(finished_run(c, data.source, results_dir)) for c in configs if c not in todo]
+    print(f"[sweep] {len(configs)} runs: {len(done)} finished, {len(todo)} to train", flush=True)
+    job = TrainJob()
+    if executor.cluster == "slurm":
+        executor.update_parameters(slurm_array_parallelism=parallel)
+        with executor.batch():
+            running = [executor.submit(job, c, data_source, str(results_dir), device, threads)
+                       for c in todo]
+        return done + [j.result() for j in running]
+    running: list = []
+    while todo or running:
+        while todo and len(running) < parallel:
+            running.append(executor.submit(job, todo.pop(0), data_source, str(results_dir),
+                                           device, threads))
+        finished = [j for j in running if j.done()]
+        for j in finished:
+            done.append(j.result())  # raises the job's error, with its log
+            running.remove(j)
+            print(f"[sweep] finished {Path(done[-1]).name}", flush=True)
+        if not finished:
+            time.sleep(poll_s)
+    return done
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", nargs="+", required=True,
+                        help="resnet20, dyK, gatedW, widthW or model:{json kwargs}")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--profile", default="full", choices=list(PROFILES))
+    parser.add_argument("--data", default=None, help="CIFAR-10 source (default: $CIFAR10)")
+    parser.add_argument("--cluster", default="local", choices=["local", "slurm", "debug"])
+    parser.add_argument("--parallel", type=int, default=2,
+                        help="runs at once (local: processes; slurm: array parallelism)")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads per run")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--gpus-per-job", type=int, default=0)
+    parser.add_argument("--cpus-per-job", type=int, default=1)
+    parser.add_argument("--partition", default=None, help="Slurm partition")
+    parser.add_argument("--timeout-min", type=int, default=24 * 60,
+                        help="per job; a job that runs out is requeued and resumes")
+    parser.add_argument("--results-dir", default=str(RESULTS_DIR))
+    parser.add_argument("--log-dir", default=str(REPO_ROOT / "logs" / "submitit"))
+    args = parser.parse_args(argv)
+    executor = make_executor(args.cluster, Path(args.log_dir), args.timeout_min,
+                             args.gpus_per_job, args.cpus_per_job, args.partition)
+    finished = sweep(grid(args.runs, args.seeds, args.profile), args.data, executor,
+                     args.parallel, args.results_dir, args.device, args.threads)
+    print("\n".join(finished))
+
+
+if __name__ == "__main__":
+    main()

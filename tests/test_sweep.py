@@ -1,0 +1,51 @@
+"""Sweeps through submitit, on a tiny grid: the debug executor (in process) and the local one
+(real subprocesses, as on one machine without a cluster)."""
+
+import pytest
+
+import common.train
+from common import sweep
+from common.data import load_cifar10
+from common.train import finished_run
+
+
+def test_run_names_parse_like_the_makefiles():
+    assert sweep.parse_run("resnet20") == ("resnet20", {})
+    assert sweep.parse_run("dy4") == ("dy_resnet20", {"num_kernels": 4})
+    assert sweep.parse_run("gated0.5") == ("gated_resnet20", {"l0_weight": 0.5})
+    assert sweep.parse_run("width0.81") == ("resnet20", {"width": 0.81})
+    assert sweep.parse_run('gated_resnet20:{"l0_weight": 1.0, "bs_until": null}') == (
+        "gated_resnet20", {"l0_weight": 1.0, "bs_until": None})
+    with pytest.raises(ValueError, match="unknown run"):
+        sweep.parse_run("vgg16")
+    configs = sweep.grid(["resnet20", "dy2"], [0, 1, 2], "smoke")
+    assert [(c.model, c.seed) for c in configs] == [("resnet20", s) for s in range(3)] + [
+        ("dy_resnet20", s) for s in range(3)]
+
+
+class Counting:
+    """An executor that counts what is submitted to it."""
+
+    def __init__(self, executor):
+        self.executor, self.cluster, self.submitted = executor, executor.cluster, 0
+
+    def submit(self, *args):
+        self.submitted += 1
+        return self.executor.submit(*args)
+
+
+@pytest.mark.parametrize("cluster", ["debug", "local"])
+def test_sweep_trains_each_run_once_and_skips_finished_ones(cluster, tiny_folder, tmp_path, monkeypatch):
+    monkeypatch.setitem(common.train.PROFILES, "smoke", dict(epochs=1, train_size=32))
+    configs = sweep.grid(["resnet20", "width0.5"], [0], "smoke", batch_size=16, precision="fp32")
+    executor = Counting(sweep.make_executor(cluster, tmp_path / "logs", timeout_min=10))
+    results = tmp_path / "results"
+    done = sweep.sweep(configs, str(tiny_folder), executor, parallel=2, results_dir=results,
+                       device="cpu", threads=1, poll_s=0.5)
+    data = load_cifar10(tiny_folder)
+    assert sorted(done) == sorted(str(finished_run(c, data.source, results)) for c in configs)
+    assert executor.submitted == 2
+    again = Counting(sweep.make_executor(cluster, tmp_path / "logs", timeout_min=10))
+    assert sorted(sweep.sweep(configs, str(tiny_folder), again, parallel=2, results_dir=results,
+                              device="cpu")) == sorted(done)
+    assert again.submitted == 0  # finished runs are not submitted again
