@@ -23,9 +23,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .data import iterate_batches, to_float
+from .data import evaluate, iterate_batches, to_float
 from .models.gating import straight_through_gates
-from .train import evaluate
 
 NORMS = ("linf", "l2")
 FOOLED = 1e6  # score bonus of a misclassified image when pgd chooses between restarts

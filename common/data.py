@@ -19,6 +19,7 @@ import hashlib
 import io
 import os
 import tarfile
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
@@ -238,16 +239,21 @@ def random_partition(n_total: int, sizes: list[int], seed: int) -> list[torch.Te
 
 
 def augment_batch(images: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
-    """Random ``pad``-pixel zero-padded crop and horizontal flip of a whole uint8 batch."""
+    """Random ``pad``-pixel zero-padded crop and horizontal flip of a whole uint8 batch.
+
+    The offsets and flips are drawn from ``generator`` on the CPU (a few hundred integers), then
+    applied where the images are: the same batch on any device, and nothing crosses to the host.
+    """
     n, c, h, w = images.shape
     padded = F.pad(images, (pad, pad, pad, pad))
     dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
     dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-    rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
-    cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
-    out = padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None],
-                 rows, cols]
     flip = torch.rand(n, generator=generator) < 0.5
+    dy, dx, flip = (t.to(images.device, non_blocking=True) for t in (dy, dx, flip))
+    arange = partial(torch.arange, device=images.device)
+    rows = (dy[:, None] + arange(h))[:, None, :, None]
+    cols = (dx[:, None] + arange(w))[:, None, None, :]
+    out = padded[arange(n)[:, None, None, None], arange(c)[None, :, None, None], rows, cols]
     return torch.where(flip[:, None, None, None], out.flip(3), out)
 
 
@@ -261,13 +267,14 @@ def iterate_batches(images: torch.Tensor, labels: torch.Tensor | None, batch_siz
     """
     n = len(images)
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    order = order.to(images.device, non_blocking=True)  # images may live on the GPU
     stop = n - n % batch_size if drop_last and n > batch_size else n
     for start in range(0, stop, batch_size):
         idx = order[start:start + batch_size]
         x = images[idx]
         if augment:
             x = augment_batch(x, generator)
-        yield x, (labels[idx] if labels is not None else None)
+        yield x, (labels[idx.to(labels.device)] if labels is not None else None)
 
 
 def to_float(images: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -295,3 +302,22 @@ def eval_batches(model: torch.nn.Module, images: torch.Tensor, batch_size: int =
             yield model(to_float(x, device))
     finally:
         model.train(was_training)
+
+
+@torch.no_grad()
+def predict_logits(model: torch.nn.Module, images: torch.Tensor, device: torch.device | str = "cpu",
+                   batch_size: int = 500) -> torch.Tensor:
+    """fp32 logits of ``model`` in eval mode for uint8 images, on the CPU."""
+    logits = [out.float().cpu() for out in eval_batches(model, images, batch_size, device)]
+    return torch.cat(logits) if logits else torch.zeros(0)
+
+
+def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
+             device: torch.device | str = "cpu") -> dict:
+    """Cross-entropy loss and accuracy (percent) of ``model`` in eval mode, fp32."""
+    logits = predict_logits(model, images, device)
+    if len(labels) == 0:
+        return {"loss": float("nan"), "acc": float("nan")}
+    labels = labels.cpu()
+    return {"loss": F.cross_entropy(logits, labels).item(),
+            "acc": 100.0 * (logits.argmax(1) == labels).float().mean().item()}

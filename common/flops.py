@@ -91,8 +91,10 @@ def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -
     model = copy.deepcopy(model).eval()  # thop adds buffers and hooks; keep the caller's clean
     device = next(model.parameters()).device
     # thop adds a root module's own count to its children's; wrapping the model keeps a layer
-    # with its own rule (which already covers its children) from being counted twice.
-    macs, _ = thop.profile(nn.Sequential(model), inputs=(torch.rand(*input_size, device=device),),
+    # with its own rule (which already covers its children) from being counted twice. Zeros,
+    # not random images: counts depend on shapes only, and the trainer's per-epoch gating
+    # statistics must not advance the global RNG that draws the gates' training noise.
+    macs, _ = thop.profile(nn.Sequential(model), inputs=(torch.zeros(*input_size, device=device),),
                            custom_ops=MAC_RULES, verbose=False)
     return float(macs) / input_size[0]
 
@@ -110,7 +112,7 @@ def active_channel_costs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 
     try:
         model.eval()
         with torch.no_grad():
-            model(torch.rand(*input_size, device=next(model.parameters()).device))
+            model(torch.zeros(*input_size, device=next(model.parameters()).device))
     finally:
         model.train(was_training)
         for hook in hooks:

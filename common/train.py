@@ -42,7 +42,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .data import (CifarData, eval_batches, iterate_batches, load_cifar10, random_partition,
+from .data import (CifarData, evaluate, iterate_batches, load_cifar10, random_partition,
                    to_float)
 from .flops import count_macs, count_params, executed_macs, gating_statistics
 from .models import CONFIG_FILE, WEIGHTS_FILE, build_model, model_settings
@@ -205,24 +205,6 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     return optimizer
 
 
-@torch.no_grad()
-def predict_logits(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu",
-                   batch_size: int = 500) -> torch.Tensor:
-    """fp32 logits of ``model`` in eval mode for uint8 images, on the CPU."""
-    logits = [out.float().cpu() for out in eval_batches(model, images, batch_size, device)]
-    return torch.cat(logits) if logits else torch.zeros(0)
-
-
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-             device: torch.device | str = "cpu") -> dict:
-    """Cross-entropy loss and accuracy (percent) of ``model`` in eval mode, fp32."""
-    logits = predict_logits(model, images, device)
-    if len(labels) == 0:
-        return {"loss": float("nan"), "acc": float("nan")}
-    return {"loss": F.cross_entropy(logits, labels).item(),
-            "acc": 100.0 * (logits.argmax(1) == labels).float().mean().item()}
-
-
 def split_training_data(data: CifarData, config: TrainConfig):
     """(train images, train labels, holdout images, holdout labels) for this config."""
     n = len(data.train_labels)
@@ -360,6 +342,51 @@ def _clear_run(run_dir: Path) -> None:
             path.rmdir() if path.is_dir() else path.unlink()
 
 
+def fit_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.Module,
+              train_x: torch.Tensor, train_y: torch.Tensor, config: TrainConfig, epoch: int,
+              steps_per_epoch: int, total_steps: int, warmup_steps: int, drop_last: bool,
+              dev: torch.device, precision: str, bar=None) -> dict[str, float]:
+    """One epoch of training, the whole hot loop. Loss, accuracy and regularizer sums stay on
+    the device and are read once at the end ({"loss", "correct", "seen", <regularizer terms>},
+    sums over images), so no step waits for the host."""
+    model.train()
+    # Layers with a training schedule (e.g. dynamic convolution's temperature) follow the
+    # fractional epoch; their state lives in buffers, so checkpoints carry it. Models with extra
+    # losses (channel gating's batch-shaping and L0) return them, weighted, from regularizer().
+    scheduled = [m for m in model.modules() if hasattr(m, "update_schedule")]
+    regularized = hasattr(model, "regularizer")
+    # One generator per epoch: order and augmentation replay exactly after a resume.
+    generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+    sums = {"loss": torch.zeros((), dtype=torch.float64, device=dev),
+            "correct": torch.zeros((), dtype=torch.int64, device=dev)}
+    seen = 0
+    for i, (x, y) in enumerate(iterate_batches(train_x, train_y, config.batch_size, generator,
+                                               augment=True, drop_last=drop_last)):
+        lr = lr_at(epoch * steps_per_epoch + i, total_steps, warmup_steps, config.lr)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        for module in scheduled:
+            module.update_schedule(epoch + i / steps_per_epoch)
+        x = to_float(x, dev)
+        with autocast(dev, precision):
+            logits = model(x)
+            loss = criterion(logits.float(), y)
+        if regularized:
+            terms = model.regularizer((epoch + i / steps_per_epoch) / config.epochs)
+            loss = loss + sum(terms.values())
+            for name, value in terms.items():
+                sums[name] = sums.get(name, 0) + value.detach().double() * len(y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        sums["loss"] += loss.detach().double() * len(y)
+        sums["correct"] += (logits.argmax(1) == y).sum()
+        seen += len(y)
+        if bar is not None:
+            bar.update(1)
+    return {**{name: float(value) for name, value in sums.items()}, "seen": seen}
+
+
 def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
                stop_after: Optional[int], progress: bool) -> Path:
     """The body of ``train`` for a run folder this process holds the lock of."""
@@ -395,47 +422,22 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
     steps_per_epoch = len(train_y) // config.batch_size if drop_last else 1
     total_steps = steps_per_epoch * config.epochs
     warmup_steps = round(config.warmup_epochs * steps_per_epoch)
-    # Layers with a training schedule (e.g. dynamic convolution's temperature) follow the
-    # fractional epoch; their state lives in buffers, so checkpoints carry it.
-    scheduled = [m for m in model.modules() if hasattr(m, "update_schedule")]
-    # Models with extra training losses (e.g. channel gating's batch-shaping and L0) return
-    # them, already weighted, from regularizer(fraction of training done); train_loss includes them.
-    regularized = hasattr(model, "regularizer")
     end_epoch = config.epochs if stop_after is None else min(config.epochs,
                                                             start_epoch + stop_after)
     bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress,
                desc=run_dir.name, unit="step", mininterval=5, dynamic_ncols=True)
+    # The training images live on the training device for the whole run (uint8); each epoch's
+    # order, crops and flips still come from a CPU generator, so every device sees the same batches.
+    train_x, train_y = train_x.to(dev), train_y.to(dev)
     for epoch in range(start_epoch, end_epoch):
-        model.train()
         started = time.perf_counter()
-        # One generator per epoch: order and augmentation replay exactly after a resume.
-        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-        loss_sum, correct, seen, reg_sums = 0.0, 0, 0, {}
-        for i, (x, y) in enumerate(iterate_batches(train_x, train_y, config.batch_size,
-                                                   generator, augment=True, drop_last=drop_last)):
-            lr = lr_at(epoch * steps_per_epoch + i, total_steps, warmup_steps, config.lr)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            for module in scheduled:
-                module.update_schedule(epoch + i / steps_per_epoch)
-            x, y = to_float(x, dev), y.to(dev)
-            with autocast(dev, precision):
-                logits = model(x)
-                loss = criterion(logits.float(), y)
-            if regularized:
-                terms = model.regularizer((epoch + i / steps_per_epoch) / config.epochs)
-                loss = loss + sum(terms.values())
-                for name, value in terms.items():
-                    reg_sums[name] = reg_sums.get(name, 0.0) + value.item() * len(y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
-            seen += len(y)
-            bar.update(1)
-        row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": 100 * correct / seen,
-               **{f"{name}_loss": total / seen for name, total in reg_sums.items()}}
+        sums = fit_epoch(model, optimizer, criterion, train_x, train_y, config, epoch,
+                         steps_per_epoch, total_steps, warmup_steps, drop_last, dev, precision, bar)
+        lr = lr_at((epoch + 1) * steps_per_epoch - 1, total_steps, warmup_steps, config.lr)
+        seen = sums.pop("seen")
+        row = {"epoch": epoch + 1, "train_loss": sums.pop("loss") / seen,
+               "train_acc": 100 * sums.pop("correct") / seen,
+               **{f"{name}_loss": total / seen for name, total in sums.items()}}
         scored = evaluate(model, score_x, score_y, dev)
         row.update({f"{split}_loss": scored["loss"], f"{split}_acc": scored["acc"]})
         # Gated models: how conditional the gates are now (why gates end static, issue 16).
