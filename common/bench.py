@@ -4,6 +4,7 @@
     python -m common.bench dynamic               # DY-ResNet-20 K=2..5, both computations, vs ResNet-20
     python -m common.bench precision --data ...  # short fp32 vs bf16 training run, same seed
     python -m common.bench gating --run results/<gated run> --data ...  # batch-1 active channels
+    python -m common.bench trainer               # the real training loop: seconds per epoch
 
 Speed claims come from here, never from timed tests. Ratios are only meaningful within one
 file: every number in it was measured on the same machine in the same process.
@@ -192,6 +193,47 @@ def gating_inference(model: nn.Module, images: torch.Tensor, rounds: int = 3) ->
             "rows": rows, "provenance": provenance()}
 
 
+TRAINER_MODELS = {"ResNet-20": ("resnet20", {}), "DY K=4": ("dy_resnet20", {"num_kernels": 4}),
+                  "gated L0=0.5": ("gated_resnet20", {"l0_weight": 0.5})}
+
+
+def trainer_speed(device: str = "auto", steps: int = 20, rounds: int = 3,
+                  models: dict = TRAINER_MODELS) -> dict:
+    """Seconds per full-profile epoch (390 steps of 128) of the real training loop
+    (``common.train.fit_epoch``: device-resident uint8 data, augmentation, schedules, gating
+    losses, optimizer), timed on ``steps`` steps after one warm-up pass, models interleaved
+    over ``rounds`` rounds; random images (speed does not depend on them)."""
+    from .train import fit_epoch
+
+    dev = resolve_device(device)
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (steps * 128, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, 10, (steps * 128,), generator=generator)
+    images, labels = images.to(dev), labels.to(dev)
+    config = TrainConfig.from_profile("full")
+    precision = resolve_precision(config.precision, dev)
+    runs = {}
+    for label, (name, kwargs) in models.items():
+        torch.manual_seed(0)
+        model = to_device(build_model(name, **kwargs), dev)
+        runs[label] = (model, make_optimizer(model, config))
+    criterion = nn.CrossEntropyLoss()
+    seconds: dict[str, list[float]] = {label: [] for label in models}
+    for round_index in range(rounds + 1):  # round 0 warms up (allocations, kernel choice)
+        for label, (model, optimizer) in runs.items():
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            started = time.perf_counter()
+            fit_epoch(model, optimizer, criterion, images, labels, config, 0, steps, 390 * 30,
+                      390, True, dev, precision)  # fit_epoch reads its sums: synchronises
+            if round_index:
+                seconds[label].append((time.perf_counter() - started) / steps * 390)
+    rows = [{"model": label, "seconds_per_epoch": round(statistics.median(v), 2),
+             "rounds": [round(x, 2) for x in v], "precision": precision} for label, v in seconds.items()]
+    return {"benchmark": "trainer", "device": device_name(dev), "steps_timed": steps,
+            "threads": torch.get_num_threads(), "rows": rows, "provenance": provenance()}
+
+
 def write(result: dict, name: str, out_dir: Path = BENCH_DIR) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
@@ -232,7 +274,7 @@ def ratio_table(result: dict) -> pd.DataFrame:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Benchmarks (results/benchmarks/*.json)")
     parser.add_argument("command", nargs="?", default="throughput",
-                        choices=("throughput", "dynamic", "precision", "gating"),
+                        choices=("throughput", "dynamic", "precision", "gating", "trainer"),
                         help="throughput: ResNet-20 fp32 vs bf16; dynamic: DY K=2..5 vs "
                              "ResNet-20; precision: short fp32 vs bf16 training run; gating: "
                              "batch-1 inference of a trained gated run, active channels only")
@@ -254,6 +296,9 @@ def main(argv=None) -> None:
         result = gating_inference(load_model(args.run), images)
         result["run"] = Path(args.run).name
         write(result, "gating_inference")
+    elif args.command == "trainer":
+        dev = resolve_device(args.device)
+        write(trainer_speed(args.device), f"trainer_{dev.type}")
     elif args.command == "dynamic":
         write(dynamic_throughput(args.device, **seconds), "dynamic_conv_throughput")
     else:

@@ -55,3 +55,12 @@ def test_ratio_table_and_load(tmp_path):
         vs_reference(load("toy", tmp_path), "dy", "train", 1)
     with pytest.raises(FileNotFoundError, match="make bench"):
         load("missing", tmp_path)
+
+
+def test_trainer_benchmark_times_the_real_loop():
+    from common.bench import trainer_speed
+
+    result = trainer_speed("cpu", steps=2, rounds=1, models={"ResNet-20": ("resnet20", {})})
+    (row,) = result["rows"]
+    assert row["model"] == "ResNet-20" and len(row["rounds"]) == 1 and row["seconds_per_epoch"] > 0
+    assert result["steps_timed"] == 2 and "git_commit" in result["provenance"]
