@@ -218,3 +218,24 @@ def test_gating_statistics_summarise_conditional_gates_and_mac_spread():
         static = gating_statistics(model, images)
     assert static["gates_always_on"] == 1.0 and static["macs_cv"] == 0.0
     assert gating_statistics(build_model("resnet20"), images) == {}
+
+
+def test_gating_dependence_matches_the_slow_path():
+    from common.analysis import gating_dependence
+    from common.data import evaluate
+    from common.flops import gating_statistics
+    from common.models.gating import frozen_gates, gate_on_rates
+
+    model = gated_model()
+    images = (torch.rand(50, 3, 32, 32) * 255).to(torch.uint8)
+    labels = torch.randint(0, 10, (50,))
+    freeze = (torch.rand(30, 3, 32, 32) * 255).to(torch.uint8)
+    fast = gating_dependence(model, freeze, images, labels)
+    stats = gating_statistics(model, images)
+    assert fast["acc"] == pytest.approx(evaluate(model, images, labels)["acc"])
+    assert fast["macs"] == pytest.approx(stats["macs_mean"])
+    assert fast["live_conditional"] == pytest.approx(stats["live_conditional"])
+    assert fast["macs_cv"] == pytest.approx(stats["macs_cv"])
+    with frozen_gates(model, gate_on_rates(model, freeze)):
+        assert fast["frozen_acc"] == pytest.approx(evaluate(model, images, labels)["acc"])
+        assert fast["frozen_macs"] == pytest.approx(executed_macs(model, images).mean().item())
