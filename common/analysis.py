@@ -321,11 +321,11 @@ def gating_dependence(model: torch.nn.Module, freeze_images: torch.Tensor, image
                       labels: torch.Tensor, device: torch.device | str = "cpu") -> dict[str, float]:
     """How much a gated model's accuracy and compute depend on its input, on ``images``: test
     accuracy and mean executed MACs with its own gates and with ``frozen_gates`` (each channel's
-    majority decision over ``freeze_images``), plus ``common.flops.gating_statistics``-style
-    shares. Three eval passes: the images with free gates, the freeze images, the images frozen
+    majority decision over ``freeze_images``), plus ``common.flops.gating_statistics``'
+    statistics. Three eval passes: the images with free gates, the freeze images, the images frozen
     (a frozen pattern is the same for every image, so its MACs need no pass)."""
     from .data import eval_batches
-    from .flops import executed_macs
+    from .flops import executed_macs, gating_statistics
     from .models.gating import frozen_gates, gate_on_rates, gated_blocks
 
     blocks = gated_blocks(model)
@@ -337,19 +337,16 @@ def gating_dependence(model: torch.nn.Module, freeze_images: torch.Tensor, image
     gates = {name: {"gates": torch.cat(p)} for name, p in parts.items()}
     labels = labels.cpu()
     acc = 100 * (torch.cat(logits).argmax(1) == labels).float().mean().item()
-    macs = executed_macs(model, images, gates=gates)
-    on_rate = torch.cat([g["gates"].float().mean(0) for g in gates.values()])
-    kinds = {kind: mask.float().mean().item() for kind, mask in gate_kinds(on_rate).items()}
-    live = kinds["always on"] + kinds["conditional"]
+    stats = gating_statistics(model, images, gates=gates)
     rates = gate_on_rates(model, freeze_images, device)
     with frozen_gates(model, rates):
         frozen = [out.float().cpu() for out in eval_batches(model, images, 500, device)]
     pattern = {name: {"gates": (rate > 0.5).float()[None].expand(len(images), -1)}
                for name, rate in rates.items()}
     return {"acc": acc, "frozen_acc": 100 * (torch.cat(frozen).argmax(1) == labels).float().mean().item(),
-            "macs": macs.mean().item(), "frozen_macs": executed_macs(model, images, gates=pattern).mean().item(),
-            "live_conditional": kinds["conditional"] / live if live else 0.0,
-            "macs_cv": (macs.std() / macs.mean()).item()}
+            "macs": stats["macs_mean"],
+            "frozen_macs": executed_macs(model, images, gates=pattern).mean().item(),
+            "live_conditional": stats["live_conditional"], "macs_cv": stats["macs_cv"]}
 
 
 def plot_gate_usage(usage: pd.DataFrame, title: str) -> plt.Figure:

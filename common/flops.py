@@ -150,17 +150,19 @@ def executed_macs(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
     return per_image
 
 
-def gating_statistics(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu"
-                      ) -> dict[str, float]:
+def gating_statistics(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu",
+                      gates: dict | None = None) -> dict[str, float]:
     """How conditional a gated model's eval-mode gates are on ``images`` ({} without gates).
 
     Shares of all gates that are always on, conditional or always off (``gate_kinds``), the
     conditional share of the live gates (those not always off), and the mean and spread
     (std / mean) of the MACs executed per image. Recorded per epoch by the trainer.
+    ``gates``: the images' ``collect_gates`` record, when the caller has it already.
     """
     if not gated_blocks(model):
         return {}
-    gates = collect_gates(model, images, device=device)
+    if gates is None:
+        gates = collect_gates(model, images, device=device)
     on_rate = torch.cat([record["gates"].float().mean(0) for record in gates.values()])
     kinds = {kind: mask.float().mean().item() for kind, mask in gate_kinds(on_rate).items()}
     live = kinds["always on"] + kinds["conditional"]
