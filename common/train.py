@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 from .data import (CifarData, evaluate, iterate_batches, load_cifar10, random_partition,
                    to_float)
-from .flops import count_macs, count_params, executed_macs, gating_statistics
+from .flops import count_macs, count_params, gating_statistics
 from .models import CONFIG_FILE, WEIGHTS_FILE, build_model, model_settings
 from .paths import RESULTS_DIR, portable
 
@@ -205,10 +205,16 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     return optimizer
 
 
+def training_size(config: TrainConfig, n: int) -> int:
+    """How many of ``n`` training images ``config`` trains on (the rest of a hold-out split,
+    or ``train_size``)."""
+    return n - config.holdout if config.train_size is None else config.train_size
+
+
 def split_training_data(data: CifarData, config: TrainConfig):
     """(train images, train labels, holdout images, holdout labels) for this config."""
     n = len(data.train_labels)
-    n_train = n - config.holdout if config.train_size is None else config.train_size
+    n_train = training_size(config, n)
     if n_train < 1 or n_train + config.holdout > n:
         raise ValueError(f"train_size {config.train_size} + holdout {config.holdout} exceeds the "
                          f"{n} training images of {data.source['name']}")
@@ -281,8 +287,7 @@ def training_notice(config: TrainConfig, data: CifarData, results_dir: str | Pat
     model = build_model(config.model, **config.model_kwargs)
     speed = images_per_second(model, config.batch_size, resolve_precision(config.precision, dev),
                               "train", dev, min_seconds=1.0)
-    images = (len(data.train_labels) - config.holdout if config.train_size is None
-              else config.train_size)
+    images = training_size(config, len(data.train_labels))
     hours = images * config.epochs / speed / 3600
     finished = [json.loads(p.read_text())["data_source"]
                 for p in Path(results_dir).glob(f"*/{METRICS_FILE}")]
@@ -471,9 +476,10 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
     }
     final = evaluate(model, score_x, score_y, dev)
     metrics.update({f"{split}_acc": final["acc"], f"{split}_loss": final["loss"]})
-    # Input-dependent compute (channel gating) varies per image; static models cost `macs`.
-    metrics["avg_executed_macs"] = executed_macs(model, score_x, device=dev).mean().item()
+    # Input-dependent compute (channel gating) varies per image, measured with the gates'
+    # statistics in one pass; static models cost `macs`.
     metrics.update(gating_statistics(model, score_x, dev))
+    metrics["avg_executed_macs"] = metrics.get("macs_mean", metrics["macs"])
     _save_atomic(model.state_dict(), run_dir / WEIGHTS_FILE)
     (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))  # last: marks "finished"
     return run_dir
