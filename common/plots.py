@@ -108,17 +108,20 @@ def plot_test_curves(histories: dict[str, pd.DataFrame], title: str) -> plt.Figu
 
 
 def plot_accuracy_vs_macs(points: pd.DataFrame, title: str) -> plt.Figure:
-    """Test accuracy against (average executed) MACs, one marker per model family.
+    """Test accuracy against (average executed) MACs, one marker and line per model family.
 
-    ``points`` has one row per model with ``label``, ``family``, ``macs`` and ``test_acc``.
+    ``points`` has one row per model with ``label``, ``family``, ``macs`` and ``test_acc``, and
+    optionally ``test_acc_std`` (over seeds: drawn as error bars; NaN for one seed: none).
     """
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     markers = dict(zip(points["family"].unique(), "o^sDv*"))
     palette = dict(zip(points["family"].unique(), sns.color_palette("colorblind")))
     for family, rows in points.groupby("family", sort=False):
         rows = rows.sort_values("macs")
-        ax.plot(rows["macs"] / 1e6, rows["test_acc"], marker=markers[family], ls="-" if len(rows) > 1
-                else "none", color=palette[family], label=family)
+        yerr = rows["test_acc_std"].fillna(0) if "test_acc_std" in rows else None
+        ax.errorbar(rows["macs"] / 1e6, rows["test_acc"], yerr=yerr, marker=markers[family],
+                    ls="-" if len(rows) > 1 else "none", color=palette[family], label=family,
+                    capsize=3)
     ax.set(xlabel="(average executed) MMACs per image", ylabel="test accuracy (%)", title=title)
     ax.margins(x=0.08, y=0.1)  # room for the labels
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)  # off the points

@@ -167,9 +167,20 @@ def conditional_proxy_table(selection_dir: Path = SELECTION_DIR) -> str:
     return "\n".join(lines)
 
 
+def seeds_table(results_dir: Path = RESULTS_DIR, profile: str = "full") -> str:
+    """Markdown table of every model of ``profile`` over its seeds (``common.seeds.overview``)."""
+    from . import seeds
+
+    table = seeds.seed_table(seeds.load_runs(results_dir, profile))
+    if table.empty:
+        return f"*no finished runs of profile {profile!r} yet*"
+    return seeds.overview_markdown(seeds.overview(table), RESNET20_MACS)
+
+
 def readme_sections(results_dir: Path = RESULTS_DIR) -> dict[str, str]:
     """The README's generated sections by marker name."""
     return {"results-table": results_table(results_dir),
+            "seeds-table": seeds_table(results_dir),
             "recipe-selection": selection_table(results_dir / "recipe_selection"),
             "gating-calibration": gating_calibration_table(
                 results_dir / "recipe_selection" / "gating"),

@@ -47,6 +47,16 @@ def run_label(model: str, model_kwargs: Optional[dict] = None) -> str:
     return " ".join([label, *(f"{k}={v}" for k, v in sorted(kwargs.items()))])
 
 
+def run_family(model: str, model_kwargs: Optional[dict] = None) -> str:
+    """The line a run belongs to in accuracy-vs-MACs figures: its family, plus any recipe setting
+    beyond the family's own knob (K, L0 weight, or width: thin ResNet-20s are the static
+    frontier, so they share ResNet-20's line), e.g. "gated ResNet-20 (bs_until=None, l0_cost=macs)"."""
+    knobs = {"resnet20": "width", "dy_resnet20": "num_kernels", "gated_resnet20": "l0_weight"}
+    extra = {k: v for k, v in (model_kwargs or {}).items() if k != knobs.get(model)}
+    family = FAMILIES.get(model, model)
+    return f"{family} ({', '.join(f'{k}={v}' for k, v in sorted(extra.items()))})" if extra else family
+
+
 def study_specs(kernels=(), l0_weights=()) -> dict[str, tuple[str, dict]]:
     """{label: (model, kwargs)}: ResNet-20, DY-ResNet-20 per K, gated ResNet-20 per L0 weight."""
     specs = {run_label("resnet20"): ("resnet20", {})}

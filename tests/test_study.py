@@ -15,6 +15,14 @@ def test_run_labels():
     assert list(study.study_specs([2], [0.5])) == ["ResNet-20", "DY K=2", "gated L0=0.5"]
 
 
+def test_run_families_keep_thin_resnets_on_the_static_line():
+    assert study.run_family("resnet20", {"width": 0.58}) == study.run_family("resnet20") == "ResNet-20"
+    assert study.run_family("dy_resnet20", {"num_kernels": 4}) == "DY-ResNet-20"
+    assert study.run_family("gated_resnet20", {"l0_weight": 0.5}) == "gated ResNet-20"
+    assert (study.run_family("gated_resnet20", {"l0_weight": 1.0, "bs_until": None, "l0_cost": "macs"})
+            == "gated ResNet-20 (bs_until=None, l0_cost=macs)")
+
+
 def test_handoff_paths_are_named_once(tmp_path):
     assert study.handoff_path(tmp_path, "attention_tsne", profile="full", k=4).name == \
         "02_attention_tsne_full_k4.csv"

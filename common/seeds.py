@@ -1,0 +1,164 @@
+"""Results over seeds: mean ± std per model, paired differences against a reference model, and
+the margin over the static frontier, each with a 95% interval.
+
+Runs of one model that differ only in their seed are the replicates; a difference between two
+models is paired by seed (same data order and initialisation stream), and its interval is
+Student's t over the pairs. With one seed there is no interval (NaN), and tables say so.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .selection import frontier_accuracy
+from .study import run_family, run_label
+
+
+def load_runs(results_dir: str | Path, profile: str) -> list[dict]:
+    """The ``metrics.json`` of every finished run of ``profile`` directly under ``results_dir``."""
+    runs = [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*/metrics.json"))]
+    return [m for m in runs if m["profile"] == profile]
+
+
+def seed_table(runs: list[dict]) -> pd.DataFrame:
+    """One row per run: label, family, seed, MACs (average executed for gated models), test and
+    train accuracy, and the run's folder name."""
+    return pd.DataFrame([{"label": run_label(m["model"], m.get("model_kwargs")),
+                          "family": run_family(m["model"], m.get("model_kwargs")), "seed": m["seed"],
+                          "macs": m.get("avg_executed_macs", m["macs"]), "test_acc": m["test_acc"],
+                          "train_acc": m["train_acc"], "run": m["run"]} for m in runs],
+                        columns=["label", "family", "seed", "macs", "test_acc", "train_acc", "run"])
+
+
+def interval(values, confidence: float = 0.95) -> dict:
+    """n, mean, std (n-1) and the t interval of the mean of ``values``; NaN where n < 2."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    n = len(values)
+    mean = float(values.mean()) if n else np.nan
+    if n < 2:
+        return {"n": n, "mean": mean, "std": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+    std = float(values.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / np.sqrt(n)
+    return {"n": n, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def _seeds(values) -> str:
+    return ", ".join(str(s) for s in sorted(values))
+
+
+def summarize(table: pd.DataFrame, column: str = "test_acc") -> pd.DataFrame:
+    """Per label (in the table's order): family, seeds, MACs (mean), and n / mean / std / 95%
+    interval of ``column`` over its seeds."""
+    rows = []
+    for label, runs in table.groupby("label", sort=False):
+        rows.append({"label": label, "family": runs["family"].iloc[0], "seeds": _seeds(runs["seed"]),
+                     "macs": runs["macs"].mean(), **interval(runs[column])})
+    return pd.DataFrame(rows).set_index("label")
+
+
+def paired_differences(table: pd.DataFrame, reference: str = "ResNet-20",
+                       column: str = "test_acc") -> pd.DataFrame:
+    """Per label other than ``reference``: ``column`` minus the reference's, paired by seed
+    (only seeds both have), as n / mean / std / 95% interval, with the seeds used."""
+    ref = table[table["label"] == reference].set_index("seed")[column]
+    rows = []
+    for label, runs in table[table["label"] != reference].groupby("label", sort=False):
+        diffs = (runs.set_index("seed")[column] - ref).dropna()
+        rows.append({"label": label, "seeds": _seeds(diffs.index), **interval(diffs)})
+    return pd.DataFrame(rows, columns=["label", "seeds", "n", "mean", "std", "ci_low",
+                                       "ci_high"]).set_index("label")
+
+
+def frontier_margins(table: pd.DataFrame, static_labels: list[str], labels: list[str],
+                     column: str = "test_acc") -> pd.DataFrame:
+    """For each of ``labels``: its accuracy minus the static frontier's at its own MACs, seed by
+    seed (the frontier of seed s is made of the static runs of seed s, interpolated linearly in
+    log MACs as in ``common.selection``; NaN outside their MACs range), then n / mean / std / 95%
+    interval over seeds. Columns ``per_seed`` ({seed: margin}) and ``frontier_acc`` (mean) too."""
+    static = table[table["label"].isin(static_labels)]
+    rows = []
+    for label in labels:
+        margins, frontier = {}, {}
+        for run in table[table["label"] == label].itertuples():
+            points = static[static["seed"] == run.seed]
+            if points["label"].nunique() < 2:
+                continue  # a frontier needs two static models of this seed
+            at = frontier_accuracy(points.rename(columns={column: "acc"}), run.macs)[0]
+            frontier[run.seed], margins[run.seed] = at, getattr(run, column) - at
+        inside = [v for v in frontier.values() if v == v]
+        rows.append({"label": label, "seeds": _seeds(k for k, v in margins.items() if v == v),
+                     "frontier_acc": float(np.mean(inside)) if inside else np.nan,
+                     **interval(list(margins.values())), "per_seed": margins})
+    return pd.DataFrame(rows).set_index("label")
+
+
+def plus_minus(mean: float, std: float, digits: int = 2) -> str:
+    """"86.86 ± 0.21", or "86.86 (1 seed)" when there is no spread to show."""
+    if std != std:
+        return f"{mean:.{digits}f} (1 seed)"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def overview(table: pd.DataFrame, reference: str = "ResNet-20",
+             static_family: str = "ResNet-20") -> pd.DataFrame:
+    """The study's table over seeds, one row per model: seeds, MACs, test accuracy (mean, std),
+    the paired difference against ``reference`` and, for every non-static model, the margin over
+    the static frontier (every run of ``static_family``: ResNet-20 and its thin versions)."""
+    summary = summarize(table)
+    static = summary.index[summary["family"] == static_family].tolist()
+    diffs = paired_differences(table, reference)
+    margins = frontier_margins(table, static, [x for x in summary.index if x not in static])
+    out = summary[["family", "seeds", "macs", "n", "mean", "std"]].rename(
+        columns={"mean": "test_acc", "std": "test_acc_std"})
+    for prefix, part in [("delta", diffs), ("margin", margins)]:
+        for col in ["n", "mean", "ci_low", "ci_high"]:
+            out[f"{prefix}_{col}"] = part[col].reindex(out.index)
+    # static models first (costliest first), then each dynamic family in order of cost
+    key = [(label not in static, row["family"] if label not in static else "", -row["macs"]
+            if label in static else row["macs"]) for label, row in out.iterrows()]
+    return out.iloc[sorted(range(len(out)), key=key.__getitem__)]
+
+
+def _signed(row, prefix: str) -> str:
+    n, mean = row[f"{prefix}_n"], row[f"{prefix}_mean"]
+    if n != n or n == 0:
+        return "–"
+    if n < 2:
+        return f"{mean:+.2f} (1 seed)"
+    return f"{mean:+.2f} [{row[f'{prefix}_ci_low']:+.2f}, {row[f'{prefix}_ci_high']:+.2f}]"
+
+
+def overview_markdown(over: pd.DataFrame, reference_macs: float) -> str:
+    """``overview``'s table for readers: accuracy as mean ± std, differences with their 95%
+    interval (Student's t over seeds), "1 seed" where there is no interval."""
+    lines = ["| model | seeds | MACs (avg executed) | of ResNet-20 | test acc (%) | paired Δ vs "
+             "ResNet-20 (points) [95% CI] | vs static frontier at its MACs (points) [95% CI] |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for label, row in over.iterrows():
+        lines.append(f"| {label} | {row['seeds']} | {row['macs'] / 1e6:.2f}M | "
+                     f"{100 * row['macs'] / reference_macs:.1f}% | "
+                     f"{plus_minus(row['test_acc'], row['test_acc_std'])} | {_signed(row, 'delta')} | "
+                     f"{_signed(row, 'margin')} |")
+    return "\n".join(lines)
+
+
+def verdict(row, prefix: str) -> str:
+    """What an ``overview`` row's difference (``prefix`` "delta" or "margin") supports: ahead or
+    behind when the 95% interval excludes 0, otherwise not distinguishable; with one seed, no
+    verdict."""
+    n, low, high = row[f"{prefix}_n"], row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"]
+    if n != n or n == 0:
+        return "no comparison"
+    if n < 2:
+        return "one seed: no interval"
+    if low > 0:
+        return "ahead (95% CI above 0)"
+    if high < 0:
+        return "behind (95% CI below 0)"
+    return "not distinguishable (95% CI spans 0)"

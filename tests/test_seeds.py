@@ -1,0 +1,91 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from common import seeds
+
+
+def _metrics(model, kwargs, seed, acc, macs, profile="full"):
+    return {"model": model, "model_kwargs": kwargs, "seed": seed, "test_acc": acc, "train_acc": acc + 5,
+            "macs": macs, "profile": profile, "run": f"{model}-{seed}"}
+
+
+def test_interval_is_students_t():
+    result = seeds.interval([1.0, 2.0, 3.0])
+    half = 4.302653 / np.sqrt(3)  # t(0.975, 2 dof) * std / sqrt(n), std = 1
+    assert result["n"] == 3 and result["mean"] == pytest.approx(2.0) and result["std"] == pytest.approx(1.0)
+    assert result["ci_low"] == pytest.approx(2.0 - half, abs=1e-5)
+    assert result["ci_high"] == pytest.approx(2.0 + half, abs=1e-5)
+    one = seeds.interval([5.0, np.nan])
+    assert one["n"] == 1 and one["mean"] == 5.0 and np.isnan(one["std"]) and np.isnan(one["ci_low"])
+
+
+def test_differences_are_paired_by_seed():
+    ref = [80.0, 90.0, 85.0]
+    runs = [_metrics("resnet20", {}, s, a, 40e6) for s, a in enumerate(ref)]
+    # one point better on every seed: paired, the spread of the difference is 0; seed 1 is missing
+    runs += [_metrics("dy_resnet20", {"num_kernels": 4}, s, ref[s] + 1, 41e6) for s in (0, 2)]
+    table = seeds.seed_table(runs)
+    diffs = seeds.paired_differences(table, reference="ResNet-20")
+    row = diffs.loc["DY K=4"]
+    assert row["n"] == 2 and row["seeds"] == "0, 2"
+    assert row["mean"] == pytest.approx(1.0) and row["std"] == pytest.approx(0.0)
+    assert row["ci_low"] == pytest.approx(1.0) and row["ci_high"] == pytest.approx(1.0)
+    summary = seeds.summarize(table)
+    assert summary.loc["ResNet-20", "n"] == 3 and summary.loc["ResNet-20", "std"] == pytest.approx(5.0)
+    assert summary.loc["DY K=4", "seeds"] == "0, 2"
+
+
+def test_frontier_margins_use_each_seeds_static_runs():
+    runs = []
+    for seed, shift in [(0, 0.0), (1, 2.0)]:
+        runs += [_metrics("resnet20", {"width": 0.5}, seed, 80.0 + shift, 10e6),
+                 _metrics("resnet20", {}, seed, 90.0 + shift, 40e6)]
+        # at 20M MACs (halfway in log MACs) the frontier is 85 + shift; the gated run is 1 below
+        runs.append(_metrics("gated_resnet20", {"l0_weight": 1.0}, seed, 84.0 + shift, 20e6))
+    runs.append(_metrics("gated_resnet20", {"l0_weight": 2.0}, 0, 70.0, 5e6))  # below every static run
+    table = seeds.seed_table(runs)
+    margins = seeds.frontier_margins(table, ["ResNet-20", "ResNet-20 width=0.5"],
+                                     ["gated L0=1.0", "gated L0=2.0"])
+    row = margins.loc["gated L0=1.0"]
+    assert row["per_seed"] == pytest.approx({0: -1.0, 1: -1.0})
+    assert row["n"] == 2 and row["mean"] == pytest.approx(-1.0) and row["frontier_acc"] == pytest.approx(86.0)
+    assert margins.loc["gated L0=2.0", "n"] == 0 and np.isnan(margins.loc["gated L0=2.0", "mean"])
+
+
+def test_plus_minus_says_when_there_is_one_seed():
+    assert seeds.plus_minus(86.857, 0.214) == "86.86 ± 0.21"
+    assert seeds.plus_minus(86.857, float("nan")) == "86.86 (1 seed)"
+
+
+def test_load_runs_keeps_the_profile(tmp_path):
+    import json
+    for name, profile in [("a", "full"), ("b", "smoke")]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps(_metrics("resnet20", {}, 0, 1.0, 1.0, profile)))
+    assert [m["profile"] for m in seeds.load_runs(tmp_path, "full")] == ["full"]
+    assert isinstance(seeds.seed_table([]), pd.DataFrame)
+
+
+def test_overview_puts_each_model_against_resnet20_and_the_frontier():
+    runs = []
+    for seed in (0, 1):
+        runs += [_metrics("resnet20", {"width": 0.5}, seed, 80.0, 10e6), _metrics("resnet20", {}, seed, 90.0 - seed, 40e6),
+                 _metrics("gated_resnet20", {"l0_weight": 1.0}, seed, 84.0, 20e6)]
+    runs.append(_metrics("dy_resnet20", {"num_kernels": 4}, 0, 91.0, 41e6))
+    over = seeds.overview(seeds.seed_table(runs))
+    assert over.loc["gated L0=1.0", "delta_mean"] == pytest.approx(-5.5)  # 84 - (90, 89)
+    assert over.loc["gated L0=1.0", "margin_n"] == 2
+    assert np.isnan(over.loc["ResNet-20 width=0.5", "margin_mean"])  # static models are the frontier
+    assert over.loc["DY K=4", "margin_n"] == 0  # above every static model's MACs: no extrapolation
+    text = seeds.overview_markdown(over, 40e6)
+    assert "| DY K=4 | 0 | 41.00M | 102.5% | 91.00 (1 seed) | +1.00 (1 seed) | – |" in text
+    assert "84.00 ± 0.00" in text
+
+
+@pytest.mark.parametrize("n, low, high, expected", [
+    (3, 0.2, 1.0, "ahead"), (3, -1.0, -0.1, "behind"), (3, -0.5, 0.5, "not distinguishable"),
+    (1, np.nan, np.nan, "one seed"), (0, np.nan, np.nan, "no comparison")])
+def test_verdict_follows_the_interval(n, low, high, expected):
+    row = {"margin_n": n, "margin_ci_low": low, "margin_ci_high": high}
+    assert seeds.verdict(row, "margin").startswith(expected)
