@@ -5,6 +5,7 @@
     python -m common.bench precision --data ...  # short fp32 vs bf16 training run, same seed
     python -m common.bench gating --run results/<gated run> --data ...  # batch-1 active channels
     python -m common.bench trainer               # the real training loop: seconds per epoch
+    python -m common.bench concurrency           # n training processes on one device at once
 
 Speed claims come from here, never from timed tests. Ratios are only meaningful within one
 file: every number in it was measured on the same machine in the same process.
@@ -14,7 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,8 +33,9 @@ from .models import build_model, load_model
 from .models.gating import forward_active_channels
 from .paths import RESULTS_DIR
 from .report import provenance
-from .train import (TrainConfig, autocast, device_name, load_metrics, make_optimizer,
-                    resolve_device, resolve_precision, to_device, train)
+from .runs import device_name, load_metrics
+from .train import (TrainConfig, autocast, compile_for_training, fit_epoch, make_optimizer,
+                    resolve_compile, resolve_device, resolve_precision, to_device, train)
 
 BENCH_DIR = RESULTS_DIR / "benchmarks"
 
@@ -197,41 +202,113 @@ TRAINER_MODELS = {"ResNet-20": ("resnet20", {}), "DY K=4": ("dy_resnet20", {"num
                   "gated L0=0.5": ("gated_resnet20", {"l0_weight": 0.5})}
 
 
+def _random_batches(steps: int, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``steps`` batches of 128 random uint8 images and labels on ``dev`` (speed does not
+    depend on the pixels)."""
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (steps * 128, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, 10, (steps * 128,), generator=generator)
+    return images.to(dev), labels.to(dev)
+
+
+def _timed_epoch(model, optimizer, images, labels, config, steps, dev, precision) -> float:
+    """Seconds per full-profile epoch (390 steps) of ``fit_epoch`` over ``steps`` steps."""
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    fit_epoch(model, optimizer, nn.CrossEntropyLoss(), images, labels, config, 0, steps,
+              390 * 30, 390, True, dev, precision)  # fit_epoch reads its sums: synchronises
+    return (time.perf_counter() - started) / steps * 390
+
+
 def trainer_speed(device: str = "auto", steps: int = 20, rounds: int = 3,
                   models: dict = TRAINER_MODELS) -> dict:
     """Seconds per full-profile epoch (390 steps of 128) of the real training loop
     (``common.train.fit_epoch``: device-resident uint8 data, augmentation, schedules, gating
-    losses, optimizer), timed on ``steps`` steps after one warm-up pass, models interleaved
-    over ``rounds`` rounds; random images (speed does not depend on them)."""
-    from .train import fit_epoch
-
+    losses, optimizer), timed on ``steps`` steps after one warm-up pass (which compiles, where
+    the trainer compiles), models interleaved over ``rounds`` rounds; random images. Where the
+    trainer compiles by default (CUDA), each model is timed eager and compiled side by side."""
     dev = resolve_device(device)
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (steps * 128, 3, 32, 32), dtype=torch.uint8, generator=generator)
-    labels = torch.randint(0, 10, (steps * 128,), generator=generator)
-    images, labels = images.to(dev), labels.to(dev)
+    images, labels = _random_batches(steps, dev)
     config = TrainConfig.from_profile("full")
     precision = resolve_precision(config.precision, dev)
+    variants = (False, True) if resolve_compile("auto", dev) else (False,)
     runs = {}
     for label, (name, kwargs) in models.items():
-        torch.manual_seed(0)
-        model = to_device(build_model(name, **kwargs), dev)
-        runs[label] = (model, make_optimizer(model, config))
-    criterion = nn.CrossEntropyLoss()
-    seconds: dict[str, list[float]] = {label: [] for label in models}
-    for round_index in range(rounds + 1):  # round 0 warms up (allocations, kernel choice)
-        for label, (model, optimizer) in runs.items():
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
-            started = time.perf_counter()
-            fit_epoch(model, optimizer, criterion, images, labels, config, 0, steps, 390 * 30,
-                      390, True, dev, precision)  # fit_epoch reads its sums: synchronises
+        for compiled in variants:
+            torch.manual_seed(0)
+            model = to_device(build_model(name, **kwargs), dev)
+            step_model = compile_for_training(model, dev) if compiled else model
+            runs[label, compiled] = (step_model, make_optimizer(model, config))
+    seconds: dict[tuple, list[float]] = {key: [] for key in runs}
+    for round_index in range(rounds + 1):  # round 0 warms up (allocations, kernel choice, compiling)
+        for key, (model, optimizer) in runs.items():
+            took = _timed_epoch(model, optimizer, images, labels, config, steps, dev, precision)
             if round_index:
-                seconds[label].append((time.perf_counter() - started) / steps * 390)
-    rows = [{"model": label, "seconds_per_epoch": round(statistics.median(v), 2),
-             "rounds": [round(x, 2) for x in v], "precision": precision} for label, v in seconds.items()]
+                seconds[key].append(took)
+    rows = [{"model": label, "compiled": compiled, "seconds_per_epoch": round(statistics.median(v), 2),
+             "rounds": [round(x, 2) for x in v], "precision": precision}
+            for (label, compiled), v in seconds.items()]
     return {"benchmark": "trainer", "device": device_name(dev), "steps_timed": steps,
             "threads": torch.get_num_threads(), "rows": rows, "provenance": provenance()}
+
+
+def concurrency_worker(steps: int, device: str, barrier: Path, index: int, count: int) -> dict:
+    """One of ``count`` processes of ``concurrency``: ResNet-20 through the real trainer (compiled
+    where the trainer compiles), one warm-up pass, then wait until all ``count`` are warm (files
+    in ``barrier``) and time ``steps`` steps, so the timed windows overlap."""
+    dev = resolve_device(device)
+    images, labels = _random_batches(steps, dev)
+    config = TrainConfig.from_profile("full")
+    precision = resolve_precision(config.precision, dev)
+    torch.manual_seed(index)
+    model = to_device(build_model("resnet20"), dev)
+    step_model = compile_for_training(model, dev) if resolve_compile("auto", dev) else model
+    optimizer = make_optimizer(model, config)
+    _timed_epoch(step_model, optimizer, images, labels, config, steps, dev, precision)
+    (barrier / f"ready{index}").touch()
+    while len(list(barrier.glob("ready*"))) < count:
+        time.sleep(0.05)
+    seconds = _timed_epoch(step_model, optimizer, images, labels, config, steps, dev, precision)
+    return {"images_per_s": 390 * 128 / seconds, "seconds_per_epoch": seconds}
+
+
+def concurrency(device: str = "auto", counts=(1, 2, 4, 8), steps: int = 100,
+                threads: int = 1) -> dict:
+    """Aggregate training images/s of n ResNet-20 processes sharing one device, for each n of
+    ``counts`` (each process ``threads`` CPU threads), against one alone; ``runs_per_device``
+    turns it into how many runs to start at once."""
+    dev = resolve_device(device)
+    rows = []
+    for count in counts:
+        with tempfile.TemporaryDirectory() as barrier:
+            env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+            workers = [subprocess.Popen([sys.executable, "-m", "common.bench", "concurrency-worker",
+                                         "--device", device, "--steps", str(steps), "--barrier",
+                                         barrier, "--index", str(i), "--count", str(count)],
+                                        stdout=subprocess.PIPE, text=True, env=env)
+                       for i in range(count)]
+            results = [json.loads(w.communicate()[0].strip().splitlines()[-1]) for w in workers]
+        if any(w.returncode for w in workers):
+            raise RuntimeError(f"a concurrency worker failed (n = {count})")
+        rows.append({"runs": count, "aggregate_images_per_s": round(sum(r["images_per_s"] for r in results), 1),
+                     "seconds_per_epoch_each": [round(r["seconds_per_epoch"], 2) for r in results]})
+    one = rows[0]["aggregate_images_per_s"]
+    for row in rows:
+        row["vs_one_run"] = round(row["aggregate_images_per_s"] / one, 2)
+    result = {"benchmark": "concurrency", "device": device_name(dev), "threads_per_run": threads,
+              "steps_timed": steps, "compiled": resolve_compile("auto", dev), "rows": rows,
+              "provenance": provenance()}
+    result["runs_per_device"] = runs_per_device(result)
+    return result
+
+
+def runs_per_device(result: dict, share_of_best: float = 0.9) -> int:
+    """The rule: the fewest concurrent runs whose aggregate images/s reaches ``share_of_best``
+    of the best aggregate measured (more runs than that add waiting, not throughput)."""
+    best = max(row["aggregate_images_per_s"] for row in result["rows"])
+    return min(row["runs"] for row in result["rows"]
+               if row["aggregate_images_per_s"] >= share_of_best * best)
 
 
 def write(result: dict, name: str, out_dir: Path = BENCH_DIR) -> Path:
@@ -274,7 +351,8 @@ def ratio_table(result: dict) -> pd.DataFrame:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Benchmarks (results/benchmarks/*.json)")
     parser.add_argument("command", nargs="?", default="throughput",
-                        choices=("throughput", "dynamic", "precision", "gating", "trainer"),
+                        choices=("throughput", "dynamic", "precision", "gating", "trainer",
+                                 "concurrency", "concurrency-worker"),
                         help="throughput: ResNet-20 fp32 vs bf16; dynamic: DY K=2..5 vs "
                              "ResNet-20; precision: short fp32 vs bf16 training run; gating: "
                              "batch-1 inference of a trained gated run, active channels only")
@@ -285,6 +363,13 @@ def main(argv=None) -> None:
                         help="minimum time per measurement and round (default: 2 s for "
                              "throughput, 1 s for dynamic; each is measured in 3 rounds)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--counts", type=int, nargs="+", default=[1, 2, 4, 8],
+                        help="concurrent runs to measure (concurrency)")
+    parser.add_argument("--steps", type=int, default=100, help="timed steps (concurrency)")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads per run (concurrency)")
+    parser.add_argument("--barrier", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     seconds = {} if args.seconds is None else {"min_seconds": args.seconds}
     if args.command == "precision":
@@ -300,7 +385,16 @@ def main(argv=None) -> None:
         dev = resolve_device(args.device)
         write(trainer_speed(args.device), f"trainer_{dev.type}")
     elif args.command == "dynamic":
-        write(dynamic_throughput(args.device, **seconds), "dynamic_conv_throughput")
+        dev = resolve_device(args.device)  # the CPU file keeps its name: notebook 02 reads it
+        write(dynamic_throughput(args.device, **seconds),
+              "dynamic_conv_throughput" + ("_cuda" if dev.type == "cuda" else ""))
+    elif args.command == "concurrency":
+        dev = resolve_device(args.device)
+        write(concurrency(args.device, args.counts, args.steps, args.threads), f"concurrency_{dev.type}")
+    elif args.command == "concurrency-worker":
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+        print(json.dumps(concurrency_worker(args.steps, args.device, Path(args.barrier), args.index,
+                                            args.count)))
     else:
         write(throughput(args.device, **seconds), "throughput")
 

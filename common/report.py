@@ -74,7 +74,7 @@ TABLE_START, TABLE_END = _marker("results-table"), _marker("results-table", end=
 
 def results_table(results_dir: Path = RESULTS_DIR) -> str:
     """Markdown table of every finished run under ``results_dir`` (one row per metrics.json)."""
-    from .train import trained_on  # torch is heavy; only this table needs it
+    from .runs import trained_on  # torch is heavy; only this table needs it
 
     rows = []
     for path in sorted(results_dir.glob("*/metrics.json")):

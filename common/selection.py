@@ -19,7 +19,7 @@ import pandas as pd
 
 from .flops import RESNET20_MACS
 from .models import CONFIG_FILE
-from .train import METRICS_FILE
+from .runs import METRICS_FILE
 
 GOALS = {"max_macs_share": 0.60, "min_live_conditional": 0.40, "min_macs_cv": 0.10}
 

@@ -13,7 +13,8 @@ from typing import Optional
 import pandas as pd
 
 from .data import CifarData
-from .train import TrainConfig, finished_run, train
+from .runs import finished_run
+from .train import TrainConfig, train
 
 # Tables one notebook writes for a later one (under results/tables/), named once.
 HANDOFF = {

@@ -1,6 +1,7 @@
 """Grids of training runs through submitit: on this machine, or as Slurm jobs on a cluster.
 
     python -m common.sweep --runs resnet20 dy4 gated0.5 --seeds 0 1 2 --profile full
+    python -m common.sweep --runs resnet20 dy4 --seeds 0 1 2 --parallel auto   # measured rule
     python -m common.sweep --runs resnet20 dy4 --seeds 0 1 2 --cluster slurm \\
         --partition gpu --gpus-per-job 1 --timeout-min 240
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -23,7 +25,8 @@ import submitit
 
 from .data import load_cifar10
 from .paths import REPO_ROOT, RESULTS_DIR
-from .train import PROFILES, TrainConfig, finished_run, train
+from .runs import finished_run
+from .train import PROFILES, TrainConfig, train
 
 SHORT_NAMES = [(r"resnet20", "resnet20", None), (r"dy(\d+)", "dy_resnet20", ("num_kernels", int)),
                (r"gated([\d.]+)", "gated_resnet20", ("l0_weight", float)),
@@ -74,6 +77,27 @@ def make_executor(cluster: str, folder: Path, timeout_min: int, gpus_per_job: in
     return executor
 
 
+def parallel_runs(device: str = "auto", threads: int = 1, bench_dir: Path | None = None) -> int:
+    """How many runs to train at once on this machine (``--parallel auto``). CPU: one per
+    ``threads`` cores. GPU: the rule of ``common.bench.runs_per_device`` applied to
+    ``results/benchmarks/concurrency_cuda.json`` when it was measured on this GPU model, else
+    measured now (about a minute per count) and written there."""
+    from . import bench
+    from .train import resolve_device
+
+    dev = resolve_device(device)
+    if dev.type != "cuda":
+        return max(1, (os.cpu_count() or 1) // threads)
+    bench_dir = Path(bench_dir or bench.BENCH_DIR)
+    path = bench_dir / "concurrency_cuda.json"
+    measured = json.loads(path.read_text()) if path.exists() else None
+    if not measured or measured["device"] != bench.device_name(dev):
+        print(f"[sweep] measuring how many runs share this GPU (writes {path.name})", flush=True)
+        measured = bench.concurrency(device)
+        bench.write(measured, "concurrency_cuda", bench_dir)
+    return bench.runs_per_device(measured)
+
+
 def sweep(configs: list[TrainConfig], data_source: str | None, executor, parallel: int,
           results_dir: str | Path = RESULTS_DIR, device: str = "auto",
           threads: int | None = None, poll_s: float = 10.0) -> list[str]:
@@ -90,11 +114,18 @@ def sweep(configs: list[TrainConfig], data_source: str | None, executor, paralle
             running = [executor.submit(job, c, data_source, str(results_dir), device, threads)
                        for c in todo]
         return done + [j.result() for j in running]
+    # submitit's local executor hides every GPU from a job that asks for none; here each job
+    # gets one, round robin, so several runs share a GPU (parallel_runs says how many).
+    gpus = torch_gpus() if executor.cluster == "local" else 0
     running: list = []
+    submitted = 0
     while todo or running:
         while todo and len(running) < parallel:
+            if gpus:
+                executor.update_parameters(gpus_per_node=1, visible_gpus=(submitted % gpus,))
             running.append(executor.submit(job, todo.pop(0), data_source, str(results_dir),
                                            device, threads))
+            submitted += 1
         finished = [j for j in running if j.done()]
         for j in finished:
             done.append(j.result())  # raises the job's error, with its log
@@ -105,6 +136,13 @@ def sweep(configs: list[TrainConfig], data_source: str | None, executor, paralle
     return done
 
 
+def torch_gpus() -> int:
+    """The number of CUDA devices this process sees."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", nargs="+", required=True,
@@ -113,8 +151,9 @@ def main(argv=None) -> None:
     parser.add_argument("--profile", default="full", choices=list(PROFILES))
     parser.add_argument("--data", default=None, help="CIFAR-10 source (default: $CIFAR10)")
     parser.add_argument("--cluster", default="local", choices=["local", "slurm", "debug"])
-    parser.add_argument("--parallel", type=int, default=2,
-                        help="runs at once (local: processes; slurm: array parallelism)")
+    parser.add_argument("--parallel", default="auto",
+                        help="runs at once (local: processes; slurm: array parallelism); auto: "
+                             "one per --threads cores on a CPU, the measured rule on a GPU")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per run")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--gpus-per-job", type=int, default=0)
@@ -127,8 +166,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     executor = make_executor(args.cluster, Path(args.log_dir), args.timeout_min,
                              args.gpus_per_job, args.cpus_per_job, args.partition)
+    parallel = (parallel_runs(args.device, args.threads) if args.parallel == "auto"
+                else int(args.parallel))
+    print(f"[sweep] {parallel} runs at once", flush=True)
     finished = sweep(grid(args.runs, args.seeds, args.profile), args.data, executor,
-                     args.parallel, args.results_dir, args.device, args.threads)
+                     parallel, args.results_dir, args.device, args.threads)
     print("\n".join(finished))
 
 

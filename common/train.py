@@ -3,15 +3,9 @@
 SGD (momentum 0.9, Nesterov), weight decay on conv/linear weights only (modules with an
 ``apply_weight_decay_`` method decay their own parameters, see ``make_optimizer``), linear
 warm-up then cosine decay per iteration, batch 128, optional label smoothing, bf16 autocast and
-channels_last. A run lives in ``results/<run name>/``:
-
-* ``config.json``   the configuration and data source that identify the run
-* ``history.csv``   one row per epoch (train/test loss and accuracy, lr, seconds, device, precision)
-* ``checkpoints/last.pt``  written after every epoch; git-ignored; a rerun resumes from it
-* ``checkpoints/train.lock``  held while a process trains the run (``training_lock``)
-* ``model.pt`` and ``metrics.json``  once the run has finished
-
-A finished run is reused, not retrained, unless ``retrain=True``.
+channels_last; on CUDA the step runs compiled, under CUDA graphs (``compile_for_training``).
+What a run folder holds, and how it is named, locked and resumed, is ``common.runs``. A finished
+run is reused, not retrained, unless ``retrain=True``. The hot loop is ``fit_epoch``.
 
 Command line (e.g. for a long run in the background)::
 
@@ -22,14 +16,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import dataclasses
-import fcntl
-import hashlib
 import json
 import math
-import os
-import platform
 import sys
 import time
 from dataclasses import dataclass, field
@@ -39,7 +28,6 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import (CifarData, evaluate, iterate_batches, load_cifar10, random_partition,
@@ -47,6 +35,9 @@ from .data import (CifarData, evaluate, iterate_batches, load_cifar10, random_pa
 from .flops import count_macs, count_params, gating_statistics
 from .models import CONFIG_FILE, WEIGHTS_FILE, build_model, model_settings
 from .paths import RESULTS_DIR, portable
+from .runs import (CHECKPOINT, HISTORY_FILE, METRICS_FILE, clear_run, device_name,
+                   epochs_per_device, finished_run, load_checkpoint, run_name, run_status,
+                   save_atomic, training_lock, write_history)
 
 # Profiles: how much data and how many epochs. `smoke` is what tests and CI run.
 PROFILES = {
@@ -55,9 +46,7 @@ PROFILES = {
     "paper": dict(epochs=200, train_size=None),
 }
 PRECISIONS = ("auto", "bf16", "fp32")
-HISTORY_FILE, METRICS_FILE = "history.csv", "metrics.json"
-CHECKPOINT = Path("checkpoints") / "last.pt"
-LOCK = Path("checkpoints") / "train.lock"
+COMPILE = ("auto", "on", "off")
 
 
 @dataclass
@@ -107,21 +96,6 @@ class TrainConfig:
             problems.append(f"precision must be one of {PRECISIONS} (got {self.precision!r})")
         if problems:
             raise ValueError("bad TrainConfig: " + "; ".join(problems))
-
-
-def run_name(config: TrainConfig, data_source: dict) -> str:
-    """Readable, unique folder name: model, profile, seed and a hash of everything else."""
-    identity = {**dataclasses.asdict(config), "data_fingerprint": data_source["fingerprint"]}
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
-    kwargs = "".join(f"_{k}{v}" for k, v in sorted(config.model_kwargs.items()))
-    return f"{config.model}{kwargs}-{config.profile}-seed{config.seed}-{digest}"
-
-
-def finished_run(config: TrainConfig, data_source: dict, results_dir: str | Path = RESULTS_DIR
-                 ) -> Optional[Path]:
-    """The folder of the finished run that ``config`` and the data source define, else None."""
-    run_dir = Path(results_dir) / run_name(config, data_source)
-    return run_dir if (run_dir / METRICS_FILE).exists() else None
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -223,55 +197,48 @@ def split_training_data(data: CifarData, config: TrainConfig):
             data.train_images[holdout_idx], data.train_labels[holdout_idx])
 
 
-def _save_atomic(obj, path: Path) -> None:
-    """torch.save through a temporary file, so an interrupted write never corrupts ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
-
-
-def _write_history(rows: list[dict], path: Path) -> None:
-    with open(path, "w", newline="") as f:
-        # Union of the rows' keys: a resumed run's newer rows may carry columns older ones lack.
-        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def _load_checkpoint(path: Path, config_hash: str) -> dict:
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:
-        reason = str(err).strip().splitlines()[0]
-        raise RuntimeError(f"checkpoint {path} is corrupt ({reason}); delete it to restart this "
-                           f"run from scratch, or pass retrain=True.") from err
-    if ckpt.get("config_hash") != config_hash:
-        raise RuntimeError(f"checkpoint {path} belongs to another configuration; delete it or "
-                           f"pass retrain=True.")
-    return ckpt
-
-
 def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULTS_DIR,
           device: str = "auto", retrain: bool = False, stop_after: Optional[int] = None,
-          progress: bool = True) -> Path:
+          progress: bool = True, compile: str = "auto") -> Path:
     """Train (or reuse, or resume) the run that ``config`` and ``data`` define; return its folder.
 
     ``stop_after`` trains at most that many epochs in this call and returns with the checkpoint
-    saved (the next call resumes). ``progress`` shows a tqdm bar.
+    saved (the next call resumes). ``progress`` shows a tqdm bar. ``compile`` ("auto": on for
+    CUDA, off on the CPU; "on"; "off") runs the training step compiled (``compile_for_training``);
+    it changes speed, not the run: the run's name and recipe are the same either way.
     """
     if not retrain and (finished := finished_run(config, data.source, results_dir)):
         return finished
     run_dir = Path(results_dir) / run_name(config, data.source)
     with training_lock(run_dir):
         if retrain:
-            _clear_run(run_dir)
+            clear_run(run_dir)
         elif finished_run(config, data.source, results_dir):  # another process just finished it
             return run_dir
         if not (run_dir / CHECKPOINT).exists() and (notice := training_notice(
                 config, data, results_dir, resolve_device(device))):
             print(notice, file=sys.stderr, flush=True)
-        return _train_run(config, data, run_dir, device, stop_after, progress)
+        return _train_run(config, data, run_dir, device, stop_after, progress, compile)
+
+
+def resolve_compile(compile: str, device: torch.device) -> bool:
+    """``auto`` compiles on CUDA only: there a ResNet-20 step is bound by per-step launch latency
+    (issue 17: ~3.5 ms per step even under CUDA graphs), while on the CPU compilation costs
+    minutes and a C++ toolchain for no measured gain."""
+    if compile not in COMPILE:
+        raise ValueError(f"compile must be one of {COMPILE} (got {compile!r})")
+    return compile == "on" or (compile == "auto" and device.type == "cuda")
+
+
+def compile_for_training(model: nn.Module, device: torch.device, backend=None) -> nn.Module:
+    """``model`` compiled for the training step, sharing its parameters and buffers: on CUDA with
+    ``mode="reduce-overhead"`` (CUDA graphs), elsewhere inductor's default (``backend`` overrides,
+    e.g. a counting backend in tests). The learning rate (optimizer state), dynamic convolution's
+    temperature (a buffer filled in place) and the gates' noise (drawn inside the graph) are
+    inputs, not constants, so one compilation serves the whole run."""
+    if backend is not None:
+        return torch.compile(model, backend=backend)
+    return torch.compile(model, mode="reduce-overhead" if device.type == "cuda" else "default")
 
 
 def training_notice(config: TrainConfig, data: CifarData, results_dir: str | Path,
@@ -299,52 +266,6 @@ def training_notice(config: TrainConfig, data: CifarData, results_dir: str | Pat
             f"'{config.profile}', {config.epochs} epochs on {images:,} images, about {hours:.1f} h "
             f"on {device_name(dev)} (measured now: {speed:.0f} training images/s).{reason} "
             f"For a quick look set profile = \"smoke\" (2,000 images, 2 epochs: minutes).")
-
-
-@contextlib.contextmanager
-def training_lock(run_dir: Path):
-    """Hold an exclusive lock on a run while training it. Two processes training the same run
-    (e.g. ``make train-all`` started twice) would overwrite each other's checkpoints; the second
-    one gets a clear error instead. The OS releases the lock when its process ends, however it ends.
-    """
-    path = run_dir / LOCK
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            owner = handle.read().strip() or "another process"
-            raise RuntimeError(f"run {run_dir.name} is already being trained ({owner}); wait for it "
-                               f"(`python -m common.train --status`) or stop that process") from None
-        handle.truncate(0)
-        handle.write(f"pid {os.getpid()} on {platform.node()}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def is_training(run_dir: Path) -> bool:
-    """Whether a live process holds the run's training lock."""
-    if not (run_dir / LOCK).exists():
-        return False
-    with open(run_dir / LOCK) as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return False
-
-
-def _clear_run(run_dir: Path) -> None:
-    """Delete everything a run has written (``retrain``) except the lock this process holds."""
-    keep = {run_dir / LOCK, (run_dir / LOCK).parent}
-    for path in sorted(run_dir.rglob("*"), reverse=True):  # a folder's files before the folder
-        if path not in keep:
-            path.rmdir() if path.is_dir() else path.unlink()
 
 
 def fit_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.Module,
@@ -393,8 +314,9 @@ def fit_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.
 
 
 def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
-               stop_after: Optional[int], progress: bool) -> Path:
-    """The body of ``train`` for a run folder this process holds the lock of."""
+               stop_after: Optional[int], progress: bool, compile: str = "auto") -> Path:
+    """The body of ``train`` for a run folder this process holds the lock of: set up, resume,
+    train epoch by epoch with a checkpoint after each, then ``_finish_run``."""
     # model_settings: every model setting in force, defaults included (kwargs name the run).
     config_record = {**dataclasses.asdict(config), "data_source": data.source,
                      "model_settings": model_settings(config.model, **config.model_kwargs),
@@ -407,21 +329,23 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
     train_x, train_y, holdout_x, holdout_y = split_training_data(data, config)
     # What each epoch and the end are scored on. A hold-out run exists to choose settings, so it
     # never looks at the test set.
-    score_x, score_y, split = ((holdout_x, holdout_y, "val") if config.holdout
-                               else (data.test_images, data.test_labels, "test"))
+    score = ((holdout_x, holdout_y, "val") if config.holdout
+             else (data.test_images, data.test_labels, "test"))
     torch.manual_seed(config.seed)
-    model = build_model(config.model, **config.model_kwargs)
-    model = to_device(model, dev)
+    model = to_device(build_model(config.model, **config.model_kwargs), dev)
     optimizer = make_optimizer(model, config)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
 
     history, start_epoch = [], 0
     if (run_dir / CHECKPOINT).exists():
-        ckpt = _load_checkpoint(run_dir / CHECKPOINT, config_hash)
+        ckpt = load_checkpoint(run_dir / CHECKPOINT, config_hash)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         torch.set_rng_state(ckpt["rng_state"])
         history, start_epoch = ckpt["history"], ckpt["epoch"]
+    # Compiled once per process (so once per run, and again after a resume), sharing weights:
+    # evaluation and checkpoints use the eager model.
+    step_model = compile_for_training(model, dev) if resolve_compile(compile, dev) else model
 
     drop_last = len(train_y) > config.batch_size
     steps_per_epoch = len(train_y) // config.batch_size if drop_last else 1
@@ -436,30 +360,47 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
     train_x, train_y = train_x.to(dev), train_y.to(dev)
     for epoch in range(start_epoch, end_epoch):
         started = time.perf_counter()
-        sums = fit_epoch(model, optimizer, criterion, train_x, train_y, config, epoch,
+        sums = fit_epoch(step_model, optimizer, criterion, train_x, train_y, config, epoch,
                          steps_per_epoch, total_steps, warmup_steps, drop_last, dev, precision, bar)
-        lr = lr_at((epoch + 1) * steps_per_epoch - 1, total_steps, warmup_steps, config.lr)
-        seen = sums.pop("seen")
-        row = {"epoch": epoch + 1, "train_loss": sums.pop("loss") / seen,
-               "train_acc": 100 * sums.pop("correct") / seen,
-               **{f"{name}_loss": total / seen for name, total in sums.items()}}
-        scored = evaluate(model, score_x, score_y, dev)
-        row.update({f"{split}_loss": scored["loss"], f"{split}_acc": scored["acc"]})
-        # Gated models: how conditional the gates are now (why gates end static, issue 16).
-        row.update({f"{split}_{k}": v for k, v in gating_statistics(model, score_x, dev).items()})
-        row.update(lr=lr, seconds=time.perf_counter() - started,
-                   device=device_name(dev), precision=precision)
-        history.append(row)
-        bar.set_postfix({"epoch": epoch + 1, "loss": f"{row['train_loss']:.3f}",
-                         f"{split}_acc": f"{row[f'{split}_acc']:.2f}"})
-        _write_history(history, run_dir / HISTORY_FILE)
-        _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                      "rng_state": torch.get_rng_state(), "epoch": epoch + 1,
-                      "history": history, "config_hash": config_hash}, run_dir / CHECKPOINT)
+        history.append(_epoch_row(model, sums, epoch, score, dev, precision, started,
+                                  lr_at((epoch + 1) * steps_per_epoch - 1, total_steps,
+                                        warmup_steps, config.lr)))
+        bar.set_postfix({"epoch": epoch + 1, "loss": f"{history[-1]['train_loss']:.3f}",
+                         f"{score[2]}_acc": f"{history[-1][f'{score[2]}_acc']:.2f}"})
+        write_history(history, run_dir / HISTORY_FILE)
+        save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "rng_state": torch.get_rng_state(), "epoch": epoch + 1,
+                     "history": history, "config_hash": config_hash}, run_dir / CHECKPOINT)
     bar.close()
     if len(history) < config.epochs:
         return run_dir  # stopped early on purpose; the next call resumes
+    return _finish_run(model, config, data, run_dir, history, train_x, train_y, score, dev,
+                       precision)
 
+
+def _epoch_row(model: nn.Module, sums: dict, epoch: int, score: tuple, dev: torch.device,
+               precision: str, started: float, lr: float) -> dict:
+    """The history row of an epoch: ``fit_epoch``'s sums as means, the score split's loss and
+    accuracy and, for gated models, how conditional the gates are now (issue 16)."""
+    score_x, score_y, split = score
+    seen = sums.pop("seen")
+    row = {"epoch": epoch + 1, "train_loss": sums.pop("loss") / seen,
+           "train_acc": 100 * sums.pop("correct") / seen,
+           **{f"{name}_loss": total / seen for name, total in sums.items()}}
+    scored = evaluate(model, score_x, score_y, dev)
+    row.update({f"{split}_loss": scored["loss"], f"{split}_acc": scored["acc"]})
+    row.update({f"{split}_{k}": v for k, v in gating_statistics(model, score_x, dev).items()})
+    row.update(lr=lr, seconds=time.perf_counter() - started, device=device_name(dev),
+               precision=precision)
+    return row
+
+
+def _finish_run(model: nn.Module, config: TrainConfig, data: CifarData, run_dir: Path,
+                history: list[dict], train_x: torch.Tensor, train_y: torch.Tensor, score: tuple,
+                dev: torch.device, precision: str) -> Path:
+    """Score the trained model and write ``model.pt``, then ``metrics.json`` (which marks the
+    run finished)."""
+    score_x, score_y, split = score
     model.eval()
     final_train = evaluate(model, train_x, train_y, dev)
     metrics = {
@@ -480,78 +421,9 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
     # statistics in one pass; static models cost `macs`.
     metrics.update(gating_statistics(model, score_x, dev))
     metrics["avg_executed_macs"] = metrics.get("macs_mean", metrics["macs"])
-    _save_atomic(model.state_dict(), run_dir / WEIGHTS_FILE)
+    save_atomic(model.state_dict(), run_dir / WEIGHTS_FILE)
     (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))  # last: marks "finished"
     return run_dir
-
-
-def epochs_per_device(history: list[dict], unrecorded: str) -> dict[str, int]:
-    """How many epochs each "device, precision" trained: a run resumed elsewhere (e.g. begun on
-    a lent GPU, finished on the CPU) says so. Rows from before the device was recorded count as
-    ``unrecorded``."""
-    counts: dict[str, int] = {}
-    for row in history:
-        label = f"{row['device']}, {row['precision']}" if row.get("device") else unrecorded
-        counts[label] = counts.get(label, 0) + 1
-    return counts
-
-
-def trained_on(metrics: dict) -> str:
-    """The device a finished run trained on; a run resumed on another device lists its epochs on
-    each, e.g. "18 epochs NVIDIA H100, bf16 + 12 epochs AMD EPYC CPU (1 threads), fp32"."""
-    per_device = metrics.get("epochs_per_device", {})
-    if len(per_device) < 2:
-        return metrics["device_name"]
-    return " + ".join(f"{epochs} epochs {device}" for device, epochs in per_device.items())
-
-
-def device_name(dev: torch.device) -> str:
-    if dev.type == "cuda":
-        return torch.cuda.get_device_name(dev)
-    cpu = platform.processor() or platform.machine()
-    try:  # Linux names the CPU model here; platform.processor() is often empty
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu} CPU ({torch.get_num_threads()} threads)"
-
-
-def load_history(run_dir: str | Path):
-    """The per-epoch history of a run as a pandas DataFrame."""
-    import pandas as pd
-    return pd.read_csv(Path(run_dir) / HISTORY_FILE)
-
-
-def load_metrics(run_dir: str | Path) -> dict:
-    """The final metrics of a finished run."""
-    path = Path(run_dir) / METRICS_FILE
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: the run has not finished; train it.")
-    return json.loads(path.read_text())
-
-
-def run_status(results_dir: str | Path = RESULTS_DIR):
-    """Every run under ``results_dir`` (any depth) with its progress: a DataFrame, one row per
-    run, for checking on long background training (``python -m common.train --status``)."""
-    import pandas as pd
-
-    rows = []
-    for config_path in sorted(Path(results_dir).rglob(CONFIG_FILE)):
-        run_dir = config_path.parent
-        config = json.loads(config_path.read_text())
-        history = (pd.read_csv(run_dir / HISTORY_FILE) if (run_dir / HISTORY_FILE).exists()
-                   else pd.DataFrame())
-        score = next((c for c in ("test_acc", "val_acc") if c in history), None)
-        finished = (run_dir / METRICS_FILE).exists()
-        rows.append({
-            "run": str(run_dir.relative_to(results_dir)),
-            "epochs": f"{len(history)}/{config['epochs']}",
-            "state": ("finished" if finished else "training" if is_training(run_dir)
-                      else "stopped, resumable" if len(history) else "not started"),
-            "last acc (%)": round(float(history[score].iloc[-1]), 2) if score else None,
-            "hours": round(float(history["seconds"].sum()) / 3600, 2) if len(history) else 0.0})
-    return pd.DataFrame(rows, columns=["run", "epochs", "state", "last acc (%)", "hours"])
 
 
 def main(argv=None) -> None:
@@ -574,6 +446,8 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for this process (e.g. 1 each for two parallel runs)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--compile", default="auto", choices=COMPILE,
+                        help="compiled training step (CUDA graphs on a GPU); auto: on for CUDA")
     parser.add_argument("--results-dir", default=str(RESULTS_DIR))
     parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--stop-after", type=int, default=None,
@@ -591,7 +465,7 @@ def main(argv=None) -> None:
         torch.set_num_threads(args.threads)
     config = TrainConfig.from_profile(args.profile, **overrides)
     run_dir = train(config, load_cifar10(args.data), args.results_dir, args.device,
-                    args.retrain, args.stop_after)
+                    args.retrain, args.stop_after, compile=args.compile)
     metrics_path = run_dir / METRICS_FILE
     print(metrics_path.read_text() if metrics_path.exists() else f"checkpoint saved in {run_dir}")
 

@@ -64,3 +64,24 @@ def test_trainer_benchmark_times_the_real_loop():
     (row,) = result["rows"]
     assert row["model"] == "ResNet-20" and len(row["rounds"]) == 1 and row["seconds_per_epoch"] > 0
     assert result["steps_timed"] == 2 and "git_commit" in result["provenance"]
+
+
+def test_runs_per_device_is_the_fewest_runs_near_the_best_aggregate():
+    from common.bench import runs_per_device
+
+    rows = [{"runs": 1, "aggregate_images_per_s": 100.0}, {"runs": 2, "aggregate_images_per_s": 190.0},
+            {"runs": 4, "aggregate_images_per_s": 400.0}, {"runs": 8, "aggregate_images_per_s": 410.0}]
+    assert runs_per_device({"rows": rows}) == 4  # 8 adds 2.5%: not worth twice the runs
+    assert runs_per_device({"rows": rows[:2]}) == 2
+    assert runs_per_device({"rows": [{"runs": 1, "aggregate_images_per_s": 100.0},
+                                     {"runs": 2, "aggregate_images_per_s": 95.0}]}) == 1
+
+
+def test_concurrency_benchmark_runs_processes_side_by_side():
+    from common.bench import concurrency
+
+    result = concurrency("cpu", counts=(1, 2), steps=2)
+    assert [row["runs"] for row in result["rows"]] == [1, 2]
+    assert len(result["rows"][1]["seconds_per_epoch_each"]) == 2
+    assert result["rows"][0]["vs_one_run"] == 1.0 and result["runs_per_device"] in (1, 2)
+    assert result["compiled"] is False  # the CPU trainer runs eager

@@ -6,7 +6,7 @@ import pytest
 import common.train
 from common import sweep
 from common.data import load_cifar10
-from common.train import finished_run
+from common.runs import finished_run
 
 
 def test_run_names_parse_like_the_makefiles():
@@ -49,3 +49,55 @@ def test_sweep_trains_each_run_once_and_skips_finished_ones(cluster, tiny_folder
     assert sorted(sweep.sweep(configs, str(tiny_folder), again, parallel=2, results_dir=results,
                               device="cpu")) == sorted(done)
     assert again.submitted == 0  # finished runs are not submitted again
+
+
+def test_local_jobs_share_the_gpus_round_robin(tiny_folder, monkeypatch, tmp_path):
+    """submitit's local executor would hide the GPU from a job that asks for none."""
+    class Done:
+        def __init__(self, path):
+            self.path = path
+
+        def done(self):
+            return True
+
+        def result(self):
+            return self.path
+
+    class FakeLocal:
+        cluster = "local"
+
+        def __init__(self):
+            self.gpus = []
+
+        def update_parameters(self, **params):
+            self.gpus.append(params["visible_gpus"])
+
+        def submit(self, job, config, *args):
+            return Done(f"{config.model}-{config.seed}")
+
+    monkeypatch.setattr(sweep, "torch_gpus", lambda: 2)
+    executor = FakeLocal()
+    sweep.sweep(sweep.grid(["resnet20"], [0, 1, 2], "smoke"), str(tiny_folder), executor, parallel=3,
+                results_dir=tmp_path, poll_s=0)
+    assert executor.gpus == [(0,), (1,), (0,)]
+
+
+def test_parallel_runs_follow_the_cores_or_the_gpu_measurement(monkeypatch, tmp_path):
+    import json
+
+    import torch
+
+    import common.bench
+
+    monkeypatch.setattr(sweep.os, "cpu_count", lambda: 8)
+    assert sweep.parallel_runs("cpu", threads=2) == 4
+    rows = [{"runs": 1, "aggregate_images_per_s": 100.0}, {"runs": 4, "aggregate_images_per_s": 410.0},
+            {"runs": 8, "aggregate_images_per_s": 420.0}]
+    (tmp_path / "concurrency_cuda.json").write_text(json.dumps({"device": "Fake GPU", "rows": rows}))
+    monkeypatch.setattr(common.train, "resolve_device", lambda device: torch.device("cuda"))
+    monkeypatch.setattr(common.bench, "device_name", lambda dev: "Fake GPU")
+    assert sweep.parallel_runs("cuda", bench_dir=tmp_path) == 4
+    monkeypatch.setattr(common.bench, "device_name", lambda dev: "Another GPU")
+    monkeypatch.setattr(common.bench, "concurrency", lambda device: {"device": "Another GPU", "rows": rows[:1]})
+    assert sweep.parallel_runs("cuda", bench_dir=tmp_path) == 1  # measured anew for another GPU
+    assert json.loads((tmp_path / "concurrency_cuda.json").read_text())["device"] == "Another GPU"

@@ -8,8 +8,8 @@ import torch.nn as nn
 from common.data import load_cifar10, to_float
 from common.flops import count_params
 from common.models import build_model, load_model
-from common.train import (PROFILES, TrainConfig, load_history, load_metrics, lr_at,
-                          make_optimizer, resolve_precision, run_name, train, training_lock)
+from common.runs import load_history, load_metrics, run_name, training_lock
+from common.train import PROFILES, TrainConfig, lr_at, make_optimizer, resolve_precision, train
 
 REQUIRED_METRICS = {"model", "profile", "epochs", "seed", "data_source", "params", "macs",
                     "train_acc", "test_acc"}
@@ -148,7 +148,7 @@ def test_interrupted_run_resumes_to_identical_weights(tiny_data, tmp_path):
 
 
 def test_status_lists_progress_of_every_run(tiny_data, tmp_path):
-    from common.train import run_status
+    from common.runs import run_status
 
     assert run_status(tmp_path).empty
     run_dir = train(tiny_config(epochs=2), tiny_data, tmp_path, stop_after=1, progress=False)
@@ -311,3 +311,46 @@ def test_device_resident_trainer_gives_bit_identical_weights_on_the_cpu(tiny_dat
     got = load_model(train(config, tiny_data, tmp_path, device="cpu", progress=False)).state_dict()
     assert got.keys() == expected.keys()
     assert all(torch.equal(got[k], expected[k]) for k in expected), "weights differ"
+
+
+def test_compile_is_on_for_cuda_only_unless_asked():
+    from common.train import resolve_compile
+
+    assert resolve_compile("auto", torch.device("cuda")) and not resolve_compile("auto", torch.device("cpu"))
+    assert resolve_compile("on", torch.device("cpu")) and not resolve_compile("off", torch.device("cuda"))
+    with pytest.raises(ValueError, match="compile"):
+        resolve_compile("yes", torch.device("cpu"))
+
+
+@pytest.mark.parametrize("model, kwargs", [("dy_resnet20", {"num_kernels": 2}),
+                                           ("gated_resnet20", {"l0_weight": 0.5})])
+def test_compiled_step_compiles_once_per_run_and_trains_the_same_weights(tiny_data, tmp_path, monkeypatch,
+                                                                         model, kwargs):
+    """The learning rate, DY's temperature and the gates' noise change every step; none of them may
+    force a recompilation (2 epochs of 3 steps compile exactly the graphs that one step does), and
+    the compiled step computes what the eager one does. A backend that runs dynamo's graphs as they are
+    stands in for inductor / CUDA graphs, which need a GPU or a C++ toolchain."""
+    import torch._dynamo
+
+    import common.train
+
+    graphs = []
+
+    def counting_backend(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    real = common.train.compile_for_training
+    monkeypatch.setattr(common.train, "compile_for_training",
+                        lambda m, dev: real(m, dev, backend=counting_backend))
+    counts = {}
+    for steps, epochs in [(1, 1), (3, 2)]:
+        torch._dynamo.reset()
+        graphs.clear()
+        config = tiny_config(model=model, model_kwargs=kwargs, epochs=epochs, train_size=16 * steps)
+        compiled = train(config, tiny_data, tmp_path / "compiled", device="cpu", progress=False, compile="on")
+        counts[steps * epochs] = len(graphs)
+    eager = train(config, tiny_data, tmp_path / "eager", device="cpu", progress=False, compile="off")
+    assert counts[1] == counts[6] > 0, counts
+    got, expected = load_model(compiled).state_dict(), load_model(eager).state_dict()
+    assert all(torch.allclose(got[k].float(), expected[k].float(), atol=1e-5) for k in expected), "weights differ"

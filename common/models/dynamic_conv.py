@@ -109,7 +109,8 @@ class DynamicConv2d(nn.Module):
             pi = self.attention_weights(x)
         if self.record_attention:
             self.last_attention = pi.detach()
-        mode = choose_mode(len(x), self.training) if self.mode == "auto" else self.mode
+        mode = (choose_mode(len(x), self.training, x.device.type) if self.mode == "auto"
+                else self.mode)
         return self.forward_with(x, pi, mode)
 
     def forward_with(self, x: torch.Tensor, pi: torch.Tensor, mode: str) -> torch.Tensor:
@@ -147,17 +148,20 @@ class DynamicConv2d(nn.Module):
                 f"mode={self.mode}")
 
 
-def choose_mode(batch_size: int, training: bool) -> str:
-    """Which exact computation to run, from ``python -m common.bench dynamic``.
+def choose_mode(batch_size: int, training: bool, device_type: str = "cpu") -> str:
+    """Which exact computation to run on this device, from ``python -m common.bench dynamic``.
 
-    Measured on the 2-core AVX2 CPU (results/benchmarks/dynamic_conv_throughput.json): at batch
-    128 "aggregate" beat "dense" for every K = 2..5, in training (1.3x at K=2 to 3.1x at K=5)
-    and inference except K=2 at batch 128 inference (within noise); at batch 1, with the latency
-    path, "aggregate" was 1.4-1.7x faster. So: always "aggregate". Rounds on this shared VM
-    spread by up to 25%, so ratios between two benchmark files are only indicative.
-    Re-measure (and extend this rule) on other hardware, e.g. a GPU.
+    CPU (2-core AVX2; ``results/benchmarks/dynamic_conv_throughput.json``): at batch 128
+    "aggregate" beat "dense" for every K = 2..5 in training and inference (except K=2 at batch
+    128 inference, within noise), and at batch 1, with the latency path, "aggregate" was faster.
+    CUDA (NVIDIA H200, the measurement quoted in issue 17; its benchmark file is not committed
+    yet: ``python -m common.bench dynamic --device cuda`` writes
+    ``results/benchmarks/dynamic_conv_throughput_cuda.json``): in training "dense" ran at 2x
+    "aggregate"'s images/s (the grouped convolution of N per-sample kernels is slow in cuDNN);
+    inference was not compared, so it keeps "aggregate". ``batch_size`` is kept for rules that
+    depend on it.
     """
-    return "aggregate"
+    return "dense" if device_type == "cuda" and training else "aggregate"
 
 
 def set_temperature(model: nn.Module, temperature: float) -> None:

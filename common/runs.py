@@ -1,0 +1,195 @@
+"""Run bookkeeping: what a run folder under ``results/`` holds, how it is named, locked,
+saved, resumed and listed. The training itself is ``common.train``.
+
+A run lives in ``results/<run name>/``:
+
+* ``config.json``   the configuration and data source that identify the run
+* ``history.csv``   one row per epoch (train/test loss and accuracy, lr, seconds, device, precision)
+* ``checkpoints/last.pt``  written after every epoch; git-ignored; a rerun resumes from it
+* ``checkpoints/train.lock``  held while a process trains the run (``training_lock``)
+* ``model.pt`` and ``metrics.json``  once the run has finished (``metrics.json`` last)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import torch
+
+from .models import CONFIG_FILE
+from .paths import RESULTS_DIR
+
+if TYPE_CHECKING:
+    from .train import TrainConfig
+
+HISTORY_FILE, METRICS_FILE = "history.csv", "metrics.json"
+CHECKPOINT = Path("checkpoints") / "last.pt"
+LOCK = Path("checkpoints") / "train.lock"
+
+
+def run_name(config: TrainConfig, data_source: dict) -> str:
+    """Readable, unique folder name: model, profile, seed and a hash of everything else."""
+    identity = {**dataclasses.asdict(config), "data_fingerprint": data_source["fingerprint"]}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
+    kwargs = "".join(f"_{k}{v}" for k, v in sorted(config.model_kwargs.items()))
+    return f"{config.model}{kwargs}-{config.profile}-seed{config.seed}-{digest}"
+
+
+def finished_run(config: TrainConfig, data_source: dict, results_dir: str | Path = RESULTS_DIR
+                 ) -> Optional[Path]:
+    """The folder of the finished run that ``config`` and the data source define, else None."""
+    run_dir = Path(results_dir) / run_name(config, data_source)
+    return run_dir if (run_dir / METRICS_FILE).exists() else None
+
+
+def save_atomic(obj, path: Path) -> None:
+    """torch.save through a temporary file, so an interrupted write never corrupts ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def write_history(rows: list[dict], path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        # Union of the rows' keys: a resumed run's newer rows may carry columns older ones lack.
+        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def load_checkpoint(path: Path, config_hash: str) -> dict:
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:
+        reason = str(err).strip().splitlines()[0]
+        raise RuntimeError(f"checkpoint {path} is corrupt ({reason}); delete it to restart this "
+                           f"run from scratch, or pass retrain=True.") from err
+    if ckpt.get("config_hash") != config_hash:
+        raise RuntimeError(f"checkpoint {path} belongs to another configuration; delete it or "
+                           f"pass retrain=True.")
+    return ckpt
+
+
+@contextlib.contextmanager
+def training_lock(run_dir: Path):
+    """Hold an exclusive lock on a run while training it. Two processes training the same run
+    (e.g. ``make train-all`` started twice) would overwrite each other's checkpoints; the second
+    one gets a clear error instead. The OS releases the lock when its process ends, however it ends.
+    """
+    path = run_dir / LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            raise RuntimeError(f"run {run_dir.name} is already being trained ({owner}); wait for it "
+                               f"(`python -m common.train --status`) or stop that process") from None
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()} on {platform.node()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def is_training(run_dir: Path) -> bool:
+    """Whether a live process holds the run's training lock."""
+    if not (run_dir / LOCK).exists():
+        return False
+    with open(run_dir / LOCK) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+def clear_run(run_dir: Path) -> None:
+    """Delete everything a run has written (``retrain``) except the lock this process holds."""
+    keep = {run_dir / LOCK, (run_dir / LOCK).parent}
+    for path in sorted(run_dir.rglob("*"), reverse=True):  # a folder's files before the folder
+        if path not in keep:
+            path.rmdir() if path.is_dir() else path.unlink()
+
+
+def epochs_per_device(history: list[dict], unrecorded: str) -> dict[str, int]:
+    """How many epochs each "device, precision" trained: a run resumed elsewhere (e.g. begun on
+    a lent GPU, finished on the CPU) says so. Rows from before the device was recorded count as
+    ``unrecorded``."""
+    counts: dict[str, int] = {}
+    for row in history:
+        label = f"{row['device']}, {row['precision']}" if row.get("device") else unrecorded
+        counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
+def trained_on(metrics: dict) -> str:
+    """The device a finished run trained on; a run resumed on another device lists its epochs on
+    each, e.g. "18 epochs NVIDIA H100, bf16 + 12 epochs AMD EPYC CPU (1 threads), fp32"."""
+    per_device = metrics.get("epochs_per_device", {})
+    if len(per_device) < 2:
+        return metrics["device_name"]
+    return " + ".join(f"{epochs} epochs {device}" for device, epochs in per_device.items())
+
+
+def device_name(dev: torch.device) -> str:
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    cpu = platform.processor() or platform.machine()
+    try:  # Linux names the CPU model here; platform.processor() is often empty
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu} CPU ({torch.get_num_threads()} threads)"
+
+
+def load_history(run_dir: str | Path):
+    """The per-epoch history of a run as a pandas DataFrame."""
+    import pandas as pd
+    return pd.read_csv(Path(run_dir) / HISTORY_FILE)
+
+
+def load_metrics(run_dir: str | Path) -> dict:
+    """The final metrics of a finished run."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: the run has not finished; train it.")
+    return json.loads(path.read_text())
+
+
+def run_status(results_dir: str | Path = RESULTS_DIR):
+    """Every run under ``results_dir`` (any depth) with its progress: a DataFrame, one row per
+    run, for checking on long background training (``python -m common.train --status``)."""
+    import pandas as pd
+
+    rows = []
+    for config_path in sorted(Path(results_dir).rglob(CONFIG_FILE)):
+        run_dir = config_path.parent
+        config = json.loads(config_path.read_text())
+        history = (pd.read_csv(run_dir / HISTORY_FILE) if (run_dir / HISTORY_FILE).exists()
+                   else pd.DataFrame())
+        score = next((c for c in ("test_acc", "val_acc") if c in history), None)
+        finished = (run_dir / METRICS_FILE).exists()
+        rows.append({
+            "run": str(run_dir.relative_to(results_dir)),
+            "epochs": f"{len(history)}/{config['epochs']}",
+            "state": ("finished" if finished else "training" if is_training(run_dir)
+                      else "stopped, resumable" if len(history) else "not started"),
+            "last acc (%)": round(float(history[score].iloc[-1]), 2) if score else None,
+            "hours": round(float(history["seconds"].sum()) / 3600, 2) if len(history) else 0.0})
+    return pd.DataFrame(rows, columns=["run", "epochs", "state", "last acc (%)", "hours"])
