@@ -211,44 +211,101 @@ def _random_batches(steps: int, dev: torch.device) -> tuple[torch.Tensor, torch.
     return images.to(dev), labels.to(dev)
 
 
-def _timed_epoch(model, optimizer, images, labels, config, steps, dev, precision) -> float:
-    """Seconds per full-profile epoch (390 steps) of ``fit_epoch`` over ``steps`` steps."""
+def host_synced_epoch(model: nn.Module, optimizer, criterion, train_x: torch.Tensor,
+                      train_y: torch.Tensor, config: TrainConfig, epoch: int, steps: int,
+                      total_steps: int, warmup_steps: int, dev: torch.device, precision: str) -> None:
+    """One epoch of the training loop as it was before issue 17's rewrite (commit 6762dc1):
+    batches indexed and augmented on the CPU and moved per step, a host sync per step. The
+    baseline that ``trainer_speed`` times beside ``fit_epoch``, and the proof that the rewrite
+    changed no arithmetic (``tests/test_train.py``: bit-identical CPU weights)."""
+    import torch.nn.functional as F
+
+    from .train import lr_at
+
+    def augment(images, generator, pad=4):
+        n, c, h, w = images.shape
+        padded = F.pad(images, (pad, pad, pad, pad))
+        dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+        dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+        rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
+        cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
+        out = padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None],
+                     rows, cols]
+        flip = torch.rand(n, generator=generator) < 0.5
+        return torch.where(flip[:, None, None, None], out.flip(3), out)
+
+    scheduled = [m for m in model.modules() if hasattr(m, "update_schedule")]
+    model.train()
+    generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+    order = torch.randperm(len(train_x), generator=generator)
+    for i in range(steps):
+        idx = order[i * config.batch_size:(i + 1) * config.batch_size]
+        x, y = augment(train_x[idx], generator), train_y[idx].to(dev)
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(epoch * steps + i, total_steps, warmup_steps, config.lr)
+        for module in scheduled:
+            module.update_schedule(epoch + i / steps)
+        with autocast(dev, precision):
+            logits = model(to_float(x, dev))
+            loss = criterion(logits.float(), y)
+        if hasattr(model, "regularizer"):
+            loss = loss + sum(model.regularizer((epoch + i / steps) / config.epochs).values())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss.item(), (logits.argmax(1) == y).sum().item()  # the old per-step host sync
+
+
+def _timed_epoch(model, optimizer, images, labels, config, steps, dev, precision,
+                 loop: str = "device") -> float:
+    """Seconds per full-profile epoch (390 steps) of ``fit_epoch`` ("device") or of the loop
+    before it ("host", ``host_synced_epoch``; its images stay on the CPU) over ``steps`` steps."""
     if dev.type == "cuda":
         torch.cuda.synchronize()
     started = time.perf_counter()
-    fit_epoch(model, optimizer, nn.CrossEntropyLoss(), images, labels, config, 0, steps,
-              390 * 30, 390, True, dev, precision)  # fit_epoch reads its sums: synchronises
+    if loop == "host":
+        host_synced_epoch(model, optimizer, nn.CrossEntropyLoss(), images.cpu(), labels.cpu(),
+                          config, 0, steps, 390 * 30, 390, dev, precision)
+    else:  # fit_epoch reads its sums at the end: synchronises
+        fit_epoch(model, optimizer, nn.CrossEntropyLoss(), images, labels, config, 0, steps,
+                  390 * 30, 390, True, dev, precision)
     return (time.perf_counter() - started) / steps * 390
 
 
 def trainer_speed(device: str = "auto", steps: int = 20, rounds: int = 3,
-                  models: dict = TRAINER_MODELS) -> dict:
+                  models: dict = TRAINER_MODELS, baseline: bool = True) -> dict:
     """Seconds per full-profile epoch (390 steps of 128) of the real training loop
     (``common.train.fit_epoch``: device-resident uint8 data, augmentation, schedules, gating
     losses, optimizer), timed on ``steps`` steps after one warm-up pass (which compiles, where
-    the trainer compiles), models interleaved over ``rounds`` rounds; random images. Where the
-    trainer compiles by default (CUDA), each model is timed eager and compiled side by side."""
+    the trainer compiles), every variant interleaved over ``rounds`` rounds; random images.
+    Variants per model: the loop before issue 17 (``host_synced_epoch``, if ``baseline``), today's
+    eager loop and, where the trainer compiles by default (CUDA), the compiled one."""
     dev = resolve_device(device)
     images, labels = _random_batches(steps, dev)
     config = TrainConfig.from_profile("full")
     precision = resolve_precision(config.precision, dev)
-    variants = (False, True) if resolve_compile("auto", dev) else (False,)
+    variants = ([("host", False)] if baseline else []) + [("device", False)]
+    variants += [("device", True)] if resolve_compile("auto", dev) else []
     runs = {}
     for label, (name, kwargs) in models.items():
-        for compiled in variants:
+        for loop, compiled in variants:
             torch.manual_seed(0)
             model = to_device(build_model(name, **kwargs), dev)
             step_model = compile_for_training(model, dev) if compiled else model
-            runs[label, compiled] = (step_model, make_optimizer(model, config))
+            runs[label, loop, compiled] = (step_model, make_optimizer(model, config))
     seconds: dict[tuple, list[float]] = {key: [] for key in runs}
     for round_index in range(rounds + 1):  # round 0 warms up (allocations, kernel choice, compiling)
-        for key, (model, optimizer) in runs.items():
-            took = _timed_epoch(model, optimizer, images, labels, config, steps, dev, precision)
+        for (label, loop, compiled), (model, optimizer) in runs.items():
+            took = _timed_epoch(model, optimizer, images, labels, config, steps, dev, precision, loop)
             if round_index:
-                seconds[key].append(took)
-    rows = [{"model": label, "compiled": compiled, "seconds_per_epoch": round(statistics.median(v), 2),
-             "rounds": [round(x, 2) for x in v], "precision": precision}
-            for (label, compiled), v in seconds.items()]
+                seconds[label, loop, compiled].append(took)
+    rows = [{"model": label, "loop": loop, "compiled": compiled,
+             "seconds_per_epoch": round(statistics.median(v), 2), "rounds": [round(x, 2) for x in v],
+             "precision": precision} for (label, loop, compiled), v in seconds.items()]
+    for row in rows:  # time against today's eager loop: median of same-round ratios
+        eager = seconds[row["model"], "device", False]
+        row["time_vs_device_eager"] = round(statistics.median(
+            a / b for a, b in zip(seconds[row["model"], row["loop"], row["compiled"]], eager)), 3)
     return {"benchmark": "trainer", "device": device_name(dev), "steps_timed": steps,
             "threads": torch.get_num_threads(), "rows": rows, "provenance": provenance()}
 

@@ -61,8 +61,10 @@ def test_trainer_benchmark_times_the_real_loop():
     from common.bench import trainer_speed
 
     result = trainer_speed("cpu", steps=2, rounds=1, models={"ResNet-20": ("resnet20", {})})
-    (row,) = result["rows"]
-    assert row["model"] == "ResNet-20" and len(row["rounds"]) == 1 and row["seconds_per_epoch"] > 0
+    host, device = result["rows"]  # the loop before issue 17 beside today's, in the same rounds
+    assert (host["loop"], device["loop"]) == ("host", "device") and not device["compiled"]
+    assert all(len(r["rounds"]) == 1 and r["seconds_per_epoch"] > 0 for r in result["rows"])
+    assert device["time_vs_device_eager"] == 1.0
     assert result["steps_timed"] == 2 and "git_commit" in result["provenance"]
 
 

@@ -254,22 +254,10 @@ def test_a_long_run_says_what_it_costs_before_it_starts(tiny_data, tmp_path):
 
 
 def _reference_weights(config, data):
-    """The trainer as it was before the device-resident rewrite (session 9): batches indexed on
-    the CPU, a host sync per step. Kept here only to prove the rewrite changed no arithmetic."""
-    import torch.nn.functional as F
-
-    from common.train import autocast, lr_at, split_training_data, to_device
-
-    def augment(images, generator, pad=4):
-        n, c, h, w = images.shape
-        padded = F.pad(images, (pad, pad, pad, pad))
-        dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-        dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-        rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
-        cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
-        out = padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
-        flip = torch.rand(n, generator=generator) < 0.5
-        return torch.where(flip[:, None, None, None], out.flip(3), out)
+    """The weights of the training loop as it was before the device-resident rewrite
+    (``common.bench.host_synced_epoch``: batches indexed on the CPU, a host sync per step)."""
+    from common.bench import host_synced_epoch
+    from common.train import split_training_data, to_device
 
     train_x, train_y, _, _ = split_training_data(data, config)
     torch.manual_seed(config.seed)
@@ -277,28 +265,10 @@ def _reference_weights(config, data):
     optimizer = make_optimizer(model, config)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     steps = len(train_y) // config.batch_size
-    total, warmup = steps * config.epochs, round(config.warmup_epochs * steps)
-    scheduled = [m for m in model.modules() if hasattr(m, "update_schedule")]
     for epoch in range(config.epochs):
-        model.train()
-        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-        order = torch.randperm(len(train_x), generator=generator)
-        for i in range(steps):
-            idx = order[i * config.batch_size:(i + 1) * config.batch_size]
-            x, y = augment(train_x[idx], generator), train_y[idx]
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(epoch * steps + i, total, warmup, config.lr)
-            for module in scheduled:
-                module.update_schedule(epoch + i / steps)
-            with autocast(torch.device("cpu"), "fp32"):
-                logits = model(to_float(x))
-                loss = criterion(logits.float(), y)
-            if hasattr(model, "regularizer"):
-                loss = loss + sum(model.regularizer((epoch + i / steps) / config.epochs).values())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss.item(), (logits.argmax(1) == y).sum().item()
+        host_synced_epoch(model, optimizer, criterion, train_x, train_y, config, epoch, steps,
+                          steps * config.epochs, round(config.warmup_epochs * steps),
+                          torch.device("cpu"), "fp32")
     return model.state_dict()
 
 
