@@ -13,7 +13,7 @@ from typing import Optional
 import pandas as pd
 
 from .data import CifarData
-from .runs import finished_run
+from .runs import finished_run, load_metrics
 from .train import TrainConfig, train
 
 # Tables one notebook writes for a later one (under results/tables/), named once.
@@ -90,6 +90,52 @@ def finished_runs(specs: dict[str, tuple[str, dict]], data: CifarData, profile: 
         else:
             missing.append(label)
     return found, missing
+
+
+def seed_replicates(runs: list[str], seeds, data: CifarData, profile: str,
+                    results_dir: str | Path, main_seed: int, main_labels=()) -> dict[str, Path]:
+    """The finished runs of ``runs`` (sweep names: "resnet20", "dy4", "model:{json kwargs}") at
+    each of ``seeds``, labelled "<label> (seed s)", or plain "<label>" at ``main_seed``; runs
+    the notebook already has (``main_labels`` at ``main_seed``) are left out. The same models with
+    another training history, for controls."""
+    from .sweep import parse_run
+
+    specs = {run_label(*parse_run(run)): parse_run(run) for run in runs}
+    found = {}
+    for seed in seeds:
+        runs_of_seed, _ = finished_runs(specs, data, profile, seed, results_dir)
+        found |= {label if seed == main_seed else f"{label} (seed {seed})": d
+                  for label, d in runs_of_seed.items()
+                  if not (seed == main_seed and label in main_labels)}
+    return found
+
+
+def run_info(run_dir: str | Path) -> dict:
+    """A finished run's family (``run_family``), model label (``run_label``) and seed."""
+    m = load_metrics(run_dir)
+    return {"family": run_family(m["model"], m.get("model_kwargs")),
+            "model": run_label(m["model"], m.get("model_kwargs")), "seed": m["seed"]}
+
+
+def transfer_relations(matrix: pd.DataFrame, info: dict[str, dict]) -> pd.DataFrame:
+    """Every off-diagonal cell of a transfer matrix (source rows, target columns) with how the
+    two runs are related (``info``: label -> ``run_info``): "same model, other seed" (same
+    architecture and recipe, another training history), "same family, same seed" (e.g. gated runs
+    of other L0 weights: same seed and data order, and the same epochs before L0 starts), "same
+    family, other seed", "other family"."""
+    rows = []
+    for source in matrix.index:
+        for target in matrix.columns:
+            if source == target:
+                continue
+            a, b = info[source], info[target]
+            relation = ("same model, other seed" if a["model"] == b["model"] else
+                        "other family" if a["family"].split(" (")[0] != b["family"].split(" (")[0] else
+                        "same family, same seed" if a["seed"] == b["seed"] else
+                        "same family, other seed")
+            rows.append({"source": source, "target": target, "relation": relation,
+                         "target_acc": float(matrix.loc[source, target])})
+    return pd.DataFrame(rows, columns=["source", "target", "relation", "target_acc"])
 
 
 def strongest_pgd(sweep: pd.DataFrame, eps_255: float) -> pd.Series:

@@ -25,7 +25,7 @@ OVERRIDES = {
     "03_channel_gating": dict(l0_weights=[0.1], analysis_l0=0.1, speed_images=20, freeze_images=300),
     "04_adversarial_attacks": dict(kernels=[2], l0_weights=[0.1], analysis_k=2, analysis_l0=0.1,
                                    test_subset=40, eps_255=[0, 8], pgd_steps=[3],
-                                   example_images=2),
+                                   example_images=2, control_runs=["resnet20"], control_seeds=[0, 1]),
     "05_report_figures": dict(analysis_k=2),
 }
 
@@ -107,6 +107,12 @@ def test_notebook_runs_on_smoke_profile(notebook, smoke_archive, shared):
                       figures_dir=str(figures), **OVERRIDES.get(notebook.stem, {}))
     if notebook.stem != "05_report_figures":  # 05 reads results/ only
         parameters.update(data_source=str(smoke_archive), device="cpu")
+    if notebook.stem == "04_adversarial_attacks":  # another seed's ResNet-20: 04's transfer control, 05's seeds
+        from common.data import load_cifar10
+        from common.train import TrainConfig, train
+
+        train(TrainConfig.from_profile("smoke", seed=1), load_cifar10(smoke_archive),
+              shared / "results", device="cpu", progress=False)
     executed = run_notebook(notebook, shared / "executed", parameters)
     assert executed.exists() and executed.with_suffix(".html").exists()
     number = notebook.name[:2]
