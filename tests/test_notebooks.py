@@ -107,12 +107,18 @@ def test_notebook_runs_on_smoke_profile(notebook, smoke_archive, shared):
                       figures_dir=str(figures), **OVERRIDES.get(notebook.stem, {}))
     if notebook.stem != "05_report_figures":  # 05 reads results/ only
         parameters.update(data_source=str(smoke_archive), device="cpu")
-    if notebook.stem == "04_adversarial_attacks":  # another seed's ResNet-20: 04's transfer control, 05's seeds
+    # Runs no notebook trains: another seed's ResNet-20 (04's transfer control, 05's seeds) and the
+    # headline gated model (03 analyses it once it exists), as `make sweep` would train them.
+    extra = {"03_channel_gating": _parameters("03_channel_gating")["headline"], "04_adversarial_attacks": "resnet20"}
+    if notebook.stem in extra:
         from common.data import load_cifar10
+        from common.sweep import parse_run
         from common.train import TrainConfig, train
 
-        train(TrainConfig.from_profile("smoke", seed=1), load_cifar10(smoke_archive),
-              shared / "results", device="cpu", progress=False)
+        model, kwargs = parse_run(extra[notebook.stem])
+        train(TrainConfig.from_profile("smoke", model=model, model_kwargs=kwargs,
+                                       seed=1 if notebook.stem == "04_adversarial_attacks" else 0),
+              load_cifar10(smoke_archive), shared / "results", device="cpu", progress=False)
     executed = run_notebook(notebook, shared / "executed", parameters)
     assert executed.exists() and executed.with_suffix(".html").exists()
     number = notebook.name[:2]

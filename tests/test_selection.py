@@ -37,3 +37,21 @@ def test_without_a_qualifying_variant_the_best_cheap_margin_wins():
     assert table.loc[table["headline"], "run"].tolist() == ["a"]  # c is over 60% of the MACs
     none = select_headline(gated(macs=[0.9 * RESNET20_MACS] * 3), STATIC)
     assert not none["headline"].any()
+
+
+def test_notebook_03_analyses_the_headline_the_rule_picks():
+    """Notebook 03's ``headline`` parameter must name the proxy the committed hold-out runs select
+    (a finished proxy that changes the pick makes this fail until the parameter follows)."""
+    import nbformat
+
+    from common.paths import REPO_ROOT, RESULTS_DIR
+    from common.selection import load_proxies, static_frontier
+    from common.sweep import parse_run
+
+    selection = RESULTS_DIR / "recipe_selection"
+    table = select_headline(load_proxies(selection / "conditional"), static_frontier(selection))
+    (pick,) = table[table["headline"]].itertuples()
+    nb = nbformat.read(REPO_ROOT / "notebooks" / "03_channel_gating.ipynb", as_version=4)
+    values: dict = {}
+    exec(next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", [])), {}, values)
+    assert parse_run(values["headline"]) == (pick.model, pick.kwargs)
