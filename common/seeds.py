@@ -112,11 +112,19 @@ def overview(table: pd.DataFrame, reference: str = "ResNet-20",
     the static frontier (every run of ``static_family``: ResNet-20 and its thin versions)."""
     summary = summarize(table)
     static = summary.index[summary["family"] == static_family].tolist()
+    dynamic = [x for x in summary.index if x not in static]
     diffs = paired_differences(table, reference)
-    margins = frontier_margins(table, static, [x for x in summary.index if x not in static])
+    margins = frontier_margins(table, static, dynamic)
     out = summary[["family", "seeds", "macs", "n", "mean", "std"]].rename(
         columns={"mean": "test_acc", "std": "test_acc_std"})
-    for prefix, part in [("delta", diffs), ("margin", margins)]:
+    # The README's rule also names the static model nearest in (log) MACs as the paired control.
+    out["nearest_static"] = [min(static, key=lambda s: abs(np.log(summary.loc[s, "macs"] / row["macs"])))
+                             if label in dynamic and static else None
+                             for label, row in summary.iterrows()]
+    nearest = pd.concat([paired_differences(table[table["label"].isin([label, control])], control)
+                         for label, control in out["nearest_static"].dropna().items()]
+                        or [paired_differences(table.iloc[:0], reference)])
+    for prefix, part in [("delta", diffs), ("margin", margins), ("nearest", nearest)]:
         for col in ["n", "mean", "ci_low", "ci_high"]:
             out[f"{prefix}_{col}"] = part[col].reindex(out.index)
     # static models first (costliest first), then each dynamic family in order of cost
@@ -138,13 +146,16 @@ def overview_markdown(over: pd.DataFrame, reference_macs: float) -> str:
     """``overview``'s table for readers: accuracy as mean ± std, differences with their 95%
     interval (Student's t over seeds), "1 seed" where there is no interval."""
     lines = ["| model | seeds | MACs (avg executed) | of ResNet-20 | test acc (%) | paired Δ vs "
-             "ResNet-20 (points) [95% CI] | vs static frontier at its MACs (points) [95% CI] |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+             "ResNet-20 (points) [95% CI] | paired Δ vs the static model nearest in MACs [95% CI] | "
+             "vs static frontier at its MACs (points) [95% CI] |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for label, row in over.iterrows():
+        nearest = (f"{_signed(row, 'nearest')} ({row['nearest_static']})"
+                   if isinstance(row["nearest_static"], str) else "–")
         lines.append(f"| {label} | {row['seeds']} | {row['macs'] / 1e6:.2f}M | "
                      f"{100 * row['macs'] / reference_macs:.1f}% | "
                      f"{plus_minus(row['test_acc'], row['test_acc_std'])} | {_signed(row, 'delta')} | "
-                     f"{_signed(row, 'margin')} |")
+                     f"{nearest} | {_signed(row, 'margin')} |")
     return "\n".join(lines)
 
 

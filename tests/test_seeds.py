@@ -71,15 +71,18 @@ def test_overview_puts_each_model_against_resnet20_and_the_frontier():
     runs = []
     for seed in (0, 1):
         runs += [_metrics("resnet20", {"width": 0.5}, seed, 80.0, 10e6), _metrics("resnet20", {}, seed, 90.0 - seed, 40e6),
-                 _metrics("gated_resnet20", {"l0_weight": 1.0}, seed, 84.0, 20e6)]
+                 _metrics("gated_resnet20", {"l0_weight": 1.0}, seed, 84.0, 15e6)]
     runs.append(_metrics("dy_resnet20", {"num_kernels": 4}, 0, 91.0, 41e6))
     over = seeds.overview(seeds.seed_table(runs))
     assert over.loc["gated L0=1.0", "delta_mean"] == pytest.approx(-5.5)  # 84 - (90, 89)
     assert over.loc["gated L0=1.0", "margin_n"] == 2
     assert np.isnan(over.loc["ResNet-20 width=0.5", "margin_mean"])  # static models are the frontier
     assert over.loc["DY K=4", "margin_n"] == 0  # above every static model's MACs: no extrapolation
+    assert over.loc["gated L0=1.0", "nearest_static"] == "ResNet-20 width=0.5"  # 15M: nearer 10M than 40M
+    assert over.loc["gated L0=1.0", "nearest_mean"] == pytest.approx(4.0)  # 84 - 80, paired
+    assert over.loc["DY K=4", "nearest_static"] == "ResNet-20"
     text = seeds.overview_markdown(over, 40e6)
-    assert "| DY K=4 | 0 | 41.00M | 102.5% | 91.00 (1 seed) | +1.00 (1 seed) | – |" in text
+    assert "| DY K=4 | 0 | 41.00M | 102.5% | 91.00 (1 seed) | +1.00 (1 seed) | +1.00 (1 seed) (ResNet-20) | – |" in text
     assert "84.00 ± 0.00" in text
 
 
