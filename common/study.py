@@ -7,6 +7,8 @@ live here once, so a notebook cell is one call.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -33,6 +35,23 @@ def handoff_path(tables_dir: str | Path, table: str, **fields) -> Path:
     if table not in HANDOFF:
         raise KeyError(f"unknown hand-off table {table!r}; known: {sorted(HANDOFF)}")
     return Path(tables_dir) / HANDOFF[table].format(**fields)
+
+
+SHORT_NAMES = [(r"resnet20", "resnet20", None), (r"dy(\d+)", "dy_resnet20", ("num_kernels", int)),
+               (r"gated([\d.]+)", "gated_resnet20", ("l0_weight", float)),
+               (r"width([\d.]+)", "resnet20", ("width", float))]
+
+
+def parse_run(spec: str) -> tuple[str, dict]:
+    """A run's short name as the Makefile and ``common.sweep`` take it -> (model, kwargs):
+    ``"dy4"`` -> ``("dy_resnet20", {"num_kernels": 4})``; ``"model:{json kwargs}"`` passes through."""
+    if ":" in spec:
+        model, kwargs = spec.split(":", 1)
+        return model, json.loads(kwargs)
+    for pattern, model, knob in SHORT_NAMES:
+        if found := re.fullmatch(pattern, spec):
+            return model, ({knob[0]: knob[1](found.group(1))} if knob else {})
+    raise ValueError(f"unknown run {spec!r}: use resnet20, dyK, gatedW, widthW or model:{{json}}")
 
 
 def run_label(model: str, model_kwargs: Optional[dict] = None) -> str:
@@ -98,8 +117,6 @@ def seed_replicates(runs: list[str], seeds, data: CifarData, profile: str,
     each of ``seeds``, labelled "<label> (seed s)", or plain "<label>" at ``main_seed``; runs
     the notebook already has (``main_labels`` at ``main_seed``) are left out. The same models with
     another training history, for controls."""
-    from .sweep import parse_run
-
     specs = {run_label(*parse_run(run)): parse_run(run) for run in runs}
     found = {}
     for seed in seeds:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import time
 from pathlib import Path
 
@@ -26,23 +25,8 @@ import submitit
 from .data import load_cifar10
 from .paths import REPO_ROOT, RESULTS_DIR
 from .runs import finished_run
+from .study import parse_run
 from .train import PROFILES, TrainConfig, train
-
-SHORT_NAMES = [(r"resnet20", "resnet20", None), (r"dy(\d+)", "dy_resnet20", ("num_kernels", int)),
-               (r"gated([\d.]+)", "gated_resnet20", ("l0_weight", float)),
-               (r"width([\d.]+)", "resnet20", ("width", float))]
-
-
-def parse_run(spec: str) -> tuple[str, dict]:
-    """``"dy4"`` -> ``("dy_resnet20", {"num_kernels": 4})``; ``"model:{...}"`` passes through."""
-    if ":" in spec:
-        model, kwargs = spec.split(":", 1)
-        return model, json.loads(kwargs)
-    for pattern, model, knob in SHORT_NAMES:
-        if found := re.fullmatch(pattern, spec):
-            return model, ({knob[0]: knob[1](found.group(1))} if knob else {})
-    raise ValueError(f"unknown run {spec!r}: use resnet20, dyK, gatedW, widthW or model:{{json}}")
-
 
 def grid(runs: list[str], seeds: list[int], profile: str, **overrides) -> list[TrainConfig]:
     """Every run x seed as a training configuration of ``profile``."""

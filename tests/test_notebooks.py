@@ -112,7 +112,7 @@ def test_notebook_runs_on_smoke_profile(notebook, smoke_archive, shared):
     extra = {"03_channel_gating": _parameters("03_channel_gating")["headline"], "04_adversarial_attacks": "resnet20"}
     if notebook.stem in extra:
         from common.data import load_cifar10
-        from common.sweep import parse_run
+        from common.study import parse_run
         from common.train import TrainConfig, train
 
         model, kwargs = parse_run(extra[notebook.stem])

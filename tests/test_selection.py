@@ -46,7 +46,7 @@ def test_notebook_03_analyses_the_headline_the_rule_picks():
 
     from common.paths import REPO_ROOT, RESULTS_DIR
     from common.selection import load_proxies, static_frontier
-    from common.sweep import parse_run
+    from common.study import parse_run
 
     selection = RESULTS_DIR / "recipe_selection"
     table = select_headline(load_proxies(selection / "conditional"), static_frontier(selection))

@@ -4,20 +4,20 @@
 import pytest
 
 import common.train
-from common import sweep
+from common import study, sweep
 from common.data import load_cifar10
 from common.runs import finished_run
 
 
 def test_run_names_parse_like_the_makefiles():
-    assert sweep.parse_run("resnet20") == ("resnet20", {})
-    assert sweep.parse_run("dy4") == ("dy_resnet20", {"num_kernels": 4})
-    assert sweep.parse_run("gated0.5") == ("gated_resnet20", {"l0_weight": 0.5})
-    assert sweep.parse_run("width0.81") == ("resnet20", {"width": 0.81})
-    assert sweep.parse_run('gated_resnet20:{"l0_weight": 1.0, "bs_until": null}') == (
+    assert study.parse_run("resnet20") == ("resnet20", {})
+    assert study.parse_run("dy4") == ("dy_resnet20", {"num_kernels": 4})
+    assert study.parse_run("gated0.5") == ("gated_resnet20", {"l0_weight": 0.5})
+    assert study.parse_run("width0.81") == ("resnet20", {"width": 0.81})
+    assert study.parse_run('gated_resnet20:{"l0_weight": 1.0, "bs_until": null}') == (
         "gated_resnet20", {"l0_weight": 1.0, "bs_until": None})
     with pytest.raises(ValueError, match="unknown run"):
-        sweep.parse_run("vgg16")
+        study.parse_run("vgg16")
     configs = sweep.grid(["resnet20", "dy2"], [0, 1, 2], "smoke")
     assert [(c.model, c.seed) for c in configs] == [("resnet20", s) for s in range(3)] + [
         ("dy_resnet20", s) for s in range(3)]
