@@ -65,7 +65,7 @@ def parallel_runs(device: str = "auto", threads: int = 1, bench_dir: Path | None
     """How many runs to train at once on this machine (``--parallel auto``). CPU: one per
     ``threads`` cores. GPU: the rule of ``common.bench.runs_per_device`` applied to
     ``results/benchmarks/concurrency_cuda.json`` when it was measured on this GPU model, else
-    measured now (about a minute per count) and written there."""
+    measured now (about a minute per count) and written there; times the GPUs visible."""
     from . import bench
     from .train import resolve_device
 
@@ -79,7 +79,8 @@ def parallel_runs(device: str = "auto", threads: int = 1, bench_dir: Path | None
         print(f"[sweep] measuring how many runs share this GPU (writes {path.name})", flush=True)
         measured = bench.concurrency(device)
         bench.write(measured, "concurrency_cuda", bench_dir)
-    return bench.runs_per_device(measured)
+    # the rule is per GPU; local jobs are spread over every visible GPU (see sweep)
+    return bench.runs_per_device(measured) * max(1, torch_gpus())
 
 
 def sweep(configs: list[TrainConfig], data_source: str | None, executor, parallel: int,

@@ -97,6 +97,9 @@ def test_parallel_runs_follow_the_cores_or_the_gpu_measurement(monkeypatch, tmp_
     monkeypatch.setattr(common.train, "resolve_device", lambda device: torch.device("cuda"))
     monkeypatch.setattr(common.bench, "device_name", lambda dev: "Fake GPU")
     assert sweep.parallel_runs("cuda", bench_dir=tmp_path) == 4
+    monkeypatch.setattr(sweep, "torch_gpus", lambda: 2)
+    assert sweep.parallel_runs("cuda", bench_dir=tmp_path) == 8  # the rule is per GPU
+    monkeypatch.setattr(sweep, "torch_gpus", lambda: 1)
     monkeypatch.setattr(common.bench, "device_name", lambda dev: "Another GPU")
     monkeypatch.setattr(common.bench, "concurrency", lambda device: {"device": "Another GPU", "rows": rows[:1]})
     assert sweep.parallel_runs("cuda", bench_dir=tmp_path) == 1  # measured anew for another GPU
