@@ -272,9 +272,10 @@ def fit_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.
               train_x: torch.Tensor, train_y: torch.Tensor, config: TrainConfig, epoch: int,
               steps_per_epoch: int, total_steps: int, warmup_steps: int, drop_last: bool,
               dev: torch.device, precision: str, bar=None) -> dict[str, float]:
-    """One epoch of training, the whole hot loop. Loss, accuracy and regularizer sums stay on
-    the device and are read once at the end ({"loss", "correct", "seen", <regularizer terms>},
-    sums over images), so no step waits for the host."""
+    """One epoch of training, the whole hot loop. Returns the sums over images {"loss",
+    "correct", <regularizer terms>} as tensors on the device, which the caller reads once, and
+    "seen": no step waits for the host (tests/test_train.py runs it on the meta device, where
+    any read of a value fails)."""
     model.train()
     # Layers with a training schedule (e.g. dynamic convolution's temperature) follow the
     # fractional epoch; their state lives in buffers, so checkpoints carry it. Models with extra
@@ -310,7 +311,7 @@ def fit_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.
         seen += len(y)
         if bar is not None:
             bar.update(1)
-    return {**{name: float(value) for name, value in sums.items()}, "seen": seen}
+    return {**sums, "seen": seen}
 
 
 def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
@@ -383,6 +384,7 @@ def _epoch_row(model: nn.Module, sums: dict, epoch: int, score: tuple, dev: torc
     """The history row of an epoch: ``fit_epoch``'s sums as means, the score split's loss and
     accuracy and, for gated models, how conditional the gates are now (issue 16)."""
     score_x, score_y, split = score
+    sums = {name: float(value) for name, value in sums.items()}  # the epoch's one read
     seen = sums.pop("seen")
     row = {"epoch": epoch + 1, "train_loss": sums.pop("loss") / seen,
            "train_acc": 100 * sums.pop("correct") / seen,

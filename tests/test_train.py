@@ -283,6 +283,27 @@ def test_device_resident_trainer_gives_bit_identical_weights_on_the_cpu(tiny_dat
     assert all(torch.equal(got[k], expected[k]) for k in expected), "weights differ"
 
 
+@pytest.mark.parametrize("model, kwargs", [("resnet20", {}), ("dy_resnet20", {"num_kernels": 2}),
+                                           ("gated_resnet20", {"l0_weight": 0.5, "l0_cost": "macs"})])
+def test_training_steps_never_read_a_value_from_the_device(model, kwargs):
+    """The whole epoch (indexing, augmentation, schedules, forward, gating losses, backward, step)
+    runs on the meta device, which holds shapes but no values: any host read (.item(), bool(),
+    .cpu().numpy(), as scipy's Beta CDF once needed) raises there, so a step that would make a GPU
+    wait for the host fails this test."""
+    from common.train import fit_epoch, to_device
+
+    config = tiny_config(model=model, model_kwargs=kwargs, epochs=1)
+    meta = torch.device("meta")
+    net = to_device(build_model(model, **kwargs), meta)
+    images = torch.empty(48, 3, 32, 32, dtype=torch.uint8, device=meta)
+    labels = torch.empty(48, dtype=torch.int64, device=meta)
+    sums = fit_epoch(net, make_optimizer(net, config), nn.CrossEntropyLoss(label_smoothing=0.1),
+                     images, labels, config, 0, 3, 3, 1, True, meta, "fp32")
+    assert sums.pop("seen") == 48
+    assert {"loss", "correct"} <= sums.keys() and all(v.is_meta for v in sums.values())
+    assert ("batch_shaping" in sums) == (model == "gated_resnet20")
+
+
 def test_compile_is_on_for_cuda_only_unless_asked():
     from common.train import resolve_compile
 
