@@ -318,25 +318,21 @@ def gate_usage(gates: dict[str, torch.Tensor]) -> pd.DataFrame:
 
 @torch.no_grad()
 def gating_dependence(model: torch.nn.Module, freeze_images: torch.Tensor, images: torch.Tensor,
-                      labels: torch.Tensor, device: torch.device | str = "cpu") -> dict[str, float]:
+                      labels: torch.Tensor, device: torch.device | str = "cpu",
+                      evaluated: tuple | None = None) -> dict[str, float]:
     """How much a gated model's accuracy and compute depend on its input, on ``images``: test
     accuracy and mean executed MACs with its own gates and with ``frozen_gates`` (each channel's
     majority decision over ``freeze_images``), plus ``common.flops.gating_statistics``'
-    statistics. Three eval passes: the images with free gates, the freeze images, the images frozen
-    (a frozen pattern is the same for every image, so its MACs need no pass)."""
+    statistics. Three eval passes: the images with free gates (skipped when ``evaluated``, the
+    model's ``gated_eval`` of ``images``, is given), the freeze images, the images frozen (a
+    frozen pattern is the same for every image, so its MACs need no pass)."""
     from .data import eval_batches
     from .flops import executed_macs, gating_statistics
-    from .models.gating import frozen_gates, gate_on_rates, gated_blocks
+    from .models.gating import frozen_gates, gate_on_rates, gated_eval
 
-    blocks = gated_blocks(model)
-    logits, parts = [], {name: [] for name in blocks}
-    for out in eval_batches(model, images, 500, device):
-        logits.append(out.float().cpu())
-        for name, block in blocks.items():
-            parts[name].append(block.gate.last_gates.cpu())
-    gates = {name: {"gates": torch.cat(p)} for name, p in parts.items()}
+    logits, gates = evaluated if evaluated is not None else gated_eval(model, images, device=device)
     labels = labels.cpu()
-    acc = 100 * (torch.cat(logits).argmax(1) == labels).float().mean().item()
+    acc = 100 * (logits.argmax(1) == labels).float().mean().item()
     stats = gating_statistics(model, images, gates=gates)
     rates = gate_on_rates(model, freeze_images, device)
     with frozen_gates(model, rates):

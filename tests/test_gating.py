@@ -1,10 +1,11 @@
 import pytest
 import torch
 
-from common.flops import active_channel_costs, count_macs, executed_macs, missing_mac_rules
+from common.flops import count_macs, executed_macs, missing_mac_rules
 from common.models import build_model
-from common.models.gating import (ChannelGate, channel_gates, collect_gates, force_gates,
-                                  forward_active_channels, gated_blocks, straight_through_gates)
+from common.models.gating import (ChannelGate, block_channel_costs, channel_gates, collect_gates,
+                                  force_gates, forward_active_channels, gated_blocks,
+                                  straight_through_gates)
 
 RESNET20_MACS = 40_551_040
 # (block input channels, input height = width, output channels) of ResNet-20's nine blocks
@@ -84,8 +85,8 @@ def test_executed_macs_by_hand():
         assert executed_macs(model, images)[0].item() == stem + classifier + gate_macs
     # real gates: each off channel saves its conv1 filter and conv2 input slice
     costs = {(c, out, hw): (hw // (out // c)) ** 2 * 9 * (c + out) for c, hw, out in BLOCKS}
-    assert list(active_channel_costs(model).values()) == [costs[(c, out, hw)]
-                                                          for c, hw, out in BLOCKS]
+    assert list(block_channel_costs(model).values()) == [costs[(c, out, hw)]
+                                                         for c, hw, out in BLOCKS]
     gates = collect_gates(model, images)
     expected = full - sum((1 - record["gates"]).sum(1).double() * costs[(c, out, hw)]
                           for record, (c, hw, out) in zip(gates.values(), BLOCKS))
@@ -132,9 +133,9 @@ def test_bad_parameters(kwargs, message):
         ChannelGate(8, 8, hidden=0)
 
 
-def test_channel_costs_agree_with_the_mac_counter():
+def test_the_l0_costs_are_the_executed_mac_costs_per_channel():
     model = gated_model()
-    costs = active_channel_costs(model)
+    costs = block_channel_costs(model)
     expected = torch.cat([torch.full((block.gate.out_ch,), float(costs[name]))
                           for name, block in gated_blocks(model).items()])
     assert torch.equal(model.gate_costs, expected)
@@ -183,7 +184,8 @@ def test_gate_kinds_use_the_10_to_90_percent_range():
 
 
 def test_frozen_gates_use_each_channels_majority_for_every_image():
-    from common.models.gating import frozen_gates, gate_on_rates
+    from common.data import predict_logits
+    from common.models.gating import frozen_gates, gate_on_rates, gated_eval
 
     model = gated_model()
     images = (torch.rand(40, 3, 32, 32) * 255).to(torch.uint8)
@@ -224,7 +226,8 @@ def test_gating_dependence_matches_the_slow_path():
     from common.analysis import gating_dependence
     from common.data import evaluate
     from common.flops import gating_statistics
-    from common.models.gating import frozen_gates, gate_on_rates
+    from common.data import predict_logits
+    from common.models.gating import frozen_gates, gate_on_rates, gated_eval
 
     model = gated_model()
     images = (torch.rand(50, 3, 32, 32) * 255).to(torch.uint8)
@@ -239,3 +242,6 @@ def test_gating_dependence_matches_the_slow_path():
     with frozen_gates(model, gate_on_rates(model, freeze)):
         assert fast["frozen_acc"] == pytest.approx(evaluate(model, images, labels)["acc"])
         assert fast["frozen_macs"] == pytest.approx(executed_macs(model, images).mean().item())
+    evaluated = gated_eval(model, images)  # one pass that a notebook reuses: the same answers
+    assert torch.allclose(evaluated[0], predict_logits(model, images))
+    assert gating_dependence(model, freeze, images, labels, evaluated=evaluated) == fast
