@@ -18,7 +18,7 @@ import torch.nn as nn
 from thop.profile import register_hooks as _THOP_RULES
 
 from .models.dynamic_conv import DynamicConv2d
-from .models.gating import ChannelGate, collect_gates, gate_kinds, gated_blocks
+from .models.gating import ChannelGate, block_channel_costs, collect_gates, gate_kinds, gated_blocks
 from .models.resnet import Normalize, PadShortcut
 
 RESNET20_MACS = 40_551_040  # ResNet-20 under this convention; the reference of every "% of"
@@ -99,34 +99,6 @@ def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -
     return float(macs) / input_size[0]
 
 
-def active_channel_costs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)
-                         ) -> dict[str, int]:
-    """MACs that one active gated channel costs, per gated block: its conv1 filter plus the
-    matching input slice of conv2 (both over conv1's output map)."""
-    blocks = gated_blocks(model)
-    shapes = {}
-    hooks = [block.conv1.register_forward_hook(
-        lambda module, inputs, output, name=name: shapes.__setitem__(name, output.shape))
-        for name, block in blocks.items()]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros(*input_size, device=next(model.parameters()).device))
-    finally:
-        model.train(was_training)
-        for hook in hooks:
-            hook.remove()
-    costs = {}
-    for name, block in blocks.items():
-        out_h, out_w = shapes[name][2:]
-        kh, kw = block.conv1.kernel_size
-        c2h, c2w = block.conv2.kernel_size
-        costs[name] = out_h * out_w * (block.conv1.in_channels * kh * kw
-                                       + block.conv2.out_channels * c2h * c2w)
-    return costs
-
-
 def executed_macs(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
                   device: torch.device | str = "cpu", gates: dict | None = None) -> torch.Tensor:
     """MACs actually executed for each image (uint8 batch) in eval mode: (N,) float64.
@@ -141,7 +113,7 @@ def executed_macs(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
     per_image = torch.full((len(images),), full, dtype=torch.float64)
     if not gated_blocks(model):
         return per_image
-    costs = active_channel_costs(model, (1, *images.shape[1:]))
+    costs = block_channel_costs(model, images.shape[-1])
     if gates is None:
         gates = collect_gates(model, images, batch_size, device)
     for name, record in gates.items():

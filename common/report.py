@@ -26,6 +26,7 @@ from urllib.parse import unquote
 from .data import ENV_VAR, resolve_source
 from .flops import RESNET20_MACS
 from .paths import REPO_ROOT, RESULTS_DIR, portable
+from .runs import finished_runs, trained_on
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
@@ -74,11 +75,8 @@ TABLE_START, TABLE_END = _marker("results-table"), _marker("results-table", end=
 
 def results_table(results_dir: Path = RESULTS_DIR) -> str:
     """Markdown table of every finished run under ``results_dir`` (one row per metrics.json)."""
-    from .runs import trained_on  # torch is heavy; only this table needs it
-
     rows = []
-    for path in sorted(results_dir.glob("*/metrics.json")):
-        m = json.loads(path.read_text())
+    for _, m in finished_runs(results_dir):
         kwargs = ", ".join(f"{k}={v}" for k, v in m.get("model_kwargs", {}).items())
         macs = m.get("avg_executed_macs", m["macs"])
         rows.append(f"| {m['model']}{f' ({kwargs})' if kwargs else ''} | {m['params']:,} | "
@@ -92,19 +90,13 @@ def results_table(results_dir: Path = RESULTS_DIR) -> str:
     return f"{header}\n{body}"
 
 
-def _finished_runs(directory: Path) -> list[tuple[dict, dict]]:
-    """(config, metrics) of every finished run directly under ``directory``, by folder name."""
-    return [(json.loads((path.parent / "config.json").read_text()), json.loads(path.read_text()))
-            for path in sorted(directory.glob("*/metrics.json"))]
-
-
 def selection_table(selection_dir: Path = SELECTION_DIR) -> str:
     """Markdown table of the hold-out runs that chose the training recipe; best marked.
 
     These runs train on part of the training set and are scored on the held-out rest; they
     never evaluate on the test set.
     """
-    runs = _finished_runs(selection_dir)
+    runs = finished_runs(selection_dir)
     if not runs:
         return "*no hold-out runs yet*"
     best = max(m["val_acc"] for _, m in runs)
@@ -125,7 +117,7 @@ def gating_calibration_table(calibration_dir: Path = SELECTION_DIR / "gating") -
     Like the recipe selection, they are scored on a training-set hold-out only: held-out
     accuracy and the average MACs executed on the held-out images, as a share of ResNet-20's.
     """
-    runs = _finished_runs(calibration_dir)
+    runs = finished_runs(calibration_dir)
     if not runs:
         return "*no calibration runs yet*"
     rows = [f"| {c['model_kwargs'].get('l0_weight')} | {c['epochs']} | {m['train_size']:,} | "

@@ -164,6 +164,12 @@ def load_history(run_dir: str | Path):
     return pd.read_csv(Path(run_dir) / HISTORY_FILE)
 
 
+def finished_runs(directory: str | Path) -> list[tuple[dict, dict]]:
+    """(config, metrics) of every finished run directly under ``directory``, by folder name."""
+    return [(json.loads((path.parent / CONFIG_FILE).read_text()), json.loads(path.read_text()))
+            for path in sorted(Path(directory).glob(f"*/{METRICS_FILE}"))]
+
+
 def load_metrics(run_dir: str | Path) -> dict:
     """The final metrics of a finished run."""
     path = Path(run_dir) / METRICS_FILE

@@ -8,21 +8,20 @@ Student's t over the pairs. With one seed there is no interval (NaN), and tables
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .runs import finished_runs
 from .selection import frontier_accuracy
 from .study import run_family, run_label
 
 
 def load_runs(results_dir: str | Path, profile: str) -> list[dict]:
     """The ``metrics.json`` of every finished run of ``profile`` directly under ``results_dir``."""
-    runs = [json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*/metrics.json"))]
-    return [m for m in runs if m["profile"] == profile]
+    return [m for _, m in finished_runs(results_dir) if m["profile"] == profile]
 
 
 def seed_table(runs: list[dict]) -> pd.DataFrame:

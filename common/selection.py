@@ -11,15 +11,13 @@ margin; if none qualifies, the variant with the largest margin among those at <=
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .flops import RESNET20_MACS
-from .models import CONFIG_FILE
-from .runs import METRICS_FILE
+from .runs import finished_runs
 
 GOALS = {"max_macs_share": 0.60, "min_live_conditional": 0.40, "min_macs_cv": 0.10}
 
@@ -54,9 +52,7 @@ def load_proxies(directory: str | Path) -> pd.DataFrame:
     """Every finished hold-out run under ``directory``: run, model, kwargs, macs (average
     executed on the held-out images), acc (held-out), and the gates' statistics where gated."""
     rows = []
-    for path in sorted(Path(directory).glob(f"*/{METRICS_FILE}")):
-        m = json.loads(path.read_text())
-        config = json.loads((path.parent / CONFIG_FILE).read_text())
+    for config, m in finished_runs(directory):
         rows.append({"run": m["run"], "model": m["model"], "kwargs": m["model_kwargs"],
                      "lr": config["lr"], "label_smoothing": config["label_smoothing"],
                      "epochs": m["epochs"], "train_size": m["train_size"], "holdout": m["holdout"],

@@ -17,6 +17,7 @@ def test_results_table_lists_finished_runs(tmp_path):
     assert "no finished runs" in results_table(tmp_path)
     run = tmp_path / "resnet20-full-seed0-abc"
     run.mkdir()
+    (run / "config.json").write_text("{}")  # written when a run starts; metrics.json when it ends
     (run / "metrics.json").write_text(json.dumps({
         "model": "resnet20", "model_kwargs": {}, "params": 269722, "macs": 40551040.0,
         "train_acc": 95.5, "test_acc": 88.25, "profile": "full", "epochs": 30, "seed": 0,

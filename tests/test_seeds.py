@@ -62,6 +62,7 @@ def test_load_runs_keeps_the_profile(tmp_path):
     import json
     for name, profile in [("a", "full"), ("b", "smoke")]:
         (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text("{}")
         (tmp_path / name / "metrics.json").write_text(json.dumps(_metrics("resnet20", {}, 0, 1.0, 1.0, profile)))
     assert [m["profile"] for m in seeds.load_runs(tmp_path, "full")] == ["full"]
     assert isinstance(seeds.seed_table([]), pd.DataFrame)

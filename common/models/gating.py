@@ -134,19 +134,29 @@ def gate_kinds(on_rate: torch.Tensor) -> dict[str, torch.Tensor]:
             "always off": on_rate < low}
 
 
-def channel_costs(model: CifarResNet, image_size: int = 32) -> torch.Tensor:
-    """MACs one active channel costs, for every gate in forward order: its conv1 filter and
-    conv2's matching input slice, both over conv1's output map (``common.flops`` counts the
-    same; a test checks the two agree)."""
-    costs, size = [], image_size
-    for block in (b for stage in model.stages for b in stage):
+def block_channel_costs(model: CifarResNet, image_size: int = 32) -> dict[str, int]:
+    """MACs one active channel costs, per gated block (by name, in forward order): its conv1
+    filter and conv2's matching input slice, both over conv1's output map. Worked out from the
+    convolutions' shapes and strides, so it needs no forward pass (the model may be on the meta
+    device, or still being built)."""
+    costs, size = {}, image_size
+    for name, block in model.named_modules():
+        if not isinstance(block, BasicBlock):
+            continue
         size = (size + 2 * block.conv1.padding[0] - block.conv1.kernel_size[0]) \
             // block.conv1.stride[0] + 1
         if isinstance(block.gate, ChannelGate):
             k1, k2 = block.conv1.kernel_size, block.conv2.kernel_size
-            per_channel = size * size * (block.conv1.in_channels * k1[0] * k1[1]
+            costs[name] = size * size * (block.conv1.in_channels * k1[0] * k1[1]
                                          + block.conv2.out_channels * k2[0] * k2[1])
-            costs.append(torch.full((block.gate.out_ch,), float(per_channel)))
+    return costs
+
+
+def channel_costs(model: CifarResNet, image_size: int = 32) -> torch.Tensor:
+    """``block_channel_costs`` for every gate, in forward order: one value per channel."""
+    blocks = gated_blocks(model)
+    costs = [torch.full((blocks[name].gate.out_ch,), float(cost))
+             for name, cost in block_channel_costs(model, image_size).items()]
     return torch.cat(costs) if costs else torch.zeros(0)
 
 
@@ -213,22 +223,28 @@ def straight_through_gates(model: nn.Module):
 
 
 @torch.no_grad()
-def collect_gates(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
-                  device: torch.device | str = "cpu") -> dict[str, dict[str, torch.Tensor]]:
-    """Eval-mode gates of every gated block for every image (uint8 batch).
-
-    Returns ``{block name: {"gates": (N, C) 0/1, "probs": (N, C) sigmoid(logits)}}``.
-    """
+def gated_eval(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
+               device: torch.device | str = "cpu") -> tuple[torch.Tensor, dict[str, dict[str, torch.Tensor]]]:
+    """One eval-mode pass over ``images`` (uint8 batch): the logits, (N, classes) float on the
+    CPU, and every gated block's gates, ``{block name: {"gates": (N, C) 0/1, "probs": (N, C)
+    sigmoid(logits)}}``, so an analysis that needs both runs the model once."""
     from ..data import eval_batches
 
     blocks = gated_blocks(model)
-    parts = {name: {"gates": [], "probs": []} for name in blocks}
-    for _ in eval_batches(model, images, batch_size, device):
+    logits, parts = [], {name: {"gates": [], "probs": []} for name in blocks}
+    for out in eval_batches(model, images, batch_size, device):
+        logits.append(out.float().cpu())
         for name, block in blocks.items():
             parts[name]["gates"].append(block.gate.last_gates.cpu())
             parts[name]["probs"].append(block.gate.last_probs.float().cpu())
-    return {name: {key: torch.cat(values) for key, values in record.items()}
-            for name, record in parts.items()}
+    return torch.cat(logits), {name: {key: torch.cat(values) for key, values in record.items()}
+                               for name, record in parts.items()}
+
+
+def collect_gates(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
+                  device: torch.device | str = "cpu") -> dict[str, dict[str, torch.Tensor]]:
+    """Eval-mode gates of every gated block for every image: ``gated_eval``'s records."""
+    return gated_eval(model, images, batch_size, device)[1]
 
 
 @torch.no_grad()
