@@ -26,7 +26,7 @@ from urllib.parse import unquote
 from .data import ENV_VAR, resolve_source
 from .flops import RESNET20_MACS
 from .paths import REPO_ROOT, RESULTS_DIR, portable
-from .runs import finished_runs, trained_on
+from .runs import list_finished_runs, trained_on
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
@@ -76,7 +76,7 @@ TABLE_START, TABLE_END = _marker("results-table"), _marker("results-table", end=
 def results_table(results_dir: Path = RESULTS_DIR) -> str:
     """Markdown table of every finished run under ``results_dir`` (one row per metrics.json)."""
     rows = []
-    for _, m in finished_runs(results_dir):
+    for _, m in list_finished_runs(results_dir):
         kwargs = ", ".join(f"{k}={v}" for k, v in m.get("model_kwargs", {}).items())
         macs = m.get("avg_executed_macs", m["macs"])
         rows.append(f"| {m['model']}{f' ({kwargs})' if kwargs else ''} | {m['params']:,} | "
@@ -96,7 +96,7 @@ def selection_table(selection_dir: Path = SELECTION_DIR) -> str:
     These runs train on part of the training set and are scored on the held-out rest; they
     never evaluate on the test set.
     """
-    runs = finished_runs(selection_dir)
+    runs = list_finished_runs(selection_dir)
     if not runs:
         return "*no hold-out runs yet*"
     best = max(m["val_acc"] for _, m in runs)
@@ -117,7 +117,7 @@ def gating_calibration_table(calibration_dir: Path = SELECTION_DIR / "gating") -
     Like the recipe selection, they are scored on a training-set hold-out only: held-out
     accuracy and the average MACs executed on the held-out images, as a share of ResNet-20's.
     """
-    runs = finished_runs(calibration_dir)
+    runs = list_finished_runs(calibration_dir)
     if not runs:
         return "*no calibration runs yet*"
     rows = [f"| {c['model_kwargs'].get('l0_weight')} | {c['epochs']} | {m['train_size']:,} | "

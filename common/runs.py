@@ -164,7 +164,7 @@ def load_history(run_dir: str | Path):
     return pd.read_csv(Path(run_dir) / HISTORY_FILE)
 
 
-def finished_runs(directory: str | Path) -> list[tuple[dict, dict]]:
+def list_finished_runs(directory: str | Path) -> list[tuple[dict, dict]]:
     """(config, metrics) of every finished run directly under ``directory``, by folder name."""
     return [(json.loads((path.parent / CONFIG_FILE).read_text()), json.loads(path.read_text()))
             for path in sorted(Path(directory).glob(f"*/{METRICS_FILE}"))]

@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .runs import finished_runs
+from .runs import list_finished_runs
 from .selection import frontier_accuracy
 from .study import run_family, run_label
 
 
 def load_runs(results_dir: str | Path, profile: str) -> list[dict]:
     """The ``metrics.json`` of every finished run of ``profile`` directly under ``results_dir``."""
-    return [m for _, m in finished_runs(results_dir) if m["profile"] == profile]
+    return [m for _, m in list_finished_runs(results_dir) if m["profile"] == profile]
 
 
 def seed_table(runs: list[dict]) -> pd.DataFrame:

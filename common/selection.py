@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .flops import RESNET20_MACS
-from .runs import finished_runs
+from .runs import list_finished_runs
 
 GOALS = {"max_macs_share": 0.60, "min_live_conditional": 0.40, "min_macs_cv": 0.10}
 
@@ -52,7 +52,7 @@ def load_proxies(directory: str | Path) -> pd.DataFrame:
     """Every finished hold-out run under ``directory``: run, model, kwargs, macs (average
     executed on the held-out images), acc (held-out), and the gates' statistics where gated."""
     rows = []
-    for config, m in finished_runs(directory):
+    for config, m in list_finished_runs(directory):
         rows.append({"run": m["run"], "model": m["model"], "kwargs": m["model_kwargs"],
                      "lr": config["lr"], "label_smoothing": config["label_smoothing"],
                      "epochs": m["epochs"], "train_size": m["train_size"], "holdout": m["holdout"],

@@ -128,9 +128,10 @@ def seed_replicates(runs: list[str], seeds, data: CifarData, profile: str,
 
 
 def run_info(run_dir: str | Path) -> dict:
-    """A finished run's family (``run_family``), model label (``run_label``) and seed."""
+    """A finished run's architecture family ("ResNet-20", "DY-ResNet-20", "gated ResNet-20",
+    whatever its recipe settings), model label (``run_label``) and seed."""
     m = load_metrics(run_dir)
-    return {"family": run_family(m["model"], m.get("model_kwargs")),
+    return {"family": FAMILIES.get(m["model"], m["model"]),
             "model": run_label(m["model"], m.get("model_kwargs")), "seed": m["seed"]}
 
 
@@ -147,7 +148,7 @@ def transfer_relations(matrix: pd.DataFrame, info: dict[str, dict]) -> pd.DataFr
                 continue
             a, b = info[source], info[target]
             relation = ("same model, other seed" if a["model"] == b["model"] else
-                        "other family" if a["family"].split(" (")[0] != b["family"].split(" (")[0] else
+                        "other family" if a["family"] != b["family"] else
                         "same family, same seed" if a["seed"] == b["seed"] else
                         "same family, other seed")
             rows.append({"source": source, "target": target, "relation": relation,

@@ -36,7 +36,7 @@ from .flops import count_macs, count_params, gating_statistics
 from .models import CONFIG_FILE, WEIGHTS_FILE, build_model, model_settings
 from .paths import RESULTS_DIR, portable
 from .runs import (CHECKPOINT, HISTORY_FILE, METRICS_FILE, clear_run, device_name,
-                   epochs_per_device, finished_run, finished_runs, load_checkpoint, run_name,
+                   epochs_per_device, finished_run, list_finished_runs, load_checkpoint, run_name,
                    run_status, save_atomic, training_lock, write_history)
 
 # Profiles: how much data and how many epochs. `smoke` is what tests and CI run.
@@ -256,7 +256,7 @@ def training_notice(config: TrainConfig, data: CifarData, results_dir: str | Pat
                               "train", dev, min_seconds=1.0)
     images = training_size(config, len(data.train_labels))
     hours = images * config.epochs / speed / 3600
-    finished = [m["data_source"] for _, m in finished_runs(results_dir)]
+    finished = [m["data_source"] for _, m in list_finished_runs(results_dir)]
     others = sorted({s["name"] for s in finished if s["fingerprint"] != data.source["fingerprint"]})
     reason = (f" The finished runs in {portable(results_dir)} were trained on other data "
               f"({', '.join(others)}); {data.source['name']} has another fingerprint, so none "

@@ -55,6 +55,7 @@ def test_train_runs_then_finished_runs_by_label(tiny_folder, tmp_path, monkeypat
     trained = study.train_runs(smoke, data, "smoke", 0, tmp_path, device="cpu")
     found, missing = study.finished_runs(specs, data, "smoke", 0, tmp_path)
     assert found == trained and missing == ["gated L0=0.5"]
+    assert study.run_info(found["ResNet-20"]) == {"family": "ResNet-20", "model": "ResNet-20", "seed": 0}
 
 
 def test_transfer_relations_separate_shared_history_from_family():
@@ -62,7 +63,7 @@ def test_transfer_relations_separate_shared_history_from_family():
             "ResNet-20 (seed 1)": {"family": "ResNet-20", "model": "ResNet-20", "seed": 1},
             "gated L0=0.5": {"family": "gated ResNet-20", "model": "gated L0=0.5", "seed": 0},
             "gated L0=1.0": {"family": "gated ResNet-20", "model": "gated L0=1.0", "seed": 0},
-            "headline (seed 1)": {"family": "gated ResNet-20 (l0_cost=macs)", "model": "headline", "seed": 1}}
+            "headline (seed 1)": {"family": "gated ResNet-20", "model": "headline", "seed": 1}}
     labels = list(info)
     matrix = pd.DataFrame([[float(10 * i + j) for j in range(5)] for i in range(5)], index=labels, columns=labels)
     relations = study.transfer_relations(matrix, info).set_index(["source", "target"])["relation"]
