@@ -243,6 +243,7 @@ def test_a_long_run_says_what_it_costs_before_it_starts(tiny_data, tmp_path):
 
     other = tmp_path / "resnet20-full-seed0-00000000"
     other.mkdir()
+    (other / "config.json").write_text("{}")
     (other / "metrics.json").write_text(json.dumps(
         {"data_source": {"name": "cifar10-jpeg.tar.gz (image folder)", "fingerprint": "sha256:x"}}))
     config = TrainConfig.from_profile("full", model="resnet20", train_size=48, batch_size=16)
