@@ -270,7 +270,7 @@ def training_notice(config: TrainConfig, data: CifarData, results_dir: str | Pat
 def fit_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.Module,
               train_x: torch.Tensor, train_y: torch.Tensor, config: TrainConfig, epoch: int,
               steps_per_epoch: int, total_steps: int, warmup_steps: int, drop_last: bool,
-              dev: torch.device, precision: str, bar=None) -> dict[str, float]:
+              dev: torch.device, precision: str, bar=None) -> dict[str, torch.Tensor | int]:
     """One epoch of training, the whole hot loop. Returns the sums over images {"loss",
     "correct", <regularizer terms>} as tensors on the device, which the caller reads once, and
     "seen": no step waits for the host (tests/test_train.py runs it on the meta device, where
