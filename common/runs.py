@@ -5,7 +5,8 @@ A run lives in ``results/<run name>/``:
 
 * ``config.json``   the configuration and data source that identify the run
 * ``history.csv``   one row per epoch (train/test loss and accuracy, lr, seconds, device, precision)
-* ``checkpoints/last.pt``  written after every epoch; git-ignored; a rerun resumes from it
+* ``checkpoints/last.pt``  written after every epoch, deleted when the run finishes; a rerun
+  resumes from it (not git-ignored, so a workspace that keeps only git-visible files keeps it)
 * ``checkpoints/train.lock``  held while a process trains the run (``training_lock``)
 * ``model.pt`` and ``metrics.json``  once the run has finished (``metrics.json`` last)
 """
@@ -195,7 +196,8 @@ def run_status(results_dir: str | Path = RESULTS_DIR):
             "run": str(run_dir.relative_to(results_dir)),
             "epochs": f"{len(history)}/{config['epochs']}",
             "state": ("finished" if finished else "training" if is_training(run_dir)
-                      else "stopped, resumable" if len(history) else "not started"),
+                      else "stopped, resumable" if (run_dir / CHECKPOINT).exists()
+                      else "stopped, no checkpoint: restarts" if len(history) else "not started"),
             "last acc (%)": round(float(history[score].iloc[-1]), 2) if score else None,
             "hours": round(float(history["seconds"].sum()) / 3600, 2) if len(history) else 0.0})
     return pd.DataFrame(rows, columns=["run", "epochs", "state", "last acc (%)", "hours"])

@@ -400,7 +400,7 @@ def _finish_run(model: nn.Module, config: TrainConfig, data: CifarData, run_dir:
                 history: list[dict], train_x: torch.Tensor, train_y: torch.Tensor, score: tuple,
                 dev: torch.device, precision: str) -> Path:
     """Score the trained model and write ``model.pt``, then ``metrics.json`` (which marks the
-    run finished)."""
+    run finished); then delete the checkpoint."""
     score_x, score_y, split = score
     model.eval()
     final_train = evaluate(model, train_x, train_y, dev)
@@ -423,7 +423,9 @@ def _finish_run(model: nn.Module, config: TrainConfig, data: CifarData, run_dir:
     metrics.update(gating_statistics(model, score_x, dev))
     metrics["avg_executed_macs"] = metrics.get("macs_mean", metrics["macs"])
     save_atomic(model.state_dict(), run_dir / WEIGHTS_FILE)
-    (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))  # last: marks "finished"
+    (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))  # marks "finished"
+    # A finished run never resumes; dropping the checkpoint keeps it out of the committed folder.
+    (run_dir / CHECKPOINT).unlink(missing_ok=True)
     return run_dir
 
 

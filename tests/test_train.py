@@ -1,4 +1,5 @@
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -145,6 +146,22 @@ def test_interrupted_run_resumes_to_identical_weights(tiny_data, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert load_history(straight)["train_loss"].tolist() == \
         load_history(resumed_dir)["train_loss"].tolist()
+    assert not (resumed_dir / "checkpoints" / "last.pt").exists()  # finished: not committed
+
+
+def test_git_keeps_an_unfinished_runs_checkpoint_visible_and_ignores_its_lock():
+    # The workspace carries only git-visible files between sessions; an ignored checkpoint
+    # would lose a multi-session run's progress.
+    repo = Path(__file__).resolve().parents[1]
+    if not (repo / ".git").exists():
+        pytest.skip("not a git checkout")
+
+    def ignored(path):
+        return subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=repo).returncode == 0
+
+    run = "results/resnet20-full-seed9-0000000/checkpoints"
+    assert not ignored(f"{run}/last.pt")
+    assert ignored(f"{run}/train.lock") and ignored(f"{run}/last.pt.tmp")
 
 
 def test_status_lists_progress_of_every_run(tiny_data, tmp_path):
