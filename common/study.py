@@ -140,7 +140,8 @@ def transfer_relations(matrix: pd.DataFrame, info: dict[str, dict]) -> pd.DataFr
     two runs are related (``info``: label -> ``run_info``): "same model, other seed" (same
     architecture and recipe, another training history), "same family, same seed" (e.g. gated runs
     of other L0 weights: same seed and data order, and the same epochs before L0 starts), "same
-    family, other seed", "other family"."""
+    family, other seed", "other family"; ``family`` names the family both belong to ("mixed"
+    across families), so a table can split each relation by family."""
     rows = []
     for source in matrix.index:
         for target in matrix.columns:
@@ -151,9 +152,10 @@ def transfer_relations(matrix: pd.DataFrame, info: dict[str, dict]) -> pd.DataFr
                         "other family" if a["family"] != b["family"] else
                         "same family, same seed" if a["seed"] == b["seed"] else
                         "same family, other seed")
+            family = a["family"] if a["family"] == b["family"] else "mixed"
             rows.append({"source": source, "target": target, "relation": relation,
-                         "target_acc": float(matrix.loc[source, target])})
-    return pd.DataFrame(rows, columns=["source", "target", "relation", "target_acc"])
+                         "family": family, "target_acc": float(matrix.loc[source, target])})
+    return pd.DataFrame(rows, columns=["source", "target", "relation", "family", "target_acc"])
 
 
 def strongest_pgd(sweep: pd.DataFrame, eps_255: float) -> pd.Series:

@@ -66,8 +66,11 @@ def test_transfer_relations_separate_shared_history_from_family():
             "headline (seed 1)": {"family": "gated ResNet-20", "model": "headline", "seed": 1}}
     labels = list(info)
     matrix = pd.DataFrame([[float(10 * i + j) for j in range(5)] for i in range(5)], index=labels, columns=labels)
-    relations = study.transfer_relations(matrix, info).set_index(["source", "target"])["relation"]
+    table = study.transfer_relations(matrix, info).set_index(["source", "target"])
+    relations = table["relation"]
     assert len(relations) == 20  # every off-diagonal cell
+    assert table.loc[("gated L0=0.5", "gated L0=1.0"), "family"] == "gated ResNet-20"
+    assert table.loc[("ResNet-20", "gated L0=0.5"), "family"] == "mixed"
     assert relations["ResNet-20", "ResNet-20 (seed 1)"] == "same model, other seed"
     assert relations["gated L0=0.5", "gated L0=1.0"] == "same family, same seed"
     assert relations["gated L0=1.0", "headline (seed 1)"] == "same family, other seed"
