@@ -139,11 +139,12 @@ def epochs_per_device(history: list[dict], unrecorded: str) -> dict[str, int]:
 
 
 def trained_on(metrics: dict) -> str:
-    """The device a finished run trained on; a run resumed on another device lists its epochs on
-    each, e.g. "18 epochs NVIDIA H100, bf16 + 12 epochs AMD EPYC CPU (1 threads), fp32"."""
+    """The device and precision a finished run trained with, e.g. "AMD EPYC CPU (1 threads),
+    bf16"; a run resumed on another device lists its epochs on each, e.g. "18 epochs NVIDIA
+    H100, bf16 + 12 epochs AMD EPYC CPU (1 threads), fp32"."""
     per_device = metrics.get("epochs_per_device", {})
     if len(per_device) < 2:
-        return metrics["device_name"]
+        return ", ".join(filter(None, [metrics["device_name"], metrics.get("precision")]))
     return " + ".join(f"{epochs} epochs {device}" for device, epochs in per_device.items())
 
 

@@ -25,7 +25,11 @@ def test_results_table_lists_finished_runs(tmp_path):
         "device_name": "cpu", "run": run.name}))
     table = results_table(tmp_path)
     assert "| resnet20 | 269,722 | 40.55M | 95.50 | 88.25 | full | 30 | 0 |" in table
-    assert "1.00 h, cpu |" in table
+    assert "1.00 h, cpu |" in table  # older runs recorded no precision
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").write_text(json.dumps({**metrics, "precision": "bf16"}))
+    assert "1.00 h, cpu, bf16 |" in results_table(tmp_path)  # seeds can differ in precision
 
     metrics = json.loads((run / "metrics.json").read_text())
     metrics["epochs_per_device"] = {"H100, bf16": 18, "cpu, fp32": 12}
