@@ -15,7 +15,7 @@ from typing import Optional
 import pandas as pd
 
 from .data import CifarData
-from .runs import finished_run, load_metrics
+from .runs import finished_run, load_history, load_metrics
 from .train import TrainConfig, train
 
 # Tables one notebook writes for a later one (under results/tables/), named once.
@@ -129,33 +129,52 @@ def seed_replicates(runs: list[str], seeds, data: CifarData, profile: str,
 
 def run_info(run_dir: str | Path) -> dict:
     """A finished run's architecture family ("ResNet-20", "DY-ResNet-20", "gated ResNet-20",
-    whatever its recipe settings), model label (``run_label``) and seed."""
+    whatever its recipe settings), model label (``run_label``), seed and per-epoch training
+    losses (which tell whether two runs shared their first epochs bit for bit)."""
     m = load_metrics(run_dir)
     return {"family": FAMILIES.get(m["model"], m["model"]),
-            "model": run_label(m["model"], m.get("model_kwargs")), "seed": m["seed"]}
+            "model": run_label(m["model"], m.get("model_kwargs")), "seed": m["seed"],
+            "train_loss": tuple(load_history(run_dir)["train_loss"])}
+
+
+def shared_epochs(a: dict, b: dict) -> int:
+    """How many first epochs two runs (``run_info``) trained identically: equal training loss,
+    epoch by epoch from the first (e.g. gated runs of other L0 weights until L0 starts)."""
+    count = 0
+    for loss_a, loss_b in zip(a.get("train_loss", ()), b.get("train_loss", ())):
+        if loss_a != loss_b:
+            break
+        count += 1
+    return count
 
 
 def transfer_relations(matrix: pd.DataFrame, info: dict[str, dict]) -> pd.DataFrame:
     """Every off-diagonal cell of a transfer matrix (source rows, target columns) with how the
     two runs are related (``info``: label -> ``run_info``): "same model, other seed" (same
-    architecture and recipe, another training history), "same family, same seed" (e.g. gated runs
-    of other L0 weights: same seed and data order, and the same epochs before L0 starts), "same
-    family, other seed", "other family"; ``family`` names the family both belong to ("mixed"
-    across families), so a table can split each relation by family."""
+    architecture and recipe, another training history), "same family, shared epochs" (same
+    seed and data order, and bit for bit the same first ``shared_epochs``: e.g. gated runs of
+    other L0 weights before L0 starts), "same family, same seed" (own history from the first
+    epoch: other K, another schedule or precision), "same family, other seed", "other family";
+    ``family`` names the family both belong to ("mixed" across families), so a table can split
+    each relation by family."""
     rows = []
     for source in matrix.index:
         for target in matrix.columns:
             if source == target:
                 continue
             a, b = info[source], info[target]
+            shared = shared_epochs(a, b)
             relation = ("same model, other seed" if a["model"] == b["model"] else
                         "other family" if a["family"] != b["family"] else
+                        "same family, shared epochs" if shared else
                         "same family, same seed" if a["seed"] == b["seed"] else
                         "same family, other seed")
             family = a["family"] if a["family"] == b["family"] else "mixed"
             rows.append({"source": source, "target": target, "relation": relation,
-                         "family": family, "target_acc": float(matrix.loc[source, target])})
-    return pd.DataFrame(rows, columns=["source", "target", "relation", "family", "target_acc"])
+                         "family": family, "shared_epochs": shared,
+                         "target_acc": float(matrix.loc[source, target])})
+    return pd.DataFrame(rows, columns=["source", "target", "relation", "family", "shared_epochs",
+                                       "target_acc"])
 
 
 def strongest_pgd(sweep: pd.DataFrame, eps_255: float) -> pd.Series:

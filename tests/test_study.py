@@ -55,7 +55,9 @@ def test_train_runs_then_finished_runs_by_label(tiny_folder, tmp_path, monkeypat
     trained = study.train_runs(smoke, data, "smoke", 0, tmp_path, device="cpu")
     found, missing = study.finished_runs(specs, data, "smoke", 0, tmp_path)
     assert found == trained and missing == ["gated L0=0.5"]
-    assert study.run_info(found["ResNet-20"]) == {"family": "ResNet-20", "model": "ResNet-20", "seed": 0}
+    info = study.run_info(found["ResNet-20"])
+    assert {k: info[k] for k in ("family", "model", "seed")} == {"family": "ResNet-20", "model": "ResNet-20", "seed": 0}
+    assert len(info["train_loss"]) == 1 and study.shared_epochs(info, study.run_info(found["ResNet-20"])) == 1
 
 
 def test_transfer_relations_separate_shared_history_from_family():
@@ -63,15 +65,22 @@ def test_transfer_relations_separate_shared_history_from_family():
             "ResNet-20 (seed 1)": {"family": "ResNet-20", "model": "ResNet-20", "seed": 1},
             "gated L0=0.5": {"family": "gated ResNet-20", "model": "gated L0=0.5", "seed": 0},
             "gated L0=1.0": {"family": "gated ResNet-20", "model": "gated L0=1.0", "seed": 0},
+            "gated L0=2.0": {"family": "gated ResNet-20", "model": "gated L0=2.0", "seed": 0,
+                             "train_loss": (1.8, 0.9, 0.7)},
+            "gated L0=4.0": {"family": "gated ResNet-20", "model": "gated L0=4.0", "seed": 0,
+                             "train_loss": (1.8, 0.9, 0.8)},
             "headline (seed 1)": {"family": "gated ResNet-20", "model": "headline", "seed": 1}}
     labels = list(info)
-    matrix = pd.DataFrame([[float(10 * i + j) for j in range(5)] for i in range(5)], index=labels, columns=labels)
+    matrix = pd.DataFrame([[float(10 * i + j) for j in range(7)] for i in range(7)], index=labels, columns=labels)
     table = study.transfer_relations(matrix, info).set_index(["source", "target"])
     relations = table["relation"]
-    assert len(relations) == 20  # every off-diagonal cell
+    assert len(relations) == 42  # every off-diagonal cell
     assert table.loc[("gated L0=0.5", "gated L0=1.0"), "family"] == "gated ResNet-20"
     assert table.loc[("ResNet-20", "gated L0=0.5"), "family"] == "mixed"
     assert relations["ResNet-20", "ResNet-20 (seed 1)"] == "same model, other seed"
     assert relations["gated L0=0.5", "gated L0=1.0"] == "same family, same seed"
+    assert relations["gated L0=2.0", "gated L0=4.0"] == "same family, shared epochs"
+    assert table.loc[("gated L0=4.0", "gated L0=2.0"), "shared_epochs"] == 2
+    assert relations["gated L0=2.0", "gated L0=0.5"] == "same family, same seed"  # no losses
     assert relations["gated L0=1.0", "headline (seed 1)"] == "same family, other seed"
     assert relations["ResNet-20", "gated L0=0.5"] == "other family"
