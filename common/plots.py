@@ -113,7 +113,7 @@ def plot_accuracy_vs_macs(points: pd.DataFrame, title: str) -> plt.Figure:
     ``points`` has one row per model with ``label``, ``family``, ``macs`` and ``test_acc``, and
     optionally ``test_acc_std`` (over seeds: drawn as error bars; NaN for one seed: none).
     """
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    fig, ax = plt.subplots(figsize=(9, 5.6))
     markers = dict(zip(points["family"].unique(), "o^sDv*"))
     palette = dict(zip(points["family"].unique(), sns.color_palette("colorblind")))
     for family, rows in points.groupby("family", sort=False):
@@ -122,9 +122,16 @@ def plot_accuracy_vs_macs(points: pd.DataFrame, title: str) -> plt.Figure:
         ax.errorbar(rows["macs"] / 1e6, rows["test_acc"], yerr=yerr, marker=markers[family],
                     ls="-" if len(rows) > 1 else "none", color=palette[family], label=family,
                     capsize=3)
-    ax.set(xlabel="(average executed) MMACs per image", ylabel="test accuracy (%)", title=title)
-    ax.margins(x=0.08, y=0.1)  # room for the labels
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)  # off the points
+    # log x: the static frontier is interpolated linearly in log MACs, so its segments are the lines
+    ax.set_xscale("log")
+    ticks = [t for t in (5, 7.5, 10, 15, 20, 30, 40, 60, 80) if
+             points["macs"].min() / 1e6 / 1.3 <= t <= points["macs"].max() / 1e6 * 1.3]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set(xlabel="(average executed) MMACs per image, log scale", ylabel="test accuracy (%)",
+           title=title)
+    ax.margins(x=0.12, y=0.1)  # room for the labels
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     fig.tight_layout()
     labels = points.assign(color=points["family"].map(palette)).sort_values("test_acc", ascending=False)
     label_points(ax, labels["macs"] / 1e6, labels["test_acc"], labels["label"], labels["color"])
@@ -133,8 +140,9 @@ def plot_accuracy_vs_macs(points: pd.DataFrame, title: str) -> plt.Figure:
 
 def label_points(ax: plt.Axes, xs, ys, texts, colors, fontsize: float = 7) -> list:
     """Label each point beside it, on the first free side: right, left, below right, below left,
-    then further down. Models of similar cost and accuracy sit on top of each other, and overlap is
-    checked on the rendered label boxes, so call this once the axes' limits and layout are final.
+    then further down, keeping each inside the axes. Models of similar cost and accuracy sit on top
+    of each other, and overlap is checked on the rendered label boxes, so call this once the axes'
+    limits and layout are final.
     Points are labelled in the order given: put the most important first."""
     from matplotlib.transforms import Bbox
 
@@ -147,6 +155,7 @@ def label_points(ax: plt.Axes, xs, ys, texts, colors, fontsize: float = 7) -> li
     radius = 4 * ax.figure.dpi / 72
     markers = [Bbox.from_extents(px - radius, py - radius, px + radius, py + radius)
                for px, py in pixels]
+    frame = ax.get_window_extent(renderer)
     notes, boxes = [], []
     for i, (x, y, text, color) in enumerate(zip(xs, ys, texts, colors)):
         obstacles = boxes + [m for j, m in enumerate(markers) if j != i]
@@ -154,7 +163,9 @@ def label_points(ax: plt.Axes, xs, ys, texts, colors, fontsize: float = 7) -> li
             note = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha,
                                fontsize=fontsize, color=color)
             box = note.get_window_extent(renderer)
-            if (dx, dy, ha) == candidates[-1] or not any(box.overlaps(o) for o in obstacles):
+            inside = (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0
+                      and box.y1 <= frame.y1)
+            if (dx, dy, ha) == candidates[-1] or (inside and not any(box.overlaps(o) for o in obstacles)):
                 break  # free, or the last candidate: it stays even if it overlaps
             note.remove()
         notes.append(note)

@@ -112,6 +112,30 @@ def test_accuracy_vs_macs_labels_of_nearby_models_do_not_overprint():
             assert not box.overlaps(Bbox.from_extents(px - r, py - r, px + r, py + r)), text.get_text()
 
 
+def test_accuracy_vs_macs_keeps_every_label_inside_the_axes():
+    from common.plots import plot_accuracy_vs_macs
+
+    # the committed full-profile point set: width 0.58's label once sat over the y-axis label
+    rows = [("ResNet-20", "R", 40.55, 87.09), ("ResNet-20 width=0.58", "R", 12.94, 84.17),
+            ("ResNet-20 width=0.5", "R", 10.25, 83.35), ("DY K=2", "DY", 41.28, 87.33),
+            ("DY K=3", "DY", 41.54, 87.53), ("DY K=4", "DY", 41.81, 87.52), ("DY K=5", "DY", 42.08, 87.72),
+            ("gated L0=2.0", "g", 9.58, 82.98), ("gated L0=1.0", "g", 13.63, 84.39),
+            ("gated L0=0.5", "g", 26.72, 85.95), ("gated L0=0.25", "g", 39.24, 86.96),
+            ("gated L0=1.0 bs_until=None l0_cost=macs", "h", 10.29, 83.74)]
+    points = pd.DataFrame(rows, columns=["label", "family", "macs", "test_acc"]).assign(
+        macs=lambda d: d["macs"] * 1e6)
+    fig = plot_accuracy_vs_macs(points, "t")
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    frame = ax.get_window_extent(renderer)
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert len(boxes) == len(points)
+    for text, box in zip(ax.texts, boxes):
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, \
+            text.get_text()
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
 def test_save_figure_writes_png_and_the_same_svg_every_time(tmp_path):
     import matplotlib.pyplot as plt
     from common.plots import save_figure, set_style
