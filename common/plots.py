@@ -214,16 +214,30 @@ def plot_robustness_curves(sweep: pd.DataFrame, title: str) -> plt.Figure:
 
 
 def plot_transfer_matrix(matrix: pd.DataFrame, title: str) -> plt.Figure:
-    """Heatmap: accuracy of each target (column) on adversarial images of each source (row)."""
-    fig, ax = plt.subplots(figsize=(1.0 * len(matrix) + 3, 0.8 * len(matrix) + 2))
-    # The colour scale spans the values (here 0-25%), so differences between pairs show.
-    sns.heatmap(matrix, annot=True, fmt=".1f", cmap="mako", vmin=float(np.nanmin(matrix.to_numpy())),
-                vmax=float(np.nanmax(matrix.to_numpy())), ax=ax,
-                cbar_kws={"label": "target accuracy (%)"})
+    """Heatmap: accuracy of each target (column) on adversarial images of each source (row).
+
+    Runs that differ only by seed ("X", "X (seed 1)", ...) are drawn next to each other, in the
+    order their first seed appears. The diagonal (a white-box attack on its own model) is left
+    blank, so the colour scale spans the transfer cells only.
+    """
+    base = matrix.index.str.replace(r" \(seed \d+\)$", "", regex=True)
+    first = {name: i for i, name in reversed(list(enumerate(base)))}
+    order = sorted(range(len(matrix)), key=lambda i: (first[base[i]], i))
+    matrix = matrix.iloc[order, order] if list(matrix.index) == list(matrix.columns) else matrix
+    values = matrix.to_numpy(dtype=float)
+    diagonal = np.zeros_like(values, dtype=bool)
+    if list(matrix.index) == list(matrix.columns):
+        np.fill_diagonal(diagonal, True)
+    fig, ax = plt.subplots(figsize=(0.75 * len(matrix) + 5, 0.6 * len(matrix) + 3))
+    sns.heatmap(matrix, mask=diagonal, annot=True, fmt=".1f", cmap="mako",
+                vmin=float(np.nanmin(values[~diagonal])), vmax=float(np.nanmax(values[~diagonal])),
+                ax=ax, cbar_kws={"label": "target accuracy (%)"}, annot_kws={"fontsize": 8})
     ax.set(xlabel="evaluated on (target)", ylabel="adversarial images made on (source)",
-           title=title)
-    ax.tick_params(axis="x", rotation=30)
+           title=title + ("; diagonal (white-box) left blank" if diagonal.any() else ""))
+    ax.set_xticks(ax.get_xticks(), ax.get_xticklabels(), rotation=40, ha="right",
+                  rotation_mode="anchor")
     ax.tick_params(axis="y", rotation=0)
+    ax.grid(False)
     fig.tight_layout()
     return fig
 

@@ -136,6 +136,22 @@ def test_accuracy_vs_macs_keeps_every_label_inside_the_axes():
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
 
 
+def test_transfer_matrix_groups_seeds_and_scales_colour_to_the_transfer_cells():
+    from common.plots import plot_transfer_matrix
+
+    names = ["A", "B", "A (seed 1)", "B (seed 1)"]
+    values = np.array([[0.0, 10, 20, 30], [11, 0.0, 21, 31], [12, 22, 0.0, 32], [13, 23, 33, 0.0]])
+    fig = plot_transfer_matrix(pd.DataFrame(values, index=names, columns=names), "t")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "A (seed 1)", "B", "B (seed 1)"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["A", "A (seed 1)", "B", "B (seed 1)"]
+    assert ax.collections[0].get_clim() == (10.0, 33.0)  # the zero diagonal is not on the scale
+    cells = [t.get_text() for t in ax.texts]
+    assert len(cells) == 12 and "0.0" not in cells
+    # row "A (seed 1)" holds A (seed 1)'s own values, reordered with the columns
+    assert cells[3:6] == ["12.0", "22.0", "32.0"]
+
+
 def test_save_figure_writes_png_and_the_same_svg_every_time(tmp_path):
     import matplotlib.pyplot as plt
     from common.plots import save_figure, set_style
