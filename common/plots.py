@@ -223,10 +223,11 @@ def plot_transfer_matrix(matrix: pd.DataFrame, title: str) -> plt.Figure:
     base = matrix.index.str.replace(r" \(seed \d+\)$", "", regex=True)
     first = {name: i for i, name in reversed(list(enumerate(base)))}
     order = sorted(range(len(matrix)), key=lambda i: (first[base[i]], i))
-    matrix = matrix.iloc[order, order] if list(matrix.index) == list(matrix.columns) else matrix
+    square = list(matrix.index) == list(matrix.columns)  # sources are the targets: reorder both
+    matrix = matrix.iloc[order, order] if square else matrix
     values = matrix.to_numpy(dtype=float)
     diagonal = np.zeros_like(values, dtype=bool)
-    if list(matrix.index) == list(matrix.columns):
+    if square:
         np.fill_diagonal(diagonal, True)
     fig, ax = plt.subplots(figsize=(0.75 * len(matrix) + 5, 0.6 * len(matrix) + 3))
     sns.heatmap(matrix, mask=diagonal, annot=True, fmt=".1f", cmap="mako",
