@@ -74,25 +74,39 @@ def plot_confusion_matrix(labels: np.ndarray, predictions: np.ndarray,
     return fig
 
 
-def plot_accuracy_vs(summary: pd.DataFrame, x: str, reference: dict, xlabel: str,
+def plot_accuracy_vs(runs: pd.DataFrame, x: str, reference: pd.DataFrame, xlabel: str,
                      title: str) -> plt.Figure:
-    """Final train and test accuracy against ``summary[x]``, with the reference model's as lines.
-
-    ``summary`` has one row per run with ``x``, ``train_acc`` and ``test_acc`` (percent);
-    ``reference`` is the baseline's metrics.
-    """
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    """Final train and test accuracy against ``runs[x]`` over seeds, one panel each (their own
+    y range, so seed spreads show): every run a small dot, the mean per ``x`` a line with std error
+    bars (none for one seed), the reference model's mean a dashed line with a ±std band.
+    ``runs`` and ``reference`` have one row per run with ``train_acc`` and ``test_acc``
+    (percent); the x ticks say how many seeds each value has."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True)
     palette = sns.color_palette("colorblind")
-    for split, colour, offset in (("train", palette[0], 6), ("test", palette[1], -12)):
-        ax.plot(summary[x], summary[f"{split}_acc"], "o-", color=colour, label=f"{split}")
-        ax.axhline(reference[f"{split}_acc"], color=colour, ls="--", lw=1,
-                   label=f"ResNet-20 {split} ({reference[f'{split}_acc']:.2f}%)")
-        for xv, yv in zip(summary[x], summary[f"{split}_acc"]):
-            ax.annotate(f"{yv:.2f}", (xv, yv), xytext=(0, offset), textcoords="offset points",
-                        ha="center", fontsize=8, color=colour)
-    ax.set(xlabel=xlabel, ylabel="accuracy (%)", title=title, xticks=list(summary[x]))
-    ax.legend(fontsize=8, loc="best")
+    counts = runs.groupby(x).size()
+    for ax, split, colour in zip(axes, ("train", "test"), palette):
+        column = f"{split}_acc"
+        stats = runs.groupby(x)[column].agg(["mean", "std"])
+        ax.scatter(runs[x], runs[column], s=16, color=colour, alpha=0.5, linewidths=0, zorder=3,
+                   label="one seed")
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), fmt="o-", color=colour,
+                    capsize=3, label="mean ± std over seeds")
+        ref = reference[column]
+        spread = ref.std() if len(ref) > 1 else np.nan
+        ref_text = f"{ref.mean():.2f}" + (f" ± {spread:.2f}" if spread == spread else "")
+        ax.axhline(ref.mean(), color="0.3", ls="--", lw=1,
+                   label=f"ResNet-20 ({ref_text}, {len(ref)} seed{'s' if len(ref) > 1 else ''})")
+        if spread == spread:
+            ax.axhspan(ref.mean() - spread, ref.mean() + spread, color="0.3", alpha=0.1, lw=0)
+        ax.set_xticks(list(counts.index), [f"{k}\n({n} seed{'s' if n > 1 else ''})" for k, n in counts.items()])
+        ax.set(xlabel=xlabel, ylabel=f"{split} accuracy (%)", title=split)
+        ax.margins(x=0.12, y=0.15)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(title)
     fig.tight_layout()
+    for ax, split, colour in zip(axes, ("train", "test"), palette):
+        means = runs.groupby(x)[f"{split}_acc"].mean()
+        label_points(ax, means.index, means.values, [f"{v:.2f}" for v in means], [colour] * len(means), 8)
     return fig
 
 

@@ -34,6 +34,39 @@ def seed_table(runs: list[dict]) -> pd.DataFrame:
                         columns=["label", "family", "seed", "macs", "test_acc", "train_acc", "run"])
 
 
+def kernel_sweep(runs: list[dict], kernels=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs behind "accuracy against K", every seed: ``seed_table`` rows of the DY-ResNet-20s
+    whose only setting is K (those in ``kernels``; None: all), with a column ``K``, and of the
+    plain ResNet-20 (the reference)."""
+    dy = [m for m in runs if m["model"] == "dy_resnet20" and set(m.get("model_kwargs") or {}) == {"num_kernels"}
+          and (kernels is None or m["model_kwargs"]["num_kernels"] in kernels)]
+    reference = [m for m in runs if m["model"] == "resnet20" and not m.get("model_kwargs")]
+    table = seed_table(dy).assign(K=[m["model_kwargs"]["num_kernels"] for m in dy])
+    return table.sort_values(["K", "seed"], ignore_index=True), seed_table(reference)
+
+
+def kernel_summary(dy: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """Per K (``kernel_sweep``'s tables): seeds, train and test accuracy as mean ± std, and the
+    test accuracy's difference against the reference paired by seed, with its 95% interval and
+    ``verdict``."""
+    reference_label = reference["label"].iloc[0] if len(reference) else "ResNet-20"
+    both = pd.concat([reference, dy.drop(columns="K")])
+    train, test = summarize(both, "train_acc"), summarize(both, "test_acc")
+    diffs = paired_differences(both, reference_label).rename(columns=lambda c: f"delta_{c}")
+    rows = []
+    for label in [reference_label, *dy.drop_duplicates("label")["label"]]:
+        if label not in test.index:
+            continue
+        delta = diffs.loc[label] if label in diffs.index else None
+        rows.append({"model": label, "seeds": test.loc[label, "seeds"],
+                     "train acc (%)": plus_minus(train.loc[label, "mean"], train.loc[label, "std"]),
+                     "test acc (%)": plus_minus(test.loc[label, "mean"], test.loc[label, "std"]),
+                     f"paired Δ test vs {reference_label} [95% CI]":
+                         _signed(delta, "delta") if delta is not None else "–",
+                     "what the interval supports": verdict(delta, "delta") if delta is not None else "–"})
+    return pd.DataFrame(rows).set_index("model")
+
+
 def interval(values, confidence: float = 0.95) -> dict:
     """n, mean, std (n-1) and the t interval of the mean of ``values``; NaN where n < 2."""
     values = np.asarray(values, dtype=float)

@@ -93,3 +93,42 @@ def test_overview_puts_each_model_against_resnet20_and_the_frontier():
 def test_verdict_follows_the_interval(n, low, high, expected):
     row = {"margin_n": n, "margin_ci_low": low, "margin_ci_high": high}
     assert seeds.verdict(row, "margin").startswith(expected)
+
+
+def test_kernel_sweep_keeps_every_seed_of_plain_dy_runs_and_pairs_them():
+    runs = [_metrics("resnet20", {}, s, 87.0 + s, 40e6) for s in (0, 1, 2)]
+    runs += [_metrics("resnet20", {"width": 0.5}, 0, 83.0, 10e6)]  # thin: not the reference
+    runs += [_metrics("dy_resnet20", {"num_kernels": 4}, s, 88.0 + s, 41e6) for s in (0, 1, 2)]
+    runs += [_metrics("dy_resnet20", {"num_kernels": 2}, 1, 86.0, 41e6),
+             _metrics("dy_resnet20", {"num_kernels": 2, "temperature": 5}, 0, 50.0, 41e6),  # another recipe
+             _metrics("dy_resnet20", {"num_kernels": 5}, 0, 90.0, 42e6)]
+    dy, reference = seeds.kernel_sweep(runs, kernels=[2, 4])
+    assert list(dy["K"]) == [2, 4, 4, 4] and list(dy["seed"]) == [1, 0, 1, 2]
+    assert list(reference["seed"]) == [0, 1, 2] and set(reference["label"]) == {"ResNet-20"}
+    summary = seeds.kernel_summary(dy, reference)
+    assert list(summary.index) == ["ResNet-20", "DY K=2", "DY K=4"]
+    assert summary.loc["DY K=4", "test acc (%)"] == "89.00 ± 1.00"
+    assert summary.loc["DY K=4", "train acc (%)"] == "94.00 ± 1.00"
+    delta = "paired Δ test vs ResNet-20 [95% CI]"
+    assert summary.loc["DY K=4", delta] == "+1.00 [+1.00, +1.00]"  # +1 on every seed: std 0 paired
+    assert summary.loc["DY K=4", "what the interval supports"].startswith("ahead")
+    assert summary.loc["DY K=2", delta] == "-2.00 (1 seed)"  # paired with ResNet-20's seed 1 only
+    assert summary.loc["DY K=2", "what the interval supports"] == "one seed: no interval"
+
+
+def test_accuracy_vs_k_plot_shows_every_seed_and_the_seed_counts():
+    from common.plots import plot_accuracy_vs
+
+    runs = [_metrics("resnet20", {}, s, 87.0 + s, 40e6) for s in (0, 1, 2)]
+    runs += [_metrics("dy_resnet20", {"num_kernels": 4}, s, 88.0 + s, 41e6) for s in (0, 1, 2)]
+    runs += [_metrics("dy_resnet20", {"num_kernels": 2}, 0, 86.0, 41e6)]
+    dy, reference = seeds.kernel_sweep(runs)
+    fig = plot_accuracy_vs(dy, "K", reference, "K", "t")
+    train, test = fig.axes
+    assert [t.get_text() for t in test.get_xticklabels()] == ["2\n(1 seed)", "4\n(3 seeds)"]
+    dots = test.collections[0].get_offsets()  # one dot per run
+    assert sorted(map(tuple, np.asarray(dots))) == sorted(zip(dy["K"], dy["test_acc"]))
+    assert sorted(t.get_text() for t in test.texts) == ["86.00", "89.00"]  # the means
+    assert any("88.00 ± 1.00, 3 seeds" in t.get_text() for t in test.get_legend().get_texts())
+    lo, hi = test.get_ylim()
+    assert lo < 86.0 and hi > 90.0 and train.get_ylim()[1] > 95.0  # each panel spans its own data
