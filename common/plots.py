@@ -88,7 +88,7 @@ def plot_accuracy_vs(runs: pd.DataFrame, x: str, reference: pd.DataFrame, xlabel
         column = f"{split}_acc"
         stats = runs.groupby(x)[column].agg(["mean", "std"])
         ax.scatter(runs[x], runs[column], s=16, color=colour, alpha=0.5, linewidths=0, zorder=3,
-                   label="one seed")
+                   label="each run")
         ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), fmt="o-", color=colour,
                     capsize=3, label="mean ± std over seeds")
         ref = reference[column]
