@@ -84,9 +84,11 @@ def plot_accuracy_vs(runs: pd.DataFrame, x: str, reference: pd.DataFrame, xlabel
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True)
     palette = sns.color_palette("colorblind")
     counts = runs.groupby(x).size()
+    means = {}
     for ax, split, colour in zip(axes, ("train", "test"), palette):
         column = f"{split}_acc"
         stats = runs.groupby(x)[column].agg(["mean", "std"])
+        means[ax] = stats["mean"]
         ax.scatter(runs[x], runs[column], s=16, color=colour, alpha=0.5, linewidths=0, zorder=3,
                    label="each run")
         ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), fmt="o-", color=colour,
@@ -104,9 +106,8 @@ def plot_accuracy_vs(runs: pd.DataFrame, x: str, reference: pd.DataFrame, xlabel
         ax.legend(fontsize=7, loc="lower right")
     fig.suptitle(title)
     fig.tight_layout()
-    for ax, split, colour in zip(axes, ("train", "test"), palette):
-        means = runs.groupby(x)[f"{split}_acc"].mean()
-        label_points(ax, means.index, means.values, [f"{v:.2f}" for v in means], [colour] * len(means), 8)
+    for (ax, mean), colour in zip(means.items(), palette):  # once the layout is final
+        label_points(ax, mean.index, mean.values, [f"{v:.2f}" for v in mean], [colour] * len(mean), 8)
     return fig
 
 
