@@ -36,25 +36,23 @@ bench: setup
 	$(PY) -m common.bench throughput
 	$(PY) -m common.bench dynamic
 
-# Training runs of the notebooks on their own, e.g. in the background before `make report`:
-#   nohup make train-all CIFAR10=../shared/data/cifar10-jpeg.tar.gz &
-# Both go through common.sweep: PARALLEL=auto trains one single-thread run per core side by side
-# on a CPU (more images/s in total than one two-thread run on a 2-core CPU) and, on a GPU, as
-# many runs at once as `python -m common.bench concurrency` measured to pay (the sweep measures
-# it once per GPU model if results/benchmarks/concurrency_cuda.json has no row for it). Every
-# run resumes from its last epoch and finished runs are skipped, so the same command picks up
-# after an interruption (a run that another process is training stops with an error instead:
-# each run holds a lock). Order = priority: the gating family completes first, then the slower
-# dynamic-convolution runs (~1.5x a gated run's time). The notebooks' `kernels` / `l0_weights`
-# parameters list the same runs (a test checks). `make train-dy4` etc. train one run.
+# Training runs of the study on their own, e.g. in the background before `make report`:
+#   nohup make train-all PROFILE=paper CIFAR10=../shared/data/cifar10-jpeg.tar.gz &
+# The queue of each profile (runs x seeds, in priority order) is common/manifest.py's QUEUES,
+# the one list of the study's runs (`python -m common.manifest queue paper` prints it).
+# PARALLEL=auto trains one single-thread run per core side by side on a CPU (more images/s in
+# total than one two-thread run on a 2-core CPU) and, on a GPU, as many runs at once as
+# `python -m common.bench concurrency` measured to pay. Every run resumes from its last epoch and
+# finished runs are skipped, so the same command picks up after an interruption (a run that
+# another process is training stops with an error instead: each run holds a lock).
+# `make train-dy4` etc. train one run.
 THREADS ?= 1
-TRAIN_RUNS ?= resnet20 dy4 gated2.0 gated1.0 gated0.5 gated0.25 dy2 dy3 dy5
 TRAIN = $(PY) -m common.train --profile $(PROFILE) --threads $(THREADS)
 PARALLEL ?= auto
 CLUSTER ?= local
 
 train-all: setup
-	$(PY) -m common.sweep --runs $(TRAIN_RUNS) --seeds 0 --profile $(PROFILE) \
+	$(PY) -m common.sweep --queue --profile $(PROFILE) \
 		--cluster $(CLUSTER) --parallel $(PARALLEL) --threads $(THREADS) $(SWEEP_ARGS)
 
 # A grid of runs (models x seeds) the same way; on Slurm with

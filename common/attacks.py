@@ -23,7 +23,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .data import evaluate, iterate_batches, to_float
+from .data import iterate_batches, to_float
+from .evaluation import evaluate
 from .models.gating import straight_through_gates
 
 NORMS = ("linf", "l2")
@@ -226,17 +227,21 @@ def robust_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor
     return accuracy(model, adversarial, labels, device=device)
 
 
+def pgd_attack(eps: float, steps: int, straight_through: bool = False,
+               stop_when_fooled: bool = False) -> Attack:
+    """PGD-``steps``, L-inf, random start, step 2.5·eps/steps (Madry et al.). With
+    ``stop_when_fooled`` an image stops at its first fooling iterate (enough for robust
+    accuracy); without, every image takes all steps (transfer sources, compute shifts)."""
+    return Attack("pgd", eps=eps, alpha=max(2.5 * eps / steps, 1e-8), steps=steps,
+                  straight_through=straight_through, stop_when_fooled=stop_when_fooled)
+
+
 def standard_attacks(eps: float, pgd_steps=(10, 20), straight_through: bool = False
                      ) -> list[Attack]:
-    """FGSM and PGD-n (L-inf, random start, step 2.5·eps/n as in Madry et al.) at ``eps``.
-
-    PGD stops per image once it is fooled: the robust accuracy is what counts here.
-    """
-    attacks = [Attack("fgsm", eps=eps, straight_through=straight_through)]
-    for steps in pgd_steps:
-        attacks.append(Attack("pgd", eps=eps, alpha=max(2.5 * eps / steps, 1e-8), steps=steps,
-                              straight_through=straight_through, stop_when_fooled=True))
-    return attacks
+    """FGSM and PGD-n (``pgd_attack``) at ``eps``. PGD stops per image once it is fooled: the
+    robust accuracy is what counts here."""
+    return [Attack("fgsm", eps=eps, straight_through=straight_through)] + [
+        pgd_attack(eps, steps, straight_through, stop_when_fooled=True) for steps in pgd_steps]
 
 
 def robustness_sweep(models: dict[str, nn.Module], images: torch.Tensor, labels: torch.Tensor,

@@ -27,50 +27,19 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
-from .data import load_cifar10, to_float
+from .config import (COMPILE_DECISIONS, MIN_COMPILE_GAIN, TrainConfig, autocast, compile_decisions,
+                     device_name, resolve_compile, resolve_device, resolve_precision)
+from .data import augment_batch, load_cifar10, to_float
 from .flops import count_macs, executed_macs
-from .models import build_model, load_model
+from .models import build_model
 from .models.gating import forward_active_channels
 from .paths import RESULTS_DIR
-from .report import provenance
-from .runs import device_name, load_metrics
-from .train import (TrainConfig, autocast, compile_for_training, fit_epoch, make_optimizer,
-                    resolve_compile, resolve_device, resolve_precision, to_device, train)
+from .provenance import provenance
+from .runs import load_metrics, load_model
+from .train import (compile_for_training, fit_epoch, images_per_second, lr_at, make_optimizer,
+                    to_device, train)
 
 BENCH_DIR = RESULTS_DIR / "benchmarks"
-
-
-def images_per_second(model: nn.Module, batch_size: int, precision: str, mode: str,
-                      device: torch.device, min_seconds: float = 3.0, warmup: int = 2) -> float:
-    """Images/s of one training step (forward, backward, SGD) or one inference forward."""
-    if mode not in ("train", "infer"):
-        raise ValueError(f"mode must be 'train' or 'infer', not {mode!r}")
-    model = to_device(model, device).train(mode == "train")
-    x = torch.rand(batch_size, 3, 32, 32, device=device).contiguous(
-        memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (batch_size,), device=device)
-    optimizer = make_optimizer(model, TrainConfig()) if mode == "train" else None
-
-    def step():
-        if mode == "train":
-            with autocast(device, precision):
-                loss = nn.functional.cross_entropy(model(x).float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        else:
-            with torch.no_grad(), autocast(device, precision):
-                model(x)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-
-    for _ in range(warmup):
-        step()
-    steps, started = 0, time.perf_counter()
-    while time.perf_counter() - started < min_seconds or steps < 3:
-        step()
-        steps += 1
-    return steps * batch_size / (time.perf_counter() - started)
 
 
 SETTINGS = (("train", 128), ("infer", 128), ("infer", 1))  # (mode, batch size)
@@ -218,29 +187,13 @@ def host_synced_epoch(model: nn.Module, optimizer, criterion, train_x: torch.Ten
     batches indexed and augmented on the CPU and moved per step, a host sync per step. The
     baseline that ``trainer_speed`` times beside ``fit_epoch``, and the proof that the rewrite
     changed no arithmetic (``tests/test_train.py``: bit-identical CPU weights)."""
-    import torch.nn.functional as F
-
-    from .train import lr_at
-
-    def augment(images, generator, pad=4):
-        n, c, h, w = images.shape
-        padded = F.pad(images, (pad, pad, pad, pad))
-        dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-        dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-        rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
-        cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
-        out = padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None],
-                     rows, cols]
-        flip = torch.rand(n, generator=generator) < 0.5
-        return torch.where(flip[:, None, None, None], out.flip(3), out)
-
     scheduled = [m for m in model.modules() if hasattr(m, "update_schedule")]
     model.train()
     generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
     order = torch.randperm(len(train_x), generator=generator)
     for i in range(steps):
         idx = order[i * config.batch_size:(i + 1) * config.batch_size]
-        x, y = augment(train_x[idx], generator), train_y[idx].to(dev)
+        x, y = augment_batch(train_x[idx], generator), train_y[idx].to(dev)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(epoch * steps + i, total_steps, warmup_steps, config.lr)
         for module in scheduled:
@@ -274,19 +227,21 @@ def _timed_epoch(model, optimizer, images, labels, config, steps, dev, precision
 
 
 def trainer_speed(device: str = "auto", steps: int = 20, rounds: int = 3,
-                  models: dict = TRAINER_MODELS, baseline: bool = True) -> dict:
+                  models: dict = TRAINER_MODELS, baseline: bool = True,
+                  compiled: bool = True) -> dict:
     """Seconds per full-profile epoch (390 steps of 128) of the real training loop
     (``common.train.fit_epoch``: device-resident uint8 data, augmentation, schedules, gating
     losses, optimizer), timed on ``steps`` steps after one warm-up pass (which compiles, where
     the trainer compiles), every variant interleaved over ``rounds`` rounds; random images.
     Variants per model: the loop before issue 17 (``host_synced_epoch``, if ``baseline``), today's
-    eager loop and, where the trainer compiles by default (CUDA), the compiled one."""
+    eager loop and (if ``compiled``) the compiled one, whose first pass's extra time over the
+    eager one is its compile time."""
     dev = resolve_device(device)
     images, labels = _random_batches(steps, dev)
     config = TrainConfig.from_profile("full")
     precision = resolve_precision(config.precision, dev)
     variants = ([("host", False)] if baseline else []) + [("device", False)]
-    variants += [("device", True)] if resolve_compile("auto", dev) else []
+    variants += [("device", True)] if compiled else []
     runs = {}
     for label, (name, kwargs) in models.items():
         for loop, compiled in variants:
@@ -295,20 +250,45 @@ def trainer_speed(device: str = "auto", steps: int = 20, rounds: int = 3,
             step_model = compile_for_training(model, dev) if compiled else model
             runs[label, loop, compiled] = (step_model, make_optimizer(model, config))
     seconds: dict[tuple, list[float]] = {key: [] for key in runs}
+    warmup: dict[tuple, float] = {}
     for round_index in range(rounds + 1):  # round 0 warms up (allocations, kernel choice, compiling)
-        for (label, loop, compiled), (model, optimizer) in runs.items():
-            took = _timed_epoch(model, optimizer, images, labels, config, steps, dev, precision, loop)
+        for key, (model, optimizer) in runs.items():
+            started = time.perf_counter()
+            took = _timed_epoch(model, optimizer, images, labels, config, steps, dev, precision,
+                                key[1])
             if round_index:
-                seconds[label, loop, compiled].append(took)
-    rows = [{"model": label, "loop": loop, "compiled": compiled,
+                seconds[key].append(took)
+            else:
+                warmup[key] = time.perf_counter() - started
+    rows = [{"model": label, "model_name": models[label][0], "loop": loop, "compiled": compiled,
              "seconds_per_epoch": round(statistics.median(v), 2), "rounds": [round(x, 2) for x in v],
-             "precision": precision} for (label, loop, compiled), v in seconds.items()]
+             "precision": precision,
+             "compile_seconds": (round(warmup[label, loop, True] - warmup[label, loop, False], 1)
+                                 if compiled else None)}
+            for (label, loop, compiled), v in seconds.items()]
     for row in rows:  # time against today's eager loop: median of same-round ratios
         eager = seconds[row["model"], "device", False]
         row["time_vs_device_eager"] = round(statistics.median(
             a / b for a, b in zip(seconds[row["model"], row["loop"], row["compiled"]], eager)), 3)
     return {"benchmark": "trainer", "device": device_name(dev), "steps_timed": steps,
             "threads": torch.get_num_threads(), "rows": rows, "provenance": provenance()}
+
+
+def record_compile_decisions(result: dict, path: Path = COMPILE_DECISIONS) -> dict:
+    """Add a CPU ``trainer_speed`` result's decisions to ``path`` (``common.config``'s cache,
+    read by ``resolve_compile``): per model family, compile where the compiled step is at least
+    ``MIN_COMPILE_GAIN`` x as fast as the eager one. Returns this machine's decisions."""
+    compiled = [row for row in result["rows"] if row["compiled"]]
+    machine = {row["model_name"]: {
+        "speedup": round(1 / row["time_vs_device_eager"], 3),
+        "compile": 1 / row["time_vs_device_eager"] >= MIN_COMPILE_GAIN,
+        "compile_seconds": row["compile_seconds"], "measured_as": row["model"],
+        "date": result["provenance"]["date"]} for row in compiled}
+    decisions = compile_decisions(path)
+    decisions[f"{result['device']}, {compiled[0]['precision']}"] = machine
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(decisions, indent=2, sort_keys=True))
+    return machine
 
 
 def concurrency_worker(steps: int, device: str, barrier: Path, index: int, count: int) -> dict:
@@ -424,7 +404,8 @@ def main(argv=None) -> None:
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 2, 4, 8],
                         help="concurrent runs to measure (concurrency)")
     parser.add_argument("--steps", type=int, default=100, help="timed steps (concurrency)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads per run (concurrency)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads per run (concurrency, trainer)")
     parser.add_argument("--barrier", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=1, help=argparse.SUPPRESS)
@@ -441,7 +422,11 @@ def main(argv=None) -> None:
         write(result, "gating_inference")
     elif args.command == "trainer":
         dev = resolve_device(args.device)
-        write(trainer_speed(args.device), f"trainer_{dev.type}")
+        torch.set_num_threads(args.threads)
+        result = trainer_speed(args.device)
+        write(result, f"trainer_{dev.type}")
+        if dev.type == "cpu":
+            print(f"compile decisions for {result['device']}: {record_compile_decisions(result)}")
     elif args.command == "dynamic":
         dev = resolve_device(args.device)  # the CPU file keeps its name: notebook 02 reads it
         write(dynamic_throughput(args.device, **seconds),

@@ -286,38 +286,3 @@ def to_float(images: torch.Tensor, device: torch.device | str = "cpu") -> torch.
     if not images.is_floating_point():
         images = images.float().div_(255)
     return images.contiguous(memory_format=torch.channels_last)
-
-
-@torch.no_grad()
-def eval_batches(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 500,
-                 device: torch.device | str = "cpu") -> Iterator[torch.Tensor]:
-    """Run ``model`` in eval mode over uint8 (or [0, 1] float) ``images``; yield each batch's
-    output. Callers read what the model recorded during the batch (attention, gates) between
-    yields. The model's train/eval mode is restored afterwards, also if the caller stops early.
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        for x, _ in iterate_batches(images, None, batch_size):
-            yield model(to_float(x, device))
-    finally:
-        model.train(was_training)
-
-
-@torch.no_grad()
-def predict_logits(model: torch.nn.Module, images: torch.Tensor, device: torch.device | str = "cpu",
-                   batch_size: int = 500) -> torch.Tensor:
-    """fp32 logits of ``model`` in eval mode for uint8 images, on the CPU."""
-    logits = [out.float().cpu() for out in eval_batches(model, images, batch_size, device)]
-    return torch.cat(logits) if logits else torch.zeros(0)
-
-
-def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
-             device: torch.device | str = "cpu") -> dict:
-    """Cross-entropy loss and accuracy (percent) of ``model`` in eval mode, fp32."""
-    logits = predict_logits(model, images, device)
-    if len(labels) == 0:
-        return {"loss": float("nan"), "acc": float("nan")}
-    labels = labels.cpu()
-    return {"loss": F.cross_entropy(logits, labels).item(),
-            "acc": 100.0 * (logits.argmax(1) == labels).float().mean().item()}

@@ -18,7 +18,8 @@ import torch.nn as nn
 from thop.profile import register_hooks as _THOP_RULES
 
 from .models.dynamic_conv import DynamicConv2d
-from .models.gating import ChannelGate, block_channel_costs, collect_gates, gate_kinds, gated_blocks
+from .evaluation import collect_gates
+from .models.gating import ChannelGate, block_channel_costs, gate_kinds, gated_blocks
 from .models.resnet import Normalize, PadShortcut
 
 RESNET20_MACS = 40_551_040  # ResNet-20 under this convention; the reference of every "% of"

@@ -8,7 +8,8 @@ A run lives in ``results/<run name>/``:
 * ``checkpoints/last.pt``  written after every epoch, deleted when the run finishes; a rerun
   resumes from it (not git-ignored, so a workspace that keeps only git-visible files keeps it)
 * ``checkpoints/train.lock``  held while a process trains the run (``training_lock``)
-* ``model.pt`` and ``metrics.json``  once the run has finished (``metrics.json`` last)
+* ``model.pt`` and ``metrics.json``  once the run has finished (``metrics.json`` last);
+  ``load_model`` rebuilds the trained model from them
 """
 
 from __future__ import annotations
@@ -22,16 +23,17 @@ import json
 import os
 import platform
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
+import pandas as pd
 import torch
+import torch.nn as nn
 
-from .models import CONFIG_FILE
+from .config import TrainConfig
+from .models import build_model
 from .paths import RESULTS_DIR
 
-if TYPE_CHECKING:
-    from .train import TrainConfig
-
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.pt"
 HISTORY_FILE, METRICS_FILE = "history.csv", "metrics.json"
 CHECKPOINT = Path("checkpoints") / "last.pt"
 LOCK = Path("checkpoints") / "train.lock"
@@ -148,21 +150,8 @@ def trained_on(metrics: dict) -> str:
     return " + ".join(f"{epochs} epochs {device}" for device, epochs in per_device.items())
 
 
-def device_name(dev: torch.device) -> str:
-    if dev.type == "cuda":
-        return torch.cuda.get_device_name(dev)
-    cpu = platform.processor() or platform.machine()
-    try:  # Linux names the CPU model here; platform.processor() is often empty
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu} CPU ({torch.get_num_threads()} threads)"
-
-
 def load_history(run_dir: str | Path):
     """The per-epoch history of a run as a pandas DataFrame."""
-    import pandas as pd
     return pd.read_csv(Path(run_dir) / HISTORY_FILE)
 
 
@@ -183,8 +172,6 @@ def load_metrics(run_dir: str | Path) -> dict:
 def run_status(results_dir: str | Path = RESULTS_DIR):
     """Every run under ``results_dir`` (any depth) with its progress: a DataFrame, one row per
     run, for checking on long background training (``python -m common.train --status``)."""
-    import pandas as pd
-
     rows = []
     for config_path in sorted(Path(results_dir).rglob(CONFIG_FILE)):
         run_dir = config_path.parent
@@ -202,3 +189,22 @@ def run_status(results_dir: str | Path = RESULTS_DIR):
             "last acc (%)": round(float(history[score].iloc[-1]), 2) if score else None,
             "hours": round(float(history["seconds"].sum()) / 3600, 2) if len(history) else 0.0})
     return pd.DataFrame(rows, columns=["run", "epochs", "state", "last acc (%)", "hours"])
+
+
+def load_model(run_dir: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
+    """The trained model of a finished run (``results/<run>/``), in eval mode."""
+    run_dir = Path(run_dir)
+    config_path, weights_path = run_dir / CONFIG_FILE, run_dir / WEIGHTS_FILE
+    if not weights_path.exists() or not config_path.exists():
+        raise FileNotFoundError(f"{run_dir} is not a finished run (needs {CONFIG_FILE} and "
+                                f"{WEIGHTS_FILE}); train it first, e.g. with common.train.")
+    config = json.loads(config_path.read_text())
+    model = build_model(config["model"], **config.get("model_kwargs", {}))
+    try:
+        state = torch.load(weights_path, map_location=map_location, weights_only=True)
+        model.load_state_dict(state)
+    except Exception as err:
+        reason = str(err).strip().splitlines()[0]
+        raise RuntimeError(f"{weights_path} is corrupt or does not match model "
+                           f"{config['model']!r} ({reason}); delete {run_dir} and retrain.") from err
+    return model.eval()

@@ -16,7 +16,7 @@ from scipy import stats
 
 from .runs import list_finished_runs
 from .selection import frontier_accuracy
-from .study import run_family, run_label
+from .names import run_family, run_label
 
 
 def load_runs(results_dir: str | Path, profile: str) -> list[dict]:

@@ -7,16 +7,16 @@ live here once, so a notebook cell is one call.
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 
+from .config import TrainConfig
 from .data import CifarData
+from .manifest import parse_run
+from .names import FAMILIES, run_label
 from .runs import finished_run, load_history, load_metrics
-from .train import TrainConfig, train
+from .train import train
 
 # Tables one notebook writes for a later one (under results/tables/), named once.
 HANDOFF = {
@@ -26,55 +26,11 @@ HANDOFF = {
     "robustness": "04_robustness_long_{profile}.csv",
 }
 
-FAMILIES = {"resnet20": "ResNet-20", "dy_resnet20": "DY-ResNet-20",
-            "gated_resnet20": "gated ResNet-20"}
-
-
 def handoff_path(tables_dir: str | Path, table: str, **fields) -> Path:
     """Where the shared table ``table`` (a key of ``HANDOFF``) of these fields lives."""
     if table not in HANDOFF:
         raise KeyError(f"unknown hand-off table {table!r}; known: {sorted(HANDOFF)}")
     return Path(tables_dir) / HANDOFF[table].format(**fields)
-
-
-SHORT_NAMES = [(r"resnet20", "resnet20", None), (r"dy(\d+)", "dy_resnet20", ("num_kernels", int)),
-               (r"gated([\d.]+)", "gated_resnet20", ("l0_weight", float)),
-               (r"width([\d.]+)", "resnet20", ("width", float))]
-
-
-def parse_run(spec: str) -> tuple[str, dict]:
-    """A run's short name as the Makefile and ``common.sweep`` take it -> (model, kwargs):
-    ``"dy4"`` -> ``("dy_resnet20", {"num_kernels": 4})``; ``"model:{json kwargs}"`` passes through."""
-    if ":" in spec:
-        model, kwargs = spec.split(":", 1)
-        return model, json.loads(kwargs)
-    for pattern, model, knob in SHORT_NAMES:
-        if found := re.fullmatch(pattern, spec):
-            return model, ({knob[0]: knob[1](found.group(1))} if knob else {})
-    raise ValueError(f"unknown run {spec!r}: use resnet20, dyK, gatedW, widthW or model:{{json}}")
-
-
-def run_label(model: str, model_kwargs: Optional[dict] = None) -> str:
-    """The label a run goes by in tables and figures: "ResNet-20", "DY K=4", "gated L0=0.5";
-    settings beyond the family's knob are appended (e.g. "ResNet-20 width=0.69")."""
-    kwargs = dict(model_kwargs or {})
-    knob = {"dy_resnet20": ("num_kernels", "DY K="), "gated_resnet20": ("l0_weight", "gated L0=")}
-    if model in knob and knob[model][0] in kwargs:
-        name, prefix = knob[model]
-        label = f"{prefix}{kwargs.pop(name)}"
-    else:
-        label = FAMILIES.get(model, model)
-    return " ".join([label, *(f"{k}={v}" for k, v in sorted(kwargs.items()))])
-
-
-def run_family(model: str, model_kwargs: Optional[dict] = None) -> str:
-    """The line a run belongs to in accuracy-vs-MACs figures: its family, plus any recipe setting
-    beyond the family's own knob (K, L0 weight, or width: thin ResNet-20s are the static
-    frontier, so they share ResNet-20's line), e.g. "gated ResNet-20 (bs_until=None, l0_cost=macs)"."""
-    knobs = {"resnet20": "width", "dy_resnet20": "num_kernels", "gated_resnet20": "l0_weight"}
-    extra = {k: v for k, v in (model_kwargs or {}).items() if k != knobs.get(model)}
-    family = FAMILIES.get(model, model)
-    return f"{family} ({', '.join(f'{k}={v}' for k, v in sorted(extra.items()))})" if extra else family
 
 
 def study_specs(kernels=(), l0_weights=()) -> dict[str, tuple[str, dict]]:

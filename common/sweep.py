@@ -1,5 +1,6 @@
 """Grids of training runs through submitit: on this machine, or as Slurm jobs on a cluster.
 
+    python -m common.sweep --queue --profile paper     # the study's queue (common.manifest)
     python -m common.sweep --runs resnet20 dy4 gated0.5 --seeds 0 1 2 --profile full
     python -m common.sweep --runs resnet20 dy4 --seeds 0 1 2 --parallel auto   # measured rule
     python -m common.sweep --runs resnet20 dy4 --seeds 0 1 2 --cluster slurm \\
@@ -8,8 +9,9 @@
 A job is one run of ``common.train.train``: it resumes from its per-epoch checkpoint, so a job
 that hits its time limit or is preempted is requeued (submitit's ``Checkpointable``) and goes on
 where it stopped. Finished runs are skipped before anything is submitted; results land in
-``results/`` exactly as ``common.train`` writes them. Run names are the Makefile's
-(``resnet20``, ``dy4``, ``gated0.5``, ``width0.81``) or ``model:{json kwargs}``.
+``results/`` exactly as ``common.train`` writes them. Run names are the short names of
+``common.manifest`` (``resnet20``, ``dy4``, ``gated0.5``, ``width0.81``, ``headline``) or
+``model:{json kwargs}``.
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ import time
 from pathlib import Path
 
 import submitit
+import torch
 
+from . import bench, manifest
+from .config import (COMPILE_PROFILES, PROFILES, TrainConfig, compile_decisions, device_name,
+                     resolve_device, resolve_precision)
 from .data import load_cifar10
+from .manifest import parse_run
 from .paths import REPO_ROOT, RESULTS_DIR
 from .runs import finished_run
-from .study import parse_run
-from .train import PROFILES, TrainConfig, train
+from .train import train
 
 def grid(runs: list[str], seeds: list[int], profile: str, **overrides) -> list[TrainConfig]:
     """Every run x seed as a training configuration of ``profile``."""
@@ -35,14 +41,20 @@ def grid(runs: list[str], seeds: list[int], profile: str, **overrides) -> list[T
             for model, kwargs in map(parse_run, runs) for seed in seeds]
 
 
+def queue_configs(profile: str, **overrides) -> list[TrainConfig]:
+    """The training queue of ``profile`` in ``common.manifest`` (run x seed, in priority order)."""
+    return [TrainConfig.from_profile(profile, model=model, model_kwargs=kwargs, seed=seed,
+                                     **overrides)
+            for (model, kwargs), seed in ((parse_run(run), seed)
+                                          for run, seed in manifest.queue(profile))]
+
+
 class TrainJob(submitit.helpers.Checkpointable):
     """One resumable run; on timeout or preemption submitit calls ``checkpoint`` (inherited:
     resubmit the same call), and the rerun resumes from the run's last epoch."""
 
     def __call__(self, config: TrainConfig, data_source: str | None, results_dir: str,
                  device: str = "auto", threads: int | None = None) -> str:
-        import torch
-
         if threads:
             torch.set_num_threads(threads)
         return str(train(config, load_cifar10(data_source), results_dir, device, progress=False))
@@ -66,9 +78,6 @@ def parallel_runs(device: str = "auto", threads: int = 1, bench_dir: Path | None
     ``threads`` cores. GPU: the rule of ``common.bench.runs_per_device`` applied to
     ``results/benchmarks/concurrency_cuda.json`` when it was measured on this GPU model, else
     measured now (about a minute per count) and written there; times the GPUs visible."""
-    from . import bench
-    from .train import resolve_device
-
     dev = resolve_device(device)
     if dev.type != "cuda":
         return max(1, (os.cpu_count() or 1) // threads)
@@ -81,6 +90,23 @@ def parallel_runs(device: str = "auto", threads: int = 1, bench_dir: Path | None
         bench.write(measured, "concurrency_cuda", bench_dir)
     # the rule is per GPU; local jobs are spread over every visible GPU (see sweep)
     return bench.runs_per_device(measured) * max(1, torch_gpus())
+
+
+def measure_compile_decisions(profile: str, device: str = "auto", threads: int = 1) -> None:
+    """Before CPU runs of a profile that compiles where it pays (``COMPILE_PROFILES``): measure,
+    once per CPU model, threads and precision, whether the compiled training step pays for each
+    model family (``bench.trainer_speed``, ~10 min) and record it for ``resolve_compile``."""
+    dev = resolve_device(device)
+    if dev.type != "cpu" or profile not in COMPILE_PROFILES:
+        return
+    torch.set_num_threads(threads)  # the jobs' setting: the decision is per thread count
+    machine = f"{device_name(dev)}, {resolve_precision('auto', dev)}"
+    if machine in compile_decisions():
+        return
+    print(f"[sweep] measuring where a compiled training step pays on {machine}", flush=True)
+    result = bench.trainer_speed(device, baseline=False)
+    bench.write(result, "trainer_cpu")
+    print(f"[sweep] compile decisions: {bench.record_compile_decisions(result)}", flush=True)
 
 
 def sweep(configs: list[TrainConfig], data_source: str | None, executor, parallel: int,
@@ -123,15 +149,16 @@ def sweep(configs: list[TrainConfig], data_source: str | None, executor, paralle
 
 def torch_gpus() -> int:
     """The number of CUDA devices this process sees."""
-    import torch
-
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", nargs="+", required=True,
-                        help="resnet20, dyK, gatedW, widthW or model:{json kwargs}")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--runs", nargs="+",
+                       help="resnet20, dyK, gatedW, widthW, headline or model:{json kwargs}")
+    which.add_argument("--queue", action="store_true",
+                       help="the study's queue of --profile (common.manifest), in priority order")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--profile", default="full", choices=list(PROFILES))
     parser.add_argument("--data", default=None, help="CIFAR-10 source (default: $CIFAR10)")
@@ -154,7 +181,11 @@ def main(argv=None) -> None:
     parallel = (parallel_runs(args.device, args.threads) if args.parallel == "auto"
                 else int(args.parallel))
     print(f"[sweep] {parallel} runs at once", flush=True)
-    finished = sweep(grid(args.runs, args.seeds, args.profile), args.data, executor,
+    if args.cluster == "local":
+        measure_compile_decisions(args.profile, args.device, args.threads)
+    configs = (queue_configs(args.profile) if args.queue
+               else grid(args.runs, args.seeds, args.profile))
+    finished = sweep(configs, args.data, executor,
                      parallel, args.results_dir, args.device, args.threads)
     print("\n".join(finished))
 

@@ -15,13 +15,11 @@ Command line (e.g. for a long run in the background)::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import math
 import sys
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -30,107 +28,17 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from .data import (CifarData, evaluate, iterate_batches, load_cifar10, random_partition,
-                   to_float)
+from .config import (COMPILE, PRECISIONS, PROFILES, TrainConfig, autocast, device_name,
+                     resolve_compile, resolve_device, resolve_precision)
+from .data import CifarData, iterate_batches, load_cifar10, random_partition, to_float
+from .evaluation import evaluate
 from .flops import count_macs, count_params, gating_statistics
-from .models import CONFIG_FILE, WEIGHTS_FILE, build_model, model_settings
+from .models import build_model, model_settings
 from .paths import RESULTS_DIR, portable
-from .runs import (CHECKPOINT, HISTORY_FILE, METRICS_FILE, clear_run, device_name,
-                   epochs_per_device, finished_run, list_finished_runs, load_checkpoint, run_name,
-                   run_status, save_atomic, training_lock, write_history)
-
-# Profiles: how much data and how many epochs. `smoke` is what tests and CI run.
-PROFILES = {
-    "smoke": dict(epochs=2, train_size=2000),
-    "full": dict(epochs=30, train_size=None),
-    "paper": dict(epochs=200, train_size=None),
-}
-PRECISIONS = ("auto", "bf16", "fp32")
-COMPILE = ("auto", "on", "off")
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run (and therefore its identity)."""
-
-    model: str = "resnet20"
-    model_kwargs: dict = field(default_factory=dict)
-    profile: str = "smoke"
-    epochs: int = PROFILES["smoke"]["epochs"]
-    train_size: Optional[int] = PROFILES["smoke"]["train_size"]  # None: every training image
-    holdout: int = 0  # training images held out as a validation set, for choosing settings
-    batch_size: int = 128
-    lr: float = 0.2  # peak; chosen on a training hold-out (results/recipe_selection/)
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.0
-    # Training arithmetic: "auto" is bf16 autocast where the hardware has native bf16 (recent
-    # GPUs, CPUs with AVX512-BF16/AMX), else fp32. Evaluation always runs in fp32.
-    precision: str = "auto"
-    seed: int = 0
-
-    @classmethod
-    def from_profile(cls, profile: str, **overrides) -> "TrainConfig":
-        """The configuration of a profile (``smoke``, ``full``, ``paper``) with overrides."""
-        if profile not in PROFILES:
-            raise ValueError(f"unknown profile {profile!r}; choose one of {list(PROFILES)}")
-        return cls(profile=profile, **{**PROFILES[profile], **overrides})
-
-    def __post_init__(self):
-        problems = []
-        if self.epochs < 1:
-            problems.append(f"epochs must be >= 1 (got {self.epochs})")
-        if self.batch_size < 1:
-            problems.append(f"batch_size must be >= 1 (got {self.batch_size})")
-        if self.train_size is not None and self.train_size < 1:
-            problems.append(f"train_size must be >= 1 or None (got {self.train_size})")
-        if self.holdout < 0:
-            problems.append(f"holdout must be >= 0 (got {self.holdout})")
-        if self.lr <= 0 or self.weight_decay < 0 or self.warmup_epochs < 0:
-            problems.append("lr must be > 0, weight_decay and warmup_epochs >= 0")
-        if not 0 <= self.label_smoothing < 1:
-            problems.append(f"label_smoothing must be in [0, 1) (got {self.label_smoothing})")
-        if self.precision not in PRECISIONS:
-            problems.append(f"precision must be one of {PRECISIONS} (got {self.precision!r})")
-        if problems:
-            raise ValueError("bad TrainConfig: " + "; ".join(problems))
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` picks CUDA when present, else the CPU."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no GPU is visible; use 'cpu' or 'auto'")
-    return torch.device(device)
-
-
-def has_fast_bf16(device: torch.device) -> bool:
-    """Whether ``device`` computes bf16 natively (emulated bf16 on an AVX2 CPU is ~10x slower)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` -> ``bf16`` where it is native on ``device``, else ``fp32``."""
-    if precision == "auto":
-        return "bf16" if has_fast_bf16(device) else "fp32"
-    return precision
-
-
-def autocast(device: torch.device, precision: str):
-    """bf16 autocast context (a no-op for fp32)."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)
-
+from .runs import (CHECKPOINT, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, WEIGHTS_FILE, clear_run,
+                   epochs_per_device, finished_run, list_finished_runs,
+                   load_checkpoint, run_name, run_status, save_atomic, training_lock,
+                   write_history)
 
 def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
     """Linear warm-up to ``peak`` over ``warmup_steps``, then cosine decay to 0."""
@@ -203,9 +111,10 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
     """Train (or reuse, or resume) the run that ``config`` and ``data`` define; return its folder.
 
     ``stop_after`` trains at most that many epochs in this call and returns with the checkpoint
-    saved (the next call resumes). ``progress`` shows a tqdm bar. ``compile`` ("auto": on for
-    CUDA, off on the CPU; "on"; "off") runs the training step compiled (``compile_for_training``);
-    it changes speed, not the run: the run's name and recipe are the same either way.
+    saved (the next call resumes). ``progress`` shows a tqdm bar. ``compile`` ("auto": see
+    ``common.config.resolve_compile``; "on"; "off") runs the training step compiled
+    (``compile_for_training``); it changes speed, not the run's name or recipe (each epoch's
+    history row says whether it ran compiled).
     """
     if not retrain and (finished := finished_run(config, data.source, results_dir)):
         return finished
@@ -221,15 +130,6 @@ def train(config: TrainConfig, data: CifarData, results_dir: str | Path = RESULT
         return _train_run(config, data, run_dir, device, stop_after, progress, compile)
 
 
-def resolve_compile(compile: str, device: torch.device) -> bool:
-    """``auto`` compiles on CUDA only: there a ResNet-20 step is bound by per-step launch latency
-    (issue 17: ~3.5 ms per step even under CUDA graphs), while on the CPU compilation costs
-    minutes and a C++ toolchain for no measured gain."""
-    if compile not in COMPILE:
-        raise ValueError(f"compile must be one of {COMPILE} (got {compile!r})")
-    return compile == "on" or (compile == "auto" and device.type == "cuda")
-
-
 def compile_for_training(model: nn.Module, device: torch.device, backend=None) -> nn.Module:
     """``model`` compiled for the training step, sharing its parameters and buffers: on CUDA with
     ``mode="reduce-overhead"`` (CUDA graphs), elsewhere inductor's default (``backend`` overrides,
@@ -241,6 +141,39 @@ def compile_for_training(model: nn.Module, device: torch.device, backend=None) -
     return torch.compile(model, mode="reduce-overhead" if device.type == "cuda" else "default")
 
 
+def images_per_second(model: nn.Module, batch_size: int, precision: str, mode: str,
+                      device: torch.device, min_seconds: float = 3.0, warmup: int = 2) -> float:
+    """Images/s of one training step (forward, backward, SGD) or one inference forward."""
+    if mode not in ("train", "infer"):
+        raise ValueError(f"mode must be 'train' or 'infer', not {mode!r}")
+    model = to_device(model, device).train(mode == "train")
+    x = torch.rand(batch_size, 3, 32, 32, device=device).contiguous(
+        memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (batch_size,), device=device)
+    optimizer = make_optimizer(model, TrainConfig()) if mode == "train" else None
+
+    def step():
+        if mode == "train":
+            with autocast(device, precision):
+                loss = nn.functional.cross_entropy(model(x).float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        else:
+            with torch.no_grad(), autocast(device, precision):
+                model(x)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    for _ in range(warmup):
+        step()
+    steps, started = 0, time.perf_counter()
+    while time.perf_counter() - started < min_seconds or steps < 3:
+        step()
+        steps += 1
+    return steps * batch_size / (time.perf_counter() - started)
+
+
 def training_notice(config: TrainConfig, data: CifarData, results_dir: str | Path,
                     dev: torch.device) -> Optional[str]:
     """What a run about to train from scratch will cost, and why it is not reused: said before
@@ -248,8 +181,6 @@ def training_notice(config: TrainConfig, data: CifarData, results_dir: str | Pat
     committed results', so the user can pick ``profile="smoke"`` instead. Does not block."""
     if config.profile == "smoke":
         return None
-    from .bench import images_per_second  # bench imports this module
-
     torch.manual_seed(config.seed)
     model = build_model(config.model, **config.model_kwargs)
     speed = images_per_second(model, config.batch_size, resolve_precision(config.precision, dev),
@@ -345,7 +276,8 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
         history, start_epoch = ckpt["history"], ckpt["epoch"]
     # Compiled once per process (so once per run, and again after a resume), sharing weights:
     # evaluation and checkpoints use the eager model.
-    step_model = compile_for_training(model, dev) if resolve_compile(compile, dev) else model
+    compiled = resolve_compile(compile, dev, config.model, config.profile, precision)
+    step_model = compile_for_training(model, dev) if compiled else model
 
     drop_last = len(train_y) > config.batch_size
     steps_per_epoch = len(train_y) // config.batch_size if drop_last else 1
@@ -353,8 +285,9 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
     warmup_steps = round(config.warmup_epochs * steps_per_epoch)
     end_epoch = config.epochs if stop_after is None else min(config.epochs,
                                                             start_epoch + stop_after)
-    bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress,
-               desc=run_dir.name, unit="step", mininterval=5, dynamic_ncols=True)
+    bar = StepClock(tqdm(total=total_steps, initial=start_epoch * steps_per_epoch,
+                         disable=not progress, desc=run_dir.name, unit="step", mininterval=5,
+                         dynamic_ncols=True))
     # The training images live on the training device for the whole run (uint8); each epoch's
     # order, crops and flips still come from a CPU generator, so every device sees the same batches.
     train_x, train_y = train_x.to(dev), train_y.to(dev)
@@ -362,9 +295,14 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
         started = time.perf_counter()
         sums = fit_epoch(step_model, optimizer, criterion, train_x, train_y, config, epoch,
                          steps_per_epoch, total_steps, warmup_steps, drop_last, dev, precision, bar)
+        trained = time.perf_counter() - started
         history.append(_epoch_row(model, sums, epoch, score, dev, precision, started,
                                   lr_at((epoch + 1) * steps_per_epoch - 1, total_steps,
                                         warmup_steps, config.lr)))
+        # Speed as the run went: images/s of the training steps, whether they ran compiled, and
+        # the first step of this process (which compiles, for a compiled step).
+        history[-1].update(train_images_per_s=sums["seen"] / trained, compiled=compiled,
+                           first_step_seconds=bar.first_step if epoch == start_epoch else None)
         bar.set_postfix({"epoch": epoch + 1, "loss": f"{history[-1]['train_loss']:.3f}",
                          f"{score[2]}_acc": f"{history[-1][f'{score[2]}_acc']:.2f}"})
         write_history(history, run_dir / HISTORY_FILE)
@@ -376,6 +314,22 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
         return run_dir  # stopped early on purpose; the next call resumes
     return _finish_run(model, config, data, run_dir, history, train_x, train_y, score, dev,
                        precision)
+
+
+class StepClock:
+    """A progress bar's stand-in for ``fit_epoch`` that also remembers how long the first step
+    of this process took (with a compiled step: mostly compiling)."""
+
+    def __init__(self, bar):
+        self.bar, self.started, self.first_step = bar, time.perf_counter(), None
+
+    def update(self, n: int = 1) -> None:
+        if self.first_step is None:
+            self.first_step = time.perf_counter() - self.started
+        self.bar.update(n)
+
+    def __getattr__(self, name):  # set_postfix, close: the bar's
+        return getattr(self.bar, name)
 
 
 def _epoch_row(model: nn.Module, sums: dict, epoch: int, score: tuple, dev: torch.device,

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from common import analysis
+from common import analysis, analysis_plots
 
 matplotlib.use("Agg")
 CLASSES3 = ("cat", "dog", "truck")
@@ -76,14 +76,14 @@ def test_attention_shift_measures_total_variation():
 
 def test_separate_labels_moves_only_overlapping_labels():
     positions = np.array([[0.0, 0.0], [0.05, 0.01], [5.0, 0.0]])
-    placed = analysis.separate_labels(positions, min_dx=1.0, min_dy=0.5)
+    placed = analysis_plots.separate_labels(positions, min_dx=1.0, min_dy=0.5)
     assert placed[0].tolist() == [0.0, 0.0] and placed[2].tolist() == [5.0, 0.0]
     assert placed[1, 0] == 0.05 and abs(placed[1, 1] - placed[0, 1]) >= 0.5
 
 
 def test_embedding_plot_labels_every_present_class():
     embedding = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.1], [5.0, 5.0]])
-    fig = analysis.plot_embedding_by_class(embedding, np.array([0, 2, 0, 2]), "t", classes=CLASSES3)
+    fig = analysis_plots.plot_embedding_by_class(embedding, np.array([0, 2, 0, 2]), "t", classes=CLASSES3)
     ax = fig.axes[0]
     assert sorted(t.get_text() for t in ax.texts) == ["cat", "truck"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cat", "truck"]
@@ -207,7 +207,8 @@ def test_pooled_inputs_and_similarity_controls():
 
 
 def test_first_correct_picks_by_rule_and_image_attention_plots():
-    from common.analysis import first_correct, plot_image_attention
+    from common.analysis import first_correct
+    from common.analysis_plots import plot_image_attention
 
     labels = np.array([3, 5, 3, 3, 5, 5, 1])
     predictions = np.array([3, 5, 0, 3, 5, 2, 1])
@@ -221,7 +222,7 @@ def test_first_correct_picks_by_rule_and_image_attention_plots():
 
 
 def test_macs_vs_difficulty_tolerates_tied_confidences():
-    from common.analysis import plot_macs_vs_difficulty
+    from common.analysis_plots import plot_macs_vs_difficulty
 
     macs = np.linspace(9e6, 11e6, 50)
     confidence = np.r_[np.full(30, 0.5), np.linspace(0.6, 1, 20)]  # many ties: empty deciles

@@ -2,7 +2,8 @@
 
 import pytest
 
-from common.bench import compare_throughput, images_per_second, load, ratio_table, vs_reference, write
+from common.bench import compare_throughput, load, ratio_table, vs_reference, write
+from common.train import images_per_second
 
 
 def test_rows_and_ratios():
@@ -60,12 +61,36 @@ def test_ratio_table_and_load(tmp_path):
 def test_trainer_benchmark_times_the_real_loop():
     from common.bench import trainer_speed
 
-    result = trainer_speed("cpu", steps=2, rounds=1, models={"ResNet-20": ("resnet20", {})})
+    result = trainer_speed("cpu", steps=2, rounds=1, models={"ResNet-20": ("resnet20", {})},
+                           compiled=False)
     host, device = result["rows"]  # the loop before issue 17 beside today's, in the same rounds
     assert (host["loop"], device["loop"]) == ("host", "device") and not device["compiled"]
     assert all(len(r["rounds"]) == 1 and r["seconds_per_epoch"] > 0 for r in result["rows"])
     assert device["time_vs_device_eager"] == 1.0
     assert result["steps_timed"] == 2 and "git_commit" in result["provenance"]
+
+
+def test_compile_decisions_follow_the_measured_speedup(tmp_path):
+    """A family compiles on a machine only where its compiled step was >= MIN_COMPILE_GAIN x as
+    fast; machines are kept apart by name and precision, and a new measurement adds to the file."""
+    from common.bench import record_compile_decisions
+    from common.config import compile_decisions
+
+    def result(device, precision, times):
+        return {"device": device, "provenance": {"date": "today"}, "rows": [
+            {"model": label, "model_name": name, "compiled": True, "precision": precision,
+             "time_vs_device_eager": t, "compile_seconds": 80.0} for (label, name), t in times]}
+
+    path = tmp_path / "compile_cpu.json"
+    record_compile_decisions(result("CPU A (1 threads)", "bf16", [
+        (("ResNet-20", "resnet20"), 0.8), (("DY K=4", "dy_resnet20"), 2.2),
+        (("gated", "gated_resnet20"), 0.95)]), path)
+    record_compile_decisions(result("CPU A (1 threads)", "fp32", [(("ResNet-20", "resnet20"), 1.0)]), path)
+    decisions = compile_decisions(path)
+    bf16 = decisions["CPU A (1 threads), bf16"]
+    assert bf16["resnet20"]["compile"] and bf16["resnet20"]["speedup"] == 1.25
+    assert not bf16["dy_resnet20"]["compile"] and not bf16["gated_resnet20"]["compile"]  # 1.05x
+    assert not decisions["CPU A (1 threads), fp32"]["resnet20"]["compile"]
 
 
 def test_runs_per_device_is_the_fewest_runs_near_the_best_aggregate():

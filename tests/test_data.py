@@ -168,6 +168,23 @@ def test_augment_is_a_shifted_flipped_crop():
                    for c in candidates for dy in range(9) for dx in range(9))
 
 
+def test_augment_flips_about_half_and_pads_four_pixels():
+    """The crop offsets span the whole 4-pixel padding (zero rows or columns of up to 4 pixels
+    show at every edge) and about half the images are mirrored: never flipping, or padding
+    by 2, fails here."""
+    images = torch.full((2000, 3, 32, 32), 255, dtype=torch.uint8)
+    images[:, :, :, :16] = 100  # a left half that tells a flipped image from an unflipped one
+    out = augment_batch(images, torch.Generator().manual_seed(0))
+    # column 8 shows original columns 4..12 (left half) unflipped, 19..27 (right half) flipped
+    flipped = (out[:, 0, 16, 8] == 255).float().mean().item()
+    assert 0.45 < flipped < 0.55
+    zero_rows_top = (out[:, 0, :, 16] == 0).int().cumprod(1).sum(1)  # padding seen at the top
+    zero_cols_left = (out[:, 0, 16, :] == 0).int().cumprod(1).sum(1)
+    assert zero_rows_top.max() == 4 and zero_cols_left.max() == 4
+    assert set(zero_rows_top.tolist()) == set(range(5))  # every offset 0..4 occurs
+    assert ((out[:, 0, -1, 16] == 0).float().mean() > 0.3)  # and at the bottom
+
+
 def test_augment_is_seeded_and_varied():
     images = torch.randint(0, 256, (128, 3, 32, 32), dtype=torch.uint8)
     a = augment_batch(images, torch.Generator().manual_seed(1))

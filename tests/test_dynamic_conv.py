@@ -6,7 +6,8 @@ from common.flops import count_macs, count_params, missing_mac_rules
 from common.models import build_model
 from common.models.dynamic_conv import (DynamicConv2d, kernel_diversity, set_temperature,
                                         temperature_at)
-from common.train import TrainConfig, make_optimizer
+from common.config import TrainConfig
+from common.train import make_optimizer
 
 
 @pytest.mark.parametrize("stride", [1, 2])
@@ -111,7 +112,8 @@ def test_dy_resnet20_macs(k, lo, hi):
 
 
 def test_collect_attention_leaves_the_output_alone():
-    from common.models.dynamic_conv import collect_attention, dynamic_layers
+    from common.evaluation import collect_attention
+    from common.models.dynamic_conv import dynamic_layers
     torch.manual_seed(0)
     model = build_model("dy_resnet20", num_kernels=2).eval()
     set_temperature(model, 1.0)
@@ -129,7 +131,8 @@ def test_collect_attention_leaves_the_output_alone():
 
 
 def test_fixed_attention_ablation():
-    from common.models.dynamic_conv import collect_attention, dynamic_layers, fixed_attention
+    from common.evaluation import collect_attention
+    from common.models.dynamic_conv import dynamic_layers, fixed_attention
     torch.manual_seed(0)
     model = build_model("dy_resnet20", num_kernels=3).eval()
     set_temperature(model, 0.2)  # sharp attention: fixing it must change the output

@@ -3,9 +3,8 @@ import torch
 
 from common.flops import count_macs, executed_macs, missing_mac_rules
 from common.models import build_model
-from common.models.gating import (ChannelGate, block_channel_costs, channel_gates, collect_gates,
-                                  force_gates, forward_active_channels, gated_blocks,
-                                  straight_through_gates)
+from common.models.gating import ChannelGate, block_channel_costs, channel_gates, force_gates, forward_active_channels, gated_blocks, straight_through_gates
+from common.evaluation import collect_gates
 
 RESNET20_MACS = 40_551_040
 # (block input channels, input height = width, output channels) of ResNet-20's nine blocks
@@ -184,8 +183,9 @@ def test_gate_kinds_use_the_10_to_90_percent_range():
 
 
 def test_frozen_gates_use_each_channels_majority_for_every_image():
-    from common.data import predict_logits
-    from common.models.gating import frozen_gates, gate_on_rates, gated_eval
+    from common.evaluation import predict_logits
+    from common.models.gating import frozen_gates
+    from common.evaluation import gate_on_rates, gated_eval
 
     model = gated_model()
     images = (torch.rand(40, 3, 32, 32) * 255).to(torch.uint8)
@@ -224,10 +224,11 @@ def test_gating_statistics_summarise_conditional_gates_and_mac_spread():
 
 def test_gating_dependence_matches_the_slow_path():
     from common.analysis import gating_dependence
-    from common.data import evaluate
+    from common.evaluation import evaluate
     from common.flops import gating_statistics
-    from common.data import predict_logits
-    from common.models.gating import frozen_gates, gate_on_rates, gated_eval
+    from common.evaluation import predict_logits
+    from common.models.gating import frozen_gates
+    from common.evaluation import gate_on_rates, gated_eval
 
     model = gated_model()
     images = (torch.rand(50, 3, 32, 32) * 255).to(torch.uint8)

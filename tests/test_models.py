@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from common.flops import count_macs, count_params, missing_mac_rules
-from common.models import build_model, list_models, load_model
+from common.models import build_model, list_models
+from common.runs import load_model
 from common.models.resnet import CifarResNet, Normalize
 
 

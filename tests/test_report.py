@@ -2,15 +2,14 @@ import json
 
 import pytest
 
-from common.report import (README, TABLE_END, TABLE_START, readme_sections, readme_with_sections,
-                           results_table, selection_table, gating_calibration_table)
+from common.readme import README, TABLE_END, TABLE_START, readme_sections, readme_with_sections, results_table, selection_table, gating_calibration_table
 
 
 def test_readme_results_table_is_up_to_date():
-    """The README's tables are generated (python -m common.report --update-readme), never typed."""
+    """The README's tables are generated (python -m common.readme), never typed."""
     readme = README.read_text()
     assert readme_with_sections(readme, readme_sections()) == readme, \
-        "README tables are stale: run `.venv/bin/python -m common.report --update-readme`"
+        "README tables are stale: run `.venv/bin/python -m common.readme`"
 
 
 def test_results_table_lists_finished_runs(tmp_path):
@@ -62,7 +61,7 @@ def test_selection_table_marks_the_best_hold_out_run(tmp_path):
 def test_gating_calibration_table_gives_macs_as_a_share_of_resnet20(tmp_path):
     from common.flops import count_macs
     from common.models import build_model
-    from common.report import RESNET20_MACS
+    from common.flops import RESNET20_MACS
 
     assert RESNET20_MACS == count_macs(build_model("resnet20"))
     assert "no calibration runs" in gating_calibration_table(tmp_path)

@@ -39,19 +39,14 @@ def test_without_a_qualifying_variant_the_best_cheap_margin_wins():
     assert not none["headline"].any()
 
 
-def test_notebook_03_analyses_the_headline_the_rule_picks():
-    """Notebook 03's ``headline`` parameter must name the proxy the committed hold-out runs select
-    (a finished proxy that changes the pick makes this fail until the parameter follows)."""
-    import nbformat
-
-    from common.paths import REPO_ROOT, RESULTS_DIR
+def test_the_manifests_headline_is_the_rules_pick():
+    """The manifest's headline gated model must be the proxy the committed hold-out runs select
+    (a finished proxy that changes the pick makes this fail until the manifest follows)."""
+    from common.manifest import HEADLINE
+    from common.paths import RESULTS_DIR
     from common.selection import load_proxies, static_frontier
-    from common.study import parse_run
 
     selection = RESULTS_DIR / "recipe_selection"
     table = select_headline(load_proxies(selection / "conditional"), static_frontier(selection))
     (pick,) = table[table["headline"]].itertuples()
-    nb = nbformat.read(REPO_ROOT / "notebooks" / "03_channel_gating.ipynb", as_version=4)
-    values: dict = {}
-    exec(next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", [])), {}, values)
-    assert parse_run(values["headline"]) == (pick.model, pick.kwargs)
+    assert HEADLINE == (pick.model, pick.kwargs)

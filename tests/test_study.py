@@ -1,25 +1,25 @@
 import pandas as pd
 import pytest
 
-from common import study
+from common import names, study
 from common.data import load_cifar10
 
 
 def test_run_labels():
-    assert study.run_label("resnet20") == "ResNet-20"
-    assert study.run_label("dy_resnet20", {"num_kernels": 4}) == "DY K=4"
-    assert study.run_label("gated_resnet20", {"l0_weight": 0.5}) == "gated L0=0.5"
-    assert study.run_label("resnet20", {"width": 0.69}) == "ResNet-20 width=0.69"
-    assert (study.run_label("gated_resnet20", {"l0_weight": 1.0, "l0_cost": "macs"})
+    assert names.run_label("resnet20") == "ResNet-20"
+    assert names.run_label("dy_resnet20", {"num_kernels": 4}) == "DY K=4"
+    assert names.run_label("gated_resnet20", {"l0_weight": 0.5}) == "gated L0=0.5"
+    assert names.run_label("resnet20", {"width": 0.69}) == "ResNet-20 width=0.69"
+    assert (names.run_label("gated_resnet20", {"l0_weight": 1.0, "l0_cost": "macs"})
             == "gated L0=1.0 l0_cost=macs")
     assert list(study.study_specs([2], [0.5])) == ["ResNet-20", "DY K=2", "gated L0=0.5"]
 
 
 def test_run_families_keep_thin_resnets_on_the_static_line():
-    assert study.run_family("resnet20", {"width": 0.58}) == study.run_family("resnet20") == "ResNet-20"
-    assert study.run_family("dy_resnet20", {"num_kernels": 4}) == "DY-ResNet-20"
-    assert study.run_family("gated_resnet20", {"l0_weight": 0.5}) == "gated ResNet-20"
-    assert (study.run_family("gated_resnet20", {"l0_weight": 1.0, "bs_until": None, "l0_cost": "macs"})
+    assert names.run_family("resnet20", {"width": 0.58}) == names.run_family("resnet20") == "ResNet-20"
+    assert names.run_family("dy_resnet20", {"num_kernels": 4}) == "DY-ResNet-20"
+    assert names.run_family("gated_resnet20", {"l0_weight": 0.5}) == "gated ResNet-20"
+    assert (names.run_family("gated_resnet20", {"l0_weight": 1.0, "bs_until": None, "l0_cost": "macs"})
             == "gated ResNet-20 (bs_until=None, l0_cost=macs)")
 
 

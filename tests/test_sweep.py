@@ -4,20 +4,20 @@
 import pytest
 
 import common.train
-from common import study, sweep
+from common import manifest, sweep
 from common.data import load_cifar10
 from common.runs import finished_run
 
 
 def test_run_names_parse_like_the_makefiles():
-    assert study.parse_run("resnet20") == ("resnet20", {})
-    assert study.parse_run("dy4") == ("dy_resnet20", {"num_kernels": 4})
-    assert study.parse_run("gated0.5") == ("gated_resnet20", {"l0_weight": 0.5})
-    assert study.parse_run("width0.81") == ("resnet20", {"width": 0.81})
-    assert study.parse_run('gated_resnet20:{"l0_weight": 1.0, "bs_until": null}') == (
+    assert manifest.parse_run("resnet20") == ("resnet20", {})
+    assert manifest.parse_run("dy4") == ("dy_resnet20", {"num_kernels": 4})
+    assert manifest.parse_run("gated0.5") == ("gated_resnet20", {"l0_weight": 0.5})
+    assert manifest.parse_run("width0.81") == ("resnet20", {"width": 0.81})
+    assert manifest.parse_run('gated_resnet20:{"l0_weight": 1.0, "bs_until": null}') == (
         "gated_resnet20", {"l0_weight": 1.0, "bs_until": None})
     with pytest.raises(ValueError, match="unknown run"):
-        study.parse_run("vgg16")
+        manifest.parse_run("vgg16")
     configs = sweep.grid(["resnet20", "dy2"], [0, 1, 2], "smoke")
     assert [(c.model, c.seed) for c in configs] == [("resnet20", s) for s in range(3)] + [
         ("dy_resnet20", s) for s in range(3)]
@@ -94,7 +94,7 @@ def test_parallel_runs_follow_the_cores_or_the_gpu_measurement(monkeypatch, tmp_
     rows = [{"runs": 1, "aggregate_images_per_s": 100.0}, {"runs": 4, "aggregate_images_per_s": 410.0},
             {"runs": 8, "aggregate_images_per_s": 420.0}]
     (tmp_path / "concurrency_cuda.json").write_text(json.dumps({"device": "Fake GPU", "rows": rows}))
-    monkeypatch.setattr(common.train, "resolve_device", lambda device: torch.device("cuda"))
+    monkeypatch.setattr(sweep, "resolve_device", lambda device: torch.device("cuda"))
     monkeypatch.setattr(common.bench, "device_name", lambda dev: "Fake GPU")
     assert sweep.parallel_runs("cuda", bench_dir=tmp_path) == 4
     monkeypatch.setattr(sweep, "torch_gpus", lambda: 2)

@@ -8,9 +8,10 @@ import torch.nn as nn
 
 from common.data import load_cifar10, to_float
 from common.flops import count_params
-from common.models import build_model, load_model
-from common.runs import load_history, load_metrics, run_name, training_lock
-from common.train import PROFILES, TrainConfig, lr_at, make_optimizer, resolve_precision, train
+from common.models import build_model
+from common.runs import load_history, load_metrics, load_model, run_name, training_lock
+from common.config import PROFILES, TrainConfig, resolve_precision
+from common.train import lr_at, make_optimizer, train
 
 REQUIRED_METRICS = {"model", "profile", "epochs", "seed", "data_source", "params", "macs",
                     "train_acc", "test_acc"}
@@ -48,11 +49,11 @@ def test_config_validation():
 
 
 def test_precision_resolution(monkeypatch):
-    import common.train
+    import common.config
 
     cpu = torch.device("cpu")
     for native, expected in ((True, "bf16"), (False, "fp32")):
-        monkeypatch.setattr(common.train, "has_fast_bf16", lambda device, native=native: native)
+        monkeypatch.setattr(common.config, "has_fast_bf16", lambda device, native=native: native)
         assert resolve_precision("auto", cpu) == expected
         assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
 
@@ -146,6 +147,11 @@ def test_interrupted_run_resumes_to_identical_weights(tiny_data, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert load_history(straight)["train_loss"].tolist() == \
         load_history(resumed_dir)["train_loss"].tolist()
+    # each process records its first step's time (a compiled step's compile time) once
+    speed = load_history(resumed_dir)[["train_images_per_s", "compiled", "first_step_seconds"]]
+    assert (speed["train_images_per_s"] > 0).all() and not speed["compiled"].any()
+    assert speed["first_step_seconds"].notna().tolist() == [True, True, True]
+    assert load_history(straight)["first_step_seconds"].notna().tolist() == [True, False, False]
     assert not (resumed_dir / "checkpoints" / "last.pt").exists()  # finished: not committed
 
 
@@ -323,12 +329,28 @@ def test_training_steps_never_read_a_value_from_the_device(model, kwargs):
 
 
 def test_compile_is_on_for_cuda_only_unless_asked():
-    from common.train import resolve_compile
+    from common.config import resolve_compile
 
     assert resolve_compile("auto", torch.device("cuda")) and not resolve_compile("auto", torch.device("cpu"))
     assert resolve_compile("on", torch.device("cpu")) and not resolve_compile("off", torch.device("cuda"))
     with pytest.raises(ValueError, match="compile"):
         resolve_compile("yes", torch.device("cpu"))
+
+
+def test_compile_auto_on_the_cpu_follows_the_measured_decision():
+    """On the CPU, auto compiles a family only where it was measured to pay on this machine at
+    this precision, and only for paper runs (full runs stay eager, bit for bit as committed)."""
+    from common.config import device_name, resolve_compile
+
+    cpu = torch.device("cpu")
+    decisions = {f"{device_name(cpu)}, bf16": {"resnet20": {"compile": True},
+                                                "dy_resnet20": {"compile": False}}}
+    auto = lambda model, profile="paper", precision="bf16": resolve_compile(  # noqa: E731
+        "auto", cpu, model, profile, precision, decisions)
+    assert auto("resnet20") and not auto("dy_resnet20")
+    assert not auto("gated_resnet20")  # never measured here: eager
+    assert not auto("resnet20", profile="full") and not auto("resnet20", precision="fp32")
+    assert not resolve_compile("auto", cpu, "resnet20", "paper", "bf16", decisions={})
 
 
 @pytest.mark.parametrize("model, kwargs", [("dy_resnet20", {"num_kernels": 2}),

@@ -1,17 +1,15 @@
 """Model registry: ``build_model(name, **kwargs)`` is the one way to make a model.
 
-Every model takes images in [0, 1] (it normalises inside) and returns class logits.
+Every model takes images in [0, 1] (it normalises inside) and returns class logits. The
+registry knows nothing about disk: a trained run's weights load with ``common.runs.load_model``.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 from functools import partial
-from pathlib import Path
 from typing import Callable, Optional
 
-import torch
 import torch.nn as nn
 
 from .dynamic_conv import DynamicConv2d
@@ -19,10 +17,6 @@ from .gating import ChannelGate, GatedResNet
 from .resnet import BasicBlock, CifarResNet, conv3x3
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
-
-# What a finished training run leaves in its folder (written by common.train).
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.pt"
 
 
 def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
@@ -52,25 +46,6 @@ def build_model(name: str, **kwargs) -> nn.Module:
     if name not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
     return _REGISTRY[name](**kwargs)
-
-
-def load_model(run_dir: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
-    """The trained model of a finished run (``results/<run>/``), in eval mode."""
-    run_dir = Path(run_dir)
-    config_path, weights_path = run_dir / CONFIG_FILE, run_dir / WEIGHTS_FILE
-    if not weights_path.exists() or not config_path.exists():
-        raise FileNotFoundError(f"{run_dir} is not a finished run (needs {CONFIG_FILE} and "
-                                f"{WEIGHTS_FILE}); train it first, e.g. with common.train.")
-    config = json.loads(config_path.read_text())
-    model = build_model(config["model"], **config.get("model_kwargs", {}))
-    try:
-        state = torch.load(weights_path, map_location=map_location, weights_only=True)
-        model.load_state_dict(state)
-    except Exception as err:
-        reason = str(err).strip().splitlines()[0]
-        raise RuntimeError(f"{weights_path} is corrupt or does not match model "
-                           f"{config['model']!r} ({reason}); delete {run_dir} and retrain.") from err
-    return model.eval()
 
 
 @register_model
@@ -118,5 +93,4 @@ def gated_resnet20(l0_weight: float = 2.0, bs_weight: float = 0.75, prior=(0.6, 
 
 
 __all__ = ["BasicBlock", "ChannelGate", "CifarResNet", "DynamicConv2d", "GatedResNet", "conv3x3",
-           "build_model", "list_models", "load_model", "model_settings", "register_model", "CONFIG_FILE",
-           "WEIGHTS_FILE"]
+           "build_model", "list_models", "model_settings", "register_model"]

@@ -192,29 +192,6 @@ def dynamic_layers(model: nn.Module) -> dict[str, DynamicConv2d]:
     return {name: m for name, m in model.named_modules() if isinstance(m, DynamicConv2d)}
 
 
-@torch.no_grad()
-def collect_attention(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
-                      device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
-    """pi of every dynamic layer for every image (uint8 batch), in eval mode: name -> (N, K).
-
-    Recording only keeps a detached copy of pi; the forward result is unchanged.
-    """
-    from ..data import eval_batches
-
-    layers = dynamic_layers(model)
-    collected: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
-    try:
-        for layer in layers.values():
-            layer.record_attention = True
-        for _ in eval_batches(model, images, batch_size, device):
-            for name, layer in layers.items():
-                collected[name].append(layer.last_attention.cpu())
-    finally:
-        for layer in layers.values():
-            layer.record_attention, layer.last_attention = False, None
-    return {name: torch.cat(parts) for name, parts in collected.items()}
-
-
 @contextlib.contextmanager
 def fixed_attention(model: nn.Module, attention: dict[str, torch.Tensor]):
     """Within the block, layer ``name`` uses the attention vector ``attention[name]`` (K,) for

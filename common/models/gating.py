@@ -208,43 +208,11 @@ def frozen_gates(model: nn.Module, on_rates: dict[str, torch.Tensor]):
             block.gate.forced = None
 
 
-def gate_on_rates(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu"
-                  ) -> dict[str, torch.Tensor]:
-    """Per gated block, the share of ``images`` for which each channel's eval-mode gate is on."""
-    return {name: record["gates"].float().mean(0)
-            for name, record in collect_gates(model, images, device=device).items()}
-
-
 def straight_through_gates(model: nn.Module):
     """Eval-mode gates stay hard in the forward pass but pass the gradient of
     sigmoid(logits / tau) backwards: the relaxation an adaptive attack needs, since hard gates
     alone have zero gradient (gradient masking)."""
     return _gates_set(model, "straight_through", True, False)
-
-
-@torch.no_grad()
-def gated_eval(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
-               device: torch.device | str = "cpu") -> tuple[torch.Tensor, dict[str, dict[str, torch.Tensor]]]:
-    """One eval-mode pass over ``images`` (uint8 batch): the logits, (N, classes) float on the
-    CPU, and every gated block's gates, ``{block name: {"gates": (N, C) 0/1, "probs": (N, C)
-    sigmoid(logits)}}``, so an analysis that needs both runs the model once."""
-    from ..data import eval_batches
-
-    blocks = gated_blocks(model)
-    logits, parts = [], {name: {"gates": [], "probs": []} for name in blocks}
-    for out in eval_batches(model, images, batch_size, device):
-        logits.append(out.float().cpu())
-        for name, block in blocks.items():
-            parts[name]["gates"].append(block.gate.last_gates.cpu())
-            parts[name]["probs"].append(block.gate.last_probs.float().cpu())
-    return torch.cat(logits), {name: {key: torch.cat(values) for key, values in record.items()}
-                               for name, record in parts.items()}
-
-
-def collect_gates(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
-                  device: torch.device | str = "cpu") -> dict[str, dict[str, torch.Tensor]]:
-    """Eval-mode gates of every gated block for every image: ``gated_eval``'s records."""
-    return gated_eval(model, images, batch_size, device)[1]
 
 
 @torch.no_grad()

@@ -1,0 +1,97 @@
+"""The study in one place: which runs it trains, under which short names, at which seeds, and
+which of them each notebook uses. The notebooks, the Makefile (``python -m common.manifest``)
+and ``common.sweep`` read it; nothing else lists runs.
+
+A run's short name (``resnet20``, ``dy4``, ``gated0.5``, ``width0.5``, ``headline``) stands for a
+model and its keyword arguments; ``model:{json kwargs}`` names any other run.
+
+    python -m common.manifest queue full     # the runs and seeds of a profile's queue, in order
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+
+# Dynamic convolution: the numbers of kernels trained, and the one whose attention is analysed.
+KERNELS = (2, 3, 4, 5)
+ANALYSIS_K = 4
+# Channel gating: one model per L0 weight (uniform cost per gate), and the headline gated model,
+# chosen on a training hold-out by the rule of ``common.selection`` before its runs trained:
+# batch-shaping held throughout, each channel charged its MACs in the L0 term.
+L0_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
+HEADLINE = ("gated_resnet20", {"l0_weight": 1.0, "bs_until": None, "l0_cost": "macs"})
+# The static controls: thin ResNet-20s, the static frontier a gated model is compared with.
+WIDTHS = (0.45, 0.5, 0.58, 0.81)
+# The headline's static control of equal MACs.
+HEADLINE_CONTROL = "width0.5"
+SEEDS = (0, 1, 2)
+
+_PATTERNS = [(r"resnet20", "resnet20", None), (r"dy(\d+)", "dy_resnet20", ("num_kernels", int)),
+             (r"gated([\d.]+)", "gated_resnet20", ("l0_weight", float)),
+             (r"width([\d.]+)", "resnet20", ("width", float))]
+
+# What the notebooks show: the short names of their runs (at every seed that has finished).
+NOTEBOOK_RUNS = {
+    "02": ["resnet20", *(f"dy{k}" for k in KERNELS)],
+    "03": ["resnet20", *(f"gated{w}" for w in L0_WEIGHTS), "headline",
+           *(f"width{w}" for w in WIDTHS)],
+    # attacked: the baseline, both dynamic families, and other seeds of the first three
+    "04": ["resnet20", *(f"dy{k}" for k in KERNELS), *(f"gated{w}" for w in L0_WEIGHTS),
+           "headline"],
+}
+# Other training histories of the same models: seeds 1 and 2 of these (notebook 04 transfers
+# attacks between them).
+REPLICATED = ["resnet20", "dy4", "headline"]
+
+# Training queues per profile: (short name, seed), in priority order (``make train-all``).
+QUEUES = {
+    # The committed 30-epoch study: seed 0 of every run, then the seeds that the paired
+    # comparisons need.
+    "full": [(run, 0) for run in ("resnet20", "dy4", "gated2.0", "gated1.0", "gated0.5",
+                                  "gated0.25", "dy2", "dy3", "dy5", "headline",
+                                  *(f"width{w}" for w in WIDTHS))]
+            + [(run, seed) for seed in (1, 2)
+               for run in ("resnet20", "dy4", "headline", "width0.5", "width0.58", "width0.45")]
+            + [("dy5", 1), ("dy2", 1)],
+    # The standard 200-epoch regime for the decisive comparisons: seed 0 of all four first,
+    # then ResNet-20 and the headline before DY and the static control.
+    "paper": [(run, 0) for run in ("resnet20", "headline", "dy4", HEADLINE_CONTROL)]
+             + [(run, seed) for seed in (1, 2) for run in ("resnet20", "headline")]
+             + [(run, seed) for seed in (1, 2) for run in ("dy4", HEADLINE_CONTROL)],
+}
+
+
+def parse_run(name: str) -> tuple[str, dict]:
+    """A run's short name -> (model, kwargs): ``"dy4"`` -> ``("dy_resnet20", {"num_kernels":
+    4})``, ``"headline"`` -> ``HEADLINE``; ``"model:{json kwargs}"`` passes through."""
+    if name == "headline":
+        return HEADLINE[0], dict(HEADLINE[1])
+    if ":" in name:
+        model, kwargs = name.split(":", 1)
+        return model, json.loads(kwargs)
+    for pattern, model, knob in _PATTERNS:
+        if found := re.fullmatch(pattern, name):
+            return model, ({knob[0]: knob[1](found.group(1))} if knob else {})
+    raise ValueError(f"unknown run {name!r}: use resnet20, dyK, gatedW, widthW, headline or "
+                     f"model:{{json kwargs}}")
+
+
+def queue(profile: str) -> list[tuple[str, int]]:
+    """The (short name, seed) pairs a profile trains, in priority order."""
+    if profile not in QUEUES:
+        raise ValueError(f"no training queue for profile {profile!r}; queues: {list(QUEUES)}")
+    return list(QUEUES[profile])
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Print the study's run lists.")
+    parser.add_argument("what", choices=["queue"])
+    parser.add_argument("profile")
+    args = parser.parse_args(argv)
+    print(" ".join(f"{run}@{seed}" for run, seed in queue(args.profile)))
+
+
+if __name__ == "__main__":
+    main()
