@@ -403,7 +403,10 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 2, 4, 8],
                         help="concurrent runs to measure (concurrency)")
-    parser.add_argument("--steps", type=int, default=100, help="timed steps (concurrency)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="timed steps (concurrency: 100, trainer: 20 per round)")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="trainer: leave out the loop before issue 17 (host-synced)")
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads per run (concurrency, trainer)")
     parser.add_argument("--barrier", default=None, help=argparse.SUPPRESS)
@@ -423,7 +426,7 @@ def main(argv=None) -> None:
     elif args.command == "trainer":
         dev = resolve_device(args.device)
         torch.set_num_threads(args.threads)
-        result = trainer_speed(args.device)
+        result = trainer_speed(args.device, steps=args.steps or 20, baseline=not args.no_baseline)
         write(result, f"trainer_{dev.type}")
         if dev.type == "cpu":
             print(f"compile decisions for {result['device']}: {record_compile_decisions(result)}")
@@ -433,10 +436,11 @@ def main(argv=None) -> None:
               "dynamic_conv_throughput" + ("_cuda" if dev.type == "cuda" else ""))
     elif args.command == "concurrency":
         dev = resolve_device(args.device)
-        write(concurrency(args.device, args.counts, args.steps, args.threads), f"concurrency_{dev.type}")
+        write(concurrency(args.device, args.counts, args.steps or 100, args.threads),
+              f"concurrency_{dev.type}")
     elif args.command == "concurrency-worker":
         torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-        print(json.dumps(concurrency_worker(args.steps, args.device, Path(args.barrier), args.index,
+        print(json.dumps(concurrency_worker(args.steps or 100, args.device, Path(args.barrier), args.index,
                                             args.count)))
     else:
         write(throughput(args.device, **seconds), "throughput")

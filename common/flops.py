@@ -19,7 +19,7 @@ from thop.profile import register_hooks as _THOP_RULES
 
 from .models.dynamic_conv import DynamicConv2d
 from .evaluation import collect_gates
-from .models.gating import ChannelGate, block_channel_costs, gate_kinds, gated_blocks
+from .models.gating import ChannelGate, block_channel_costs, gate_budget, gate_kinds, gated_blocks
 from .models.resnet import Normalize, PadShortcut
 
 RESNET20_MACS = 40_551_040  # ResNet-20 under this convention; the reference of every "% of"
@@ -102,7 +102,8 @@ def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -
 
 def executed_macs(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
                   device: torch.device | str = "cpu", gates: dict | None = None) -> torch.Tensor:
-    """MACs actually executed for each image (uint8 batch) in eval mode: (N,) float64.
+    """MACs actually executed for each image (uint8, or float in [0, 1] such as adversarial
+    images) in eval mode, with the hard gates: (N,) float64.
 
     A gated block skips, for every channel its gate switches off, that output filter of conv1
     and that input channel of conv2 (BN and ReLU on it fold away or cost nothing under our
@@ -121,6 +122,23 @@ def executed_macs(model: nn.Module, images: torch.Tensor, batch_size: int = 500,
         off = record["gates"].shape[1] - record["gates"].double().sum(dim=1)
         per_image -= off * costs[name]
     return per_image
+
+
+def mac_budget(model: nn.Module, macs: float, image_size: int = 32):
+    """Context manager: within it no image executes more than ``macs`` MACs (``executed_macs``
+    <= ``macs`` for every input, adversarial ones included), by construction.
+
+    What the gates cannot switch off (stem, shortcuts, classifier, the gates themselves: the
+    all-off count) is fixed, so the gated channels get the rest, ``gate_budget``'s greedy rule.
+    """
+    blocks = gated_blocks(model)
+    gated = sum(cost * blocks[name].gate.out_ch  # exact integers: float32 sums would round
+                for name, cost in block_channel_costs(model, image_size).items())
+    fixed = count_macs(model, (1, 3, image_size, image_size)) - gated
+    if macs < fixed:
+        raise ValueError(f"a budget of {macs:,.0f} MACs is below the {fixed:,.0f} MACs this model "
+                         f"executes with every gate off")
+    return gate_budget(model, macs - fixed, image_size)
 
 
 def gating_statistics(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu",

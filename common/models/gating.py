@@ -28,6 +28,34 @@ from ..losses import batch_shaping_loss, check_prior, gating_loss_weights, l0_lo
 from .resnet import BasicBlock, CifarResNet
 
 
+class GateBudget:
+    """One gate's share of a per-image MAC budget that all gates of a model spend in turn
+    during a forward pass (see ``gate_budget``)."""
+
+    def __init__(self, pool: dict, channel_cost: float, first: bool):
+        self.pool = pool  # shared by the model's gates: {"macs": budget, "left": (N,) or None}
+        self.channel_cost = float(channel_cost)  # MACs one active channel of this gate costs
+        self.first = first  # the first gate of a forward pass refills the budget
+
+    def cap(self, hard: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """``hard`` (N, C) 0/1 with, per image, only as many on gates as the MACs left pay
+        for: those with the highest logits. Spends what they cost."""
+        if self.first or self.pool["left"] is None:
+            self.pool["left"] = torch.full((len(hard),), self.pool["macs"], dtype=torch.float64,
+                                           device=hard.device)
+        left = self.pool["left"]
+        affordable = torch.floor(left / self.channel_cost)
+        affordable -= (affordable * self.channel_cost > left).double()  # guard rounding up
+        # rank of each gate among the image's on gates, highest logit first (off gates last)
+        order = logits.masked_fill(hard == 0, -float("inf")).argsort(dim=1, descending=True,
+                                                                       stable=True)
+        rank = torch.empty_like(order).scatter_(
+            1, order, torch.arange(hard.shape[1], device=hard.device).expand_as(order))
+        kept = hard * (rank < affordable[:, None]).to(hard.dtype)
+        self.pool["left"] = left - kept.double().sum(1) * self.channel_cost
+        return kept
+
+
 class ChannelGate(nn.Module):
     """Per-image, per-channel hard gate computed from the block input: (N, in) -> (N, out, 1, 1)."""
 
@@ -46,13 +74,16 @@ class ChannelGate(nn.Module):
         # set by force_gates() (one value for every gate) or frozen_gates() (one per channel)
         self.forced: Optional[float | torch.Tensor] = None
         self.straight_through = False  # set by straight_through_gates(): eval-mode ST gradient
+        self.budget: Optional[GateBudget] = None  # set by gate_budget(): caps the MACs per image
+        self.last_logits: Optional[torch.Tensor] = None  # raw logits (no noise), (N, C), with grad
         self.last_probs: Optional[torch.Tensor] = None  # sigmoid(logits), (N, C), with grad
         self.last_gates: Optional[torch.Tensor] = None  # the hard 0/1 gates used, (N, C)
 
     def __getstate__(self):
         # The last batch's records may be part of an autograd graph, which cannot be copied or
         # pickled; a copy of the module (deepcopy, torch.save) starts without them.
-        return {**super().__getstate__(), "last_probs": None, "last_gates": None}
+        return {**super().__getstate__(), "last_logits": None, "last_probs": None,
+                "last_gates": None}
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(F.relu(self.bn(self.fc1(x.float().mean(dim=(2, 3))))))
@@ -60,14 +91,16 @@ class ChannelGate(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.forced is not None:  # a float for every gate, or one value per channel
             gates = torch.as_tensor(self.forced, device=x.device).float().expand(len(x), self.out_ch)
-            self.last_probs, self.last_gates = gates, gates
+            self.last_logits, self.last_probs, self.last_gates = None, gates, gates
             return gates[:, :, None, None].to(x.dtype)
         logits = self.logits(x)
-        self.last_probs = torch.sigmoid(logits)
+        self.last_logits, self.last_probs = logits, torch.sigmoid(logits)
         if self.training:
             u = torch.rand_like(logits).clamp_(1e-6, 1 - 1e-6)
             logits = logits + torch.log(u) - torch.log1p(-u)  # logistic noise
         hard = (logits > 0).to(logits.dtype)
+        if self.budget is not None:
+            hard = self.budget.cap(hard, logits.detach())
         if self.training or self.straight_through:
             soft = torch.sigmoid(logits / self.temperature)
             gates = hard + (soft - soft.detach())  # forward: exactly hard; backward: d soft
@@ -206,6 +239,29 @@ def frozen_gates(model: nn.Module, on_rates: dict[str, torch.Tensor]):
     finally:
         for block in blocks.values():
             block.gate.forced = None
+
+
+@contextlib.contextmanager
+def gate_budget(model: CifarResNet, macs: float, image_size: int = 32):
+    """Within the block each image's active gated channels cost at most ``macs`` MACs in all
+    (``block_channel_costs``); gates over budget are switched off, lowest logit first.
+
+    Spent greedily in forward order: a block's logits exist only once the blocks before it have
+    run, and an image within budget runs exactly as without one. Forced gates are not capped.
+    ``common.flops.mac_budget`` states the budget as the whole network's executed MACs.
+    """
+    if macs < 0:
+        raise ValueError(f"the gated channels' MAC budget must be >= 0 (got {macs})")
+    blocks = gated_blocks(model)
+    costs = block_channel_costs(model, image_size)
+    pool = {"macs": float(macs), "left": None}
+    try:
+        for i, (name, block) in enumerate(blocks.items()):
+            block.gate.budget = GateBudget(pool, costs[name], first=i == 0)
+        yield model
+    finally:
+        for block in blocks.values():
+            block.gate.budget = None
 
 
 def straight_through_gates(model: nn.Module):
