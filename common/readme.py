@@ -1,5 +1,6 @@
-"""The README's generated blocks: tables and numbers written between marker comments from
-``results/``, so the README never disagrees with the committed runs.
+"""The generated blocks of README.md (the findings) and results/README.md (every run, the tables
+over seeds, the selection tables): written between marker comments from ``results/``, so neither
+page ever disagrees with the committed runs.
 
     python -m common.readme          # rewrite the blocks (``make report`` does this too)
     python -m common.readme --check  # exit 1 if any block is stale
@@ -12,12 +13,14 @@ import sys
 from pathlib import Path
 
 from . import seeds
+from .findings import findings, findings_markdown
 from .flops import RESNET20_MACS
-from .paths import REPO_ROOT, RESULTS_DIR
+from .paths import REPO_ROOT, RESULTS_DIR, portable
 from .runs import list_finished_runs, trained_on
 from .selection import load_proxies, select_headline, static_frontier
 
 README = REPO_ROOT / "README.md"
+RESULTS_README = RESULTS_DIR / "README.md"
 SELECTION_DIR = RESULTS_DIR / "recipe_selection"
 
 
@@ -120,14 +123,16 @@ def seeds_table(results_dir: Path = RESULTS_DIR, profile: str = "full") -> str:
     return seeds.overview_markdown(seeds.overview(table), RESNET20_MACS)
 
 
-def readme_sections(results_dir: Path = RESULTS_DIR) -> dict[str, str]:
-    """The README's generated sections by marker name."""
-    return {"results-table": results_table(results_dir),
-            "seeds-table": seeds_table(results_dir),
-            "recipe-selection": selection_table(results_dir / "recipe_selection"),
-            "gating-calibration": gating_calibration_table(
-                results_dir / "recipe_selection" / "gating"),
-            "conditional-proxies": conditional_proxy_table(results_dir / "recipe_selection")}
+def readme_sections(results_dir: Path = RESULTS_DIR) -> dict[Path, dict[str, str]]:
+    """The generated sections of each page, by marker name."""
+    return {README: {"findings": findings_markdown(findings(results_dir), "figures/full")},
+            RESULTS_README: {
+                "seeds-table": seeds_table(results_dir),
+                "results-table": results_table(results_dir),
+                "recipe-selection": selection_table(results_dir / "recipe_selection"),
+                "gating-calibration": gating_calibration_table(
+                    results_dir / "recipe_selection" / "gating"),
+                "conditional-proxies": conditional_proxy_table(results_dir / "recipe_selection")}}
 
 
 def readme_with_sections(readme: str, sections: dict[str, str]) -> str:
@@ -142,13 +147,22 @@ def readme_with_sections(readme: str, sections: dict[str, str]) -> str:
     return readme
 
 
-def update_readme(readme_path: Path = README, results_dir: Path = RESULTS_DIR) -> bool:
-    """Regenerate the README's tables from ``results/``; True if it changed."""
-    old = readme_path.read_text()
-    new = readme_with_sections(old, readme_sections(results_dir))
-    if new != old:
-        readme_path.write_text(new)
-    return new != old
+def stale_pages(results_dir: Path = RESULTS_DIR) -> dict[Path, str]:
+    """The pages whose generated blocks differ from ``results/``, with their up-to-date text."""
+    pages = {}
+    for page, sections in readme_sections(results_dir).items():
+        new = readme_with_sections(page.read_text(), sections)
+        if new != page.read_text():
+            pages[page] = new
+    return pages
+
+
+def update_readme(results_dir: Path = RESULTS_DIR) -> list[Path]:
+    """Regenerate the pages' blocks from ``results/``; the pages that changed."""
+    stale = stale_pages(results_dir)
+    for page, text in stale.items():
+        page.write_text(text)
+    return list(stale)
 
 
 def main(argv=None) -> None:
@@ -156,10 +170,12 @@ def main(argv=None) -> None:
     parser.add_argument("--check", action="store_true", help="only say whether a block is stale")
     args = parser.parse_args(argv)
     if args.check:
-        stale = readme_with_sections(README.read_text(), readme_sections()) != README.read_text()
-        print("README is stale: run `python -m common.readme`" if stale else "README up to date")
+        stale = stale_pages()
+        print(f"stale: {', '.join(portable(p) for p in stale)}; run `python -m common.readme`"
+              if stale else "up to date")
         sys.exit(1 if stale else 0)
-    print("README updated" if update_readme() else "README already up to date")
+    changed = update_readme()
+    print(f"updated {', '.join(portable(p) for p in changed)}" if changed else "up to date")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """JupyterLab as a user meets it, in a real browser.
 
 JupyterLab is started from the project's environment on 127.0.0.1 (a token, no browser of its
-own) over a copy of notebook 01 whose parameters point its results at a temporary folder, with
-``CIFAR10`` set to a small synthetic archive; headless Chromium, driven by Selenium through
-Debian's ``chromium-driver``, opens the notebook, checks that opening it does not mark it
-modified, runs Run All from the Run menu (smoke profile), saves, and checks that every cell ran,
-nothing failed and the figures rendered. Server and browser are stopped by their process ids.
+own) over a copy of notebook 01; headless Chromium, driven by Selenium through Debian's
+``chromium-driver``, opens the notebook, checks that opening it does not mark it modified, runs
+Run All from the Run menu, saves, and checks that every cell ran, nothing failed and the figures
+rendered. Two ways: with the notebook's *default* parameters over the committed study and the
+JPEG copy of CIFAR-10 in ``../shared/data`` (what ``make lab`` shows a user: the committed
+numbers, nothing trained), and with the smoke profile on a small synthetic archive, its results
+in a temporary folder. Server and browser are stopped by their process ids.
 """
 
 from __future__ import annotations
@@ -57,14 +59,35 @@ def _with_parameters(source: Path, target: Path, **values) -> None:
     nbformat.write(nb, target)
 
 
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
+
+
 @pytest.fixture()
-def lab_server(tmp_path, smoke_archive):
+def smoke_lab(tmp_path, smoke_archive):
+    """Notebook 01 on the smoke profile, results and figures in ``tmp_path``."""
+    _with_parameters(REPO_ROOT / "notebooks" / NOTEBOOK, tmp_path / "root" / "notebooks" / NOTEBOOK,
+                     profile="smoke", results_dir=str(tmp_path / "results"),
+                     figures_dir=str(tmp_path / "figures"))
+    yield from _lab_server(tmp_path, smoke_archive)
+
+
+@pytest.fixture()
+def study_lab(tmp_path):
+    """Notebook 01 with its default parameters over the committed results; only its figures go
+    to ``tmp_path`` (so the test leaves the repository's figures alone)."""
+    if not SHARED_DATA.exists():
+        pytest.skip(f"the committed study needs the JPEG copy of CIFAR-10 at {SHARED_DATA} "
+                    f"(CI has ../shared beside its clone)")
+    _with_parameters(REPO_ROOT / "notebooks" / NOTEBOOK, tmp_path / "root" / "notebooks" / NOTEBOOK,
+                     figures_dir=str(tmp_path / "figures"))
+    yield from _lab_server(tmp_path, SHARED_DATA)
+
+
+def _lab_server(tmp_path, data):
     """A JupyterLab server over ``tmp_path/root``; yields (base url, token, root); stops it."""
     root = tmp_path / "root"
-    _with_parameters(REPO_ROOT / "notebooks" / NOTEBOOK, root / "notebooks" / NOTEBOOK,
-                     results_dir=str(tmp_path / "results"), figures_dir=str(tmp_path / "figures"))
     port, token = _free_port(), "test-token"
-    env = {**os.environ, "CIFAR10": str(smoke_archive),
+    env = {**os.environ, "CIFAR10": str(data),
            "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
            "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
@@ -136,12 +159,13 @@ PROMPTS = """return [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-pr
                   .map(p => p.textContent.trim());"""
 
 
-def test_notebook_01_runs_all_in_jupyterlab(lab_server, browser, tmp_path):
+def _run_all(lab, browser, tmp_path, timeout: float) -> nbformat.NotebookNode:
+    """Open notebook 01 in Lab, Run All, check what the user sees, save; the saved notebook."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.common.action_chains import ActionChains
 
-    url, token, root = lab_server
+    url, token, root = lab
     browser.get(f"{url}/lab/tree/notebooks/{NOTEBOOK}?token={token}")
     _wait(lambda: browser.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-CodeCell"), 120,
           "the notebook to open")
@@ -161,7 +185,7 @@ def test_notebook_01_runs_all_in_jupyterlab(lab_server, browser, tmp_path):
     menu("Run All Cells").click()
     code_cells = len(browser.execute_script(PROMPTS))
     prompts = _wait(lambda: (p := browser.execute_script(PROMPTS)) and all(
-        x.startswith("[") and x[1:-2].isdigit() for x in p) and p, RUN_ALL_TIMEOUT,
+        x.startswith("[") and x[1:-2].isdigit() for x in p) and p, timeout,
         "Run All to finish", poll=2)
     assert len(prompts) == code_cells
     browser.save_screenshot(str(tmp_path / "jupyterlab.png"))
@@ -187,6 +211,31 @@ def test_notebook_01_runs_all_in_jupyterlab(lab_server, browser, tmp_path):
     assert all(c.execution_count for c in code)
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
     assert (tmp_path / "jupyterlab.png").stat().st_size > 10_000
+    return nb
+
+
+def test_notebook_01_opens_on_the_committed_study(study_lab, browser, tmp_path):
+    """Run All with the defaults shows the committed ResNet-20 (its test accuracy from
+    results/), trains nothing and writes no run folder."""
+    from common.config import TrainConfig
+    from common.data import load_cifar10
+    from common.paths import RESULTS_DIR
+    from common.runs import finished_run, load_metrics
+
+    before = sorted(p.name for p in RESULTS_DIR.iterdir())
+    nb = _run_all(study_lab, browser, tmp_path, timeout=600)
+    shown = "".join(o.get("text", "") + "".join(o.get("data", {}).get("text/markdown", ""))
+                    for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    run_dir = finished_run(TrainConfig.from_profile("full", model="resnet20"),
+                           load_cifar10(SHARED_DATA).source, RESULTS_DIR)
+    assert run_dir is not None, "the committed full-profile ResNet-20 run is missing"
+    assert f"**{load_metrics(run_dir)['test_acc']:.2f}% test accuracy**" in shown
+    assert "from scratch" not in shown  # no training notice: the committed run was reused
+    assert sorted(p.name for p in RESULTS_DIR.iterdir()) == before
+
+
+def test_notebook_01_runs_all_in_jupyterlab_on_the_smoke_profile(smoke_lab, browser, tmp_path):
+    _run_all(smoke_lab, browser, tmp_path, timeout=RUN_ALL_TIMEOUT)
     assert json.loads((tmp_path / "results").joinpath(
         next(p.name for p in (tmp_path / "results").iterdir() if p.name.startswith("resnet20")),
         "metrics.json").read_text())["profile"] == "smoke"

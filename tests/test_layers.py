@@ -17,7 +17,7 @@ LAYERS = {
              "models.gating", "evaluation", "flops", "attacks", "plots"],
     "training": ["config", "runs", "train"],
     "study": ["names", "manifest", "selection", "seeds", "study", "analysis",
-              "analysis_plots", "notebook"],
+              "analysis_plots", "findings", "notebook"],
     "tools": ["bench", "sweep", "readme", "report"],
 }
 LAYER_OF = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}

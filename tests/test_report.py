@@ -2,14 +2,24 @@ import json
 
 import pytest
 
-from common.readme import README, TABLE_END, TABLE_START, readme_sections, readme_with_sections, results_table, selection_table, gating_calibration_table
+from common.readme import (README, TABLE_END, TABLE_START, gating_calibration_table,
+                           readme_with_sections, results_table, selection_table, stale_pages)
 
 
-def test_readme_results_table_is_up_to_date():
-    """The README's tables are generated (python -m common.readme), never typed."""
-    readme = README.read_text()
-    assert readme_with_sections(readme, readme_sections()) == readme, \
-        "README tables are stale: run `.venv/bin/python -m common.readme`"
+def test_generated_blocks_are_up_to_date():
+    """The findings (README) and the tables (results/README.md) are generated from results/
+    (python -m common.readme), never typed."""
+    assert stale_pages() == {}, "stale: run `.venv/bin/python -m common.readme`"
+
+
+def test_readme_is_a_front_page():
+    """The README fits a front page and opens on what the study found."""
+    text = README.read_text()
+    assert len(text.splitlines()) <= 150
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings[:2] == ["## Two commands", "## Findings"]
+    findings = text.split("<!-- findings:start -->")[1].split("<!-- findings:end -->")[0]
+    assert findings.count("\n- **") >= 5  # one bullet per question of the proposal
 
 
 def test_results_table_lists_finished_runs(tmp_path):

@@ -1,0 +1,214 @@
+"""The study's findings, one per question of the proposal, each with its number and the figure
+that shows it: computed from the finished runs (``metrics.json``, over seeds) and the tables the
+notebooks wrote, never typed. The README's Findings block and notebook 05's opening both print
+``findings_markdown``, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple, Optional
+
+import pandas as pd
+
+from . import seeds
+from .flops import RESNET20_MACS
+from .manifest import ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGHTS, parse_run
+from .names import run_label
+from .paths import RESULTS_DIR
+from .study import handoff_path, smallest_attack_eps, strongest_pgd
+
+REFERENCE = run_label("resnet20")
+
+
+class Finding(NamedTuple):
+    topic: str
+    text: str
+    figure: Optional[str]  # file name under figures/<profile>/
+
+
+def _tables(results_dir: Path) -> Path:
+    return Path(results_dir) / "tables"
+
+
+def _read(path: Path) -> Optional[pd.DataFrame]:
+    return pd.read_csv(path, index_col=0) if path.exists() else None
+
+
+def _delta(row: pd.Series, prefix: str) -> str:
+    """"+0.43 [−0.84, +1.69]" (paired by seed, 95% interval) or "+0.47 (one seed)"."""
+    n, mean = row[f"{prefix}_n"], row[f"{prefix}_mean"]
+    if n != n or n == 0:
+        return "–"
+    if n < 2:
+        return f"{mean:+.2f} (one seed)"
+    return f"{mean:+.2f} [{row[f'{prefix}_ci_low']:+.2f}, {row[f'{prefix}_ci_high']:+.2f}]"
+
+
+def _spans_zero(row: pd.Series, prefix: str) -> Optional[bool]:
+    if not row[f"{prefix}_n"] >= 2:
+        return None
+    return row[f"{prefix}_ci_low"] <= 0 <= row[f"{prefix}_ci_high"]
+
+
+def _acc(row: pd.Series) -> str:
+    seeds_ = int(row["n"])
+    return (f"{seeds.plus_minus(row['test_acc'], row['test_acc_std'])}% "
+            + (f"({seeds_} seeds)" if seeds_ > 1 else "").strip())
+
+
+def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Finding]:
+    labels = [run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS]
+    rows = over.loc[[label for label in labels if label in over.index]]
+    if rows.empty or REFERENCE not in over.index:
+        return None
+    main = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
+    best = rows.loc[main] if main in rows.index else rows.iloc[0]
+    distinguishable = [label for label, row in rows.iterrows() if _spans_zero(row, "delta") is False]
+    text = (f"{best.name} reaches {_acc(best)} against ResNet-20's {_acc(over.loc[REFERENCE])}: "
+            f"paired by seed {_delta(best, 'delta')} points (95% interval) at "
+            f"{100 * best['macs'] / RESNET20_MACS:.1f}% of its MACs. Over K = "
+            f"{', '.join(str(k) for k in KERNELS)}: "
+            + "; ".join(f"{label.split()[-1]} {_delta(row, 'delta')}" for label, row in rows.iterrows())
+            + (". No K is distinguishable from ResNet-20." if not distinguishable else
+               f". Distinguishable from ResNet-20: {', '.join(distinguishable)}."))
+    train = seeds.summarize(table, "train_acc")["mean"]
+    if REFERENCE in train and best.name in train:
+        text += (f" Train accuracy (un-augmented training images) rises more: {train[REFERENCE]:.2f}% "
+                 f"for ResNet-20, {train[best.name]:.2f}% for {best.name}.")
+    return Finding("Dynamic convolution, accuracy against K", text, "05_accuracy_vs_k.png")
+
+
+def _controls(table: Optional[pd.DataFrame]) -> Optional[tuple]:
+    """(the feature's own row, the static features' row, its agreement column, partial column)."""
+    if table is None or len(table) < 2:
+        return None
+    own, static = table.iloc[0], table.iloc[1]
+    agreement = next(c for c in table.columns if c.startswith("agreement with")
+                     and "vehicles" not in c)
+    partial = next(c for c in table.columns if c.startswith("…"))
+    return own, static, table[agreement].iloc[1], own[partial]
+
+
+def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
+    found = _controls(_read(
+        _tables(results_dir) / f"02_attention_similarity_controls_{profile}_k{ANALYSIS_K}.csv"))
+    if found is None:
+        return None
+    own, static, agreement, partial = found
+    text = (f"Similar classes do attend alike (class-mean attention of DY K={ANALYSIS_K} correlates at "
+            f"{own['cat/dog']:.2f} for cat/dog, {own['automobile/truck']:.2f} for automobile/truck), "
+            f"but a static ResNet-20's pooled features at the same layers group the classes the same way "
+            f"({static['cat/dog']:.2f} / {static['automobile/truck']:.2f}; the two similarities agree at "
+            f"r = {agreement:.2f}), and given those features the attention adds "
+            f"{partial:+.2f} (partial correlation) to the vehicle/animal split: the grouping is the "
+            f"network's, not the attention's.")
+    return Finding("Dynamic convolution, do similar classes attend alike?", text,
+                   "02_dy_attention_class_similarity.png")
+
+
+def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optional[Finding]:
+    headline = run_label(*HEADLINE)
+    control = run_label(*parse_run(HEADLINE_CONTROL))
+    if headline not in over.index:
+        return None
+    row = over.loc[headline]
+    uniform = [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
+    margins = [f"{over.loc[u, 'margin_mean']:+.2f}" for u in uniform
+               if u in over.index and over.loc[u, "margin_n"] >= 1]
+    verdict = {True: "not distinguishable from", False: "different from", None: "one seed against"}
+    text = (f"The headline gated model (conditional gates, MAC-weighted L0, chosen on a training "
+            f"hold-out) executes {row['macs'] / 1e6:.2f}M MACs on average "
+            f"({100 * row['macs'] / RESNET20_MACS:.1f}% of ResNet-20's) at {_acc(row)}: "
+            f"{_delta(row, 'delta')} points against ResNet-20 and {_delta(row, 'nearest')} against "
+            f"{control}, the static network of equal MACs ({verdict[_spans_zero(row, 'nearest')]} it); "
+            f"{_delta(row, 'margin')} over the static frontier at its own MACs.")
+    dependence = _read(_tables(results_dir) / f"03_gating_input_dependence_{profile}.csv")
+    if dependence is not None and headline in dependence.index:
+        d = dependence.loc[headline]
+        text += (f" Its decisions are per image: {d['live gates conditional (%)']:.0f}% of its live "
+                 f"gates are conditional, per-image MACs spread {d['MACs spread (%)']:.1f}%, and "
+                 f"freezing every gate to its majority decision costs {-d['Δ frozen (points)']:.2f} "
+                 f"points (seed 0).")
+    if margins:
+        text += (f" The uniform-L0 models, whose gates are nearly static, sit on the static frontier "
+                 f"({' / '.join(margins)} points, one seed each).")
+    return Finding("Channel gating, accuracy and executed MACs", text, "05_accuracy_vs_macs.png")
+
+
+def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
+    found = _controls(_read(_tables(results_dir) / f"03_gating_similarity_controls_{profile}.csv"))
+    if found is None:
+        return None
+    own, static, agreement, partial = found
+    text = (f"Similar classes use similar channels (cat/dog {own['cat/dog']:.2f}, automobile/truck "
+            f"{own['automobile/truck']:.2f}); a static ResNet-20's features give "
+            f"{static['cat/dog']:.2f} / {static['automobile/truck']:.2f} (agreement r = {agreement:.2f}). "
+            f"Given them, channel usage still follows the vehicle/animal split (partial correlation "
+            f"{partial:+.2f}).")
+    return Finding("Channel gating, do similar classes use similar channels?", text,
+                   "03_gating_channel_class_similarity.png")
+
+
+def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
+    path = handoff_path(_tables(results_dir), "robustness", profile=profile)
+    if not path.exists():
+        return None
+    sweep = pd.read_csv(path)
+    eps = smallest_attack_eps(sweep)
+    strongest = strongest_pgd(sweep, eps)
+    families = {"ResNet-20": [REFERENCE],
+                "DY K=2…5": [run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS],
+                "gated": [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
+                + [run_label(*HEADLINE)]}
+    parts = []
+    for family, labels in families.items():
+        values = strongest.reindex(labels).dropna()
+        if len(values):
+            parts.append(f"{family} {values.min():.1f}–{values.max():.1f}%" if len(values) > 1
+                         else f"{family} {values.iloc[0]:.1f}%")
+    error = (f" (binomial error up to {100 * (0.25 / sweep['images'].iloc[0]) ** 0.5:.1f} points on "
+             f"{sweep['images'].iloc[0]} images)" if "images" in sweep else "")
+    text = (f"No model is robust and neither dynamic family differs from ResNet-20 beyond the "
+            f"sampling error{error}: at "
+            f"ε = {eps:g}/255 the strongest PGD leaves {'; '.join(parts)}; at 8/255 every model is at "
+            f"{sweep[(sweep['eps_255'] == 8) & sweep['attack'].str.startswith('PGD')]['robust_acc'].max():.1f}%.")
+    return Finding("Adversarial attacks", text, "05_robustness_curves.png")
+
+
+def question(over: pd.DataFrame) -> Optional[Finding]:
+    dy = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
+    headline = run_label(*HEADLINE)
+    if dy not in over.index or headline not in over.index:
+        return None
+    dy_row, gate_row = over.loc[dy], over.loc[headline]
+    dy_shown = _spans_zero(dy_row, "delta") is False and dy_row["delta_mean"] > 0
+    gate_shown = _spans_zero(gate_row, "nearest") is False and gate_row["nearest_mean"] > 0
+    answer = ("Yes for both" if dy_shown and gate_shown else
+              "Not shown" if not (dy_shown or gate_shown) else "For one family")
+    text = (f"Does input dependence beat a static network of the same cost? {answer}: "
+            f"{dy} against ResNet-20 {_delta(dy_row, 'delta')} points, the headline gated model "
+            f"against the static network of equal MACs {_delta(gate_row, 'nearest')} points "
+            f"(paired by seed, 95% intervals; an interval that includes 0 shows no gain).")
+    return Finding("The study's question", text, None)
+
+
+def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> list[Finding]:
+    """Every finding that the committed results support (one whose runs or tables are missing
+    is left out)."""
+    results_dir = Path(results_dir)
+    table = seeds.seed_table(seeds.load_runs(results_dir, profile))
+    over = seeds.overview(table) if not table.empty else pd.DataFrame()
+    found = [dynamic_convolution(over, table) if not over.empty else None,
+             attention_by_class(results_dir, profile),
+             channel_gating(over, results_dir, profile) if not over.empty else None,
+             channels_by_class(results_dir, profile),
+             attacks(results_dir, profile),
+             question(over) if not over.empty else None]
+    return [f for f in found if f is not None]
+
+
+def findings_markdown(found: list[Finding], figures: str) -> str:
+    """One bullet per finding, its figure linked under ``figures`` (a path prefix)."""
+    return "\n".join(f"- **{f.topic}{'' if f.topic.endswith('?') else '.'}** {f.text}"
+                     + (f" ([figure]({figures}/{f.figure}))" if f.figure else "") for f in found)
