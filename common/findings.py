@@ -197,8 +197,7 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
     """Every finding that the committed results support (one whose runs or tables are missing
     is left out)."""
     results_dir = Path(results_dir)
-    table = seeds.seed_table(seeds.load_runs(results_dir, profile))
-    over = seeds.overview(table) if not table.empty else pd.DataFrame()
+    table, over = overview(results_dir, profile)
     found = [dynamic_convolution(over, table) if not over.empty else None,
              attention_by_class(results_dir, profile),
              channel_gating(over, results_dir, profile) if not over.empty else None,
@@ -208,7 +207,17 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
     return [f for f in found if f is not None]
 
 
-def findings_markdown(found: list[Finding], figures: str) -> str:
-    """One bullet per finding, its figure linked under ``figures`` (a path prefix)."""
+def findings_markdown(found: list[Finding], figures: Optional[str] = None) -> str:
+    """One bullet per finding, its figure linked under ``figures`` (a path prefix; None: no
+    links, e.g. where the figures follow on the same page)."""
     return "\n".join(f"- **{f.topic}{'' if f.topic.endswith('?') else '.'}** {f.text}"
-                     + (f" ([figure]({figures}/{f.figure}))" if f.figure else "") for f in found)
+                     + (f" ([figure]({figures}/{f.figure}))" if f.figure and figures else "")
+                     for f in found)
+
+
+def overview(results_dir: str | Path = RESULTS_DIR, profile: str = "full"
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every finished run of ``profile`` (``seeds.seed_table``) and its table over seeds
+    (``seeds.overview``; empty without runs): what the findings are computed from."""
+    table = seeds.seed_table(seeds.load_runs(results_dir, profile))
+    return table, (seeds.overview(table) if not table.empty else pd.DataFrame())

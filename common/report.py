@@ -70,14 +70,18 @@ def _anchor(anchor_id: str) -> str:
     return f'<a id="{anchor_id}"></a>\n\n'
 
 
+REPORT_NOTEBOOK = "05_report.ipynb"  # findings and the answers; the others are its appendix
+
+
 def combine_notebooks(executed: list[Path], profile: str, data_source: str, info: dict | None = None):
-    """One notebook: a title, a provenance block (``info``, default: ``provenance()`` now), a table
-    of contents, then every executed notebook's cells in order, with an anchor before each notebook
-    and each ``##`` section."""
+    """One notebook: a title and a table of contents, then the report notebook (findings first),
+    then notebooks 01-04 in order as the detail behind it, then a provenance block (``info``,
+    default: ``provenance()`` now); an anchor before each notebook and each ``##`` section."""
     import nbformat
 
+    executed = sorted(executed, key=lambda p: (p.name != REPORT_NOTEBOOK, p.name))
     toc, cells = [], []
-    for i, path in enumerate(executed):
+    for path in executed:
         nb = nbformat.read(path, as_version=4)
         number = path.name[:2]
         for j, cell in enumerate(nb.cells):
@@ -98,25 +102,32 @@ def combine_notebooks(executed: list[Path], profile: str, data_source: str, info
     packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items())
     head = "\n".join([
         "# Input-dependent dynamic CNNs on CIFAR-10: the report", "",
-        "ResNet-20, dynamic convolution, channel gating with batch-shaping, and adversarial attacks; "
-        "every number below was computed by the notebooks from the runs under `results/`.", "",
-        "| provenance | |", "|---|---|",
+        "The findings and the evidence for each come first (notebook 05); notebooks 01-04 follow with "
+        "every analysis in detail. Every number was computed by the notebooks from the runs under "
+        "`results/`; the code is in the executed notebooks beside this file.", "",
+        "## Contents", "", *toc, "    - [Provenance](#provenance)"])
+    tail = "\n".join([
+        _anchor("provenance") + "## Provenance", "",
+        "| | |", "|---|---|",
         f"| git commit | `{info['git_commit']}` |", f"| generated | {info['date']} |",
         f"| data source | `{data_source}` |", f"| profile | `{profile}` |",
         f"| Python | {info['python']} ({info['machine']}, CUDA: {info['cuda']}) |",
-        f"| packages | {packages} |", "",
-        "## Contents", "", *toc])
+        f"| packages | {packages} |"])
     report = nbformat.v4.new_notebook()
-    report.cells = [nbformat.v4.new_markdown_cell(head)] + cells
+    report.cells = ([nbformat.v4.new_markdown_cell(head)] + cells
+                    + [nbformat.v4.new_markdown_cell(tail)])
     report.metadata = nbformat.read(executed[0], as_version=4).metadata if executed else {}
     return report
 
 
-def to_html(notebook) -> str:
-    """A notebook as one self-contained HTML page (images embedded)."""
+def to_html(notebook, code: bool = False) -> str:
+    """A notebook as one self-contained HTML page (images embedded); code cells' inputs and
+    prompts are left out unless ``code`` (the executed .ipynb files keep them)."""
     from nbconvert import HTMLExporter
 
-    page, _ = HTMLExporter(embed_images=True).from_notebook_node(notebook)
+    exporter = HTMLExporter(embed_images=True, exclude_input=not code,
+                            exclude_input_prompt=not code, exclude_output_prompt=not code)
+    page, _ = exporter.from_notebook_node(notebook)
     # nbconvert percent-encodes non-ASCII heading ids (e.g. "01-%C2%B7-Baseline") in the id and
     # the link alike, but a browser decodes the link before looking for the id: decode the ids.
     return re.sub(r'id="([^"]*%[0-9A-Fa-f]{2}[^"]*)"',
@@ -208,7 +219,7 @@ def main(argv=None) -> None:
         print(f"[report] running {nb.name} (profile={args.profile}, data={data_source})",
               flush=True)
         parameters = dict(profile=args.profile, seed=0)
-        if nb.name != "05_report_figures.ipynb":  # 05 reads results/ only
+        if nb.name != REPORT_NOTEBOOK:  # it reads results/ only
             parameters.update(data_source=data_source, device=args.device)
         executed.append(run_notebook(nb, output_dir, parameters))
         timing[nb.name] = round(time.perf_counter() - started, 1)

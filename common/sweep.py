@@ -25,7 +25,7 @@ from pathlib import Path
 import submitit
 import torch
 
-from . import bench, manifest
+from . import bench, benchmarks, manifest
 from .config import (COMPILE_PROFILES, PROFILES, TrainConfig, compile_decisions, device_name,
                      resolve_device, resolve_precision)
 from .data import load_cifar10
@@ -75,21 +75,21 @@ def make_executor(cluster: str, folder: Path, timeout_min: int, gpus_per_job: in
 
 def parallel_runs(device: str = "auto", threads: int = 1, bench_dir: Path | None = None) -> int:
     """How many runs to train at once on this machine (``--parallel auto``). CPU: one per
-    ``threads`` cores. GPU: the rule of ``common.bench.runs_per_device`` applied to
+    ``threads`` cores. GPU: the rule of ``common.benchmarks.runs_per_device`` applied to
     ``results/benchmarks/concurrency_cuda.json`` when it was measured on this GPU model, else
     measured now (about a minute per count) and written there; times the GPUs visible."""
     dev = resolve_device(device)
     if dev.type != "cuda":
         return max(1, (os.cpu_count() or 1) // threads)
-    bench_dir = Path(bench_dir or bench.BENCH_DIR)
+    bench_dir = Path(bench_dir or benchmarks.BENCH_DIR)
     path = bench_dir / "concurrency_cuda.json"
     measured = json.loads(path.read_text()) if path.exists() else None
     if not measured or measured["device"] != bench.device_name(dev):
         print(f"[sweep] measuring how many runs share this GPU (writes {path.name})", flush=True)
         measured = bench.concurrency(device)
-        bench.write(measured, "concurrency_cuda", bench_dir)
+        benchmarks.write(measured, "concurrency_cuda", bench_dir)
     # the rule is per GPU; local jobs are spread over every visible GPU (see sweep)
-    return bench.runs_per_device(measured) * max(1, torch_gpus())
+    return benchmarks.runs_per_device(measured) * max(1, torch_gpus())
 
 
 def measure_compile_decisions(profile: str, device: str = "auto", threads: int = 1) -> None:
@@ -105,8 +105,8 @@ def measure_compile_decisions(profile: str, device: str = "auto", threads: int =
         return
     print(f"[sweep] measuring where a compiled training step pays on {machine}", flush=True)
     result = bench.trainer_speed(device, baseline=False)
-    bench.write(result, "trainer_cpu")
-    print(f"[sweep] compile decisions: {bench.record_compile_decisions(result)}", flush=True)
+    benchmarks.write(result, "trainer_cpu")
+    print(f"[sweep] compile decisions: {benchmarks.record_compile_decisions(result)}", flush=True)
 
 
 def sweep(configs: list[TrainConfig], data_source: str | None, executor, parallel: int,

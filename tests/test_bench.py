@@ -2,7 +2,8 @@
 
 import pytest
 
-from common.bench import compare_throughput, load, ratio_table, vs_reference, write
+from common.bench import compare_throughput
+from common.benchmarks import load, ratio_table, vs_reference, write
 from common.train import images_per_second
 
 
@@ -73,7 +74,7 @@ def test_trainer_benchmark_times_the_real_loop():
 def test_compile_decisions_follow_the_measured_speedup(tmp_path):
     """A family compiles on a machine only where its compiled step was >= MIN_COMPILE_GAIN x as
     fast; machines are kept apart by name and precision, and a new measurement adds to the file."""
-    from common.bench import record_compile_decisions
+    from common.benchmarks import record_compile_decisions
     from common.config import compile_decisions
 
     def result(device, precision, times):
@@ -94,7 +95,7 @@ def test_compile_decisions_follow_the_measured_speedup(tmp_path):
 
 
 def test_runs_per_device_is_the_fewest_runs_near_the_best_aggregate():
-    from common.bench import runs_per_device
+    from common.benchmarks import runs_per_device
 
     rows = [{"runs": 1, "aggregate_images_per_s": 100.0}, {"runs": 2, "aggregate_images_per_s": 190.0},
             {"runs": 4, "aggregate_images_per_s": 400.0}, {"runs": 8, "aggregate_images_per_s": 410.0}]

@@ -26,7 +26,7 @@ OVERRIDES = {
     "04_adversarial_attacks": dict(kernels=[2], l0_weights=[0.1], analysis_k=2, analysis_l0=0.1,
                                    test_subset=40, eps_255=[0, 8], pgd_steps=[3],
                                    example_images=2, control_runs=["resnet20"], control_seeds=[0, 1]),
-    "05_report_figures": dict(analysis_k=2),
+    "05_report": dict(analysis_k=2),
 }
 
 
@@ -106,7 +106,7 @@ def test_notebook_runs_on_smoke_profile(notebook, smoke_archive, shared):
     figures = shared / "figures"
     parameters = dict(profile="smoke", results_dir=str(shared / "results"),
                       figures_dir=str(figures), **OVERRIDES.get(notebook.stem, {}))
-    if notebook.stem != "05_report_figures":  # 05 reads results/ only
+    if notebook.stem != "05_report":  # 05 reads results/ only
         parameters.update(data_source=str(smoke_archive), device="cpu")
     # Runs no notebook trains: another seed's ResNet-20 (04's transfer control, 05's seeds) and the
     # headline gated model (03 analyses it once it exists), as `make sweep` would train them.
@@ -149,6 +149,17 @@ def test_combined_report_has_contents_and_provenance(shared):
         assert f'href="#nb{number}"' in html and f'id="nb{number}"' in html
     assert "git commit" in html and "synthetic.tar.gz" in html and "torch" in html
     assert html.count("data:image/png;base64") >= len(NOTEBOOKS)
+    # it opens on the report's findings, with the code left out and provenance last
+    assert html.index('id="nb05"') < html.index('id="Findings"') < html.index('id="nb01"')
+    assert html.index('id="nb04"') < html.index('id="provenance"')
+    assert "hl-ipython3" not in html  # no code cell's input (nbconvert's highlighted code)
+
+
+def test_committed_report_was_made_from_a_clean_commit():
+    """The committed report's provenance names a commit, not a working copy with changes."""
+    report = REPO_ROOT / "results" / "report" / "full" / "report.html"
+    commit = re.search(r"git commit</td>\s*<td[^>]*><code>([^<]+)</code>", report.read_text())
+    assert commit and "uncommitted" not in commit.group(1), "regenerate it from a clean commit"
 
 
 def test_executed_notebooks_show_no_paths_or_progress_bars(shared):
