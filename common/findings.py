@@ -13,9 +13,12 @@ import pandas as pd
 
 from . import seeds
 from .flops import RESNET20_MACS
-from .manifest import ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGHTS, parse_run
+from .config import PROFILES
+from .manifest import (ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGHTS, parse_run,
+                       queue)
 from .names import run_label
 from .paths import RESULTS_DIR
+from .runs import CONFIG_FILE, HISTORY_FILE
 from .study import handoff_path, smallest_attack_eps, strongest_pgd
 
 REFERENCE = run_label("resnet20")
@@ -203,7 +206,8 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
              channel_gating(over, results_dir, profile) if not over.empty else None,
              channels_by_class(results_dir, profile),
              attacks(results_dir, profile),
-             question(over) if not over.empty else None]
+             question(over) if not over.empty else None,
+             training_length(results_dir, in_progress=False) if profile == "full" else None]
     return [f for f in found if f is not None]
 
 
@@ -221,3 +225,80 @@ def overview(results_dir: str | Path = RESULTS_DIR, profile: str = "full"
     (``seeds.overview``; empty without runs): what the findings are computed from."""
     table = seeds.seed_table(seeds.load_runs(results_dir, profile))
     return table, (seeds.overview(table) if not table.empty else pd.DataFrame())
+
+
+def paper_models() -> list[str]:
+    """The labels of the models the ``paper`` profile trains (its queue in ``common.manifest``)."""
+    return list(dict.fromkeys(run_label(*parse_run(run)) for run, _ in queue("paper")))
+
+
+def profiles_side_by_side(results_dir: str | Path = RESULTS_DIR,
+                          profiles=("full", "paper")) -> pd.DataFrame:
+    """The ``paper`` profile's models under each profile: seeds, test accuracy (mean ± std), the
+    paired difference against ResNet-20 and against the static network nearest in MACs (each
+    within its profile); "–" where a profile has no finished run of the model yet."""
+    rows = {label: {} for label in paper_models()}
+    for profile in profiles:
+        _, over = overview(results_dir, profile)
+        for label in rows:
+            row = over.loc[label] if label in over.index else None
+            rows[label] |= {
+                f"{profile}: seeds": row["seeds"] if row is not None else "–",
+                f"{profile}: test acc (%)": _acc(row) if row is not None else "–",
+                f"{profile}: Δ vs ResNet-20": _delta(row, "delta") if row is not None else "–",
+                f"{profile}: Δ vs static of equal MACs":
+                    _delta(row, "nearest") if row is not None else "–"}
+    return pd.DataFrame(rows).T.rename_axis("model")
+
+
+def training_histories(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")
+                       ) -> dict[str, dict[str, pd.DataFrame]]:
+    """Per model of the ``paper`` profile: the per-epoch history of each of its runs under
+    ``profiles``, finished or still training, as {"<profile> seed <s>": history}."""
+    wanted = paper_models()
+    found: dict[str, dict[str, pd.DataFrame]] = {label: {} for label in wanted}
+    for profile in profiles:
+        for config_path in sorted(Path(results_dir).glob(f"*-{profile}-seed*/{CONFIG_FILE}")):
+            config = pd.read_json(config_path, typ="series")
+            label = run_label(config["model"], config.get("model_kwargs") or {})
+            history = config_path.parent / HISTORY_FILE
+            if label in found and history.exists() and config.get("holdout", 0) == 0:
+                found[label][f"{profile} seed {config['seed']}"] = pd.read_csv(history)
+    return found
+
+
+def profile_epochs(profiles=("full", "paper")) -> dict[str, int]:
+    return {profile: PROFILES[profile]["epochs"] for profile in profiles}
+
+
+def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = True) -> Finding:
+    """What the 200-epoch runs say beside the 30-epoch ones; with ``in_progress``, where the
+    unfinished ones stand (not for pages that must not change while a run trains)."""
+    epochs = profile_epochs()
+    paper = {label: {run: h for run, h in runs.items() if run.startswith("paper")}
+             for label, runs in training_histories(results_dir).items()}
+    _, full_over = overview(results_dir, "full")
+    _, paper_over = overview(results_dir, "paper")
+    done = [label for label in paper if label in paper_over.index]
+    running = [] if not in_progress else [
+               f"{label} (seed {run.split()[-1]}: epoch {len(h)} of {epochs['paper']}, "
+               f"{h['test_acc'].iloc[-1]:.2f}% so far)"
+               for label, runs in paper.items() for run, h in runs.items()
+               if len(h) < epochs["paper"]]
+    if not done:
+        text = (f"No run of the {epochs['paper']}-epoch `paper` profile has finished: every "
+                f"conclusion here rests on {epochs['full']} epochs, where ResNet-20 reaches "
+                f"{_acc(full_over.loc[REFERENCE])} against He et al.'s 91.25% (original images, "
+                f"~164 epochs). " + (f"In progress: {'; '.join(running)}." if running else ""))
+        return Finding("Training length", text, None)
+    parts = []
+    for label in done:
+        p, f = paper_over.loc[label], full_over.loc[label] if label in full_over.index else None
+        same = (f is not None and label != REFERENCE
+                and _spans_zero(p, "delta") == _spans_zero(f, "delta"))
+        parts.append(f"{label} {_acc(p)} at 200 epochs"
+                     + (f" against {_acc(f)} at 30" if f is not None else "")
+                     + (f", vs ResNet-20 {_delta(p, 'delta')} ({'same' if same else 'another'} "
+                        f"verdict than at 30 epochs)" if label != REFERENCE else ""))
+    text = "; ".join(parts) + "." + (f" Still training: {'; '.join(running)}." if running else "")
+    return Finding("Training length", text, "05_profiles.png")

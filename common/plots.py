@@ -282,3 +282,28 @@ def plot_adversarial_examples(clean: torch.Tensor, adversarial: torch.Tensor, la
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
     return fig
+
+
+def plot_profile_curves(histories: dict[str, dict[str, pd.DataFrame]], epochs: dict[str, int],
+                        title: str) -> plt.Figure:
+    """Test accuracy against the fraction of training for the same models trained with several
+    profiles (``histories``: model -> {"<profile> seed s": history}, ``epochs``: profile -> its
+    epochs): one panel per model, a line per run, a dashed one for a run still training."""
+    fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.8), squeeze=False,
+                             sharey=True)
+    colours = dict(zip(epochs, sns.color_palette("deep", len(epochs))))
+    for ax, (model, runs) in zip(axes[0], histories.items()):
+        for label, history in runs.items():
+            profile = label.split()[0]
+            done = len(history) >= epochs[profile]
+            ax.plot(history["epoch"] / epochs[profile], history["test_acc"], color=colours[profile],
+                    linestyle="-" if done else "--", linewidth=1.2,
+                    label=f"{profile} ({epochs[profile]} epochs)" if done or profile == "paper" else None)
+        ax.set(title=model, xlabel="fraction of training", xlim=(0, 1))
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles))
+        ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower right")
+    axes[0][0].set_ylabel("test accuracy (%)")
+    fig.suptitle(title + " (dashed: still training)")
+    fig.tight_layout()
+    return fig
