@@ -16,7 +16,7 @@ from . import seeds
 from .findings import findings, findings_markdown
 from .flops import RESNET20_MACS
 from .paths import REPO_ROOT, RESULTS_DIR, portable
-from .runs import list_finished_runs, trained_on
+from .runs import RunFileError, list_finished_runs, trained_on
 from .selection import load_proxies, select_headline, static_frontier
 
 README = REPO_ROOT / "README.md"
@@ -166,15 +166,19 @@ def update_readme(results_dir: Path = RESULTS_DIR) -> list[Path]:
 
 
 def main(argv=None) -> None:
+    """The command line; a run file that cannot be read stops it with one line (exit 1) naming
+    the file and the fix, before any page is written."""
     parser = argparse.ArgumentParser(description="Regenerate the README's blocks from results/.")
     parser.add_argument("--check", action="store_true", help="only say whether a block is stale")
     args = parser.parse_args(argv)
+    try:
+        changed = list(stale_pages()) if args.check else update_readme()
+    except RunFileError as err:
+        sys.exit(f"error: {err}")
     if args.check:
-        stale = stale_pages()
-        print(f"stale: {', '.join(portable(p) for p in stale)}; run `python -m common.readme`"
-              if stale else "up to date")
-        sys.exit(1 if stale else 0)
-    changed = update_readme()
+        print(f"stale: {', '.join(portable(p) for p in changed)}; run `python -m common.readme`"
+              if changed else "up to date")
+        sys.exit(1 if changed else 0)
     print(f"updated {', '.join(portable(p) for p in changed)}" if changed else "up to date")
 
 
