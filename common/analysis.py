@@ -5,6 +5,10 @@ the concatenated attention of all dynamic-convolution layers, or the on/off patt
 channel gates. The same tools answer the same questions for both: do classes separate
 (t-SNE), and do similar classes (cat/dog, automobile/truck) behave alike (class x class
 similarity with a dendrogram)?
+
+Per-layer results are dicts keyed by module path (``stages.0.1.conv1``: what ``named_modules``
+calls a layer, so code can find it); tables for readers name layers by ``common.names.layer_name``
+(``s1.b2.conv1``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from .evaluation import eval_batches, gate_on_rates, gated_eval
 from .flops import executed_macs, gating_statistics
 from .models import build_model
 from .models.gating import frozen_gates, gate_kinds
+from .names import layer_name
 
 
 def concat_features(per_layer: dict[str, torch.Tensor]) -> np.ndarray:
@@ -28,15 +33,14 @@ def concat_features(per_layer: dict[str, torch.Tensor]) -> np.ndarray:
 
 
 def normalized_entropy(per_layer: dict[str, torch.Tensor]) -> pd.DataFrame:
-    """Per layer: mean entropy of the per-image distributions, divided by log(width).
-
-    1 means uniform (input-independent mixing), 0 means one kernel per image.
+    """Per layer (``layer_name``): mean entropy of the per-image distributions, divided by
+    log(width). 1 means uniform (input-independent mixing), 0 means one kernel per image.
     """
     rows = []
     for i, (name, probs) in enumerate(per_layer.items()):
         width = probs.shape[1]
         entropy = -(probs * probs.clamp_min(1e-12).log()).sum(1)
-        rows.append({"layer": name, "index": i, "normalized_entropy":
+        rows.append({"layer": layer_name(name), "index": i, "normalized_entropy":
                      (entropy / math.log(width)).mean().item() if width > 1 else 1.0})
     return pd.DataFrame(rows)
 
@@ -96,6 +100,13 @@ def similarity_agreement(a: pd.DataFrame, b: pd.DataFrame) -> float:
 
 
 VEHICLES = ("airplane", "automobile", "ship", "truck")
+
+
+def class_order(classes=CLASSES) -> list[int]:
+    """Indices of ``classes`` in the order figures show them: the vehicles first, then the
+    animals, each group in CIFAR-10's order (airplane, automobile, ship, truck, bird, cat, deer,
+    dog, frog, horse), so classes that look alike sit together."""
+    return sorted(range(len(classes)), key=lambda c: (classes[c] not in VEHICLES, c))
 
 
 def superclass_similarity(classes=CLASSES) -> pd.DataFrame:
@@ -206,13 +217,13 @@ def first_correct(labels: np.ndarray, predictions: np.ndarray, classes, per_clas
 
 
 def gate_usage(gates: dict[str, torch.Tensor]) -> pd.DataFrame:
-    """Per gated layer: the share of its channels that are always on, conditional or always
-    off over the given images (``common.models.gating.gate_kinds``: on for 10-90% of them)."""
+    """Per gated layer (``layer_name``): the share of its channels that are always on, conditional
+    or always off over the given images (``common.models.gating.gate_kinds``: on for 10-90% of them)."""
     rows = []
     for name, g in gates.items():
         on_rate = g.float().mean(0)
         kinds = {kind: mask.float().mean().item() for kind, mask in gate_kinds(on_rate).items()}
-        rows.append({"layer": name, "channels": g.shape[1], **kinds,
+        rows.append({"layer": layer_name(name), "channels": g.shape[1], **kinds,
                      "mean on": on_rate.mean().item()})
     return pd.DataFrame(rows, columns=["layer", "channels", "always on", "conditional",
                                        "always off", "mean on"])
@@ -250,7 +261,9 @@ def channel_usage_per_class(gates: dict[str, torch.Tensor], labels: np.ndarray,
 
 
 def usage_to_frame(usage: dict[str, np.ndarray], classes=CLASSES) -> pd.DataFrame:
-    """Long table (layer, class, channel, on_rate) of ``channel_usage_per_class``'s result."""
+    """Long table (layer, class, channel, on_rate) of ``channel_usage_per_class``'s result: data
+    handed to a later notebook, so layers keep their module paths and ``usage_from_frame`` gives
+    the same dict back."""
     return pd.DataFrame([{"layer": name, "class": classes[c], "channel": ch, "on_rate": rates[c, ch]}
                          for name, rates in usage.items()
                          for c in range(rates.shape[0]) for ch in range(rates.shape[1])])
@@ -268,11 +281,12 @@ def usage_from_frame(frame: pd.DataFrame, classes=CLASSES) -> dict[str, np.ndarr
 
 def attention_shift(clean: dict[str, torch.Tensor], adversarial: dict[str, torch.Tensor]
                     ) -> pd.DataFrame:
-    """Per dynamic layer: attention entropy on clean and adversarial images, and the mean
-    total-variation distance between an image's clean and adversarial attention (0..1)."""
+    """Per dynamic layer (``layer_name``): attention entropy on clean and adversarial images,
+    and the mean total-variation distance between an image's clean and adversarial attention
+    (0..1)."""
     entropy_clean, entropy_adv = normalized_entropy(clean), normalized_entropy(adversarial)
     return pd.DataFrame({
-        "layer": list(clean),
+        "layer": [layer_name(name) for name in clean],
         "entropy clean": entropy_clean["normalized_entropy"].to_numpy(),
         "entropy adversarial": entropy_adv["normalized_entropy"].to_numpy(),
         "mean TV distance": [0.5 * (clean[n] - adversarial[n]).abs().sum(1).mean().item()

@@ -6,6 +6,7 @@ tables or arrays it is given and computes nothing a table would need.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,9 +14,10 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from .analysis import concat_features
+from .analysis import VEHICLES, class_order, concat_features
 from .data import CLASSES
-from .names import short_layer_name
+from .names import layer_name
+from .plots import MACS_NOTE
 
 
 def plot_similarity_dendrogram(similarity: pd.DataFrame, title: str) -> sns.matrix.ClusterGrid:
@@ -24,6 +26,7 @@ def plot_similarity_dendrogram(similarity: pd.DataFrame, title: str) -> sns.matr
                           vmin=-1, vmax=1, annot=True, fmt=".2f", figsize=(8, 8),
                           dendrogram_ratio=0.15, cbar_pos=(0.02, 0.85, 0.03, 0.12))
     grid.ax_heatmap.set(xlabel="", ylabel="")
+    grid.ax_cbar.set_title("correlation", fontsize=8)
     grid.figure.suptitle(title, y=1.02, fontweight="bold")
     return grid
 
@@ -31,23 +34,59 @@ def plot_similarity_dendrogram(similarity: pd.DataFrame, title: str) -> sns.matr
 def plot_embedding_by_class(embedding: np.ndarray, labels: np.ndarray, title: str,
                             classes=CLASSES) -> plt.Figure:
     """Scatter of a 2-D embedding, one colour per class, class names at the class medians."""
-    fig, ax = plt.subplots(figsize=(8, 7))
+    return plot_embeddings_by_class({"": embedding}, labels, title, classes)
+
+
+def plot_embeddings_by_class(panels: dict[str, np.ndarray], labels: np.ndarray, title: str,
+                             classes=CLASSES) -> plt.Figure:
+    """2-D embeddings of the same images side by side (panel title -> (N, 2) array), e.g. a
+    feature and its control: one colour per class, class names at the class medians, one legend."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(1 + 7 * len(panels), 7 if len(panels) == 1 else 6.3),
+                             squeeze=False)
     palette = sns.color_palette("tab10", len(classes))
-    present, medians = [], []
-    for c in range(len(classes)):
-        points = embedding[labels == c]
-        if len(points):
-            ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5, color=palette[c], label=classes[c])
-            present.append(c)
-            medians.append(np.median(points, axis=0))
-    span = np.ptp(embedding, axis=0) if len(embedding) else np.ones(2)
-    medians = np.array(medians).reshape(-1, 2)
-    for c, position in zip(present, separate_labels(medians, 0.14 * span[0], 0.045 * span[1])):
-        ax.annotate(classes[c], position, ha="center", fontsize=10, fontweight="bold", color=palette[c],
-                    bbox=dict(boxstyle="round,pad=0.2", fc="white", alpha=0.7, lw=0))
-    ax.set(xticks=[], yticks=[], title=title)
-    ax.legend(markerscale=4, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
+    for ax, (name, embedding) in zip(axes[0], panels.items()):
+        present, medians = [], []
+        for c in range(len(classes)):
+            points = embedding[labels == c]
+            if len(points):
+                ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5, color=palette[c], label=classes[c])
+                present.append(c)
+                medians.append(np.median(points, axis=0))
+        span = np.ptp(embedding, axis=0) if len(embedding) else np.ones(2)
+        medians = np.array(medians).reshape(-1, 2)
+        for c, position in zip(present, separate_labels(medians, 0.14 * span[0], 0.045 * span[1])):
+            ax.annotate(classes[c], position, ha="center", fontsize=10, fontweight="bold", color=palette[c],
+                        bbox=dict(boxstyle="round,pad=0.2", fc="white", alpha=0.7, lw=0))
+        ax.set(xticks=[], yticks=[], title=name if len(panels) > 1 else title)
+    axes[0][-1].legend(markerscale=4, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
+    if len(panels) > 1:
+        fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
+    return fig
+
+
+def plot_similarity_controls(controls: pd.DataFrame, title: str) -> plt.Figure:
+    """``analysis.similarity_controls``' table as bars, one group per kind of features (rows):
+    how its class similarity agrees with the reference feature's, with the vehicle/animal split,
+    and with that split beyond the control features (partial agreement; none for the control
+    itself). A claim about the reference holds only where its bars stand out from the controls'."""
+    columns = [c for c in controls.columns if c.startswith("agreement with") or c.startswith("…")]
+    fig, ax = plt.subplots(figsize=(9, 0.75 * len(controls) * len(columns) / 3 + 2.2),
+                           layout="constrained")
+    height = 0.8 / len(columns)
+    rows = np.arange(len(controls))
+    for j, (column, colour) in enumerate(zip(columns, sns.color_palette("colorblind"))):
+        values = controls[column].to_numpy(dtype=float)
+        bars = ax.barh(rows + (j - (len(columns) - 1) / 2) * height, np.nan_to_num(values), height,
+                       color=colour, label=textwrap.fill(column, 34, break_on_hyphens=False))
+        ax.bar_label(bars, [f"{v:.2f}" if v == v else "–" for v in values], padding=2, fontsize=7)
+    ax.set_yticks(rows, [textwrap.fill(name, 26, break_on_hyphens=False) for name in controls.index])
+    ax.invert_yaxis()  # the table's order, top to bottom
+    ax.axvline(0, color="0.3", lw=0.8)
+    low = min(0.0, float(np.nanmin(controls[columns].to_numpy(dtype=float))))
+    ax.set(xlim=(low - 0.15 if low < 0 else 0, 1.15), title=title,
+           xlabel="correlation of the class × class similarities (off-diagonal entries)")
+    fig.legend(fontsize=8, loc="outside lower center", ncol=len(columns), frameon=False)
     return fig
 
 
@@ -73,9 +112,8 @@ def plot_attention_per_layer(stats: pd.DataFrame, title: str) -> plt.Figure:
         ax.set(ylabel=label)
         if ylim:
             ax.set_ylim(*ylim)
-    short = [name.replace("stages.", "stage ").replace(".conv", " conv") for name in stats["layer"]]
     axes[-1].set_xticks(list(stats["index"]))
-    axes[-1].set_xticklabels(short, rotation=90, fontsize=8)
+    axes[-1].set_xticklabels(stats["layer"], rotation=90, fontsize=8)  # layer_name, from the table
     axes[0].set_title(title)
     fig.tight_layout()
     return fig
@@ -99,7 +137,7 @@ def plot_image_attention(attention: dict[str, torch.Tensor], indices: np.ndarray
         ax.axvline(j * k, color="white", lw=0.6)
     ax.axhline(len(indices), color="orange", lw=2)
     ax.set_xticks([(j + 0.5) * k for j in range(len(attention))],
-                  [f"{short_layer_name(n)}.{n.rsplit('.', 1)[-1]}" for n in attention], rotation=90, fontsize=7)
+                  [layer_name(n) for n in attention], rotation=90, fontsize=7)
     ax.set(title=title, xlabel=f"layer (each {k} kernels)")
     fig.tight_layout()
     return fig
@@ -113,7 +151,7 @@ def plot_gate_usage(usage: pd.DataFrame, title: str) -> plt.Figure:
     for column, colour in colours.items():
         ax.bar(range(len(usage)), 100 * usage[column], bottom=bottom, color=colour, label=column)
         bottom += 100 * usage[column].to_numpy()
-    ax.set_xticks(range(len(usage)), [short_layer_name(n) for n in usage["layer"]], fontsize=8)
+    ax.set_xticks(range(len(usage)), usage["layer"], fontsize=8)  # layer_name, from gate_usage
     ax.set(ylabel="% of the layer's channels", ylim=(0, 100), title=title)
     ax.legend(loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
     fig.tight_layout()
@@ -138,7 +176,7 @@ def plot_probability_histograms(probs: dict[str, torch.Tensor], title: str) -> p
     fig, axes = _layer_grid(len(probs), 10, 2.2, sharex=True)
     for ax, (name, p) in zip(axes.flat, probs.items()):
         ax.hist(p.flatten().numpy(), bins=40, range=(0, 1), color=sns.color_palette()[0])
-        ax.set_title(short_layer_name(name), fontsize=9)
+        ax.set_title(layer_name(name), fontsize=9)
         ax.tick_params(axis="y", labelsize=7)
     for ax in axes[:, 0]:
         ax.set_ylabel("gates × images", fontsize=8)
@@ -149,35 +187,70 @@ def plot_probability_histograms(probs: dict[str, torch.Tensor], title: str) -> p
     return fig
 
 
-def plot_channel_usage(usage: dict[str, np.ndarray], title: str, classes=CLASSES) -> plt.Figure:
-    """One heatmap per gated layer: how often each channel is on for each class."""
-    fig, axes = _layer_grid(len(usage), 13, 2.6)
+def plot_channel_usage(usage: dict[str, np.ndarray], title: str, classes=CLASSES,
+                       channels: dict[str, np.ndarray] | None = None) -> plt.Figure:
+    """One heatmap per gated layer: how often each channel (column) is on for the images of each
+    class (row). Rows run vehicles first, then animals (``analysis.class_order``), a line between
+    the two groups; one colour bar for all panels. ``usage`` is ``channel_usage_per_class``'s
+    (rows in ``classes`` order); ``channels`` gives, per layer, the channel numbers of its columns
+    when they are a subset (e.g. the conditional channels only), else 0, 1, ..."""
+    order = class_order(classes)
+    vehicles = sum(classes[c] in VEHICLES for c in order)
+    fig, axes = _layer_grid(len(usage), 13, 2.9)
     for i, (ax, (name, rates)) in enumerate(zip(axes.flat, usage.items())):
+        image = ax.imshow(rates[order], vmin=0, vmax=1, cmap="rocket", aspect="auto",
+                          interpolation="nearest")
+        if 0 < vehicles < len(order):
+            ax.axhline(vehicles - 0.5, color="white", lw=1.5)
+        numbers = np.arange(rates.shape[1]) if channels is None else np.asarray(channels[name])
+        step = 2 ** max(0, math.ceil(math.log2(rates.shape[1] / 5)))  # about 5 ticks: 0, 4, 8, ...
+        ticks = np.arange(0, rates.shape[1], step)
+        ax.set_xticks(ticks, [str(n) for n in numbers[ticks]], fontsize=7)
+        ax.set_xlabel("channel", fontsize=8, labelpad=1)
         first_column = i % LAYER_GRID_COLUMNS == 0
-        sns.heatmap(rates, vmin=0, vmax=1, cmap="rocket", ax=ax, cbar=i == len(usage) - 1,
-                    yticklabels=list(classes) if first_column else False, xticklabels=False)
-        ax.set_title(f"{short_layer_name(name)} ({rates.shape[1]} channels)", fontsize=9)
-        ax.tick_params(axis="y", labelsize=7)
+        ax.set_yticks(range(len(order)), [classes[c] for c in order] if first_column else [])
+        ax.tick_params(axis="y", labelsize=7, length=0)
+        ax.grid(False)
+        ax.set_title(f"{layer_name(name)} ({rates.shape[1]} channels)", fontsize=9)
     fig.suptitle(title, fontweight="bold")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.93, 1))
+    bar = fig.colorbar(image, cax=fig.add_axes((0.945, 0.2, 0.012, 0.6)))
+    bar.set_label("share of the class's images with the channel on", fontsize=9)
     return fig
 
 
-def data_limits(values, pad: float = 0.05, q=(0, 100)) -> tuple[float, float]:
-    """Axis limits that show the data (its ``q`` percentiles, padded), not a far-away reference
-    line: executed MACs of one model spread over a few percent, ResNet-20's sit far above."""
-    low, high = np.percentile(np.asarray(values, dtype=float), q)
+def data_limits(values, pad: float = 0.05) -> tuple[float, float]:
+    """Axis limits that show every value (padded), not a far-away reference line: executed MACs
+    of one model spread over a few percent, ResNet-20's sit far above. Never narrower than the
+    data: a figure that clips a value hides it."""
+    values = np.asarray(values, dtype=float)
+    low, high = float(np.min(values)), float(np.max(values))
     margin = max(pad * (high - low), 1e-3 * max(abs(high), 1.0))
-    return float(low - margin), float(high + margin)
+    return low - margin, high + margin
+
+
+def mark_reference(ax: plt.Axes, value: float, label: str) -> None:
+    """A reference value on the x axis (e.g. ResNet-20's MACs): a dashed line, named in the
+    legend, where it lies within the axis (call after setting the limits); else a note with an
+    arrow at the edge it lies beyond, so the legend never names a line that is not drawn."""
+    low, high = ax.get_xlim()
+    if low <= value <= high:
+        ax.axvline(value, color="red", ls="--", lw=1, label=label)
+        return
+    right = value > high
+    ax.annotate(f"{label} →" if right else f"← {label}", (0.985 if right else 0.015, 0.5),
+                xycoords="axes fraction", ha="right" if right else "left", va="center", fontsize=8,
+                color="red", bbox=dict(boxstyle="round,pad=0.2", fc="white", alpha=0.85, lw=0))
 
 
 def plot_macs_vs_difficulty(macs: np.ndarray, correct: np.ndarray, confidence: np.ndarray,
                             reference_macs: float, title: str, bins: int = 10) -> plt.Figure:
     """Do harder images get more compute? Executed MACs of correctly vs wrongly classified
-    images, and mean MACs per decile of the model's confidence (max softmax)."""
+    images (boxes, whiskers at 1.5 IQR, no single points), and mean MACs per decile of the
+    model's confidence (max softmax)."""
     fig, (ax_ok, ax_conf) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 2]})
     mm = macs / 1e6
-    ax_ok.boxplot([mm[correct], mm[~correct]], showfliers=False)
+    boxes = ax_ok.boxplot([mm[correct], mm[~correct]], showfliers=False)
     ax_ok.set_xticks([1, 2], [f"correct\n({correct.sum():,})", f"wrong\n({(~correct).sum():,})"])
     ax_ok.set(ylabel="executed MACs (M)")
     edges = np.quantile(confidence, np.linspace(0, 1, bins + 1))
@@ -187,7 +260,8 @@ def plot_macs_vs_difficulty(macs: np.ndarray, correct: np.ndarray, confidence: n
     centres = [confidence[which == b].mean() for b in filled]
     ax_conf.plot(centres, means, "o-")
     ax_conf.set(xlabel="confidence (max softmax), decile means", ylabel="mean executed MACs (M)")
-    ax_ok.set_ylim(*data_limits(mm, q=(1, 99)))  # boxes without fliers
+    drawn = np.concatenate([line.get_ydata() for line in boxes["whiskers"]])  # all a box shows
+    ax_ok.set_ylim(*data_limits(drawn))
     ax_conf.set_ylim(*data_limits(means))
     fig.suptitle(f"{title} (ResNet-20: {reference_macs / 1e6:.2f}M)", fontweight="bold")
     fig.tight_layout()
@@ -196,21 +270,21 @@ def plot_macs_vs_difficulty(macs: np.ndarray, correct: np.ndarray, confidence: n
 
 def plot_macs_per_class(macs: np.ndarray, labels: np.ndarray, reference_macs: float, title: str,
                         classes=CLASSES) -> plt.Figure:
-    """Distribution of executed MACs per image, overall and per class, against a reference."""
+    """Distribution of executed MACs per image, overall and per class (boxes sorted by their
+    mean, every image inside the axes), against a reference (``mark_reference``)."""
     fig, (ax_all, ax_cls) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 2]})
     millions = np.asarray(macs) / 1e6
     ax_all.hist(millions, bins=40, color=sns.color_palette()[0])
     ax_all.axvline(millions.mean(), color="black", lw=1, label=f"mean {millions.mean():.2f}M")
-    ax_all.axvline(reference_macs / 1e6, color="red", ls="--", lw=1,
-                   label=f"ResNet-20 {reference_macs / 1e6:.2f}M")
-    ax_all.set(xlabel="executed MMACs per image", ylabel="images", title="all test images",
-               xlim=data_limits(millions))  # the ResNet-20 line is named in the legend
+    ax_all.set(xlabel=f"executed million MACs per image ({MACS_NOTE})", ylabel="images",
+               title="all test images", xlim=data_limits(millions))
+    mark_reference(ax_all, reference_macs / 1e6, f"ResNet-20 {reference_macs / 1e6:.2f}M")
     ax_all.legend(fontsize=8)
     frame = pd.DataFrame({"class": np.asarray(classes)[labels], "MMACs": millions})
     order = frame.groupby("class")["MMACs"].mean().sort_values().index
     sns.boxplot(frame, x="class", y="MMACs", order=order, ax=ax_cls, fliersize=1,
                 color=sns.color_palette()[0])
-    ax_cls.set(xlabel="", ylabel="executed MMACs per image", ylim=data_limits(millions, q=(0.5, 99.5)),
+    ax_cls.set(xlabel="", ylabel="executed million MACs per image", ylim=data_limits(millions),
                title=f"per class (sorted by mean; ResNet-20: {reference_macs / 1e6:.2f}M)")
     ax_cls.tick_params(axis="x", rotation=30)
     fig.suptitle(title, fontweight="bold")
@@ -225,8 +299,7 @@ def plot_attention_shift(shift: pd.DataFrame, title: str) -> plt.Figure:
     ax.bar(index - 0.2, shift["entropy clean"], 0.4, label="entropy, clean")
     ax.bar(index + 0.2, shift["entropy adversarial"], 0.4, label="entropy, adversarial")
     ax.plot(index, shift["mean TV distance"], "k.-", label="TV distance clean → adversarial")
-    short = [name.replace("stages.", "s").replace(".conv", " c") for name in shift["layer"]]
-    ax.set_xticks(index, short, rotation=90, fontsize=8)
+    ax.set_xticks(index, shift["layer"], rotation=90, fontsize=8)  # layer_name, from attention_shift
     ax.set(ylim=(0, 1.05), ylabel="entropy / log K  ·  TV distance", title=title)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
     fig.tight_layout()
@@ -239,11 +312,10 @@ def plot_macs_shift(macs: dict[str, np.ndarray], reference_macs: float, title: s
     for label, values in macs.items():
         values = np.asarray(values) / 1e6
         ax.hist(values, bins=40, alpha=0.5, label=f"{label} (mean {values.mean():.2f}M)")
-    ax.axvline(reference_macs / 1e6, color="red", ls="--", lw=1,
-               label=f"ResNet-20 {reference_macs / 1e6:.2f}M")
     everything = np.concatenate([np.asarray(v) for v in macs.values()]) / 1e6
-    ax.set(xlabel="executed MMACs per image", ylabel="images", title=title,
+    ax.set(xlabel=f"executed million MACs per image ({MACS_NOTE})", ylabel="images", title=title,
            xlim=data_limits(everything))
+    mark_reference(ax, reference_macs / 1e6, f"ResNet-20 {reference_macs / 1e6:.2f}M")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -379,7 +379,8 @@ def robustness_sweep(models: dict[str, nn.Module], images: torch.Tensor, labels:
                      eps_values, pgd_steps=(10, 20), straight_through_models=(), seed: int = 0,
                      device: torch.device | str = "cpu", progress: bool = True):
     """Robust accuracy of every model under FGSM and PGD-n at every eps: a long DataFrame
-    (model, attack, eps, eps_255, robust_acc, seconds). Models named in
+    (model, attack, eps, eps_255, robust_acc, images, seconds); ``images`` (how many were
+    attacked) gives each accuracy its binomial error. Models named in
     ``straight_through_models`` (the gated ones) are attacked twice: naively and with the
     straight-through relaxation. ``seconds`` is the wall time of each row's attack and scoring,
     so a stored sweep still says what recomputing it costs."""
@@ -396,7 +397,7 @@ def robustness_sweep(models: dict[str, nn.Module], images: torch.Tensor, labels:
                                           progress=progress)
                     rows.append({"model": name, "attack": attack.label, "eps": eps,
                                  "eps_255": round(eps * 255, 3), "robust_acc": acc,
-                                 "seconds": time.perf_counter() - started})
+                                 "images": len(labels), "seconds": time.perf_counter() - started})
     return pd.DataFrame(rows)
 
 

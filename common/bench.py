@@ -33,6 +33,7 @@ from .data import augment_batch, load_cifar10, to_float
 from .flops import count_macs, executed_macs
 from .models import build_model
 from .models.gating import forward_active_channels
+from .names import run_label
 from .provenance import provenance
 from .runs import load_metrics, load_model
 from .train import (compile_for_training, fit_epoch, images_per_second, lr_at, make_optimizer,
@@ -165,8 +166,9 @@ def gating_inference(model: nn.Module, images: torch.Tensor, rounds: int = 3) ->
             "rows": rows, "provenance": provenance()}
 
 
-TRAINER_MODELS = {"ResNet-20": ("resnet20", {}), "DY K=4": ("dy_resnet20", {"num_kernels": 4}),
-                  "gated L0=0.5": ("gated_resnet20", {"l0_weight": 0.5})}
+TRAINER_MODELS = {run_label(model, kwargs): (model, kwargs) for model, kwargs in
+                  [("resnet20", {}), ("dy_resnet20", {"num_kernels": 4}),
+                   ("gated_resnet20", {"l0_weight": 0.5})]}
 
 
 def _random_batches(steps: int, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -16,6 +16,7 @@ from typing import Optional
 
 import torch
 
+from .models import model_settings
 from .paths import RESULTS_DIR
 
 # Profiles: how much data and how many epochs. `smoke` is what tests and CI run.
@@ -73,6 +74,10 @@ class TrainConfig:
             problems.append(f"label_smoothing must be in [0, 1) (got {self.label_smoothing})")
         if self.precision not in PRECISIONS:
             problems.append(f"precision must be one of {PRECISIONS} (got {self.precision!r})")
+        try:  # the model and the names of its settings, before any run folder exists
+            model_settings(self.model, **self.model_kwargs)
+        except (ValueError, TypeError) as err:
+            problems.append(str(err))
         if problems:
             raise ValueError("bad TrainConfig: " + "; ".join(problems))
 

@@ -99,7 +99,8 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     if found is None:
         return None
     own, static, agreement, partial = found
-    text = (f"Similar classes do attend alike (class-mean attention of DY K={ANALYSIS_K} correlates at "
+    dy = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
+    text = (f"Similar classes do attend alike (class-mean attention of {dy} correlates at "
             f"{own['cat/dog']:.2f} for cat/dog, {own['automobile/truck']:.2f} for automobile/truck), "
             f"but a static ResNet-20's pooled features at the same layers group the classes the same way "
             f"({static['cat/dog']:.2f} / {static['automobile/truck']:.2f}; the two similarities agree at "

@@ -5,6 +5,9 @@ connected layers. BatchNorm folds into the preceding convolution at inference, a
 pooling, padding shortcuts, residual additions and input normalisation are not counted, so
 ResNet-20 comes to 40,551,040 MACs per 32x32 image. Later model families add their rules
 with ``register_mac_rule``.
+
+A MAC is one multiply and one add, so FLOPs ≈ 2 × MACs; every table and figure counts MACs
+(figures say so on their axis, ``common.plots.MACS_NOTE``).
 """
 
 from __future__ import annotations

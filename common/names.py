@@ -1,40 +1,105 @@
 """Names: how a run, a model family and a layer are called in tables, figures and prose.
 
 One function per kind of name, so every table, figure and sentence calls a thing the same.
+
+Runs (``run_label``): the family's short name, then its knob, then what else sets it apart::
+
+    ResNet-20                                   the baseline
+    ResNet-20 ×0.5 width                        a thin static ResNet-20 (every stage's channels ×0.5)
+    DY K=4                                      DY-ResNet-20, 4 kernels per dynamic convolution
+    gated L0=0.5                                gated ResNet-20, L0 weight 0.5 (uniform cost per gate)
+    gated conditional (MAC-weighted L0=1.0)     batch-shaping held throughout training, so the gates
+                                                stay conditional, and each gate charged its channel's MACs
+
+Every label starts with its family's short name ("ResNet-20", "DY", "gated") and a space, so a
+label's first word tells its family (``common.plots.plot_robustness_curves`` relies on it), and no
+label has a comma outside parentheses, so labels listed with commas in prose stay apart.
+
+Layers (``layer_name``): ``s<stage>.b<block>`` counted from 1 as the prose counts them, with the
+convolution when there is one: module ``stages.0.1.conv1`` is ``s1.b2.conv1``; ResNet-20 has 3 stages
+of 3 blocks.
+
+Cost is counted in MACs (multiply-accumulates, ``common.flops``); 1 MAC is about 2 FLOPs.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 FAMILIES = {"resnet20": "ResNet-20", "dy_resnet20": "DY-ResNet-20",
             "gated_resnet20": "gated ResNet-20"}
+# Each family's knob: the setting its runs are compared along (in figures, a line through them).
+KNOBS = {"resnet20": "width", "dy_resnet20": "num_kernels", "gated_resnet20": "l0_weight"}
+
+
+def _gated_recipe(kwargs: dict) -> tuple[list[str], str]:
+    """(qualifiers, L0 prefix) of a gated run's recipe settings, removed from ``kwargs``:
+    batch-shaping held throughout (``bs_until=None``) is "conditional", ``l0_cost="macs"`` is
+    "MAC-weighted" L0."""
+    qualifiers = []
+    if "bs_until" in kwargs and kwargs["bs_until"] is None:
+        kwargs.pop("bs_until")
+        qualifiers.append("conditional")
+    prefix = "L0"
+    if kwargs.get("l0_cost") == "macs":
+        kwargs.pop("l0_cost")
+        prefix = "MAC-weighted L0"
+    return qualifiers, prefix
+
+
+def _rest(kwargs: dict) -> list[str]:
+    """Settings no rule names, as ``k=v`` (kept so two different runs never share a label)."""
+    return [f"{k}={v}" for k, v in sorted(kwargs.items())]
 
 
 def run_label(model: str, model_kwargs: Optional[dict] = None) -> str:
-    """The label a run goes by in tables and figures: "ResNet-20", "DY K=4", "gated L0=0.5";
-    settings beyond the family's knob are appended (e.g. "ResNet-20 width=0.69")."""
+    """The label a run goes by in tables, figures and prose (the scheme is the module docstring's):
+    "ResNet-20", "ResNet-20 ×0.5 width", "DY K=4", "gated L0=0.5",
+    "gated conditional (MAC-weighted L0=1.0)"."""
     kwargs = dict(model_kwargs or {})
-    knob = {"dy_resnet20": ("num_kernels", "DY K="), "gated_resnet20": ("l0_weight", "gated L0=")}
-    if model in knob and knob[model][0] in kwargs:
-        name, prefix = knob[model]
-        label = f"{prefix}{kwargs.pop(name)}"
+    if model == "resnet20":
+        width = kwargs.pop("width", None)
+        label = "ResNet-20" + (f" ×{width:g} width" if width not in (None, 1, 1.0) else "")
+    elif model == "dy_resnet20":
+        label = "DY" + (f" K={kwargs.pop('num_kernels')}" if "num_kernels" in kwargs else "")
+    elif model == "gated_resnet20":
+        qualifiers, prefix = _gated_recipe(kwargs)
+        knob = f"{prefix}={kwargs.pop('l0_weight')}" if "l0_weight" in kwargs else prefix
+        knob = "" if knob == "L0" else knob  # no weight given and nothing to say about L0
+        if qualifiers:  # "gated conditional (MAC-weighted L0=1.0)"
+            label = f"gated {' '.join(qualifiers)}" + (f" ({knob})" if knob else "")
+        else:  # "gated L0=0.5"
+            label = f"gated {knob}".strip()
     else:
         label = FAMILIES.get(model, model)
-    return " ".join([label, *(f"{k}={v}" for k, v in sorted(kwargs.items()))])
+    return " ".join([label, *_rest(kwargs)])
 
 
 def run_family(model: str, model_kwargs: Optional[dict] = None) -> str:
     """The line a run belongs to in accuracy-vs-MACs figures: its family, plus any recipe setting
     beyond the family's own knob (K, L0 weight, or width: thin ResNet-20s are the static
-    frontier, so they share ResNet-20's line), e.g. "gated ResNet-20 (bs_until=None, l0_cost=macs)"."""
-    knobs = {"resnet20": "width", "dy_resnet20": "num_kernels", "gated_resnet20": "l0_weight"}
-    extra = {k: v for k, v in (model_kwargs or {}).items() if k != knobs.get(model)}
+    frontier, so they share ResNet-20's line), e.g. "gated ResNet-20 (conditional, MAC-weighted L0)"."""
+    kwargs = {k: v for k, v in (model_kwargs or {}).items() if k != KNOBS.get(model)}
     family = FAMILIES.get(model, model)
-    return f"{family} ({', '.join(f'{k}={v}' for k, v in sorted(extra.items()))})" if extra else family
+    if model == "gated_resnet20":
+        qualifiers, prefix = _gated_recipe(kwargs)
+        qualifiers += [prefix] if prefix != "L0" else []
+    else:
+        qualifiers = []
+    extra = [*qualifiers, *_rest(kwargs)]
+    return f"{family} ({', '.join(extra)})" if extra else family
 
 
-def short_layer_name(name: str) -> str:
-    """``stages.1.0`` -> ``s1.b0`` (compact axis labels)."""
-    parts = name.replace("stages.", "").split(".")
-    return f"s{parts[0]}.b{parts[1]}" if len(parts) >= 2 else name
+LAYER_PATH = re.compile(r"stages\.(\d+)\.(\d+)(?:\.(.+))?")
+
+
+def layer_name(module: str) -> str:
+    """A layer's name in figures, tables and prose, from its module path: ``stages.0.1`` ->
+    ``s1.b2``, ``stages.2.2.conv1`` -> ``s3.b3.conv1`` (stages and blocks counted from 1); any
+    other module (the stem, the classifier) keeps its path."""
+    found = LAYER_PATH.fullmatch(module)
+    if not found:
+        return module
+    stage, block, rest = found.groups()
+    return f"s{int(stage) + 1}.b{int(block) + 1}" + (f".{rest}" if rest else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -11,8 +12,20 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 from .data import CLASSES
+
+# How a point says how many seeds it stands for: filled with ±std error bars for a mean over
+# seeds, hollow (no error bar) for a single run, so one run never passes for a mean with a
+# small spread.
+SEED_MARKS = {"mean": "filled: mean ± std over seeds", "one": "hollow: one seed"}
+MARKER_SIZE = 7  # points
+# Said wherever a figure counts MACs (multiply-accumulates, common.flops).
+MACS_NOTE = "1 MAC ≈ 2 FLOPs"
 
 
 def set_style() -> None:
@@ -77,8 +90,9 @@ def plot_confusion_matrix(labels: np.ndarray, predictions: np.ndarray,
 def plot_accuracy_vs(runs: pd.DataFrame, x: str, reference: pd.DataFrame, xlabel: str,
                      title: str) -> plt.Figure:
     """Final train and test accuracy against ``runs[x]`` over seeds, one panel each (their own
-    y range, so seed spreads show): every run a small dot, the mean per ``x`` a line with std error
-    bars (none for one seed), the reference model's mean a dashed line with a ±std band.
+    y range, so seed spreads show): every run a small dot, the mean per ``x`` a line, filled with
+    ±std error bars where it is a mean over seeds and hollow where it is one run (``SEED_MARKS``),
+    the reference model's mean a dashed line with a ±std band.
     ``runs`` and ``reference`` have one row per run with ``train_acc`` and ``test_acc``
     (percent); the x ticks say how many seeds each value has."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True)
@@ -87,12 +101,12 @@ def plot_accuracy_vs(runs: pd.DataFrame, x: str, reference: pd.DataFrame, xlabel
     means = {}
     for ax, split, colour in zip(axes, ("train", "test"), palette):
         column = f"{split}_acc"
-        stats = runs.groupby(x)[column].agg(["mean", "std"])
+        stats = runs.groupby(x)[column].agg(["mean", "std", "size"])
         means[ax] = stats["mean"]
         ax.scatter(runs[x], runs[column], s=16, color=colour, alpha=0.5, linewidths=0, zorder=3,
                    label="each run")
-        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"].fillna(0), fmt="o-", color=colour,
-                    capsize=3, label="mean ± std over seeds")
+        ax.plot(stats.index, stats["mean"], "-", color=colour, zorder=2)
+        _seed_markers(ax, stats.index, stats["mean"], stats["std"], stats["size"], colour, "o")
         ref = reference[column]
         spread = ref.std() if len(ref) > 1 else np.nan
         ref_text = f"{ref.mean():.2f}" + (f" ± {spread:.2f}" if spread == spread else "")
@@ -103,12 +117,39 @@ def plot_accuracy_vs(runs: pd.DataFrame, x: str, reference: pd.DataFrame, xlabel
         ax.set_xticks(list(counts.index), [f"{k}\n({n} seed{'s' if n > 1 else ''})" for k, n in counts.items()])
         ax.set(xlabel=xlabel, ylabel=f"{split} accuracy (%)", title=split)
         ax.margins(x=0.12, y=0.15)
-        ax.legend(fontsize=7, loc="lower right")
+        handles, _ = ax.get_legend_handles_labels()
+        ax.legend(handles=handles + _seed_legend(stats["size"]), fontsize=7, loc="lower right")
     fig.suptitle(title)
     fig.tight_layout()
     for (ax, mean), colour in zip(means.items(), palette):  # once the layout is final
         label_points(ax, mean.index, mean.values, [f"{v:.2f}" for v in mean], [colour] * len(mean), 8)
     return fig
+
+
+def _seed_markers(ax: plt.Axes, xs, ys, std, seeds, colour, marker: str) -> None:
+    """Markers of ``SEED_MARKS`` at (xs, ys): filled with ``std`` error bars where ``seeds`` > 1,
+    hollow where it is 1."""
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    std, several = np.asarray(std, float), np.asarray(seeds) > 1
+    if several.any():
+        ax.errorbar(xs[several], ys[several], yerr=std[several], fmt=marker, ms=MARKER_SIZE,
+                    color=colour, capsize=3, zorder=4)
+    if (~several).any():
+        ax.plot(xs[~several], ys[~several], marker, ms=MARKER_SIZE, mfc="white", mec=colour,
+                mew=1.6, ls="none", zorder=4)
+
+
+def _seed_legend(seeds) -> list:
+    """Grey legend entries for the kinds of ``SEED_MARKS`` that occur in ``seeds``."""
+    seeds = np.asarray(seeds)
+    entries = []
+    if (seeds > 1).any():
+        entries.append(Line2D([], [], marker="o", ms=MARKER_SIZE, color="0.4", ls="none",
+                              label=SEED_MARKS["mean"]))
+    if (seeds <= 1).any():
+        entries.append(Line2D([], [], marker="o", ms=MARKER_SIZE, mfc="white", mec="0.4", mew=1.6,
+                              ls="none", label=SEED_MARKS["one"]))
+    return entries
 
 
 def plot_test_curves(histories: dict[str, pd.DataFrame], title: str) -> plt.Figure:
@@ -123,99 +164,237 @@ def plot_test_curves(histories: dict[str, pd.DataFrame], title: str) -> plt.Figu
 
 
 def plot_accuracy_vs_macs(points: pd.DataFrame, title: str) -> plt.Figure:
-    """Test accuracy against (average executed) MACs, one marker and line per model family.
+    """Test accuracy against (average executed) MACs, one colour and marker per model family and
+    a line through each family's models (ResNet-20's, through its thin versions, is the static
+    frontier).
 
     ``points`` has one row per model with ``label``, ``family``, ``macs`` and ``test_acc``, and
-    optionally ``test_acc_std`` (over seeds: drawn as error bars; NaN for one seed: none).
+    optionally ``n`` (seeds) and ``test_acc_std`` (over seeds). A mean over seeds is a filled
+    marker with ±std error bars, a single run (``n`` 1 or absent) a hollow one (``SEED_MARKS``).
+    Every model is labelled beside its marker (``label_points``); where three or more markers
+    fall on top of each other (e.g. DY-ResNet-20 with K = 2...5, 2% apart in MACs), they are
+    drawn and labelled again in an inset that zooms in on them. The legend is inside the axes.
     """
-    fig, ax = plt.subplots(figsize=(9, 5.6))
-    markers = dict(zip(points["family"].unique(), "o^sDv*"))
-    palette = dict(zip(points["family"].unique(), sns.color_palette("colorblind")))
-    for family, rows in points.groupby("family", sort=False):
-        rows = rows.sort_values("macs")
-        yerr = rows["test_acc_std"].fillna(0) if "test_acc_std" in rows else None
-        ax.errorbar(rows["macs"] / 1e6, rows["test_acc"], yerr=yerr, marker=markers[family],
-                    ls="-" if len(rows) > 1 else "none", color=palette[family], label=family,
-                    capsize=3)
+    points = points.assign(n=points["n"] if "n" in points else 1,
+                           test_acc_std=points["test_acc_std"] if "test_acc_std" in points else np.nan,
+                           mmacs=points["macs"] / 1e6)
+    families = list(points["family"].unique())
+    style = {f: (marker, colour) for f, marker, colour in
+             zip(families, "o^sDv*", sns.color_palette("colorblind"))}
+    fig, ax = plt.subplots(figsize=(9.5, 6))
+    _draw_models(ax, points, style)
     # log x: the static frontier is interpolated linearly in log MACs, so its segments are the lines
     ax.set_xscale("log")
     ticks = [t for t in (5, 7.5, 10, 15, 20, 30, 40, 60, 80) if
-             points["macs"].min() / 1e6 / 1.3 <= t <= points["macs"].max() / 1e6 * 1.3]
+             points["mmacs"].min() / 1.3 <= t <= points["mmacs"].max() * 1.3]
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.set(xlabel="(average executed) MMACs per image, log scale", ylabel="test accuracy (%)",
-           title=title)
-    ax.margins(x=0.12, y=0.1)  # room for the labels
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
+    ax.set(xlabel=f"(average executed) million MACs per image, log scale ({MACS_NOTE})",
+           ylabel="test accuracy (%)", title=title)
+    ax.margins(x=0.15, y=0.12)  # room for the labels
+    handles = [Line2D([], [], color=style[f][1], marker=style[f][0], ms=MARKER_SIZE, label=f)
+               for f in families]
+    ax.legend(handles=handles + _seed_legend(points["n"]), fontsize=8, loc="lower right",
+              framealpha=0.95)
     fig.tight_layout()
-    labels = points.assign(color=points["family"].map(palette)).sort_values("test_acc", ascending=False)
-    label_points(ax, labels["macs"] / 1e6, labels["test_acc"], labels["label"], labels["color"])
+    ax.autoscale_view()
+    order = points.sort_values("test_acc", ascending=False)
+    crowded = _crowded(ax, order)
+    if len(crowded) >= 3:
+        inset = _zoom_inset(ax, order.loc[crowded], points, style)
+        if inset is not None:
+            order = order.drop(index=[i for i in order.index if _inside(inset, order.loc[i])])
+    label_points(ax, order["mmacs"], order["test_acc"], order["label"],
+                 [style[f][1] for f in order["family"]])
     return fig
 
 
-def label_points(ax: plt.Axes, xs, ys, texts, colors, fontsize: float = 7) -> list:
-    """Label each point beside it, on the first free side: right, left, below right, below left,
-    then further down, keeping each inside the axes. Models of similar cost and accuracy sit on top
-    of each other, and overlap is checked on the rendered label boxes, so call this once the axes'
-    limits and layout are final.
-    Points are labelled in the order given: put the most important first."""
-    from matplotlib.transforms import Bbox
+def _draw_models(ax: plt.Axes, points: pd.DataFrame, style: dict) -> None:
+    """Each family's line and its markers (``_seed_markers``) of ``plot_accuracy_vs_macs``."""
+    for family, rows in points.groupby("family", sort=False):
+        rows = rows.sort_values("macs")
+        marker, colour = style[family]
+        if len(rows) > 1:
+            ax.plot(rows["mmacs"], rows["test_acc"], "-", color=colour, lw=1.4, zorder=2)
+        _seed_markers(ax, rows["mmacs"], rows["test_acc"], rows["test_acc_std"], rows["n"], colour,
+                      marker)
 
+
+def _crowded(ax: plt.Axes, points: pd.DataFrame) -> list:
+    """The index of the largest group of points whose markers overlap (within two marker
+    diameters of one of them, on screen)."""
+    pixels = ax.transData.transform(points[["mmacs", "test_acc"]].to_numpy(float))
+    radius = 2 * MARKER_SIZE * ax.figure.dpi / 72
+    groups = [np.flatnonzero(np.hypot(*(pixels - p).T) <= radius) for p in pixels]
+    return list(points.index[max(groups, key=len)]) if groups else []
+
+
+def _inside(ax: plt.Axes, row) -> bool:
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return x0 <= row["mmacs"] <= x1 and y0 <= row["test_acc"] <= y1
+
+
+def _zoom_inset(ax: plt.Axes, crowded: pd.DataFrame, points: pd.DataFrame, style: dict):
+    """An inset in a free corner of ``ax`` showing the ``crowded`` points (and any other model
+    in that window) on linear axes, labelled, with the zoomed window marked in ``ax``; None when
+    no corner is free."""
+    renderer = ax.figure.canvas.get_renderer()
+    low = crowded["test_acc"] - crowded["test_acc_std"].fillna(0)
+    high = crowded["test_acc"] + crowded["test_acc_std"].fillna(0)
+    x_pad = 0.25 * max(np.ptp(crowded["mmacs"]), 0.02 * crowded["mmacs"].mean())
+    y_pad = 0.25 * max(high.max() - low.min(), 0.1)
+    window = (crowded["mmacs"].min() - x_pad, crowded["mmacs"].max() + x_pad,
+              low.min() - y_pad, high.max() + y_pad)
+    taken = _drawn_points(ax)
+    taken = np.vstack([taken, ax.transData.transform(points[["mmacs", "test_acc"]].to_numpy(float))])
+    legend = ax.get_legend().get_window_extent(renderer)
+    for bounds in [(0.06, 0.55, 0.34, 0.4), (0.06, 0.06, 0.34, 0.4), (0.6, 0.55, 0.34, 0.4)]:
+        inset = ax.inset_axes(bounds)
+        box = inset.get_tightbbox(renderer)
+        if not _covers(box, taken, 4.0) and not box.overlaps(legend):
+            break
+        inset.remove()
+    else:
+        return None
+    _draw_models(inset, points, style)
+    inset.set_xlim(window[0], window[1])
+    inset.set_ylim(window[2], window[3])
+    inset.tick_params(labelsize=7)
+    inset.set_title("zoomed in (linear axes)", fontsize=8)
+    ax.indicate_inset_zoom(inset, edgecolor="0.4")
+    shown = points[[_inside(inset, row) for _, row in points.iterrows()]].sort_values(
+        "test_acc", ascending=False)
+    label_points(inset, shown["mmacs"], shown["test_acc"], shown["label"],
+                 [style[f][1] for f in shown["family"]])
+    return inset
+
+
+def _drawn_points(ax: plt.Axes, step: float = 2.0) -> np.ndarray:
+    """Display coordinates of what is drawn along the axes' lines and error bars, sampled every
+    ``step`` pixels: the places a label must not cover."""
+    segments = []
+    for line in ax.lines:
+        if line.get_visible() and line.get_linestyle() not in ("None", "none", "", " "):
+            segments.append(line.get_transform().transform(line.get_xydata()))
+    for collection in ax.collections:
+        if isinstance(collection, LineCollection):
+            segments += [collection.get_transform().transform(s) for s in collection.get_segments()]
+    samples = [np.empty((0, 2))]
+    for path in segments:
+        path = path[np.isfinite(path).all(1)]
+        for a, b in zip(path[:-1], path[1:]):
+            count = max(2, int(np.hypot(*(b - a)) / step) + 1)
+            samples.append(a + np.linspace(0, 1, count)[:, None] * (b - a))
+    return np.vstack(samples)
+
+
+def label_points(ax: plt.Axes, xs, ys, texts, colors, fontsize: float = 7) -> list:
+    """Label each point beside it, on the nearest free place: right, left, then further out in
+    16 directions with a thin leader line back to the point. A place is free when the label
+    stays inside the axes and covers no other label, no marker (of any point), no line or error
+    bar, neither the legend nor an inset (nor the window it zooms in on). Models of similar cost
+    and accuracy sit on top of each other, and all this is checked on the rendered boxes, so call
+    it once the axes' limits and layout are final. Points are labelled in the order given: put
+    the most important first."""
     renderer = ax.figure.canvas.get_renderer()
     ax.autoscale_view()
-    candidates = [(4, 3, "left"), (-4, 3, "right"), (4, -9, "left"), (-4, -9, "right")]
-    candidates += [(4, -9 - 7 * step, "left") for step in range(1, 6)]
-    # Every marker is an obstacle too: a label over a neighbouring point reads as that point's.
     pixels = ax.transData.transform(np.column_stack([np.asarray(xs, float), np.asarray(ys, float)]))
-    radius = 4 * ax.figure.dpi / 72
-    markers = [Bbox.from_extents(px - radius, py - radius, px + radius, py + radius)
-               for px, py in pixels]
+    points_per_pixel = 72 / ax.figure.dpi
+    marker_pad = (MARKER_SIZE / 2 + 1.5) / points_per_pixel  # a marker's radius and a gap, in pixels
+    drawn = _drawn_points(ax)
+    legend = ax.get_legend()
+    blocked = [legend.get_window_extent(renderer)] if legend else []
+    for inset in ax.child_axes:  # the inset, and the window it zooms in on
+        window = ax.transData.transform(np.column_stack([inset.get_xlim(), inset.get_ylim()]))
+        blocked += [inset.get_tightbbox(renderer), Bbox(np.sort(window, axis=0))]
     frame = ax.get_window_extent(renderer)
-    notes, boxes = [], []
+    angles = np.deg2rad([0, 180, 30, 150, -30, -150, 90, -90, 60, 120, -60, -120, 15, 165, -15, -165])
+    beside = MARKER_SIZE / 2 + 2.5  # points from the centre: just clear of the marker
+    candidates = [(beside, 0.0), (-beside, 0.0)] + [(r * np.cos(a), r * np.sin(a))
+                                                    for r in (10, 18, 28, 40, 55, 75) for a in angles]
+    notes = []
     for i, (x, y, text, color) in enumerate(zip(xs, ys, texts, colors)):
-        obstacles = boxes + [m for j, m in enumerate(markers) if j != i]
-        for dx, dy, ha in candidates:
-            note = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha,
-                               fontsize=fontsize, color=color)
-            box = note.get_window_extent(renderer)
+        others = np.delete(pixels, i, axis=0)
+        probe = ax.annotate(text, (x, y), xytext=(0, 0), textcoords="offset points", fontsize=fontsize)
+        place = candidates[0]  # if nothing is free: beside the point, overlapping
+        for dx, dy in candidates:
+            probe.set_position((dx, dy))
+            probe.set_horizontalalignment(_side(dx, "left", "right", "center"))
+            probe.set_verticalalignment(_side(dy, "bottom", "top", "center"))
+            box = probe.get_window_extent(renderer)
             inside = (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0
                       and box.y1 <= frame.y1)
-            if (dx, dy, ha) == candidates[-1] or (inside and not any(box.overlaps(o) for o in obstacles)):
-                break  # free, or the last candidate: it stays even if it overlaps
-            note.remove()
+            if inside and not any(box.overlaps(b) for b in blocked) \
+                    and not _covers(box, others, marker_pad) and not _covers(box, drawn, 1.0):
+                place = (dx, dy)
+                break
+        probe.remove()
+        # a label moved away from its point gets a leader line, so it is clear whose it is
+        leader = (dict(arrowstyle="-", color=color, lw=0.6, shrinkA=1, shrinkB=MARKER_SIZE / 2)
+                  if np.hypot(*place) > beside else None)
+        note = ax.annotate(text, (x, y), xytext=place, textcoords="offset points", fontsize=fontsize,
+                           color=color, ha=_side(place[0], "left", "right", "center"),
+                           va=_side(place[1], "bottom", "top", "center"), arrowprops=leader)
         notes.append(note)
-        boxes.append(box)
+        note.update_positions(renderer)
+        blocked.append(Text.get_window_extent(note, renderer))  # the text, not its leader line
     return notes
 
 
-def plot_robustness_curves(sweep: pd.DataFrame, title: str) -> plt.Figure:
-    """Robust accuracy against eps: one row of panels per attack, one column per model family
-    (DY-ResNet-20, gated ResNet-20), ResNet-20 in black in every panel as the reference.
+def _side(offset: float, positive: str, negative: str, zero: str) -> str:
+    return positive if offset > 1 else negative if offset < -1 else zero
 
-    ``sweep`` is ``common.attacks.robustness_sweep``'s table. Straight-through (adaptive) attacks
-    on gated models share the panel of their naive version, drawn dashed.
+
+def _covers(box, points: np.ndarray, pad: float) -> bool:
+    """Whether ``box`` (display coordinates), grown by ``pad`` pixels, holds any of ``points``."""
+    return bool(((points[:, 0] > box.x0 - pad) & (points[:, 0] < box.x1 + pad)
+                 & (points[:, 1] > box.y0 - pad) & (points[:, 1] < box.y1 + pad)).any())
+
+
+def plot_robustness_curves(sweep: pd.DataFrame, title: str, images: int | None = None,
+                           reference: str = "ResNet-20") -> plt.Figure:
+    """Robust accuracy against eps: one row of panels per attack, one column per model family
+    (the labels' first word: "DY", "gated"; ``common.names``), the ``reference`` model in black
+    in every panel.
+
+    ``sweep`` is ``common.attacks.robustness_sweep``'s table. Error bars are the binomial standard
+    error of an accuracy on the attacked images, sqrt(p (1 - p) / n): n is the sweep's ``images``
+    column, else ``images``; without either the figure says it has no error bars. Straight-through
+    (adaptive) attacks on gated models share the panel of their naive version, drawn dashed.
     """
+    count = sweep["images"] if "images" in sweep else images
+    if count is None:
+        warnings.warn("plot_robustness_curves: no number of attacked images (an `images` column or "
+                      "argument), so no error bars", stacklevel=2)
+        title += " (no error bars: number of attacked images not given)"
+    else:
+        title += f"; error bars: ±1 binomial standard error on {int(np.max(count))} images"
+    p = sweep["robust_acc"] / 100
     sweep = sweep.assign(base=sweep["attack"].str.replace(" (straight-through)", "", regex=False),
                          adaptive=sweep["attack"].str.contains("straight-through", regex=False),
-                         family=sweep["model"].str.split(" ").str[0])
+                         family=sweep["model"].str.split().str[0],
+                         stderr=100 * np.sqrt(p * (1 - p) / count) if count is not None else np.nan)
     attacks = list(dict.fromkeys(sweep["base"]))
-    families = [f for f in dict.fromkeys(sweep["family"]) if f != "ResNet-20"] or ["ResNet-20"]
-    names = {"DY": "DY-ResNet-20", "gated": "gated ResNet-20"}
+    reference_family = sweep.loc[sweep["model"] == reference, "family"].iloc[0] \
+        if (sweep["model"] == reference).any() else None
+    families = [f for f in dict.fromkeys(sweep["family"]) if f != reference_family] or [reference_family]
     fig, axes = plt.subplots(len(attacks), len(families), figsize=(5.2 * len(families), 3.3 * len(attacks)),
                              sharex=True, sharey=True, squeeze=False)
     for row, attack in enumerate(attacks):
         for col, family in enumerate(families):
             ax = axes[row][col]
-            rows = sweep[(sweep["base"] == attack) & sweep["family"].isin([family, "ResNet-20"])]
-            members = [m for m in dict.fromkeys(rows["model"]) if m != "ResNet-20"]
+            rows = sweep[(sweep["base"] == attack)
+                         & ((sweep["family"] == family) | (sweep["model"] == reference))]
+            members = [m for m in dict.fromkeys(rows["model"]) if m != reference]
             palette = dict(zip(members, sns.color_palette("viridis", max(len(members), 1))))
-            palette["ResNet-20"] = "black"
+            palette[reference] = "black"
             for (model, adaptive), line in rows.groupby(["model", "adaptive"], sort=False):
-                ax.plot(line["eps_255"], line["robust_acc"], "--" if adaptive else "-", marker="o",
-                        ms=3, color=palette[model], lw=2 if model == "ResNet-20" else 1.3,
-                        label=f"{model} (straight-through)" if adaptive else model)
-            ax.set(title=f"{attack}: {names.get(family, family)}",
-                   xticks=sorted(sweep["eps_255"].unique()))
+                ax.errorbar(line["eps_255"], line["robust_acc"],
+                            yerr=line["stderr"] if count is not None else None,
+                            fmt="--" if adaptive else "-", marker="o", ms=3, capsize=2, elinewidth=0.8,
+                            color=palette[model], lw=2 if model == reference else 1.3,
+                            label=f"{model} (straight-through)" if adaptive else model)
+            ax.set(title=f"{attack}: {family} models", xticks=sorted(sweep["eps_255"].unique()))
             ax.grid(alpha=0.3)
             if row == 0:
                 ax.legend(fontsize=7, frameon=False)

@@ -15,8 +15,9 @@ from pathlib import Path
 from . import seeds
 from .findings import findings, findings_markdown
 from .flops import RESNET20_MACS
+from .names import run_label
 from .paths import REPO_ROOT, RESULTS_DIR, portable
-from .runs import list_finished_runs, trained_on
+from .runs import RunFileError, list_finished_runs, trained_on
 from .selection import load_proxies, select_headline, static_frontier
 
 README = REPO_ROOT / "README.md"
@@ -35,9 +36,8 @@ def results_table(results_dir: Path = RESULTS_DIR) -> str:
     """Markdown table of every finished run under ``results_dir`` (one row per metrics.json)."""
     rows = []
     for _, m in list_finished_runs(results_dir):
-        kwargs = ", ".join(f"{k}={v}" for k, v in m.get("model_kwargs", {}).items())
         macs = m.get("avg_executed_macs", m["macs"])
-        rows.append(f"| {m['model']}{f' ({kwargs})' if kwargs else ''} | {m['params']:,} | "
+        rows.append(f"| {run_label(m['model'], m.get('model_kwargs'))} | {m['params']:,} | "
                     f"{macs / 1e6:.2f}M | {m['train_acc']:.2f} | {m['test_acc']:.2f} | "
                     f"{m['profile']} | {m['epochs']} | {m['seed']} | {m['data_source']['name']} | "
                     f"{m['train_seconds'] / 3600:.2f} h, {trained_on(m)} | `{m['run']}` |")
@@ -94,7 +94,7 @@ def conditional_proxy_table(selection_dir: Path = SELECTION_DIR) -> str:
     static = static_frontier(selection_dir)
     lines = ["| static proxy | held-out acc (%) | MACs | of ResNet-20 | run |",
              "|---|---:|---:|---:|---|"]
-    lines += [f"| ResNet-20 width {r.kwargs.get('width', 1.0)} | {r.acc:.2f} | {r.macs / 1e6:.2f}M | "
+    lines += [f"| {run_label(r.model, r.kwargs)} | {r.acc:.2f} | {r.macs / 1e6:.2f}M | "
               f"{100 * r.macs / RESNET20_MACS:.1f}% | `{r.run}` |" for r in static.itertuples()]
     gated = load_proxies(selection_dir / "conditional")
     if gated.empty:
@@ -104,12 +104,11 @@ def conditional_proxy_table(selection_dir: Path = SELECTION_DIR) -> str:
               "conditional | MACs spread | static frontier there (%) | margin (points) | "
               "qualifies | run |", "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in table.itertuples():
-        kwargs = ", ".join(f"{k}={v}" for k, v in sorted(r.kwargs.items()))
         verdict = ("yes" if r.qualifies else "no") + (" (**headline**)" if r.headline else "")
         # No extrapolation: below the thinnest static proxy there is no frontier to compare with.
         frontier, margin = (("outside the static proxies", "–") if r.frontier_acc != r.frontier_acc
                             else (f"{r.frontier_acc:.2f}", f"{r.margin:+.2f}"))
-        lines.append(f"| {kwargs} | {r.acc:.2f} | {r.macs / 1e6:.2f}M | "
+        lines.append(f"| {run_label(r.model, r.kwargs)} | {r.acc:.2f} | {r.macs / 1e6:.2f}M | "
                      f"{100 * r.macs / RESNET20_MACS:.1f}% | {100 * r.live_conditional:.0f}% | "
                      f"{100 * r.macs_cv:.1f}% | {frontier} | {margin} | {verdict} | `{r.run}` |")
     return "\n".join(lines)
@@ -166,15 +165,19 @@ def update_readme(results_dir: Path = RESULTS_DIR) -> list[Path]:
 
 
 def main(argv=None) -> None:
+    """The command line; a run file that cannot be read stops it with one line (exit 1) naming
+    the file and the fix, before any page is written."""
     parser = argparse.ArgumentParser(description="Regenerate the README's blocks from results/.")
     parser.add_argument("--check", action="store_true", help="only say whether a block is stale")
     args = parser.parse_args(argv)
+    try:
+        changed = list(stale_pages()) if args.check else update_readme()
+    except RunFileError as err:
+        sys.exit(f"error: {err}")
     if args.check:
-        stale = stale_pages()
-        print(f"stale: {', '.join(portable(p) for p in stale)}; run `python -m common.readme`"
-              if stale else "up to date")
-        sys.exit(1 if stale else 0)
-    changed = update_readme()
+        print(f"stale: {', '.join(portable(p) for p in changed)}; run `python -m common.readme`"
+              if changed else "up to date")
+        sys.exit(1 if changed else 0)
     print(f"updated {', '.join(portable(p) for p in changed)}" if changed else "up to date")
 
 

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ from .data import ENV_VAR, resolve_source
 from .paths import REPO_ROOT, RESULTS_DIR, portable
 from .provenance import provenance
 from .readme import update_readme
+from .runs import RunFileError, run_status
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 
@@ -201,6 +203,10 @@ def main(argv=None) -> None:
     parser.add_argument("--only", nargs="*", default=None,
                         help="run only notebooks whose number is listed, e.g. --only 01")
     args = parser.parse_args(argv)
+    try:  # every run file readable, before any notebook runs (they would stop half-way)
+        run_status(RESULTS_DIR)
+    except RunFileError as err:
+        sys.exit(f"error: {err}")
     # Repository-relative, as the executed notebooks record it (resolve_source finds it from
     # notebooks/ too); torchvision specs pass through.
     data_source = resolve_source(args.data)

@@ -10,6 +10,11 @@ A run lives in ``results/<run name>/``:
 * ``checkpoints/train.lock``  held while a process trains the run (``training_lock``)
 * ``model.pt`` and ``metrics.json``  once the run has finished (``metrics.json`` last);
   ``load_model`` rebuilds the trained model from them
+
+A run file that cannot be read (truncated, corrupt, or ``config.json`` missing beside a
+``metrics.json``) stops whatever reads it with a ``RunFileError``: one line naming the file and
+what to do. Nothing skips it, because a table or README built without that run would silently
+disagree with ``results/``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import csv
 import dataclasses
 import fcntl
 import hashlib
+import io
 import json
 import os
 import platform
@@ -31,12 +37,36 @@ import torch.nn as nn
 
 from .config import TrainConfig
 from .models import build_model
-from .paths import RESULTS_DIR
+from .paths import REPO_ROOT, RESULTS_DIR, portable
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.pt"
 HISTORY_FILE, METRICS_FILE = "history.csv", "metrics.json"
 CHECKPOINT = Path("checkpoints") / "last.pt"
 LOCK = Path("checkpoints") / "train.lock"
+
+
+class RunFileError(ValueError):
+    """A file of a run folder that cannot be read; the message names it and the fix."""
+
+    def __init__(self, path: Path, problem: str):
+        self.path = Path(path)
+        # repository-relative inside the repository, as the git command needs it from its root
+        shown = Path(portable(self.path)) if REPO_ROOT in self.path.resolve().parents else self.path
+        super().__init__(
+            f"{shown} {problem}: restore it (`git checkout -- {shown}` if it is committed) "
+            f"or delete the run folder {shown.parent} to train the run again")
+
+
+def read_json(path: str | Path) -> dict:
+    """A run's ``config.json`` or ``metrics.json``; a ``RunFileError`` if it is missing or not
+    valid JSON."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunFileError(path, "is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise RunFileError(path, f"is not valid JSON ({err}), e.g. truncated") from None
 
 
 def run_name(config: TrainConfig, data_source: dict) -> str:
@@ -63,11 +93,14 @@ def save_atomic(obj, path: Path) -> None:
 
 
 def write_history(rows: list[dict], path: Path) -> None:
-    with open(path, "w", newline="") as f:
+    """``history.csv`` through a temporary file, so a reader (``--status``) never sees half of it."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
         # Union of the rows' keys: a resumed run's newer rows may carry columns older ones lack.
         writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
         writer.writeheader()
         writer.writerows(rows)
+    tmp.replace(path)
 
 
 def load_checkpoint(path: Path, config_hash: str) -> dict:
@@ -151,13 +184,27 @@ def trained_on(metrics: dict) -> str:
 
 
 def load_history(run_dir: str | Path):
-    """The per-epoch history of a run as a pandas DataFrame."""
-    return pd.read_csv(Path(run_dir) / HISTORY_FILE)
+    """The per-epoch history of a run as a pandas DataFrame; a ``RunFileError`` if
+    ``history.csv`` is not a whole CSV table with an ``epoch`` column (``write_history`` ends
+    every row with a newline, so a file cut short ends mid-line)."""
+    path = Path(run_dir) / HISTORY_FILE
+    try:
+        text = path.read_text()
+        history = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise RunFileError(path, f"is not a readable CSV table ({str(err).strip()})") from None
+    if not text.endswith("\n"):
+        raise RunFileError(path, "ends mid-line, e.g. truncated")
+    if "epoch" not in history or history["epoch"].isna().any():
+        raise RunFileError(path, "has no complete epoch column")
+    return history
 
 
 def list_finished_runs(directory: str | Path) -> list[tuple[dict, dict]]:
-    """(config, metrics) of every finished run directly under ``directory``, by folder name."""
-    return [(json.loads((path.parent / CONFIG_FILE).read_text()), json.loads(path.read_text()))
+    """(config, metrics) of every finished run directly under ``directory``, by folder name.
+    A run whose ``config.json`` or ``metrics.json`` cannot be read stops the listing with a
+    ``RunFileError`` naming the file (see the module docstring): it is not skipped."""
+    return [(read_json(path.parent / CONFIG_FILE), read_json(path))
             for path in sorted(Path(directory).glob(f"*/{METRICS_FILE}"))]
 
 
@@ -166,7 +213,7 @@ def load_metrics(run_dir: str | Path) -> dict:
     path = Path(run_dir) / METRICS_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: the run has not finished; train it.")
-    return json.loads(path.read_text())
+    return read_json(path)
 
 
 def run_status(results_dir: str | Path = RESULTS_DIR):
@@ -175,18 +222,21 @@ def run_status(results_dir: str | Path = RESULTS_DIR):
     rows = []
     for config_path in sorted(Path(results_dir).rglob(CONFIG_FILE)):
         run_dir = config_path.parent
-        config = json.loads(config_path.read_text())
-        history = (pd.read_csv(run_dir / HISTORY_FILE) if (run_dir / HISTORY_FILE).exists()
-                   else pd.DataFrame())
+        config = read_json(config_path)
+        history = load_history(run_dir) if (run_dir / HISTORY_FILE).exists() else pd.DataFrame()
         score = next((c for c in ("test_acc", "val_acc") if c in history), None)
+        last = round(float(history[score].iloc[-1]), 2) if score else None
         finished = (run_dir / METRICS_FILE).exists()
+        if finished:  # a finished run's last accuracy is its final one, read (and so checked) here
+            metrics = read_json(run_dir / METRICS_FILE)
+            last = next((round(metrics[c], 2) for c in ("test_acc", "val_acc") if c in metrics), last)
         rows.append({
             "run": str(run_dir.relative_to(results_dir)),
             "epochs": f"{len(history)}/{config['epochs']}",
             "state": ("finished" if finished else "training" if is_training(run_dir)
                       else "stopped, resumable" if (run_dir / CHECKPOINT).exists()
                       else "stopped, no checkpoint: restarts" if len(history) else "not started"),
-            "last acc (%)": round(float(history[score].iloc[-1]), 2) if score else None,
+            "last acc (%)": last,
             "hours": round(float(history["seconds"].sum()) / 3600, 2) if len(history) else 0.0})
     return pd.DataFrame(rows, columns=["run", "epochs", "state", "last acc (%)", "hours"])
 
@@ -198,7 +248,7 @@ def load_model(run_dir: str | Path, map_location: str | torch.device = "cpu") ->
     if not weights_path.exists() or not config_path.exists():
         raise FileNotFoundError(f"{run_dir} is not a finished run (needs {CONFIG_FILE} and "
                                 f"{WEIGHTS_FILE}); train it first, e.g. with common.train.")
-    config = json.loads(config_path.read_text())
+    config = read_json(config_path)
     model = build_model(config["model"], **config.get("model_kwargs", {}))
     try:
         state = torch.load(weights_path, map_location=map_location, weights_only=True)

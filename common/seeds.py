@@ -4,6 +4,12 @@ the margin over the static frontier, each with a 95% interval.
 Runs of one model that differ only in their seed are the replicates; a difference between two
 models is paired by seed (same data order and initialisation stream), and its interval is
 Student's t over the pairs. With one seed there is no interval (NaN), and tables say so.
+
+Accuracy columns: ``test_acc`` is accuracy on CIFAR-10's 10,000 test images and ``train_acc`` on
+the un-augmented training images, both of the final model in eval mode. No choice of the study
+(recipe, L0 weight, headline model) looked at the test images: each was made on a hold-out of the
+training set (``val_acc`` of the runs under ``results/recipe_selection/``), so "test" here is never
+a validation set.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from scipy import stats
 
 from .runs import list_finished_runs
 from .selection import frontier_accuracy
-from .names import run_family, run_label
+from .names import FAMILIES, run_family, run_label
+
+REFERENCE = run_label("resnet20")  # the model every paired difference is taken against
 
 
 def load_runs(results_dir: str | Path, profile: str) -> list[dict]:
@@ -49,7 +57,7 @@ def kernel_summary(dy: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     """Per K (``kernel_sweep``'s tables): seeds, train and test accuracy as mean ± std, and the
     test accuracy's difference against the reference paired by seed, with its 95% interval and
     ``verdict``."""
-    reference_label = reference["label"].iloc[0] if len(reference) else "ResNet-20"
+    reference_label = reference["label"].iloc[0] if len(reference) else REFERENCE
     both = pd.concat([reference, dy.drop(columns="K")])
     train, test = summarize(both, "train_acc"), summarize(both, "test_acc")
     diffs = paired_differences(both, reference_label).rename(columns=lambda c: f"delta_{c}")
@@ -94,7 +102,7 @@ def summarize(table: pd.DataFrame, column: str = "test_acc") -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("label")
 
 
-def paired_differences(table: pd.DataFrame, reference: str = "ResNet-20",
+def paired_differences(table: pd.DataFrame, reference: str = REFERENCE,
                        column: str = "test_acc") -> pd.DataFrame:
     """Per label other than ``reference``: ``column`` minus the reference's, paired by seed
     (only seeds both have), as n / mean / std / 95% interval, with the seeds used."""
@@ -137,8 +145,8 @@ def plus_minus(mean: float, std: float, digits: int = 2) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def overview(table: pd.DataFrame, reference: str = "ResNet-20",
-             static_family: str = "ResNet-20") -> pd.DataFrame:
+def overview(table: pd.DataFrame, reference: str = REFERENCE,
+             static_family: str = FAMILIES["resnet20"]) -> pd.DataFrame:
     """The study's table over seeds, one row per model: seeds, MACs, test accuracy (mean, std),
     the paired difference against ``reference`` and, for every non-static model, the margin over
     the static frontier (every run of ``static_family``: ResNet-20 and its thin versions)."""

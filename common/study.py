@@ -1,8 +1,8 @@
 """The study's runs as the notebooks use them: labels, train-or-reuse, and the files they share.
 
 Notebooks 02-05 each need "ResNet-20 plus this family's runs of this profile and seed", under the
-same labels ("ResNet-20", "DY K=4", "gated L0=0.5"); and 05 reads tables that 02-04 wrote. Both
-live here once, so a notebook cell is one call.
+same labels (``common.names.run_label``: "ResNet-20", "DY K=4", "gated L0=0.5"); and 05 reads
+tables that 02-04 wrote. Both live here once, so a notebook cell is one call.
 """
 
 from __future__ import annotations

@@ -35,8 +35,8 @@ from .evaluation import evaluate
 from .flops import count_macs, count_params, gating_statistics
 from .models import build_model, model_settings
 from .paths import RESULTS_DIR, portable
-from .runs import (CHECKPOINT, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, WEIGHTS_FILE, clear_run,
-                   epochs_per_device, finished_run, list_finished_runs,
+from .runs import (CHECKPOINT, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, WEIGHTS_FILE, RunFileError,
+                   clear_run, epochs_per_device, finished_run, list_finished_runs,
                    load_checkpoint, run_name, run_status, save_atomic, training_lock,
                    write_history)
 
@@ -383,12 +383,26 @@ def _finish_run(model: nn.Module, config: TrainConfig, data: CifarData, run_dir:
     return run_dir
 
 
+def json_object(text: str) -> dict:
+    """``--model-kwargs``: a JSON object, e.g. '{"num_kernels": 4}'."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not JSON ({err}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"not a JSON object: {text!r}")
+    return value
+
+
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Train (or resume, or reuse) one run.")
+    """The command line. A bad setting (unknown model, a setting the model does not have, an
+    invalid value) is a one-line usage error (exit 2) before any run folder, lock or data."""
+    parser = argparse.ArgumentParser(prog="python -m common.train",
+                                     description="Train (or resume, or reuse) one run.")
     parser.add_argument("--status", action="store_true",
                         help="only list the runs under --results-dir with their progress")
     parser.add_argument("--model", default="resnet20")
-    parser.add_argument("--model-kwargs", default="{}", type=json.loads,
+    parser.add_argument("--model-kwargs", default="{}", type=json_object,
                         help='JSON, e.g. \'{"num_kernels": 4}\'')
     parser.add_argument("--profile", default="smoke", choices=list(PROFILES))
     parser.add_argument("--data", default=None, help="CIFAR-10 source (default: $CIFAR10, "
@@ -411,16 +425,23 @@ def main(argv=None) -> None:
                         help="train at most this many epochs now; rerun to resume")
     args = parser.parse_args(argv)
     if args.status:
-        print(run_status(args.results_dir).to_string(index=False))
+        try:
+            print(run_status(args.results_dir).to_string(index=False))
+        except RunFileError as err:
+            sys.exit(f"error: {err}")
         return
     overrides = dict(model=args.model, model_kwargs=args.model_kwargs, seed=args.seed,
                      precision=args.precision, holdout=args.holdout)
     for name in ("epochs", "lr", "label_smoothing"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
+    try:  # TrainConfig checks the model and its settings' names; building it checks their values
+        config = TrainConfig.from_profile(args.profile, **overrides)
+        build_model(config.model, **config.model_kwargs)
+    except (ValueError, TypeError) as err:
+        parser.error(str(err))
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    config = TrainConfig.from_profile(args.profile, **overrides)
     run_dir = train(config, load_cifar10(args.data), args.results_dir, args.device,
                     args.retrain, args.stop_after, compile=args.compile)
     metrics_path = run_dir / METRICS_FILE

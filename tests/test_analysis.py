@@ -89,51 +89,98 @@ def test_embedding_plot_labels_every_present_class():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cat", "truck"]
 
 
-def test_accuracy_vs_macs_labels_of_nearby_models_do_not_overprint():
+# The committed full-profile models over seeds (label, family, MMACs, test acc, std, seeds): the
+# DY models sit 2% apart in MACs, width 0.81 and L0 0.5 almost on one point.
+COMMITTED = [("ResNet-20", "R", 40.55, 87.09, 0.31, 3), ("ResNet-20 ×0.81 width", "R", 26.84, 86.03, None, 1),
+             ("ResNet-20 ×0.58 width", "R", 12.94, 84.24, 0.13, 3), ("ResNet-20 ×0.5 width", "R", 10.25, 83.30, 0.27, 3),
+             ("ResNet-20 ×0.45 width", "R", 7.87, 82.55, 0.30, 3), ("DY K=2", "DY", 41.28, 87.33, None, 1),
+             ("DY K=3", "DY", 41.54, 87.53, None, 1), ("DY K=4", "DY", 41.81, 87.52, 0.21, 3),
+             ("DY K=5", "DY", 42.08, 87.55, 0.24, 2), ("gated L0=2.0", "g", 9.58, 82.98, None, 1),
+             ("gated L0=1.0", "g", 13.63, 84.39, None, 1), ("gated L0=0.5", "g", 26.72, 85.95, None, 1),
+             ("gated L0=0.25", "g", 39.24, 86.96, None, 1),
+             ("gated conditional (MAC-weighted L0=1.0)", "h", 10.19, 83.83, 0.17, 3)]
+
+
+def _committed_points() -> pd.DataFrame:
+    points = pd.DataFrame(COMMITTED, columns=["label", "family", "macs", "test_acc", "test_acc_std", "n"])
+    return points.assign(macs=points["macs"] * 1e6, test_acc_std=points["test_acc_std"].astype(float))
+
+
+def _check_labels(fig, points: pd.DataFrame) -> set:
+    """Every axes' labels (the figure's texts that name a model): inside their axes, clear of
+    each other, of every other model's marker and of the lines and error bars; the labels seen."""
     from matplotlib.transforms import Bbox
 
+    from common.plots import MARKER_SIZE, _drawn_points
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    seen = set()
+    for ax in [a for top in fig.axes for a in (top, *top.child_axes)]:  # insets too
+        notes = [t for t in ax.texts if t.get_text() in set(points["label"])]
+        boxes = [matplotlib.text.Text.get_window_extent(t, renderer) for t in notes]
+        frame = ax.get_window_extent(renderer)
+        drawn = _drawn_points(ax)
+        r = MARKER_SIZE / 2 * fig.dpi / 72  # a marker's radius
+        for note, box in zip(notes, boxes):
+            name = note.get_text()
+            seen.add(name)
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, name
+            others = points[points["label"] != name]
+            for px, py in ax.transData.transform(np.column_stack([others["macs"] / 1e6, others["test_acc"]])):
+                if frame.contains(px, py):
+                    assert not box.overlaps(Bbox.from_extents(px - r, py - r, px + r, py + r)), name
+            inside = ((drawn[:, 0] > box.x0) & (drawn[:, 0] < box.x1) & (drawn[:, 1] > box.y0)
+                      & (drawn[:, 1] < box.y1))
+            assert not inside.any(), f"{name} covers a line or an error bar"
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+        legend = ax.get_legend()
+        if legend is not None:  # inside the axes, and no label on it
+            box = legend.get_window_extent(renderer)
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            assert not any(box.overlaps(b) for b in boxes)
+    return seen
+
+
+def test_accuracy_vs_macs_labels_of_nearby_models_do_not_overprint():
     from common.plots import plot_accuracy_vs_macs
 
     points = pd.DataFrame({"label": ["DY K=4", "DY K=5", "ResNet-20", "gated L0=2.0"],
                            "family": ["DY", "DY", "ResNet-20", "gated"],
                            "macs": [41.81e6, 42.08e6, 40.55e6, 9.58e6], "test_acc": [87.73, 87.72, 86.86, 82.98]})
     fig = plot_accuracy_vs_macs(points, "t")
-    renderer = fig.canvas.get_renderer()
-    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
-    assert sorted(t.get_text() for t in fig.axes[0].texts) == sorted(points["label"])
-    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
-    # no label covers another model's marker (K=4's label over K=5's point read as K=5's)
-    ax = fig.axes[0]
-    for text in ax.texts:
-        box = text.get_window_extent(renderer)
-        others = points[points["label"] != text.get_text()]
-        r = 3 * fig.dpi / 72  # a marker's radius
-        for px, py in ax.transData.transform(np.column_stack([others["macs"] / 1e6, others["test_acc"]])):
-            assert not box.overlaps(Bbox.from_extents(px - r, py - r, px + r, py + r)), text.get_text()
+    assert _check_labels(fig, points) == set(points["label"])
 
 
-def test_accuracy_vs_macs_keeps_every_label_inside_the_axes():
+def test_accuracy_vs_macs_labels_every_committed_model_clear_of_the_others():
+    """The committed full-profile points: the DY labels once piled up and width 0.81's label sat on
+    L0 0.5's marker. Crowded markers are labelled again in a zoomed inset."""
     from common.plots import plot_accuracy_vs_macs
 
-    # the committed full-profile point set: width 0.58's label once sat over the y-axis label
-    rows = [("ResNet-20", "R", 40.55, 87.09), ("ResNet-20 width=0.58", "R", 12.94, 84.17),
-            ("ResNet-20 width=0.5", "R", 10.25, 83.35), ("DY K=2", "DY", 41.28, 87.33),
-            ("DY K=3", "DY", 41.54, 87.53), ("DY K=4", "DY", 41.81, 87.52), ("DY K=5", "DY", 42.08, 87.72),
-            ("gated L0=2.0", "g", 9.58, 82.98), ("gated L0=1.0", "g", 13.63, 84.39),
-            ("gated L0=0.5", "g", 26.72, 85.95), ("gated L0=0.25", "g", 39.24, 86.96),
-            ("gated L0=1.0 bs_until=None l0_cost=macs", "h", 10.29, 83.74)]
-    points = pd.DataFrame(rows, columns=["label", "family", "macs", "test_acc"]).assign(
-        macs=lambda d: d["macs"] * 1e6)
+    points = _committed_points()
     fig = plot_accuracy_vs_macs(points, "t")
-    renderer = fig.canvas.get_renderer()
-    ax = fig.axes[0]
-    frame = ax.get_window_extent(renderer)
-    boxes = [t.get_window_extent(renderer) for t in ax.texts]
-    assert len(boxes) == len(points)
-    for text, box in zip(ax.texts, boxes):
-        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, \
-            text.get_text()
-    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert _check_labels(fig, points) == set(points["label"])
+    assert len(fig.axes[0].child_axes) == 1  # the DY cluster, zoomed in
+
+
+def test_accuracy_vs_macs_draws_one_seed_hollow_and_means_filled_with_error_bars():
+    from matplotlib.container import ErrorbarContainer
+
+    from common.plots import SEED_MARKS, plot_accuracy_vs_macs
+
+    points = pd.DataFrame({"label": ["A", "B", "C"], "family": ["f", "f", "f"], "macs": [10e6, 20e6, 40e6],
+                           "test_acc": [80.0, 84.0, 86.0], "test_acc_std": [0.5, np.nan, 0.3], "n": [3, 1, 2]})
+    ax = plot_accuracy_vs_macs(points, "t").axes[0]
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 1 and bars[0].lines[0].get_xydata().tolist() == [[10.0, 80.0], [40.0, 86.0]]
+    hollow = [line for line in ax.lines if line.get_markerfacecolor() == "white"]
+    assert len(hollow) == 1 and hollow[0].get_xydata().tolist() == [[20.0, 84.0]]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert SEED_MARKS["mean"] in legend and SEED_MARKS["one"] in legend
+    # without seed counts every point is one run
+    ax = plot_accuracy_vs_macs(points.drop(columns=["n", "test_acc_std"]), "t").axes[0]
+    assert not [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert SEED_MARKS["mean"] not in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_transfer_matrix_groups_seeds_and_scales_colour_to_the_transfer_cells():
@@ -229,3 +276,113 @@ def test_macs_vs_difficulty_tolerates_tied_confidences():
     fig = plot_macs_vs_difficulty(macs, np.arange(50) % 3 > 0, confidence, 40e6, "t")
     low, high = fig.axes[0].get_ylim()
     assert 8e6 / 1e6 < low < 9 and 11 < high < 12  # the data's range, not up to ResNet-20's 40M
+
+
+def test_classes_are_grouped_vehicles_then_animals():
+    from common.data import CLASSES
+
+    assert [CLASSES[c] for c in analysis.class_order()] == [
+        "airplane", "automobile", "ship", "truck", "bird", "cat", "deer", "dog", "frog", "horse"]
+    assert analysis.class_order(CLASSES3) == [2, 0, 1]  # truck, cat, dog
+
+
+def test_channel_usage_heatmaps_group_classes_and_label_colour_bar_and_axes():
+    from common.data import CLASSES
+
+    rng = np.random.default_rng(0)
+    usage = {"stages.0.0": rng.random((10, 16)), "stages.2.1": rng.random((10, 4))}
+    usage["stages.0.0"][CLASSES.index("ship")] = 1.0  # ship's row is all on
+    fig = analysis_plots.plot_channel_usage(usage, "t", channels={"stages.0.0": np.arange(16),
+                                                                  "stages.2.1": np.array([3, 9, 17, 40])})
+    panels = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in panels] == ["s1.b1 (16 channels)", "s3.b2 (4 channels)"]
+    rows = [t.get_text() for t in panels[0].get_yticklabels()]
+    assert rows == ["airplane", "automobile", "ship", "truck", "bird", "cat", "deer", "dog", "frog", "horse"]
+    assert (panels[0].images[0].get_array()[rows.index("ship")] == 1.0).all()  # rows moved with their names
+    assert all(ax.get_xlabel() == "channel" for ax in panels)
+    assert [t.get_text() for t in panels[1].get_xticklabels()] == ["3", "9", "17", "40"]  # the channels' own numbers
+    assert all(ax.images[0].get_clim() == (0, 1) for ax in panels)  # one scale: one colour bar for all
+    bar = panels[-1].images[0].colorbar
+    assert bar is not None and "channel on" in bar.ax.get_ylabel()
+
+
+def test_macs_per_class_never_clips_an_image_and_names_only_drawn_lines():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 50)
+    macs = rng.normal(10.5e6, 0.8e6, 500)
+    macs[7] = 16.26e6  # one expensive image, far beyond the others
+    fig = analysis_plots.plot_macs_per_class(macs, labels, 40.55e6, "t")
+    ax_all, ax_cls = fig.axes
+    low, high = ax_cls.get_ylim()
+    assert low <= macs.min() / 1e6 and high >= macs.max() / 1e6
+    low, high = ax_all.get_xlim()
+    assert low <= macs.min() / 1e6 and high >= macs.max() / 1e6
+    # ResNet-20's 40.55M lies far right of the axis: named in a note at the edge, not in the legend
+    assert not any("ResNet-20" in t.get_text() for t in ax_all.get_legend().get_texts())
+    assert any("ResNet-20 40.55M" in t.get_text() for t in ax_all.texts)
+    fig = analysis_plots.plot_macs_shift({"clean": macs, "attacked": macs * 1.01}, 40.55e6, "t")
+    ax = fig.axes[0]
+    assert not any("ResNet-20" in t.get_text() for t in ax.get_legend().get_texts())
+    # a reference inside the axis is a line, in the legend
+    fig = analysis_plots.plot_macs_shift({"clean": macs}, 12e6, "t")
+    assert any("ResNet-20" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
+
+
+def test_robustness_curves_have_binomial_error_bars():
+    import warnings
+
+    from matplotlib.container import ErrorbarContainer
+
+    from common.plots import plot_robustness_curves
+
+    sweep = pd.DataFrame([{"model": m, "attack": a, "eps_255": e, "robust_acc": acc}
+                          for m, accs in {"ResNet-20": (90.0, 50.0), "DY K=4": (91.0, 40.0),
+                                          "gated conditional (MAC-weighted L0=1.0)": (85.0, 0.0)}.items()
+                          for a in ("FGSM", "PGD-10") for e, acc in zip((0, 4), accs)])
+    fig = plot_robustness_curves(sweep, "t", images=100)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["FGSM: DY models", "FGSM: gated models", "PGD-10: DY models", "PGD-10: gated models"]
+    bars = [c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 2  # ResNet-20 and DY K=4
+    spans = [np.ptp(seg[:, 1]) / 2 for seg in bars[0].lines[2][0].get_segments()]
+    assert spans == pytest.approx([100 * (0.9 * 0.1 / 100) ** 0.5, 100 * (0.5 * 0.5 / 100) ** 0.5])
+    assert "100 images" in fig._suptitle.get_text()
+    with_column = plot_robustness_curves(sweep.assign(images=100), "t")  # the sweep's own count
+    assert "100 images" in with_column._suptitle.get_text()
+    with pytest.warns(UserWarning, match="no error bars"):
+        fig = plot_robustness_curves(sweep, "t")
+    assert "no error bars" in fig._suptitle.get_text()
+
+
+def test_embeddings_side_by_side_share_one_legend():
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 1, 2] * 10)
+    fig = analysis_plots.plot_embeddings_by_class({"attention": rng.normal(size=(30, 2)),
+                                                   "static features": rng.normal(size=(30, 2))}, labels, "t",
+                                                  classes=CLASSES3)
+    assert [ax.get_title() for ax in fig.axes] == ["attention", "static features"]
+    assert all(sorted(t.get_text() for t in ax.texts) == list(CLASSES3) for ax in fig.axes)
+    assert fig.axes[0].get_legend() is None and fig.axes[1].get_legend() is not None
+
+
+def test_similarity_controls_bars_show_every_agreement():
+    controls = pd.DataFrame({"cat/dog": [0.5, 0.4], "agreement with a": [1.0, 0.8],
+                             "agreement with vehicles/animals": [0.6, 0.7], "… given b": [0.2, np.nan]},
+                            index=pd.Index(["a", "b"], name="features"))
+    fig = analysis_plots.plot_similarity_controls(controls, "t")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert len(ax.patches) == 6  # 2 features x 3 agreements ("–" where there is none)
+    assert sorted(t.get_text() for t in fig.legends[0].get_texts()) == sorted(controls.columns[1:])
+
+
+def test_macs_vs_difficulty_shows_every_whisker():
+    from common.analysis_plots import plot_macs_vs_difficulty
+
+    rng = np.random.default_rng(1)
+    macs = rng.normal(10e6, 1e6, 2000)
+    fig = plot_macs_vs_difficulty(macs, rng.random(2000) > 0.2, rng.random(2000), 40e6, "t")
+    ax = fig.axes[0]
+    ends = np.concatenate([line.get_ydata() for line in ax.lines])  # boxes, medians, whiskers, caps
+    low, high = ax.get_ylim()
+    assert low <= ends.min() and ends.max() <= high

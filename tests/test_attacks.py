@@ -134,6 +134,7 @@ def test_sweep_rows_and_transfer_diagonal(trained):
                              straight_through_models=("b",), progress=False)
     # per model: 2 eps x (FGSM, PGD-3); "b" again with the straight-through variants
     assert len(sweep) == 4 + 8 and (sweep["seconds"] > 0).all()
+    assert (sweep["images"] == len(y)).all()  # what each accuracy's binomial error needs
     assert sweep["attack"].str.contains("straight-through").sum() == 4
     clean = accuracy(model, x, y)
     assert (sweep.loc[sweep["eps"] == 0, "robust_acc"] == clean).all()

@@ -33,7 +33,7 @@ def test_results_table_lists_finished_runs(tmp_path):
         "data_source": {"name": "x.tar.gz (image folder)"}, "train_seconds": 3600,
         "device_name": "cpu", "run": run.name}))
     table = results_table(tmp_path)
-    assert "| resnet20 | 269,722 | 40.55M | 95.50 | 88.25 | full | 30 | 0 |" in table
+    assert "| ResNet-20 | 269,722 | 40.55M | 95.50 | 88.25 | full | 30 | 0 |" in table  # names.run_label
     assert "1.00 h, cpu |" in table  # older runs recorded no precision
 
     metrics = json.loads((run / "metrics.json").read_text())

@@ -45,7 +45,7 @@ def test_frontier_margins_use_each_seeds_static_runs():
         runs.append(_metrics("gated_resnet20", {"l0_weight": 1.0}, seed, 84.0 + shift, 20e6))
     runs.append(_metrics("gated_resnet20", {"l0_weight": 2.0}, 0, 70.0, 5e6))  # below every static run
     table = seeds.seed_table(runs)
-    margins = seeds.frontier_margins(table, ["ResNet-20", "ResNet-20 width=0.5"],
+    margins = seeds.frontier_margins(table, ["ResNet-20", "ResNet-20 ×0.5 width"],
                                      ["gated L0=1.0", "gated L0=2.0"])
     row = margins.loc["gated L0=1.0"]
     assert row["per_seed"] == pytest.approx({0: -1.0, 1: -1.0})
@@ -77,9 +77,9 @@ def test_overview_puts_each_model_against_resnet20_and_the_frontier():
     over = seeds.overview(seeds.seed_table(runs))
     assert over.loc["gated L0=1.0", "delta_mean"] == pytest.approx(-5.5)  # 84 - (90, 89)
     assert over.loc["gated L0=1.0", "margin_n"] == 2
-    assert np.isnan(over.loc["ResNet-20 width=0.5", "margin_mean"])  # static models are the frontier
+    assert np.isnan(over.loc["ResNet-20 ×0.5 width", "margin_mean"])  # static models are the frontier
     assert over.loc["DY K=4", "margin_n"] == 0  # above every static model's MACs: no extrapolation
-    assert over.loc["gated L0=1.0", "nearest_static"] == "ResNet-20 width=0.5"  # 15M: nearer 10M than 40M
+    assert over.loc["gated L0=1.0", "nearest_static"] == "ResNet-20 ×0.5 width"  # 15M: nearer 10M than 40M
     assert over.loc["gated L0=1.0", "nearest_mean"] == pytest.approx(4.0)  # 84 - 80, paired
     assert over.loc["DY K=4", "nearest_static"] == "ResNet-20"
     text = seeds.overview_markdown(over, 40e6)

@@ -5,14 +5,35 @@ from common import names, study
 from common.data import load_cifar10
 
 
-def test_run_labels():
+def test_run_labels_are_readable():
+    from common.manifest import HEADLINE
+
     assert names.run_label("resnet20") == "ResNet-20"
+    assert names.run_label("resnet20", {"width": 1.0}) == "ResNet-20"
+    assert names.run_label("resnet20", {"width": 0.5}) == "ResNet-20 ×0.5 width"
     assert names.run_label("dy_resnet20", {"num_kernels": 4}) == "DY K=4"
     assert names.run_label("gated_resnet20", {"l0_weight": 0.5}) == "gated L0=0.5"
-    assert names.run_label("resnet20", {"width": 0.69}) == "ResNet-20 width=0.69"
-    assert (names.run_label("gated_resnet20", {"l0_weight": 1.0, "l0_cost": "macs"})
-            == "gated L0=1.0 l0_cost=macs")
+    assert names.run_label(*HEADLINE) == "gated conditional (MAC-weighted L0=1.0)"
+    assert names.run_label("gated_resnet20", {"l0_weight": 1.0, "bs_until": None}) == "gated conditional (L0=1.0)"
+    assert names.run_label("gated_resnet20", {"l0_weight": 1.0, "l0_cost": "macs"}) == "gated MAC-weighted L0=1.0"
+    # a setting no rule names stays in the label, so two runs never share one
+    assert names.run_label("gated_resnet20", {"l0_weight": 1.0, "bs_until": 0.5}) == "gated L0=1.0 bs_until=0.5"
     assert list(study.study_specs([2], [0.5])) == ["ResNet-20", "DY K=2", "gated L0=0.5"]
+
+
+def test_every_label_starts_with_its_family_word():
+    """common.plots.plot_robustness_curves groups models by a label's first word."""
+    from common.manifest import HEADLINE, L0_WEIGHTS, WIDTHS
+
+    runs = ([("resnet20", {}), HEADLINE] + [("resnet20", {"width": w}) for w in WIDTHS]
+            + [("dy_resnet20", {"num_kernels": k}) for k in (2, 5)]
+            + [("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS])
+    words = {"resnet20": "ResNet-20", "dy_resnet20": "DY", "gated_resnet20": "gated"}
+    labels = [names.run_label(*run) for run in runs]
+    assert len(set(labels)) == len(labels)
+    for (model, _), label in zip(runs, labels):
+        assert label.split()[0] == words[model], label
+        assert "," not in label.split("(")[0], label  # lists of labels in prose stay apart
 
 
 def test_run_families_keep_thin_resnets_on_the_static_line():
@@ -20,7 +41,31 @@ def test_run_families_keep_thin_resnets_on_the_static_line():
     assert names.run_family("dy_resnet20", {"num_kernels": 4}) == "DY-ResNet-20"
     assert names.run_family("gated_resnet20", {"l0_weight": 0.5}) == "gated ResNet-20"
     assert (names.run_family("gated_resnet20", {"l0_weight": 1.0, "bs_until": None, "l0_cost": "macs"})
-            == "gated ResNet-20 (bs_until=None, l0_cost=macs)")
+            == "gated ResNet-20 (conditional, MAC-weighted L0)")
+
+
+def test_one_layer_name_from_the_module_path():
+    assert names.layer_name("stages.0.0") == "s1.b1"
+    assert names.layer_name("stages.2.1.conv1") == "s3.b2.conv1"
+    assert names.layer_name("stem") == "stem"  # not a block: its path
+
+
+def test_tables_and_figures_name_layers_alike():
+    import numpy as np
+    import torch
+
+    from common import analysis, analysis_plots
+
+    gates = {"stages.0.0": torch.tensor([[1, 0], [1, 1]] * 5), "stages.1.2": torch.tensor([[0, 1], [1, 1]] * 5)}
+    assert analysis.gate_usage(gates)["layer"].tolist() == ["s1.b1", "s2.b3"]
+    attention = {"stages.0.0.conv1": torch.full((2, 2), 0.5)}
+    assert analysis.normalized_entropy(attention)["layer"].tolist() == ["s1.b1.conv1"]
+    assert analysis.attention_shift(attention, attention)["layer"].tolist() == ["s1.b1.conv1"]
+    usage = analysis.channel_usage_per_class(gates, np.arange(10))  # one image per class
+    fig = analysis_plots.plot_channel_usage(usage, "t")
+    assert [ax.get_title().split()[0] for ax in fig.axes[:2]] == ["s1.b1", "s2.b3"]
+    fig = analysis_plots.plot_gate_usage(analysis.gate_usage(gates), "t")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["s1.b1", "s2.b3"]
 
 
 def test_handoff_paths_are_named_once(tmp_path):

@@ -210,7 +210,7 @@ def test_run_name_identifies_configuration_and_data(tiny_data):
     assert base == run_name(tiny_config(), tiny_data.source)
     assert base != run_name(tiny_config(seed=1), tiny_data.source)
     assert base != run_name(tiny_config(), {**tiny_data.source, "fingerprint": "sha256:other"})
-    assert "_num_kernels4" in run_name(tiny_config(model_kwargs={"num_kernels": 4}),
+    assert "_num_kernels4" in run_name(tiny_config(model="dy_resnet20", model_kwargs={"num_kernels": 4}),
                                         tiny_data.source)
 
 

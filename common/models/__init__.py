@@ -33,10 +33,16 @@ def list_models() -> list[str]:
 
 def model_settings(name: str, **kwargs) -> dict:
     """Every setting ``build_model(name, **kwargs)`` uses, defaults included (what a run's
-    ``config.json`` records beside the kwargs that name it)."""
+    ``config.json`` records beside the kwargs that name it). An unknown model is a ValueError, a
+    setting the model does not have (e.g. a misspelt one) a TypeError naming the model's settings."""
     if name not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
-    bound = inspect.signature(_REGISTRY[name]).bind(**kwargs)
+    signature = inspect.signature(_REGISTRY[name])
+    unknown = sorted(set(kwargs) - set(signature.parameters))
+    if unknown:
+        raise TypeError(f"model {name!r} has no setting {', '.join(map(repr, unknown))}; its "
+                        f"settings: {', '.join(signature.parameters)}")
+    bound = signature.bind(**kwargs)
     bound.apply_defaults()
     return {k: list(v) if isinstance(v, tuple) else v for k, v in bound.arguments.items()}
 
