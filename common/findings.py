@@ -180,6 +180,45 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
     return Finding("Adversarial attacks", text, "05_robustness_curves.png")
 
 
+def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
+    """How much compute an attacker can force on the headline gated model, and what a cap costs
+    (notebook 04's tables)."""
+    tables = _tables(results_dir)
+    energy, recovered = (_read(tables / f"04_energy_{profile}.csv"),
+                         _read(tables / f"04_energy_saving_recovered_{profile}.csv"))
+    if energy is None or recovered is None:
+        return None
+    headline = run_label(*HEADLINE)
+    energy = energy.reset_index()
+    eps = energy["ε (/255)"].max()
+    top = energy[energy["model"].str.startswith(headline) & (energy["ε (/255)"] == eps)]
+    shares = recovered[recovered.index.str.startswith(headline)]
+    if top.empty or shares.empty:
+        return None
+    ratio = top["mean MACs energy (M)"] / top["mean MACs clean (M)"]
+    share = seeds.interval(shares["energy"])
+    stealthy = seeds.interval(shares["stealthy"].dropna())
+    text = (f"At ε = {eps:g}/255 an attack on compute raises the headline gated model's mean executed "
+            f"MACs from {top['mean MACs clean (M)'].mean():.2f}M to {top['mean MACs energy (M)'].mean():.2f}M "
+            f"per image ({ratio.mean():.2f}×, {len(top)} seeds; uniform noise of the same ε: "
+            f"{(top['mean MACs noise (M)'] / top['mean MACs clean (M)']).mean():.3f}×), taking back "
+            f"{seeds.plus_minus(share['mean'], share['std'], 1)}% of its saving against ResNet-20"
+            + (f"; a stealthy variant that keeps every prediction takes back "
+               f"{seeds.plus_minus(stealthy['mean'], stealthy['std'], 1)}%" if stealthy["n"] else "")
+            + ".")
+    caps = _read(tables / f"04_mac_cap_{profile}.csv")
+    if caps is not None and len(caps):
+        caps = caps.reset_index()
+        bounded = caps[caps["attacked max (M)"] <= 1.25 * caps["clean MACs (M)"].max()]
+        row = (bounded if len(bounded) else caps).sort_values("cap (× mean MACs)").iloc[-1]
+        text += (f" A per-image MAC cap bounds it by construction: capped at {row['cap (× mean MACs)']:.2f}× "
+                 f"its mean ({row['cap (M)']:.2f}M), clean accuracy changes by "
+                 f"{row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
+                 f"{row['attacked max (M)']:.2f}M per image; against a static network whose every "
+                 f"image costs the cap, the capped model scores {row['capped − static']:+.2f} points.")
+    return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
+
+
 def question(over: pd.DataFrame) -> Optional[Finding]:
     dy = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
     headline = run_label(*HEADLINE)
@@ -207,6 +246,7 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
              channel_gating(over, results_dir, profile) if not over.empty else None,
              channels_by_class(results_dir, profile),
              attacks(results_dir, profile),
+             energy_attack(results_dir, profile),
              question(over) if not over.empty else None,
              training_length(results_dir, in_progress=False) if profile == "full" else None]
     return [f for f in found if f is not None]
