@@ -6,6 +6,7 @@ tables or arrays it is given and computes nothing a table would need.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -273,7 +274,7 @@ def plot_energy_sweep(overview: pd.DataFrame, references: dict[str, float], titl
                 alpha=0.4, label="energy (max over images)")
         for (name, macs), ls in zip(references.items(), ("-", "-.", "--")):
             ax.axhline(macs / 1e6, color="black", lw=0.9, ls=ls, label=name)
-        ax.set_title(model, fontsize=9)
+        ax.set_title(textwrap.fill(model, 32), fontsize=9)
         ax.set_xticks([0, *sorted(table["ε (/255)"].unique())])
     for ax in axes.flat[len(models):]:
         ax.set_visible(False)
