@@ -319,3 +319,101 @@ def plot_macs_shift(macs: dict[str, np.ndarray], reference_macs: float, title: s
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+ENERGY_STYLES = {"noise": ("tab:gray", "o", ":"), "energy": ("tab:red", "o", "-"),
+                 "stealthy": ("tab:purple", "s", "--")}
+
+
+def plot_energy_sweep(overview: pd.DataFrame, references: dict[str, float], title: str,
+                      columns: int = 4) -> plt.Figure:
+    """Mean executed MACs per image against eps, one panel per model of ``overview``
+    (``common.study.energy_overview``): noise, energy and stealthy images, each line starting
+    at the clean images (eps 0); ``references`` ({name: MACs}) as horizontal lines."""
+    models = list(dict.fromkeys(overview["model"]))
+    rows_ = math.ceil(len(models) / columns)
+    fig, axes = plt.subplots(rows_, columns, figsize=(3.6 * columns, 2.9 * rows_), sharex=True,
+                             sharey=True, squeeze=False)
+    for ax, model in zip(axes.flat, models):
+        table = overview[overview["model"] == model].sort_values("ε (/255)")
+        clean = table["mean MACs clean (M)"].iloc[0]
+        for name, (color, marker, style) in ENERGY_STYLES.items():
+            points = table[["ε (/255)", f"mean MACs {name} (M)"]].dropna()
+            ax.plot([0, *points["ε (/255)"]], [clean, *points[f"mean MACs {name} (M)"]],
+                    style, marker=marker, ms=3, color=color, label=f"{name} (mean)")
+        ax.plot(table["ε (/255)"], table["max MACs energy (M)"], "-", lw=0.8, color="tab:red",
+                alpha=0.4, label="energy (max over images)")
+        for (name, macs), ls in zip(references.items(), ("-", "-.", "--")):
+            ax.axhline(macs / 1e6, color="black", lw=0.9, ls=ls, label=name)
+        ax.set_title(textwrap.fill(model, 32), fontsize=9)
+        ax.set_xticks([0, *sorted(table["ε (/255)"].unique())])
+    for ax in axes.flat[len(models):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("executed MMACs per image")
+    for ax in axes[-1]:
+        ax.set_xlabel("ε (/255)")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, -0.06))
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_gate_shift(shift: pd.DataFrame, title: str) -> plt.Figure:
+    """Mean gate on-rate per gated block (rows of ``shift``, ``common.study.gate_shift``) for
+    each image set (its columns), as grouped bars."""
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    index = np.arange(len(shift))
+    width = 0.8 / len(shift.columns)
+    colors = {"clean": "tab:blue", "noise": "tab:gray", "energy": "tab:red",
+              "energy stealthy": "tab:purple"}
+    for i, column in enumerate(shift.columns):
+        ax.bar(index + (i - (len(shift.columns) - 1) / 2) * width, shift[column], width,
+               label=column, color=colors.get(column))
+    ax.set_xticks(index, list(shift.index))
+    ax.set(ylim=(0, 1), ylabel="share of channels on", xlabel="gated block", title=title)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
+    fig.tight_layout()
+    return fig
+
+
+def plot_budget_curve(summary: pd.DataFrame, frontier: pd.DataFrame, uncapped_acc: float,
+                      uncapped_macs: float, title: str, tolerance: float = 0.5,
+                      goal: float = 1.25) -> plt.Figure:
+    """A MAC cap's price and guarantee, from ``common.study.budget_summary`` (mean ± std over
+    seeds). Left: clean accuracy against the cap, with the static ``frontier`` (columns
+    ``macs``, ``acc``, ``label``: the network whose every image costs the cap) and the uncapped
+    accuracy less ``tolerance``. Right: executed MACs on clean and attacked images against the
+    cap, under the line MACs = cap that the cap guarantees, and ``goal`` x the uncapped mean."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    cap = summary["cap_mean"] / 1e6
+    left.errorbar(cap, summary["acc_mean"], summary["acc_std"], marker="o", capsize=3,
+                  color="tab:blue", label="gated, capped (clean images)")
+    left.plot(frontier["macs"] / 1e6, frontier["acc"], "k.-", lw=1,
+              label="static ResNet-20s (width)")
+    for r in frontier.itertuples():
+        left.annotate(f"{r.width:g}", (r.macs / 1e6, r.acc), textcoords="offset points",
+                      xytext=(3, -10), fontsize=7)
+    left.axhspan(uncapped_acc - tolerance, uncapped_acc, color="tab:green", alpha=0.15,
+                 label=f"within {tolerance:g} points of uncapped")
+    left.set(xscale="log", xlabel="cap = worst-case MMACs per image", ylabel="test accuracy (%)",
+             title="what the cap costs in accuracy")
+    left.legend(fontsize=8, loc="lower right")
+    right.errorbar(cap, summary["macs_mean_mean"] / 1e6, summary["macs_mean_std"] / 1e6,
+                   marker="o", capsize=3, color="tab:blue", label="clean, mean")
+    right.errorbar(cap, summary["attacked_macs_mean_mean"] / 1e6,
+                   summary["attacked_macs_mean_std"] / 1e6, marker="o", capsize=3,
+                   color="tab:red", label="energy attack on the capped model, mean")
+    right.plot(cap, summary["attacked_macs_max_mean"] / 1e6, "v", color="tab:red", alpha=0.6,
+               label="energy attack, max over images")
+    right.plot(cap, cap, "k-", lw=0.8, label="MACs = cap (guaranteed bound)")
+    right.axhline(goal * uncapped_macs / 1e6, color="tab:green", ls="--", lw=1,
+                  label=f"{goal:g} × uncapped clean mean")
+    right.set(xscale="log", yscale="log", xlabel="cap (MMACs per image)",
+              ylabel="executed MMACs per image", title="what the cap guarantees")
+    right.legend(fontsize=8, loc="upper left")
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig

@@ -14,7 +14,9 @@ same as the naive attack.
 Energy attack: a gated model is sold on its average executed MACs, and ``energy`` perturbs
 images within the same threat model to make it execute as many as possible (optionally
 keeping its predictions, ``stealthy``). ``common.flops.executed_macs`` measures the result,
-and ``common.flops.mac_budget`` is the defence that bounds it.
+and ``common.flops.mac_budget`` is the defence that bounds it. ``energy_sweep`` measures a
+model's executed MACs on clean, noisy and energy-attacked images over a range of eps (and on
+other models, a black-box attacker's targets); ``budget_curve`` does the same under MAC caps.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import iterate_batches, to_float
-from .evaluation import evaluate
+from .evaluation import evaluate, gated_eval
+from .flops import executed_macs, mac_budget
 from .models.gating import ChannelGate, block_channel_costs, gated_blocks, straight_through_gates
 
 NORMS = ("linf", "l2")
@@ -415,3 +418,140 @@ def transfer_matrix(models: dict[str, nn.Module], images: torch.Tensor, labels: 
         table[source] = {target: accuracy(other, adversarial, labels, device=device)
                          for target, other in models.items()}
     return pd.DataFrame.from_dict(table, orient="index")[list(models)]
+
+
+# The image sets an energy sweep measures, in the order its rows list them.
+ENERGY_SETS = ("clean", "noise", "energy", "energy stealthy")
+
+
+def uniform_noise(images: torch.Tensor, eps: float,
+                  generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """``images`` (float in [0, 1]) plus independent uniform noise in [-eps, eps] on every pixel,
+    clipped to [0, 1]: a random point of the L-inf ball, the control for an attack of equal eps."""
+    _check(eps)
+    _check_images(images)
+    return images + _random_start(images, eps, "linf", generator)
+
+
+def _run(model: nn.Module, images: torch.Tensor, batch_size: int, device
+         ) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """(executed MACs per image, predictions, gate records) of one eval-mode pass."""
+    logits, gates = gated_eval(model, images, batch_size, device)
+    return executed_macs(model, images, gates=gates), logits.argmax(1), gates
+
+
+def _macs_summary(macs: torch.Tensor, prefix: str = "") -> dict:
+    return {f"{prefix}macs_mean": macs.mean().item(), f"{prefix}macs_median": macs.quantile(0.5).item(),
+            f"{prefix}macs_max": macs.max().item()}
+
+
+def _share(mask: torch.Tensor) -> float:
+    """Percent of True in ``mask``."""
+    return 100.0 * mask.double().mean().item()
+
+
+def energy_sweep(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, eps_values,
+                 steps: int = 20, restarts: int = 1, step_share: float = 0.25,
+                 stealthy_eps=None, straight_through: bool = False,
+                 static_macs: Optional[float] = None, targets: Optional[dict] = None,
+                 seed: int = 0, batch_size: int = 250, device: torch.device | str = "cpu",
+                 progress: bool = True):
+    """What an attacker can make ``model`` execute: a long DataFrame, one row per image set and
+    model measured on it.
+
+    Image sets (column ``attack``, ``ENERGY_SETS``): the clean ``images`` (eps 0), and at every
+    eps of ``eps_values`` (L-inf) uniform noise of that eps (``uniform_noise``), the energy
+    attack (``energy``: ``steps`` steps of ``step_share`` * eps, ``restarts``, momentum) and its
+    stealthy variant (only at the eps of ``stealthy_eps``; None: all), all made on ``model``.
+    A model without gates has nothing to ascend: it gets clean and noise rows only.
+
+    Every set is measured on ``model`` (column ``target`` None) and on each of ``targets``
+    ({name: model}, the name in ``target``): images made on one model and run on another are a
+    black-box (transfer) attack, and a model without gates shows its constant cost. Columns:
+    ``macs_mean``, ``macs_median``, ``macs_max`` (``common.flops.executed_macs`` per image),
+    ``above_static`` (percent of images executing more than ``static_macs``; NaN without),
+    ``acc`` (percent), ``kept`` (percent of predictions equal to the measured model's clean
+    ones), ``seconds`` (making the set, on the rows of ``model``) and ``on <block>`` (the block's
+    mean gate on-rate, gated models).
+    """
+    import pandas as pd
+
+    if not 0 < step_share:
+        raise ValueError(f"step_share must be > 0 (got {step_share})")
+    x = to_float(images).contiguous()
+    labels = labels.cpu()
+    measured = {None: model, **(targets or {})}
+    clean_predictions: dict = {}
+    rows = []
+
+    def measure(adversarial: torch.Tensor, attack: str, eps: float, seconds: float) -> None:
+        for target, other in measured.items():
+            macs, prediction, gates = _run(other, adversarial, 2 * batch_size, device)
+            clean_predictions.setdefault(target, prediction)
+            rows.append({"eps": eps, "eps_255": round(eps * 255, 3), "attack": attack,
+                         "target": target, **_macs_summary(macs),
+                         "above_static": _share(macs > static_macs) if static_macs else float("nan"),
+                         "acc": _share(prediction == labels),
+                         "kept": _share(prediction == clean_predictions[target]),
+                         "seconds": seconds if target is None else float("nan"),
+                         **{f"on {name}": record["gates"].float().mean().item()
+                            for name, record in gates.items()}})
+
+    measure(x, "clean", 0.0, 0.0)
+    generator = torch.Generator().manual_seed(seed)
+    gated = bool(gated_blocks(model))
+    for eps in eps_values:
+        started = time.perf_counter()
+        measure(uniform_noise(x, eps, generator), "noise", eps, time.perf_counter() - started)
+        if not gated:
+            continue
+        for stealthy in (False, True):
+            if stealthy and stealthy_eps is not None and \
+                    not any(abs(eps - e) < 1e-9 for e in stealthy_eps):
+                continue
+            attack = Attack("energy", eps=eps, alpha=max(step_share * eps, 1e-8), steps=steps,
+                            restarts=restarts, straight_through=straight_through,
+                            stealthy=stealthy)
+            started = time.perf_counter()
+            adversarial = attack_images(model, x, labels, attack, batch_size, device, seed,
+                                        progress)
+            measure(adversarial, "energy stealthy" if stealthy else "energy", eps,
+                    time.perf_counter() - started)
+    return pd.DataFrame(rows)
+
+
+def budget_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, caps,
+                 attack: Optional[Attack] = None, seed: int = 0, batch_size: int = 250,
+                 device: torch.device | str = "cpu", progress: bool = True):
+    """A gated model under per-image MAC caps (``common.flops.mac_budget``): one row per cap of
+    ``caps`` (MACs per image; None: uncapped) with the executed MACs (``macs_mean``,
+    ``macs_median``, ``macs_max``), accuracy (``acc``, percent) and ``capped`` (percent of
+    images the cap makes execute fewer MACs than uncapped) on ``images``.
+
+    With ``attack`` (e.g. ``Attack("energy", ..., straight_through=True)``: gradients through
+    the capped gates' relaxation), it is made against the capped model itself and the same is
+    measured on its images: ``attacked_macs_mean`` / ``_median`` / ``_max``, ``attacked_acc``,
+    and ``seconds`` (the attack's wall time).
+    """
+    import pandas as pd
+
+    x = to_float(images).contiguous()
+    labels = labels.cpu()
+    uncapped, uncapped_prediction, _ = _run(model, x, 2 * batch_size, device)
+    rows = []
+    for cap in caps:
+        with mac_budget(model, cap, x.shape[-1]) if cap is not None else nullcontext():
+            macs, prediction = ((uncapped, uncapped_prediction) if cap is None
+                                else _run(model, x, 2 * batch_size, device)[:2])
+            row = {"cap": float("nan") if cap is None else float(cap), **_macs_summary(macs),
+                   "acc": _share(prediction == labels), "capped": _share(macs < uncapped)}
+            if attack is not None:
+                started = time.perf_counter()
+                adversarial = attack_images(model, x, labels, attack, batch_size, device, seed,
+                                            progress)
+                seconds = time.perf_counter() - started
+                macs, prediction, _ = _run(model, adversarial, 2 * batch_size, device)
+                row |= {**_macs_summary(macs, "attacked_"),
+                        "attacked_acc": _share(prediction == labels), "seconds": seconds}
+        rows.append(row)
+    return pd.DataFrame(rows)

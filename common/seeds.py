@@ -42,6 +42,21 @@ def seed_table(runs: list[dict]) -> pd.DataFrame:
                         columns=["label", "family", "seed", "macs", "test_acc", "train_acc", "run"])
 
 
+def static_frontier(runs: list[dict]) -> pd.DataFrame:
+    """The static frontier of ``runs`` (``load_runs``): the plain and thin ResNet-20s, one row
+    per width with its label, MACs, the seeds it has and its test accuracy's mean over them
+    (column ``acc``, as ``common.selection.frontier_accuracy`` takes it), sorted by MACs."""
+    static = [m for m in runs if m["model"] == "resnet20"
+              and set(m.get("model_kwargs") or {}) <= {"width"}]
+    table = seed_table(static).assign(width=[(m.get("model_kwargs") or {}).get("width", 1.0)
+                                             for m in static])
+    rows = [{"label": label, "width": runs_["width"].iloc[0], "seeds": _seeds(runs_["seed"]),
+             "macs": runs_["macs"].mean(), "acc": runs_["test_acc"].mean()}
+            for label, runs_ in table.groupby("label", sort=False)]
+    return pd.DataFrame(rows, columns=["label", "width", "seeds", "macs", "acc"]).sort_values(
+        "macs", ignore_index=True)
+
+
 def kernel_sweep(runs: list[dict], kernels=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The runs behind "accuracy against K", every seed: ``seed_table`` rows of the DY-ResNet-20s
     whose only setting is K (those in ``kernels``; None: all), with a column ``K``, and of the

@@ -3,19 +3,32 @@
 Notebooks 02-05 each need "ResNet-20 plus this family's runs of this profile and seed", under the
 same labels (``common.names.run_label``: "ResNet-20", "DY K=4", "gated L0=0.5"); and 05 reads
 tables that 02-04 wrote. Both live here once, so a notebook cell is one call.
+
+Notebook 04's attack results are stored under ``results/attacks/`` (``common.tables.cached_table``)
+keyed by run folder names and settings, never by labels, and the stored tables name runs by
+folder too: ``label_runs`` / ``label_matrix`` put the current labels on when they are read, so
+renaming a model in ``common.names`` never recomputes an attack.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Optional
 
+import numpy as np
 import pandas as pd
+import torch.nn as nn
 
+from .attacks import (Attack, budget_curve, energy_sweep, pgd_attack, robustness_sweep,
+                      transfer_matrix)
 from .config import TrainConfig
 from .data import CifarData
 from .manifest import parse_run
-from .names import FAMILIES, run_label
+from .names import FAMILIES, layer_name, run_label
 from .runs import finished_run, load_history, load_metrics
+from .selection import frontier_accuracy
+from .tables import cached_table
 from .train import train
 
 # Tables one notebook writes for a later one (under results/tables/), named once.
@@ -144,3 +157,217 @@ def smallest_attack_eps(sweep: pd.DataFrame) -> float:
     """The smallest non-zero ε (in 1/255) of a robustness sweep: at larger ones PGD drives every
     model here to ~0%, so that is where models can differ."""
     return float(sweep.loc[sweep["eps_255"] > 0, "eps_255"].min())
+
+
+# -- notebook 04: attack results, stored per run and labelled on reading ---------------------------
+
+def run_names(runs: dict[str, Path]) -> dict[str, str]:
+    """{run folder name: label} for runs given as {label: run folder}."""
+    return {Path(d).name: label for label, d in runs.items()}
+
+
+def label_runs(table: pd.DataFrame, runs: dict[str, Path], columns=("model", "target")
+               ) -> pd.DataFrame:
+    """``table`` with the run folder names in ``columns`` (those it has) replaced by the labels
+    of ``runs`` ({label: run folder}); other values are kept."""
+    names = run_names(runs)
+    return table.assign(**{c: table[c].map(lambda v: names.get(v, v)) for c in columns
+                           if c in table})
+
+
+def label_matrix(matrix: pd.DataFrame, runs: dict[str, Path]) -> pd.DataFrame:
+    """A stored matrix whose rows and columns are run folder names, in the order of ``runs``
+    ({label: run folder}) and under their labels."""
+    order = [Path(d).name for d in runs.values()]
+    names = run_names(runs)
+    return matrix.loc[order, order].rename(index=names, columns=names)
+
+
+def robustness_table(run_dir: Path, model: nn.Module, images, labels, data_key: dict,
+                     eps_255, pgd_steps, straight_through: bool, cache_dir: Path,
+                     seed: int = 0, device="cpu", recompute: bool = False,
+                     progress: bool = True) -> pd.DataFrame:
+    """``common.attacks.robustness_sweep`` of one run (column ``model``: its folder name),
+    stored as ``sweep-<run>-<hash>`` keyed by the run, ``data_key`` (data fingerprint, number
+    of images) and the settings."""
+    run = Path(run_dir).name
+    key = {**data_key, "seed": seed, "eps_255": list(eps_255), "pgd_steps": list(pgd_steps),
+           "run": run, "straight_through": straight_through}
+    return cached_table(f"sweep-{run}", key, lambda: robustness_sweep(
+        {run: model}, images, labels, [e / 255 for e in eps_255], list(pgd_steps),
+        straight_through_models=[run] if straight_through else [], seed=seed, device=device,
+        progress=progress), cache_dir, recompute)
+
+
+def transfer_key(runs: dict[str, Path], data_key: dict, eps_255: float, seed: int = 0) -> dict:
+    """What determines a transfer matrix of PGD-10 at ``eps_255``: the runs' folder names
+    (sorted: their order is the table's, not the result's), the images and the seed."""
+    return {**data_key, "seed": seed, "runs": sorted(Path(d).name for d in runs.values()),
+            "transfer_eps_255": eps_255}
+
+
+def transfer_table(runs: dict[str, Path], models: dict[str, nn.Module], images, labels,
+                   data_key: dict, eps_255: float, cache_dir: Path, name: str = "transfer",
+                   seed: int = 0, device="cpu", recompute: bool = False,
+                   progress: bool = True) -> pd.DataFrame:
+    """``common.attacks.transfer_matrix`` of PGD-10 at ``eps_255`` between ``runs`` ({label:
+    run folder}; ``models`` by the same labels), stored by run folder (``transfer_key``) and
+    returned in the order and under the labels of ``runs``."""
+    matrix = cached_table(name, transfer_key(runs, data_key, eps_255, seed), lambda: transfer_matrix(
+        {Path(d).name: models[label] for label, d in runs.items()}, images, labels,
+        pgd_attack(eps_255 / 255, steps=10), seed=seed, device=device, progress=progress),
+        cache_dir, recompute)
+    return label_matrix(matrix, runs)
+
+
+def energy_table(run_dir: Path, model: nn.Module, images, labels, data_key: dict,
+                 cache_dir: Path, eps_255, stealthy_eps_255=None, steps: int = 20,
+                 restarts: int = 1, step_share: float = 0.25, static_macs: Optional[float] = None,
+                 targets: Optional[dict] = None, seed: int = 0, device="cpu",
+                 recompute: bool = False, progress: bool = True) -> pd.DataFrame:
+    """``common.attacks.energy_sweep`` of one run (``targets``: {run folder: model} that its
+    image sets are also measured on), stored as ``energy-<run>-<hash>`` keyed by run folder
+    names and settings; column ``model`` is the run's folder name, ``target`` the target's."""
+    run, targets = Path(run_dir).name, {Path(d).name: m for d, m in (targets or {}).items()}
+    key = {**data_key, "seed": seed, "run": run, "eps_255": list(eps_255),
+           "stealthy_eps_255": None if stealthy_eps_255 is None else list(stealthy_eps_255),
+           "steps": steps, "restarts": restarts, "step_share": step_share,
+           "static_macs": static_macs, "targets": sorted(targets)}
+    table = cached_table(f"energy-{run}", key, lambda: energy_sweep(
+        model, images, labels, [e / 255 for e in eps_255], steps, restarts, step_share,
+        None if stealthy_eps_255 is None else [e / 255 for e in stealthy_eps_255],
+        static_macs=static_macs, targets=targets, seed=seed, device=device, progress=progress),
+        cache_dir, recompute)
+    return table.assign(model=run)[["model", *table.columns]]
+
+
+def budget_table(run_dir: Path, model: nn.Module, images, labels, data_key: dict,
+                 cache_dir: Path, caps, attack: Optional[Attack] = None, name: str = "budget",
+                 seed: int = 0, device="cpu", recompute: bool = False,
+                 progress: bool = True) -> pd.DataFrame:
+    """``common.attacks.budget_curve`` of one run at ``caps`` (MACs; None: uncapped), stored as
+    ``<name>-<run>-<hash>`` keyed by the run's folder name, the caps and the attack's settings;
+    column ``model`` is the run's folder name."""
+    run = Path(run_dir).name
+    key = {**data_key, "seed": seed, "run": run,
+           "caps": [None if c is None else float(c) for c in caps],
+           "attack": dataclasses.asdict(attack) if attack is not None else None}
+    table = cached_table(f"{name}-{run}", key, lambda: budget_curve(
+        model, images, labels, caps, attack, seed=seed, device=device, progress=progress),
+        cache_dir, recompute)
+    return table.assign(model=run)[["model", *table.columns]]
+
+
+def energy_overview(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per model and eps, from ``energy_table`` rows (labelled; the model's own rows): mean,
+    median and max executed MACs (M) on clean, noise, energy and stealthy images, the share of
+    images above the static network (%), and accuracy (%). Sets not run are NaN."""
+    own = rows[rows["target"].isna()]
+    out = []
+    for model, group in own.groupby("model", sort=False):
+        clean = group[group["attack"] == "clean"].iloc[0]
+        for eps, at_eps in group[group["attack"] != "clean"].groupby("eps_255", sort=True):
+            sets = {"clean": clean, **{r.attack: r for r in at_eps.itertuples()}}
+            row = {"model": model, "ε (/255)": eps}
+            for stat in ("mean", "median", "max"):
+                row |= {f"{stat} MACs {s} (M)": _get(sets, s, f"macs_{stat}") / 1e6
+                        for s in ("clean", "noise", "energy", "energy stealthy")}
+            row |= {f"above static {s} (%)": _get(sets, s, "above_static")
+                    for s in ("clean", "noise", "energy", "energy stealthy")}
+            row |= {f"acc {s} (%)": _get(sets, s, "acc")
+                    for s in ("clean", "noise", "energy", "energy stealthy")}
+            out.append(row)
+    return pd.DataFrame(out).rename(columns=lambda c: c.replace("energy stealthy", "stealthy"))
+
+
+def measured_on(rows: pd.DataFrame, targets, source: str) -> pd.DataFrame:
+    """The image sets of ``source`` (labelled ``energy_table`` rows) as measured on each of
+    ``targets``, as the targets' own rows (``model`` the target, ``target`` NaN): e.g. a model
+    without gates, which has no energy attack of its own, on the images that attack a gated one."""
+    picked = rows[(rows["model"] == source) & rows["target"].isin(list(targets))]
+    return picked.assign(model=picked["target"], target=np.nan)
+
+
+def _get(sets: dict, name: str, column: str) -> float:
+    row = sets.get(name)
+    return float(getattr(row, column)) if row is not None else np.nan
+
+
+def saving_recovered(rows: pd.DataFrame, reference_macs: float, eps_255: float,
+                     attack: str = "energy") -> pd.Series:
+    """Per model (labelled ``energy_table`` rows, own rows): the share of its saving that
+    ``attack`` at ``eps_255`` takes back, (attacked - clean) / (``reference_macs`` - clean),
+    on the mean executed MACs."""
+    own = rows[rows["target"].isna()]
+    clean = own[own["attack"] == "clean"].set_index("model")["macs_mean"]
+    attacked = own[(own["attack"] == attack) & (own["eps_255"] == eps_255)].set_index("model")[
+        "macs_mean"]
+    return ((attacked - clean) / (reference_macs - clean)).dropna().rename("saving recovered")
+
+
+def energy_transfer(rows: pd.DataFrame) -> pd.DataFrame:
+    """Black-box energy attacks from labelled ``energy_table`` rows: per source model, target
+    model (another run the images were measured on) and eps, the target's mean executed MACs on
+    clean images and on the source's energy images, and what the white-box attack on the
+    target itself reached (NaN where the target was not attacked)."""
+    own = rows[rows["target"].isna()]
+    white = own[own["attack"] == "energy"].set_index(["model", "eps_255"])["macs_mean"]
+    transfer = rows[rows["target"].notna()]
+    clean = transfer[transfer["attack"] == "clean"].set_index(["model", "target"])["macs_mean"]
+    out = []
+    for r in transfer[transfer["attack"] == "energy"].itertuples():
+        base = clean.loc[(r.model, r.target)]
+        out.append({"source": r.model, "target": r.target, "ε (/255)": r.eps_255,
+                    "target clean MACs (M)": base / 1e6, "transferred MACs (M)": r.macs_mean / 1e6,
+                    "white-box MACs (M)": white.get((r.target, r.eps_255), np.nan) / 1e6,
+                    "target acc (%)": r.acc})
+    table = pd.DataFrame(out)
+    if len(table):
+        table["transferred / clean"] = table["transferred MACs (M)"] / table["target clean MACs (M)"]
+        table["share of white-box gain"] = ((table["transferred MACs (M)"] - table["target clean MACs (M)"])
+                                            / (table["white-box MACs (M)"] - table["target clean MACs (M)"]))
+    return table
+
+
+def gate_shift(rows: pd.DataFrame, model: str, eps_255: float) -> pd.DataFrame:
+    """Per gated block of ``model`` (labelled ``energy_table`` rows, own rows; short block
+    names, "s2.b0"): its mean gate on-rate on clean, noise, energy and stealthy images at
+    ``eps_255`` (those run)."""
+    own = rows[rows["target"].isna() & (rows["model"] == model)]
+    sets = own[(own["attack"] == "clean") | (own["eps_255"] == eps_255)]
+    blocks = [c for c in rows.columns if c.startswith("on ")]
+    table = sets.set_index("attack")[blocks].T
+    table.index = [layer_name(b.removeprefix("on ")) for b in blocks]
+    return table.rename_axis("block")
+
+
+def budget_summary(clean: pd.DataFrame, attacked: pd.DataFrame, base_macs: dict[str, float],
+                   frontier: pd.DataFrame) -> pd.DataFrame:
+    """Per cap, over models (seeds of one model): ``budget_table`` rows on clean images
+    (``clean``: the uncapped row, cap NaN, is the reference) and under an attack made against
+    the capped model (``attacked``), with each cap as a multiple of the model's ``base_macs``
+    (its mean executed MACs). Columns: ``multiple``, ``n`` (models), and mean / std over them
+    of ``cap``, the clean MACs (mean, max), ``acc`` and ``delta_acc`` (against the uncapped
+    model, paired), ``capped`` (% of images), the attacked MACs (mean, max) and accuracy, and
+    ``frontier_acc``, the static ``frontier``'s accuracy at the cap (the guaranteed worst case),
+    with ``acc_vs_frontier`` = acc - frontier_acc."""
+    rows = []
+    for model, group in clean.groupby("model", sort=False):
+        uncapped = group[group["cap"].isna()].iloc[0]
+        hits = attacked[attacked["model"] == model].set_index("cap")
+        for r in group[group["cap"].notna()].itertuples():
+            hit = hits.loc[r.cap] if r.cap in hits.index else None
+            rows.append({"model": model, "multiple": round(r.cap / base_macs[model], 3),
+                         "cap": r.cap, "macs_mean": r.macs_mean, "macs_max": r.macs_max,
+                         "acc": r.acc, "delta_acc": r.acc - uncapped["acc"], "capped": r.capped,
+                         "uncapped_macs": uncapped["macs_mean"],
+                         "attacked_macs_mean": np.nan if hit is None else hit["attacked_macs_mean"],
+                         "attacked_macs_max": np.nan if hit is None else hit["attacked_macs_max"],
+                         "attacked_acc": np.nan if hit is None else hit["attacked_acc"],
+                         "frontier_acc": frontier_accuracy(frontier, r.cap)[0]})
+    per_model = pd.DataFrame(rows)
+    per_model["acc_vs_frontier"] = per_model["acc"] - per_model["frontier_acc"]
+    values = [c for c in per_model.columns if c not in ("model", "multiple")]
+    grouped = per_model.groupby("multiple")
+    summary = grouped[values].mean().add_suffix("_mean").join(grouped[values].std().add_suffix("_std"))
+    return summary.assign(n=grouped.size()).reset_index()

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from common.attacks import Attack, attack_images, energy
+from common.attacks import ENERGY_SETS, Attack, attack_images, budget_curve, energy, energy_sweep, uniform_noise
 from common.evaluation import predict_logits
 from common.flops import count_macs, executed_macs, mac_budget
 from common.models.gating import ChannelGate, GateBudget, GatedResNet, channel_gates, force_gates, gate_budget, straight_through_gates
@@ -200,3 +200,82 @@ def test_straight_through_gradient_is_the_tempered_sigmoids():
     assert torch.allclose(gate.last_logits.grad, soft * (1 - soft) / tau, rtol=1e-6, atol=0)
     # at l = 0 the slope is 1 / (4 tau) = 0.375
     assert gate.last_logits.grad[0, 2].item() == pytest.approx(0.375, rel=1e-6)
+
+
+def plain_cnn():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(4, 10)).eval()
+
+
+def test_uniform_noise_is_a_random_point_of_the_ball(sensitive):
+    _, x = sensitive
+    noisy = uniform_noise(x, EPS, torch.Generator().manual_seed(0))
+    assert noisy.min() >= 0 and noisy.max() <= 1
+    assert (noisy - x).abs().max() <= EPS + 1e-6 and (noisy - x).abs().mean() > EPS / 4
+
+
+def test_energy_sweep_rows_and_invariants(sensitive):
+    """Own rows: clean once, noise and energy at every eps, stealthy where asked; stealthy keeps
+    every prediction (so its accuracy is the clean one); a model without gates, measured on the
+    same images, executes the same MACs on all of them."""
+    model, x = sensitive
+    labels = predict_logits(model, x).argmax(1).roll(1)  # some right, some wrong
+    plain = plain_cnn()
+    clean_macs = executed_macs(model, x)
+    static = clean_macs.median().item()
+    rows = energy_sweep(model, x, labels, [2 / 255, EPS], steps=4, stealthy_eps=[EPS],
+                        static_macs=static, targets={"plain": plain}, batch_size=8,
+                        progress=False)
+    assert {"eps", "eps_255", "attack", "target", "macs_mean", "macs_median", "macs_max",
+            "above_static", "acc", "kept", "seconds"} <= set(rows.columns)
+    assert set(rows["attack"]) == set(ENERGY_SETS)
+    own = rows[rows["target"].isna()].set_index(["attack", "eps_255"])
+    assert sorted(own.index) == sorted([("clean", 0.0), ("noise", 2.0), ("noise", 8.0),
+                                        ("energy", 2.0), ("energy", 8.0),
+                                        ("energy stealthy", 8.0)])
+    assert (rows[["macs_mean", "macs_median", "macs_max"]] >= 0).all().all()
+    assert rows["above_static"].between(0, 100).all()
+    clean = own.loc[("clean", 0.0)]
+    assert clean["macs_mean"] == pytest.approx(clean_macs.mean().item())
+    assert clean["above_static"] == pytest.approx(100 * (clean_macs > static).double().mean().item())
+    assert clean["kept"] == 100
+    assert own.loc[("energy", 8.0), "macs_mean"] > clean["macs_mean"]
+    assert own.loc[("energy", 8.0), "macs_max"] >= own.loc[("energy", 8.0), "macs_median"]
+    stealthy = own.loc[("energy stealthy", 8.0)]
+    assert stealthy["kept"] == 100 and stealthy["acc"] == pytest.approx(clean["acc"])
+    assert stealthy["macs_mean"] >= clean["macs_mean"]
+    on = [c for c in rows.columns if c.startswith("on ")]
+    assert len(on) == 3 and own[on].stack().between(0, 1).all()
+    reference = rows[rows["target"] == "plain"]
+    assert set(reference["attack"]) == set(ENERGY_SETS)
+    assert (reference[["macs_mean", "macs_median", "macs_max"]] == count_macs(plain)).all().all()
+    assert reference[on].isna().all().all()
+
+
+def test_energy_sweep_of_a_model_without_gates_has_clean_and_noise_only():
+    plain = plain_cnn()
+    x = torch.rand(6, 3, 32, 32)
+    rows = energy_sweep(plain, x, torch.zeros(6, dtype=torch.long), [EPS], steps=2,
+                        progress=False)
+    assert list(rows["attack"]) == ["clean", "noise"]
+    assert (rows["macs_max"] == count_macs(plain)).all()
+
+
+def test_budget_curve_never_exceeds_its_caps(sensitive):
+    model, x = sensitive
+    labels = predict_logits(model, x).argmax(1)
+    clean = executed_macs(model, x)
+    caps = [None, clean.quantile(0.25).item(), clean.median().item(), clean.max().item()]
+    attack = Attack("energy", eps=EPS, alpha=EPS / 4, steps=4, straight_through=True)
+    curve = budget_curve(model, x, labels, caps, attack, batch_size=8, progress=False)
+    assert curve["cap"].isna().tolist() == [True, False, False, False]
+    capped = curve.dropna(subset=["cap"])
+    assert (capped["macs_max"] <= capped["cap"]).all()
+    assert (capped["attacked_macs_max"] <= capped["cap"]).all()
+    assert curve.loc[0, "macs_mean"] == pytest.approx(clean.mean().item())
+    assert curve.loc[0, "capped"] == 0 and curve.loc[0, "acc"] == 100
+    assert curve["capped"].iloc[1] >= curve["capped"].iloc[2] > curve["capped"].iloc[3] == 0
+    # the attack made against the uncapped model raises its MACs above the median cap
+    assert curve.loc[0, "attacked_macs_mean"] > curve.loc[0, "macs_mean"]
+    assert all(g.budget is None for g in channel_gates(model))

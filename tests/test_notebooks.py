@@ -25,7 +25,10 @@ OVERRIDES = {
     "03_channel_gating": dict(l0_weights=[0.1], analysis_l0=0.1, speed_images=20, freeze_images=300),
     "04_adversarial_attacks": dict(kernels=[2], l0_weights=[0.1], analysis_k=2, analysis_l0=0.1,
                                    test_subset=40, eps_255=[0, 8], pgd_steps=[3],
-                                   example_images=2, control_runs=["resnet20"], control_seeds=[0, 1]),
+                                   example_images=2, control_runs=["resnet20"], control_seeds=[0, 1],
+                                   energy_images=20, energy_eps_255=[8], stealthy_eps_255=[8],
+                                   energy_steps=2, cap_multiples=[1.0, 1.5],
+                                   attacked_cap_multiples=[1.5]),
     "05_report": dict(analysis_k=2),
 }
 
@@ -85,7 +88,8 @@ def test_notebooks_and_makefile_read_the_study_from_the_manifest():
     for name, knobs in {"02_dynamic_convolution": ["kernels", "analysis_k"],
                         "03_channel_gating": ["l0_weights", "headline"],
                         "04_adversarial_attacks": ["kernels", "l0_weights", "analysis_k",
-                                                   "control_runs", "control_seeds"]}.items():
+                                                   "control_runs", "control_seeds",
+                                                   "headline_seeds", "static_control"]}.items():
         parameters = _parameters(name)
         assert {knob: parameters[knob] for knob in knobs} == dict.fromkeys(knobs), name
     makefile = (REPO_ROOT / "Makefile").read_text()

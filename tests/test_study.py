@@ -129,3 +129,134 @@ def test_transfer_relations_separate_shared_history_from_family():
     assert relations["gated L0=2.0", "gated L0=0.5"] == "same family, same seed"  # no losses
     assert relations["gated L0=1.0", "headline (seed 1)"] == "same family, other seed"
     assert relations["ResNet-20", "gated L0=0.5"] == "other family"
+
+
+def _tiny_gated():
+    """A 3-block gated ResNet with gates on both sides of the threshold, and 8 images."""
+    import torch
+    import torch.nn as nn
+
+    from common.models.gating import GatedResNet, channel_gates
+
+    torch.manual_seed(0)
+    model = GatedResNet(depth=8)
+    for gate in channel_gates(model):
+        nn.init.zeros_(gate.fc2.bias)
+    images = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    return model.eval(), images, torch.arange(8) % 10
+
+
+def test_attack_caches_are_keyed_and_stored_by_run_folder_and_relabelled_on_reading(tmp_path):
+    """No display label in any stored key or table; a later relabelling reads the same files
+    (the models are not even needed then) and puts the new labels on."""
+    import json
+
+    import torch.nn as nn
+
+    from common.attacks import Attack
+
+    model, x, y = _tiny_gated()
+    plain = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10)).eval()
+    runs = {"Gated label": tmp_path / "gated_resnet20-smoke-seed0-aaaa",
+            "Plain label": tmp_path / "resnet20-smoke-seed0-bbbb"}
+    models = {"Gated label": model, "Plain label": plain}
+    cache, data_key = tmp_path / "attacks", {"data": "sha256:x", "test_subset": len(y)}
+
+    def everything(runs, models):
+        gated_dir, plain_dir = runs["Gated label"], runs["Plain label"]
+        sweep = study.robustness_table(gated_dir, models.get("Gated label"), x, y, data_key,
+                                       [0, 8], [1], True, cache, progress=False)
+        transfer = study.transfer_table(runs, models, x, y, data_key, 8, cache, progress=False)
+        energy = study.energy_table(gated_dir, models.get("Gated label"), x, y, data_key, cache,
+                                    [8], steps=1, targets={plain_dir: models.get("Plain label")},
+                                    progress=False)
+        budget = study.budget_table(gated_dir, models.get("Gated label"), x, y, data_key, cache,
+                                    [None, 9e5], Attack("energy", eps=8 / 255, steps=1),
+                                    progress=False)
+        return sweep, transfer, energy, budget
+
+    sweep, transfer, energy, budget = everything(runs, models)
+    stored = sorted(cache.iterdir())
+    assert len(stored) == 8  # four tables, each a CSV and its key
+    for path in stored:
+        text = path.read_text()
+        assert "Gated label" not in text and "Plain label" not in text, path.name
+    assert set(sweep["model"]) == {runs["Gated label"].name}
+    labelled = study.label_runs(energy, runs)
+    assert set(labelled["model"]) == {"Gated label"}
+    assert set(labelled["target"].dropna()) == {"Plain label"}
+    assert list(transfer.index) == list(transfer.columns) == ["Gated label", "Plain label"]
+    assert study.label_runs(budget, runs)["model"].eq("Gated label").all()
+
+    again = everything(runs, {})  # no models: reading the stored tables must not need them
+    assert sorted(cache.iterdir()) == stored
+    for before, after in zip((sweep, transfer, energy, budget), again):
+        pd.testing.assert_frame_equal(before, after, check_dtype=False)
+    relabelled = {f"new {label}": d for label, d in reversed(runs.items())}
+    matrix = study.transfer_table(relabelled, {}, x, y, data_key, 8, cache)
+    assert sorted(cache.iterdir()) == stored
+    assert list(matrix.index) == list(matrix.columns) == ["new Plain label", "new Gated label"]
+    assert matrix.loc["new Gated label", "new Plain label"] == transfer.loc["Gated label", "Plain label"]
+
+
+def _energy_rows():
+    """Labelled energy-sweep rows of two seeds of one gated model, each measured on the other."""
+    def row(model, attack, eps, macs, target=None, acc=80.0, on=0.5):
+        return {"model": model, "target": target, "attack": attack, "eps_255": eps,
+                "macs_mean": macs, "macs_median": macs, "macs_max": 2 * macs,
+                "above_static": 10.0, "acc": acc, "kept": 100.0, "on stages.0.0": on,
+                "on stages.2.1": on / 2}
+    rows = []
+    for model, other, clean in (("g", "g (seed 1)", 10e6), ("g (seed 1)", "g", 12e6)):
+        rows += [row(model, "clean", 0, clean), row(model, "noise", 8, clean),
+                 row(model, "energy", 8, clean + 6e6, acc=20.0, on=0.9),
+                 row(model, "energy stealthy", 8, clean + 3e6),
+                 row(model, "clean", 0, 22e6 - clean, target=other),
+                 row(model, "energy", 8, 22e6 - clean + 1e6, target=other)]
+    return pd.DataFrame(rows)
+
+
+def test_energy_summaries_from_the_sweep_rows():
+    rows = _energy_rows()
+    overview = study.energy_overview(rows).set_index("model")
+    assert overview.loc["g", "mean MACs energy (M)"] == 16 and overview.loc["g", "max MACs clean (M)"] == 20
+    assert overview.loc["g", "acc stealthy (%)"] == 80 and overview.loc["g", "acc energy (%)"] == 20
+    saving = study.saving_recovered(rows, reference_macs=40e6, eps_255=8)
+    assert saving.to_dict() == pytest.approx({"g": 6 / 30, "g (seed 1)": 6 / 28})
+    transfer = study.energy_transfer(rows).set_index("source")
+    assert transfer.loc["g", "target"] == "g (seed 1)"
+    assert transfer.loc["g", "target clean MACs (M)"] == 12 and transfer.loc["g", "transferred MACs (M)"] == 13
+    assert transfer.loc["g", "white-box MACs (M)"] == 18
+    assert transfer.loc["g", "share of white-box gain"] == pytest.approx(1 / 6)
+    shift = study.gate_shift(rows, "g", 8)
+    assert list(shift.index) == ["s1.b1", "s3.b2"] and shift.loc["s1.b1", "energy"] == 0.9
+    assert list(shift.columns) == ["clean", "noise", "energy", "energy stealthy"]
+
+
+def test_budget_summary_pairs_caps_with_the_uncapped_model_and_the_static_frontier():
+    from common import seeds
+
+    runs = [{"model": "resnet20", "model_kwargs": {"width": w}, "seed": s, "macs": macs,
+             "test_acc": acc + s, "train_acc": 90.0, "run": f"w{w}-{s}"}
+            for w, macs, acc in ((0.5, 10e6, 80.0), (1.0, 40e6, 90.0)) for s in (0, 1)]
+    runs.append({"model": "gated_resnet20", "model_kwargs": {"l0_weight": 1.0}, "seed": 0,
+                 "macs": 40e6, "avg_executed_macs": 10e6, "test_acc": 85.0, "train_acc": 90.0,
+                 "run": "gated"})
+    frontier = seeds.static_frontier(runs)
+    assert frontier[["width", "macs", "acc"]].to_numpy().tolist() == [[0.5, 10e6, 80.5],
+                                                                     [1.0, 40e6, 90.5]]
+    clean = pd.DataFrame([{"model": m, "cap": cap, "macs_mean": macs, "macs_max": mx, "acc": acc,
+                           "capped": capped}
+                          for m, base in (("a", 10e6), ("b", 20e6))
+                          for cap, macs, mx, acc, capped in ((None, base, 3 * base, 84.0, 0.0),
+                                                             (2 * base, base * 0.9, 2 * base, 83.0, 5.0))])
+    attacked = pd.DataFrame([{"model": m, "cap": 2 * base, "attacked_macs_mean": 1.8 * base,
+                              "attacked_macs_max": 2 * base, "attacked_acc": 30.0}
+                             for m, base in (("a", 10e6), ("b", 20e6))])
+    summary = study.budget_summary(clean, attacked, {"a": 10e6, "b": 20e6}, frontier)
+    assert summary["multiple"].tolist() == [2.0] and summary["n"].tolist() == [2]
+    row = summary.iloc[0]
+    assert row["delta_acc_mean"] == -1 and row["attacked_macs_max_mean"] == row["cap_mean"] == 30e6
+    at_20m, at_40m = 80.5 + 10 * 0.5, 90.5  # log-linear: 20M is halfway from 10M to 40M
+    assert row["frontier_acc_mean"] == pytest.approx((at_20m + at_40m) / 2)
+    assert row["acc_vs_frontier_mean"] == pytest.approx(83 - (at_20m + at_40m) / 2)
