@@ -312,7 +312,8 @@ def profile_epochs(profiles=("full", "paper")) -> dict[str, int]:
     return {profile: PROFILES[profile]["epochs"] for profile in profiles}
 
 
-def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = True) -> Finding:
+def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = True
+                    ) -> Optional[Finding]:
     """What the 200-epoch runs say beside the 30-epoch ones; with ``in_progress``, where the
     unfinished ones stand (not for pages that must not change while a run trains)."""
     epochs = profile_epochs()
@@ -320,6 +321,8 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
              for label, runs in training_histories(results_dir).items()}
     _, full_over = overview(results_dir, "full")
     _, paper_over = overview(results_dir, "paper")
+    if REFERENCE not in full_over.index:
+        return None  # no full-profile ResNet-20 to compare with (e.g. a smoke-only results folder)
     done = [label for label in paper if label in paper_over.index]
     running = [] if not in_progress else [
                f"{label} (seed {run.split()[-1]}: epoch {len(h)} of {epochs['paper']}, "

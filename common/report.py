@@ -230,7 +230,9 @@ def main(argv=None) -> None:
         executed.append(run_notebook(nb, output_dir, parameters))
         timing[nb.name] = round(time.perf_counter() - started, 1)
         print(f"[report] {nb.name} done in {timing[nb.name]:.0f} s", flush=True)
-    report = export_report(sorted(output_dir.glob("[0-9][0-9]_*.ipynb")), output_dir / "report.html",
+    # the numbered notebooks of the repository, executed now or before (--only): no stale file
+    combined = [output_dir / nb.name for nb in numbered_notebooks() if (output_dir / nb.name).exists()]
+    report = export_report(combined, output_dir / "report.html",
                            args.profile, data_source, info)
     update_readme()
     check = browser_check(report, output_dir / "report.png")
