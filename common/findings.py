@@ -39,13 +39,9 @@ def _read(path: Path) -> Optional[pd.DataFrame]:
 
 
 def _delta(row: pd.Series, prefix: str) -> str:
-    """"+0.43 [−0.84, +1.69]" (paired by seed, 95% interval) or "+0.47 (one seed)"."""
-    n, mean = row[f"{prefix}_n"], row[f"{prefix}_mean"]
-    if n != n or n == 0:
-        return "–"
-    if n < 2:
-        return f"{mean:+.2f} (one seed)"
-    return f"{mean:+.2f} [{row[f'{prefix}_ci_low']:+.2f}, {row[f'{prefix}_ci_high']:+.2f}]"
+    """"+0.43 [-0.84, +1.69]" (paired by seed, 95% interval) or "+0.47 (1 seed)", as the
+    tables over seeds write it (``seeds.signed``)."""
+    return seeds.signed(row, prefix)
 
 
 def _spans_zero(row: pd.Series, prefix: str) -> Optional[bool]:

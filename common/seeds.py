@@ -85,7 +85,7 @@ def kernel_summary(dy: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
                      "train acc (%)": plus_minus(train.loc[label, "mean"], train.loc[label, "std"]),
                      "test acc (%)": plus_minus(test.loc[label, "mean"], test.loc[label, "std"]),
                      f"paired Δ test vs {reference_label} [95% CI]":
-                         _signed(delta, "delta") if delta is not None else "–",
+                         signed(delta, "delta") if delta is not None else "–",
                      "what the interval supports": verdict(delta, "delta") if delta is not None else "–"})
     return pd.DataFrame(rows).set_index("model")
 
@@ -188,7 +188,8 @@ def overview(table: pd.DataFrame, reference: str = REFERENCE,
     return out.iloc[sorted(range(len(out)), key=key.__getitem__)]
 
 
-def _signed(row, prefix: str) -> str:
+def signed(row, prefix: str) -> str:
+    """A difference over seeds: "+0.43 [-0.84, +1.69]", "+0.47 (1 seed)" or "–"."""
     n, mean = row[f"{prefix}_n"], row[f"{prefix}_mean"]
     if n != n or n == 0:
         return "–"
@@ -205,12 +206,12 @@ def overview_markdown(over: pd.DataFrame, reference_macs: float) -> str:
              "vs static frontier at its MACs (points) [95% CI] |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for label, row in over.iterrows():
-        nearest = (f"{_signed(row, 'nearest')} ({row['nearest_static']})"
+        nearest = (f"{signed(row, 'nearest')} ({row['nearest_static']})"
                    if isinstance(row["nearest_static"], str) else "–")
         lines.append(f"| {label} | {row['seeds']} | {row['macs'] / 1e6:.2f}M | "
                      f"{100 * row['macs'] / reference_macs:.1f}% | "
-                     f"{plus_minus(row['test_acc'], row['test_acc_std'])} | {_signed(row, 'delta')} | "
-                     f"{nearest} | {_signed(row, 'margin')} |")
+                     f"{plus_minus(row['test_acc'], row['test_acc_std'])} | {signed(row, 'delta')} | "
+                     f"{nearest} | {signed(row, 'margin')} |")
     return "\n".join(lines)
 
 
