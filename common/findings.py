@@ -12,8 +12,9 @@ from typing import NamedTuple, Optional
 import pandas as pd
 
 from . import seeds
-from .flops import RESNET20_MACS
 from .config import PROFILES
+from .flops import RESNET20_MACS
+from .literature import HE_RESNET20_ACC, dy_gain_range, dy_gains_text
 from .manifest import (ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGHTS, parse_run,
                        queue)
 from .names import run_label
@@ -51,9 +52,11 @@ def _spans_zero(row: pd.Series, prefix: str) -> Optional[bool]:
 
 
 def _acc(row: pd.Series) -> str:
-    seeds_ = int(row["n"])
-    return (f"{seeds.plus_minus(row['test_acc'], row['test_acc_std'])}% "
-            + (f"({seeds_} seeds)" if seeds_ > 1 else "").strip())
+    """"87.09 ± 0.31% (3 seeds)", or "91.50% (1 seed)" where there is no spread."""
+    n = int(row["n"])
+    if n < 2:
+        return f"{row['test_acc']:.2f}% (1 seed)"
+    return f"{seeds.plus_minus(row['test_acc'], row['test_acc_std'])}% ({n} seeds)"
 
 
 def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Finding]:
@@ -71,11 +74,24 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Fin
             + "; ".join(f"{label.split()[-1]} {_delta(row, 'delta')}" for label, row in rows.iterrows())
             + (". No K is distinguishable from ResNet-20." if not distinguishable else
                f". Distinguishable from ResNet-20: {', '.join(distinguishable)}."))
+    text += " " + _among_reimplementations(best)
     train = seeds.summarize(table, "train_acc")["mean"]
     if REFERENCE in train and best.name in train:
         text += (f" Train accuracy (un-augmented training images) rises more: {train[REFERENCE]:.2f}% "
                  f"for ResNet-20, {train[best.name]:.2f}% for {best.name}.")
     return Finding("Dynamic convolution, accuracy against K", text, "05_accuracy_vs_k.png")
+
+
+def _among_reimplementations(row: pd.Series) -> str:
+    """Where an ``overview`` row's paired gain over ResNet-20 sits among published CIFAR-10
+    re-implementations of dynamic convolution (``common.literature``)."""
+    low, high = dy_gain_range()
+    mean = row["delta_mean"]
+    where = "within" if low <= mean <= high else "above" if mean > high else "below"
+    covers = (row["delta_n"] >= 2 and row["delta_ci_low"] <= low and high <= row["delta_ci_high"])
+    return (f"Published re-implementations on CIFAR-10 gain {dy_gains_text()}; ours, "
+            f"{mean:+.2f}, is {where} that range"
+            + (", and its interval covers all of it." if covers else "."))
 
 
 def _controls(table: Optional[pd.DataFrame]) -> Optional[tuple]:
@@ -308,37 +324,101 @@ def profile_epochs(profiles=("full", "paper")) -> dict[str, int]:
     return {profile: PROFILES[profile]["epochs"] for profile in profiles}
 
 
+def _comparison(table: pd.DataFrame, label: str, reference: str) -> dict:
+    """``label`` minus ``reference`` paired by seed in one profile's ``seed_table``, as the
+    ``d_``-prefixed n / mean / 95% interval that ``seeds.signed`` and ``seeds.verdict`` read."""
+    diffs = seeds.paired_differences(table[table["label"].isin([label, reference])], reference)
+    row = diffs.loc[label] if label in diffs.index else {"n": 0, "mean": float("nan"),
+                                                         "ci_low": float("nan"), "ci_high": float("nan")}
+    return {f"d_{key}": row[key] for key in ("n", "mean", "ci_low", "ci_high")}
+
+
+def _against_constant(values: pd.Series, constant: float) -> dict:
+    """The mean of ``values`` minus ``constant``, with the 95% interval of that mean."""
+    found = seeds.interval(values - constant)
+    return {f"d_{key}": found[key] for key in ("n", "mean", "ci_low", "ci_high")}
+
+
+def comparisons(table: pd.DataFrame) -> dict[str, dict]:
+    """The study's decisive comparisons in one profile's ``seed_table``: ResNet-20 against He et
+    al.'s accuracy, DY against ResNet-20, and the headline gated model against ResNet-20 and
+    against its static control of equal MACs (the `paper` profile trains no other static model,
+    so its frontier is that control)."""
+    dy = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
+    headline, control = run_label(*HEADLINE), run_label(*parse_run(HEADLINE_CONTROL))
+    return {
+        f"ResNet-20 against He et al.'s {HE_RESNET20_ACC:.2f}%":
+            _against_constant(table.loc[table["label"] == REFERENCE, "test_acc"], HE_RESNET20_ACC),
+        f"{dy} against ResNet-20": _comparison(table, dy, REFERENCE),
+        "headline gated model against ResNet-20": _comparison(table, headline, REFERENCE),
+        f"headline gated model against {control} (equal MACs)": _comparison(table, headline, control),
+    }
+
+
+def _word(row: dict) -> str:
+    """``seeds.verdict``'s word: ahead, behind, not distinguishable, one seed, no comparison."""
+    return seeds.verdict(row, "d").split(" (")[0].split(":")[0]
+
+
+def conclusions(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> pd.DataFrame:
+    """Each decisive comparison (``comparisons``) under each profile: the difference in points
+    (paired by seed, 95% interval), what the interval supports, and whether that verdict is the
+    same at the longer training: "same", "changes: <a> → <b>", or "open" while the longer profile
+    has fewer than two seeds of it."""
+    found = {profile: comparisons(overview(results_dir, profile)[0]) for profile in profiles}
+    rows = {}
+    for name in found[profiles[0]]:
+        row, words = {}, []
+        for profile in profiles:
+            values = found[profile][name]
+            words.append(_word(values))
+            row[f"{profile}: Δ (points) [95% CI]"] = seeds.signed(values, "d")
+            row[f"{profile}: verdict"] = words[-1]
+        first, last = words[0], words[-1]
+        row["with training length"] = (
+            "open" if {"one seed", "no comparison"} & {first, last}
+            else "same" if first == last else f"changes: {first} → {last}")
+        rows[name] = row
+    return pd.DataFrame(rows).T.rename_axis("comparison")
+
+
 def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = True
                     ) -> Optional[Finding]:
-    """What the 200-epoch runs say beside the 30-epoch ones; with ``in_progress``, where the
-    unfinished ones stand (not for pages that must not change while a run trains)."""
+    """What the ``paper`` runs say beside the ``full`` ones (``conclusions``); with
+    ``in_progress``, where the unfinished ones stand (not for pages that must not change while a
+    run trains)."""
     epochs = profile_epochs()
+    short, long = f"{epochs['full']} epochs", f"{epochs['paper']} epochs"
     paper = {label: {run: h for run, h in runs.items() if run.startswith("paper")}
              for label, runs in training_histories(results_dir).items()}
     _, full_over = overview(results_dir, "full")
     _, paper_over = overview(results_dir, "paper")
     if REFERENCE not in full_over.index:
         return None  # no full-profile ResNet-20 to compare with (e.g. a smoke-only results folder)
-    done = [label for label in paper if label in paper_over.index]
     running = [] if not in_progress else [
                f"{label} (seed {run.split()[-1]}: epoch {len(h)} of {epochs['paper']}, "
                f"{h['test_acc'].iloc[-1]:.2f}% so far)"
                for label, runs in paper.items() for run, h in runs.items()
                if len(h) < epochs["paper"]]
+    still = f" Still training: {'; '.join(running)}." if running else ""
+    done = [label for label in paper if label in paper_over.index]
     if not done:
-        text = (f"No run of the {epochs['paper']}-epoch `paper` profile has finished: every "
-                f"conclusion here rests on {epochs['full']} epochs, where ResNet-20 reaches "
-                f"{_acc(full_over.loc[REFERENCE])} against He et al.'s 91.25% (original images, "
-                f"~164 epochs). " + (f"In progress: {'; '.join(running)}." if running else ""))
-        return Finding("Training length", text, None)
-    parts = []
-    for label in done:
-        p, f = paper_over.loc[label], full_over.loc[label] if label in full_over.index else None
-        same = (f is not None and label != REFERENCE
-                and _spans_zero(p, "delta") == _spans_zero(f, "delta"))
-        parts.append(f"{label} {_acc(p)} at 200 epochs"
-                     + (f" against {_acc(f)} at 30" if f is not None else "")
-                     + (f", vs ResNet-20 {_delta(p, 'delta')} ({'same' if same else 'another'} "
-                        f"verdict than at 30 epochs)" if label != REFERENCE else ""))
-    text = "; ".join(parts) + "." + (f" Still training: {'; '.join(running)}." if running else "")
-    return Finding("Training length", text, "05_profiles.png")
+        return Finding("Training length", (
+            f"No run of the {epochs['paper']}-epoch `paper` profile has finished: every conclusion here rests on "
+            f"{short}, where ResNet-20 reaches {_acc(full_over.loc[REFERENCE])} against He et "
+            f"al.'s {HE_RESNET20_ACC:.2f}% (original images, ~164 epochs).{still}"), None)
+    accuracy = "; ".join(
+        f"{label} {_acc(paper_over.loc[label])} at {long}"
+        + (f" against {_acc(full_over.loc[label])} at {epochs['full']}" if label in full_over.index else "")
+        for label in done)
+    table = conclusions(results_dir)
+    by_outcome = {outcome: [name for name, row in table.iterrows()
+                            if row["with training length"].startswith(outcome)]
+                  for outcome in ("same", "changes", "open")}
+    verdicts = ". ".join(filter(None, [
+        f"Same verdict at both lengths: {'; '.join(by_outcome['same'])}" if by_outcome["same"] else "",
+        "Changed: " + "; ".join(f"{name} ({table.loc[name, 'with training length'].split(': ')[1]})"
+                                for name in by_outcome["changes"]) if by_outcome["changes"] else "",
+        f"Not yet decided at {long} (fewer than two seeds): {'; '.join(by_outcome['open'])}"
+        if by_outcome["open"] else ""]))
+    return Finding("Training length", f"{accuracy}. {verdicts}.{still}", "05_profiles.png")

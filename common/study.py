@@ -187,16 +187,16 @@ def robustness_table(run_dir: Path, model: nn.Module, images, labels, data_key: 
                      eps_255, pgd_steps, straight_through: bool, cache_dir: Path,
                      seed: int = 0, device="cpu", recompute: bool = False,
                      progress: bool = True) -> pd.DataFrame:
-    """``common.attacks.robustness_sweep`` of one run (column ``model``: its folder name),
-    stored as ``sweep-<run>-<hash>`` keyed by the run, ``data_key`` (data fingerprint, number
-    of images) and the settings."""
+    """``common.attacks.robustness_sweep`` of one run (column ``model``: its folder name; column
+    ``images``: how many images each accuracy is over), stored as ``sweep-<run>-<hash>`` keyed by
+    the run, ``data_key`` (data fingerprint, number of images) and the settings."""
     run = Path(run_dir).name
     key = {**data_key, "seed": seed, "eps_255": list(eps_255), "pgd_steps": list(pgd_steps),
            "run": run, "straight_through": straight_through}
     return cached_table(f"sweep-{run}", key, lambda: robustness_sweep(
         {run: model}, images, labels, [e / 255 for e in eps_255], list(pgd_steps),
         straight_through_models=[run] if straight_through else [], seed=seed, device=device,
-        progress=progress), cache_dir, recompute)
+        progress=progress), cache_dir, recompute).assign(images=len(labels))
 
 
 def transfer_key(runs: dict[str, Path], data_key: dict, eps_255: float, seed: int = 0) -> dict:

@@ -12,7 +12,7 @@ COMMON = Path(__file__).resolve().parent.parent / "common"
 
 # Bottom to top. The README's "Layout" section describes the same layers.
 LAYERS = {
-    "base": ["paths", "tables", "provenance"],
+    "base": ["paths", "tables", "provenance", "literature"],
     "core": ["data", "losses", "models", "models.resnet", "models.dynamic_conv",
              "models.gating", "evaluation", "flops", "attacks", "plots"],
     "training": ["config", "runs", "train"],

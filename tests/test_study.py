@@ -182,6 +182,7 @@ def test_attack_caches_are_keyed_and_stored_by_run_folder_and_relabelled_on_read
         text = path.read_text()
         assert "Gated label" not in text and "Plain label" not in text, path.name
     assert set(sweep["model"]) == {runs["Gated label"].name}
+    assert set(sweep["images"]) == {len(y)}  # what the attacks finding states its error over
     labelled = study.label_runs(energy, runs)
     assert set(labelled["model"]) == {"Gated label"}
     assert set(labelled["target"].dropna()) == {"Plain label"}

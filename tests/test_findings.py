@@ -1,0 +1,102 @@
+"""The findings that compare training lengths, on synthetic results folders: the `paper` profile's
+runs beside the `full` ones, finished or still training."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from common import findings, literature
+from common.manifest import HEADLINE, HEADLINE_CONTROL, parse_run
+
+RUNS = {"resnet20": parse_run("resnet20"), "dy4": parse_run("dy4"), "headline": HEADLINE,
+        "width0.5": parse_run(HEADLINE_CONTROL)}
+MACS = {"resnet20": 40.55e6, "dy4": 41.8e6, "headline": 10.2e6, "width0.5": 10.4e6}
+
+
+def write_run(results, run, profile, seed, acc, epochs=None, finished=True):
+    """A run folder as training leaves it: config and history, and metrics once finished."""
+    model, kwargs = RUNS[run]
+    folder = results / f"{run}-{profile}-seed{seed}-0000"
+    folder.mkdir(parents=True)
+    config = {"model": model, "model_kwargs": kwargs, "seed": seed, "profile": profile, "holdout": 0}
+    (folder / "config.json").write_text(json.dumps(config))
+    epochs = epochs or {"full": 30, "paper": 200}[profile]
+    pd.DataFrame({"epoch": range(1, epochs + 1),
+                  "test_acc": [acc * (i + 1) / epochs for i in range(epochs)]}).to_csv(
+        folder / "history.csv", index=False)
+    if finished:
+        (folder / "metrics.json").write_text(json.dumps({
+            **config, "test_acc": acc, "train_acc": acc + 5, "macs": MACS[run],
+            "run": folder.name}))
+
+
+@pytest.fixture()
+def full_study(tmp_path):
+    """Three seeds at `full`: DY +0.5 (not distinguishable), headline 3 points behind ResNet-20
+    and level with its static control."""
+    for seed, noise in enumerate((0.0, 0.6, -0.6)):
+        write_run(tmp_path, "resnet20", "full", seed, 87.0 + noise)
+        write_run(tmp_path, "dy4", "full", seed, 87.5 + noise * (1 if seed != 1 else -1))
+        write_run(tmp_path, "headline", "full", seed, 84.0 + noise)
+        write_run(tmp_path, "width0.5", "full", seed, 84.0 + noise * 0.5)
+    return tmp_path
+
+
+def test_without_paper_runs_every_conclusion_is_open(full_study):
+    table = findings.conclusions(full_study)
+    assert list(table["with training length"]) == ["open"] * 4
+    assert table.loc["ResNet-20 against He et al.'s 91.25%", "full: verdict"] == "behind"
+    assert table.loc["DY K=4 against ResNet-20", "full: verdict"] == "not distinguishable"
+    assert table.loc["headline gated model against ResNet-20", "full: verdict"] == "behind"
+    found = findings.training_length(full_study)
+    assert "No run of the 200-epoch `paper` profile has finished" in found.text
+    assert "87.00 ± 0.60% (3 seeds)" in found.text
+
+
+def test_a_run_still_training_is_reported_only_where_asked(full_study):
+    write_run(full_study, "resnet20", "paper", 0, 60.0, epochs=12, finished=False)
+    assert "ResNet-20 (seed 0: epoch 12 of 200, 60.00% so far)" in findings.training_length(full_study).text
+    assert "Still training" not in findings.training_length(full_study, in_progress=False).text
+
+
+def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
+    for run, acc in [("resnet20", 91.5), ("dy4", 92.0), ("headline", 88.0), ("width0.5", 87.0)]:
+        write_run(full_study, run, "paper", 0, acc)
+    table = findings.conclusions(full_study)
+    assert table.loc["DY K=4 against ResNet-20", "paper: Δ (points) [95% CI]"] == "+0.50 (1 seed)"
+    assert table.loc["DY K=4 against ResNet-20", "paper: verdict"] == "one seed"
+    assert set(table["with training length"]) == {"open"}
+    side = findings.profiles_side_by_side(full_study)
+    assert side.loc["ResNet-20", "paper: test acc (%)"] == "91.50% (1 seed)"
+    text = findings.training_length(full_study).text
+    assert "ResNet-20 91.50% (1 seed) at 200 epochs against 87.00 ± 0.60% (3 seeds) at 30" in text
+    assert "Not yet decided at 200 epochs (fewer than two seeds)" in text
+
+
+def test_verdicts_that_change_with_training_length_are_named(full_study):
+    # At 200 epochs, DY is ahead of ResNet-20 on every seed and ResNet-20 reaches He et al.
+    for seed, noise in enumerate((0.0, 0.3, -0.3)):
+        write_run(full_study, "resnet20", "paper", seed, 91.6 + noise)
+        write_run(full_study, "dy4", "paper", seed, 92.6 + noise)
+        write_run(full_study, "headline", "paper", seed, 88.6 + noise)
+        write_run(full_study, "width0.5", "paper", seed, 88.4 + noise * 0.5)
+    table = findings.conclusions(full_study)
+    assert table.loc["DY K=4 against ResNet-20", "with training length"] == \
+        "changes: not distinguishable → ahead"
+    assert table.loc["DY K=4 against ResNet-20", "paper: Δ (points) [95% CI]"] == "+1.00 [+1.00, +1.00]"
+    assert table.loc["headline gated model against ResNet-20", "with training length"] == "same"
+    assert table.loc["ResNet-20 against He et al.'s 91.25%", "with training length"] == \
+        "changes: behind → not distinguishable"
+    text = findings.training_length(full_study).text
+    assert "Changed: " in text and "DY K=4 against ResNet-20 (not distinguishable → ahead)" in text
+    assert "Same verdict at both lengths: headline gated model against ResNet-20" in text
+
+
+def test_dy_gain_is_placed_among_published_reimplementations():
+    low, high = literature.dy_gain_range()
+    assert low < high
+    row = pd.Series({"delta_mean": high + 1, "delta_n": 3, "delta_ci_low": 0.1, "delta_ci_high": 3.0})
+    assert "is above that range." in findings._among_reimplementations(row)
+    row = pd.Series({"delta_mean": (low + high) / 2, "delta_n": 3, "delta_ci_low": -2.0, "delta_ci_high": 2.0})
+    assert "is within that range, and its interval covers all of it." in findings._among_reimplementations(row)
