@@ -100,3 +100,18 @@ def test_dy_gain_is_placed_among_published_reimplementations():
     assert "is above that range." in findings._among_reimplementations(row)
     row = pd.Series({"delta_mean": (low + high) / 2, "delta_n": 3, "delta_ci_low": -2.0, "delta_ci_high": 2.0})
     assert "is within that range, and its interval covers all of it." in findings._among_reimplementations(row)
+
+
+def test_training_curves_dash_the_runs_still_training(full_study):
+    import matplotlib
+    matplotlib.use("Agg")
+    from common.plots import plot_profile_curves
+
+    write_run(full_study, "resnet20", "paper", 0, 60.0, epochs=12, finished=False)
+    histories = findings.training_histories(full_study)
+    assert set(histories["ResNet-20"]) == {"full seed 0", "full seed 1", "full seed 2", "paper seed 0"}
+    fig = plot_profile_curves(histories, findings.profile_epochs(), "curves")
+    lines = {line.get_linestyle() for line in fig.axes[0].get_lines()}
+    assert lines == {"-", "--"}  # three finished full runs, one paper run still training
+    paper = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"][0]
+    assert paper.get_xdata().max() == pytest.approx(12 / 200)  # x is the fraction of training
