@@ -9,6 +9,7 @@ import math
 import textwrap
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullLocator
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -379,14 +380,24 @@ def plot_gate_shift(shift: pd.DataFrame, title: str) -> plt.Figure:
     return fig
 
 
+def _log_ticks(ax: plt.Axes, axis: str, low: float, high: float) -> None:
+    """Plain-number ticks (5, 10, 15, 20, 30, ...) on a log ``axis`` over [low, high]: the
+    default ``2 x 10^1`` labels are hard to read at a glance."""
+    ticks = [t for t in (2.5, 5, 7.5, 10, 12.5, 15, 20, 25, 30, 40, 60, 80)
+             if low / 1.15 <= t <= high * 1.15]
+    (ax.set_xticks if axis == "x" else ax.set_yticks)(ticks, [f"{t:g}" for t in ticks])
+    (ax.xaxis if axis == "x" else ax.yaxis).set_minor_locator(NullLocator())
+
+
 def plot_budget_curve(summary: pd.DataFrame, frontier: pd.DataFrame, uncapped_acc: float,
                       uncapped_macs: float, title: str, tolerance: float = 0.5,
-                      goal: float = 1.25) -> plt.Figure:
+                      goal: float = 1.25, uncapped_attacked: float | None = None) -> plt.Figure:
     """A MAC cap's price and guarantee, from ``common.study.budget_summary`` (mean ± std over
     seeds). Left: clean accuracy against the cap, with the static ``frontier`` (columns
-    ``macs``, ``acc``, ``label``: the network whose every image costs the cap) and the uncapped
+    ``macs``, ``acc``, ``width``: the network whose every image costs the cap) and the uncapped
     accuracy less ``tolerance``. Right: executed MACs on clean and attacked images against the
-    cap, under the line MACs = cap that the cap guarantees, and ``goal`` x the uncapped mean."""
+    cap, under the line MACs = cap that the cap guarantees, ``goal`` x the uncapped mean, and the
+    energy attack's mean without a cap (``uncapped_attacked``, if given)."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
     cap = summary["cap_mean"] / 1e6
     left.errorbar(cap, summary["acc_mean"], summary["acc_std"], marker="o", capsize=3,
@@ -398,8 +409,10 @@ def plot_budget_curve(summary: pd.DataFrame, frontier: pd.DataFrame, uncapped_ac
                       xytext=(3, -10), fontsize=7)
     left.axhspan(uncapped_acc - tolerance, uncapped_acc, color="tab:green", alpha=0.15,
                  label=f"within {tolerance:g} points of uncapped")
-    left.set(xscale="log", xlabel="cap = worst-case MMACs per image", ylabel="test accuracy (%)",
-             title="what the cap costs in accuracy")
+    left.set(xscale="log", xlabel="cap = worst-case MMACs per image (log scale)",
+             ylabel="test accuracy (%)", title="what the cap costs in accuracy")
+    _log_ticks(left, "x", min(cap.min(), frontier["macs"].min() / 1e6),
+               max(cap.max(), frontier["macs"].max() / 1e6))
     left.legend(fontsize=8, loc="lower right")
     right.errorbar(cap, summary["macs_mean_mean"] / 1e6, summary["macs_mean_std"] / 1e6,
                    marker="o", capsize=3, color="tab:blue", label="clean, mean")
@@ -411,8 +424,13 @@ def plot_budget_curve(summary: pd.DataFrame, frontier: pd.DataFrame, uncapped_ac
     right.plot(cap, cap, "k-", lw=0.8, label="MACs = cap (guaranteed bound)")
     right.axhline(goal * uncapped_macs / 1e6, color="tab:green", ls="--", lw=1,
                   label=f"{goal:g} × uncapped clean mean")
-    right.set(xscale="log", yscale="log", xlabel="cap (MMACs per image)",
-              ylabel="executed MMACs per image", title="what the cap guarantees")
+    if uncapped_attacked is not None:
+        right.axhline(uncapped_attacked / 1e6, color="tab:red", ls=":", lw=1,
+                      label="energy attack without a cap, mean")
+    right.set(xscale="log", yscale="log", xlabel="cap (MMACs per image, log scale)",
+              ylabel="executed MMACs per image (log scale)", title="what the cap guarantees")
+    _log_ticks(right, "x", cap.min(), cap.max())
+    _log_ticks(right, "y", summary["macs_mean_mean"].min() / 1e6, cap.max())
     right.legend(fontsize=8, loc="upper left")
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout()

@@ -360,7 +360,8 @@ def plot_robustness_curves(sweep: pd.DataFrame, title: str, images: int | None =
     ``sweep`` is ``common.attacks.robustness_sweep``'s table. Error bars are the binomial standard
     error of an accuracy on the attacked images, sqrt(p (1 - p) / n): n is the sweep's ``images``
     column, else ``images``; without either the figure says it has no error bars. Straight-through
-    (adaptive) attacks on gated models share the panel of their naive version, drawn dashed.
+    (adaptive) attacks on gated models share the panel of their naive version, drawn dashed; each
+    family's legend sits under its column.
     """
     count = sweep["images"] if "images" in sweep else images
     if count is None:
@@ -378,10 +379,18 @@ def plot_robustness_curves(sweep: pd.DataFrame, title: str, images: int | None =
     reference_family = sweep.loc[sweep["model"] == reference, "family"].iloc[0] \
         if (sweep["model"] == reference).any() else None
     families = [f for f in dict.fromkeys(sweep["family"]) if f != reference_family] or [reference_family]
-    fig, axes = plt.subplots(len(attacks), len(families), figsize=(5.2 * len(families), 3.3 * len(attacks)),
-                             sharex=True, sharey=True, squeeze=False)
-    for row, attack in enumerate(attacks):
-        for col, family in enumerate(families):
+    # One legend per family, in a row of its own under the panels: in a panel it hides the curves.
+    entries = {family: len(set(sweep.loc[sweep["family"] == family, "model"])) + 2 for family in families}
+    legend_height = 0.17 * max(entries.values()) + 0.3
+    fig = plt.figure(figsize=(5.2 * len(families), 3.3 * len(attacks) + legend_height))
+    grid = fig.add_gridspec(len(attacks) + 1, len(families),
+                            height_ratios=[3.3] * len(attacks) + [legend_height])
+    first = fig.add_subplot(grid[0, 0])
+    axes = [[first if (r, c) == (0, 0) else fig.add_subplot(grid[r, c], sharex=first, sharey=first)
+             for c in range(len(families))] for r in range(len(attacks))]
+    for col, family in enumerate(families):
+        handles = {}
+        for row, attack in enumerate(attacks):
             ax = axes[row][col]
             rows = sweep[(sweep["base"] == attack)
                          & ((sweep["family"] == family) | (sweep["model"] == reference))]
@@ -389,19 +398,29 @@ def plot_robustness_curves(sweep: pd.DataFrame, title: str, images: int | None =
             palette = dict(zip(members, sns.color_palette("viridis", max(len(members), 1))))
             palette[reference] = "black"
             for (model, adaptive), line in rows.groupby(["model", "adaptive"], sort=False):
-                ax.errorbar(line["eps_255"], line["robust_acc"],
-                            yerr=line["stderr"] if count is not None else None,
-                            fmt="--" if adaptive else "-", marker="o", ms=3, capsize=2, elinewidth=0.8,
-                            color=palette[model], lw=2 if model == reference else 1.3,
-                            label=f"{model} (straight-through)" if adaptive else model)
+                drawn = ax.errorbar(line["eps_255"], line["robust_acc"],
+                                    yerr=line["stderr"] if count is not None else None,
+                                    fmt="--" if adaptive else "-", marker="o", ms=3, capsize=2,
+                                    elinewidth=0.8, color=palette[model],
+                                    lw=2 if model == reference else 1.3)
+                if not adaptive:
+                    handles.setdefault(model, drawn)
+                elif "adaptive" not in handles:
+                    handles["adaptive"] = Line2D([], [], color="gray", ls="--", marker="o", ms=3)
             ax.set(title=f"{attack}: {family} models", xticks=sorted(sweep["eps_255"].unique()))
             ax.grid(alpha=0.3)
-            if row == 0:
-                ax.legend(fontsize=7, frameon=False)
+            ax.tick_params(labelbottom=row == len(attacks) - 1, labelleft=col == 0)
             if col == 0:
                 ax.set_ylabel("accuracy under attack (%)")
             if row == len(attacks) - 1:
                 ax.set_xlabel("ε (/255)")
+        if "adaptive" in handles:
+            handles["adaptive"] = handles.pop("adaptive")  # last: it explains a line style
+        legend = fig.add_subplot(grid[len(attacks), col])
+        legend.axis("off")
+        labels = ["dashed: the straight-through (adaptive) attack" if key == "adaptive" else key
+                  for key in handles]
+        legend.legend(list(handles.values()), labels, fontsize=7, frameon=False, loc="upper center")
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
     return fig

@@ -341,7 +341,10 @@ def test_robustness_curves_have_binomial_error_bars():
                           for a in ("FGSM", "PGD-10") for e, acc in zip((0, 4), accs)])
     fig = plot_robustness_curves(sweep, "t", images=100)
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles == ["FGSM: DY models", "FGSM: gated models", "PGD-10: DY models", "PGD-10: gated models"]
+    assert titles == ["FGSM: DY models", "FGSM: gated models", "PGD-10: DY models", "PGD-10: gated models",
+                      "", ""]  # the last row holds each family's legend, under the panels
+    assert all(ax.get_legend() is None for ax in fig.axes[:4])
+    assert [t.get_text() for t in fig.axes[4].get_legend().get_texts()] == ["ResNet-20", "DY K=4"]
     bars = [c for c in fig.axes[0].containers if isinstance(c, ErrorbarContainer)]
     assert len(bars) == 2  # ResNet-20 and DY K=4
     spans = [np.ptp(seg[:, 1]) / 2 for seg in bars[0].lines[2][0].get_segments()]
@@ -386,3 +389,15 @@ def test_macs_vs_difficulty_shows_every_whisker():
     ends = np.concatenate([line.get_ydata() for line in ax.lines])  # boxes, medians, whiskers, caps
     low, high = ax.get_ylim()
     assert low <= ends.min() and ends.max() <= high
+
+
+def test_robustness_legend_names_the_dashed_adaptive_attack_once():
+    from common.plots import plot_robustness_curves
+
+    sweep = pd.DataFrame([{"model": m, "attack": a, "eps_255": e, "robust_acc": 50.0, "images": 100}
+                          for m in ("ResNet-20", "gated L0=0.5", "gated L0=1.0")
+                          for a in ("PGD-10", "PGD-10 (straight-through)") for e in (0, 4)
+                          if m != "ResNet-20" or "straight" not in a])
+    fig = plot_robustness_curves(sweep, "t")
+    texts = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+    assert texts == ["ResNet-20", "gated L0=0.5", "gated L0=1.0", "dashed: the straight-through (adaptive) attack"]

@@ -279,3 +279,24 @@ def test_budget_curve_never_exceeds_its_caps(sensitive):
     # the attack made against the uncapped model raises its MACs above the median cap
     assert curve.loc[0, "attacked_macs_mean"] > curve.loc[0, "macs_mean"]
     assert all(g.budget is None for g in channel_gates(model))
+
+
+def test_budget_figure_reads_in_plain_numbers_and_shows_the_uncapped_attack():
+    import matplotlib
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from common.analysis_plots import plot_budget_curve
+
+    caps = [10.2e6, 11.2e6, 12.7e6, 15.3e6, 20.4e6]
+    summary = pd.DataFrame({"cap_mean": caps, "acc_mean": [81.4, 83.3, 83.8, 83.8, 83.8],
+                            "acc_std": 0.2, "macs_mean_mean": [9.8e6, 10.1e6, 10.2e6, 10.2e6, 10.2e6],
+                            "macs_mean_std": 0.3e6, "attacked_macs_mean_mean": [10.2e6, 11.2e6, 12.7e6, 15e6, 17e6],
+                            "attacked_macs_mean_std": 0.5e6, "attacked_macs_max_mean": caps})
+    frontier = pd.DataFrame({"macs": [8.5e6, 10.3e6, 40.6e6], "acc": [82.5, 83.3, 87.1],
+                             "width": [0.45, 0.5, 1.0]})
+    fig = plot_budget_curve(summary, frontier, 83.8, 10.2e6, "cap", uncapped_attacked=17.1e6)
+    left, right = fig.axes[:2]
+    assert [t.get_text() for t in left.get_xticklabels()] == ["7.5", "10", "12.5", "15", "20", "25", "30", "40"]
+    assert "energy attack without a cap, mean" in right.get_legend_handles_labels()[1]
+    assert any(line.get_ydata()[0] == pytest.approx(17.1) for line in right.get_lines() if line.get_linestyle() == ":")
