@@ -61,6 +61,7 @@ def _acc(row: pd.Series) -> str:
 
 def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Finding]:
     labels = [run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS]
+    params = table.groupby("label")["params"].first().dropna()
     rows = over.loc[[label for label in labels if label in over.index]]
     if rows.empty or REFERENCE not in over.index:
         return None
@@ -69,7 +70,10 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Fin
     distinguishable = [label for label, row in rows.iterrows() if _spans_zero(row, "delta") is False]
     text = (f"{best.name} reaches {_acc(best)} against ResNet-20's {_acc(over.loc[REFERENCE])}: "
             f"paired by seed {_delta(best, 'delta')} points (95% interval) at "
-            f"{100 * best['macs'] / RESNET20_MACS:.1f}% of its MACs. Over K = "
+            f"{100 * best['macs'] / RESNET20_MACS:.1f}% of its MACs"
+            + (f" and {params[best.name] / params[REFERENCE]:.1f}× its parameters" if
+               REFERENCE in params and best.name in params else "")
+            + ". Over K = "
             f"{', '.join(str(k) for k in KERNELS)}: "
             + "; ".join(f"{label.split()[-1]} {_delta(row, 'delta')}" for label, row in rows.iterrows())
             + (". No K is distinguishable from ResNet-20." if not distinguishable else
@@ -77,8 +81,9 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Fin
     text += " " + _among_reimplementations(best)
     train = seeds.summarize(table, "train_acc")["mean"]
     if REFERENCE in train and best.name in train:
-        text += (f" Train accuracy (un-augmented training images) rises more: {train[REFERENCE]:.2f}% "
-                 f"for ResNet-20, {train[best.name]:.2f}% for {best.name}.")
+        text += (f" It fits the training images more closely than it gains on test: train accuracy "
+                 f"(un-augmented) {train[best.name]:.2f}% against ResNet-20's {train[REFERENCE]:.2f}% "
+                 f"(mean over seeds).")
     return Finding("Dynamic convolution, accuracy against K", text, "05_accuracy_vs_k.png")
 
 
@@ -142,13 +147,22 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     dependence = _read(_tables(results_dir) / f"03_gating_input_dependence_{profile}.csv")
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
-        text += (f" Its decisions are per image: {d['live gates conditional (%)']:.0f}% of its live "
-                 f"gates are conditional, per-image MACs spread {d['MACs spread (%)']:.1f}%, and "
-                 f"freezing every gate to its majority decision costs {-d['Δ frozen (points)']:.2f} "
-                 f"points (seed 0).")
+        text += (f" Its decisions are per image, as its selection rule required: "
+                 f"{d['live gates conditional (%)']:.0f}% of its live gates are conditional, per-image "
+                 f"MACs spread {d['MACs spread (%)']:.1f}%, and freezing every gate to its majority "
+                 f"decision costs {-d['Δ frozen (points)']:.2f} points (seed 0, no retraining).")
     if margins:
-        text += (f" The uniform-L0 models, whose gates are nearly static, sit on the static frontier "
-                 f"({' / '.join(margins)} points, one seed each).")
+        shares = (dependence.reindex(uniform)["live gates conditional (%)"].dropna()
+                  if dependence is not None else pd.Series(dtype=float))
+        text += (f" The uniform-L0 models, whose gates are mostly fixed"
+                 + (f" ({shares.min():.0f}–{shares.max():.0f}% of live gates conditional)" if len(shares) else "")
+                 + f", sit on the static frontier ({' / '.join(margins)} points, one seed each).")
+    speed = _read(_tables(results_dir) / f"03_gating_batch1_speed_{profile}.csv")
+    if speed is not None and "gated, active channels only" in speed.index:
+        fast = speed.loc["gated, active channels only"]
+        text += (f" Fewer MACs are not less time here: computing only the active channels at batch 1 "
+                 f"runs at {fast['speed_vs_resnet20']:.2f}× ResNet-20's images/s for "
+                 f"{fast['macs_vs_resnet20']:.2f}× its MACs (CPU).")
     return Finding("Channel gating, accuracy and executed MACs", text, "05_accuracy_vs_macs.png")
 
 
@@ -183,8 +197,10 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         if len(values):
             parts.append(f"{family} {values.min():.1f}–{values.max():.1f}%" if len(values) > 1
                          else f"{family} {values.iloc[0]:.1f}%")
-    error = (f" (binomial error up to {100 * (0.25 / sweep['images'].iloc[0]) ** 0.5:.1f} points on "
-             f"{sweep['images'].iloc[0]} images)" if "images" in sweep else "")
+    headline_seeds = sweep.loc[sweep["model"].str.startswith(run_label(*HEADLINE)), "model"].nunique()
+    extra = f", all {headline_seeds} of the headline gated model" if headline_seeds > 1 else ""
+    error = (f" (95% binomial interval up to ±{196 * (0.25 / sweep['images'].iloc[0]) ** 0.5:.1f} points on "
+             f"{sweep['images'].iloc[0]} test images, seed 0 of each model{extra})" if "images" in sweep else "")
     text = (f"No model is robust and neither dynamic family differs from ResNet-20 beyond the "
             f"sampling error{error}: at "
             f"ε = {eps:g}/255 the strongest PGD leaves {'; '.join(parts)}; at 8/255 every model is at "
@@ -214,7 +230,8 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
             f"MACs from {top['mean MACs clean (M)'].mean():.2f}M to {top['mean MACs energy (M)'].mean():.2f}M "
             f"per image ({ratio.mean():.2f}×, {len(top)} seeds; uniform noise of the same ε: "
             f"{(top['mean MACs noise (M)'] / top['mean MACs clean (M)']).mean():.3f}×), taking back "
-            f"{seeds.plus_minus(share['mean'], share['std'], 1)}% of its saving against ResNet-20"
+            f"{seeds.plus_minus(share['mean'], share['std'], 1)}% (mean ± std over seeds) of its "
+            f"saving against ResNet-20"
             + (f"; a stealthy variant that keeps every prediction takes back "
                f"{seeds.plus_minus(stealthy['mean'], stealthy['std'], 1)}%" if stealthy["n"] else "")
             + ".")
@@ -240,11 +257,16 @@ def question(over: pd.DataFrame) -> Optional[Finding]:
     dy_shown = _spans_zero(dy_row, "delta") is False and dy_row["delta_mean"] > 0
     gate_shown = _spans_zero(gate_row, "nearest") is False and gate_row["nearest_mean"] > 0
     answer = ("Yes for both" if dy_shown and gate_shown else
-              "Not shown" if not (dy_shown or gate_shown) else "For one family")
+              "No gain shown" if not (dy_shown or gate_shown) else "For one family")
+    bounds = [f"{row[f'{prefix}_ci_high']:+.2f}" for row, prefix in ((dy_row, "delta"), (gate_row, "nearest"))
+              if row[f"{prefix}_n"] >= 2]
     text = (f"Does input dependence beat a static network of the same cost? {answer}: "
             f"{dy} against ResNet-20 {_delta(dy_row, 'delta')} points, the headline gated model "
             f"against the static network of equal MACs {_delta(gate_row, 'nearest')} points "
-            f"(paired by seed, 95% intervals; an interval that includes 0 shows no gain).")
+            f"(paired by seed, 95% intervals; an interval that includes 0 shows no gain)"
+            + (f"; gains larger than {' and '.join(bounds)} points are ruled out at "
+               f"{PROFILES['full']['epochs']} epochs." if len(bounds) == 2 and not (dy_shown or gate_shown)
+               else "."))
     return Finding("The study's question", text, None)
 
 
@@ -253,13 +275,13 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
     is left out)."""
     results_dir = Path(results_dir)
     table, over = overview(results_dir, profile)
-    found = [dynamic_convolution(over, table) if not over.empty else None,
+    found = [question(over) if not over.empty else None,
+             dynamic_convolution(over, table) if not over.empty else None,
              attention_by_class(results_dir, profile),
              channel_gating(over, results_dir, profile) if not over.empty else None,
              channels_by_class(results_dir, profile),
              attacks(results_dir, profile),
              energy_attack(results_dir, profile),
-             question(over) if not over.empty else None,
              training_length(results_dir, in_progress=False) if profile == "full" else None]
     return [f for f in found if f is not None]
 

@@ -29,13 +29,13 @@ RESNET20 = [
 ]
 HE_RESNET20_ACC = RESNET20[0].static_acc
 
-# Dynamic convolution re-implemented on CIFAR-10 (Nyquixt/DyRes, README's CIFAR-10 table):
+# Dynamic convolution re-implemented on CIFAR-10 (github.com/Nyquixt/DyRes, its README's CIFAR-10 table):
 # each network without and with dynamic convolution.
 DY_REIMPLEMENTATIONS = [
-    Published("Nyquixt/DyRes", "LeNet (BN)", "CIFAR-10", 75.27, 75.31),
-    Published("Nyquixt/DyRes", "AlexNet", "CIFAR-10", 86.26, 86.89),
-    Published("Nyquixt/DyRes", "SqueezeNet", "CIFAR-10", 90.09, 90.75),
-    Published("Nyquixt/DyRes", "ResNet-18", "CIFAR-10", 94.12, 94.24),
+    Published("DyRes (github.com/Nyquixt/DyRes)", "LeNet (BN)", "CIFAR-10", 75.27, 75.31),
+    Published("DyRes (github.com/Nyquixt/DyRes)", "AlexNet", "CIFAR-10", 86.26, 86.89),
+    Published("DyRes (github.com/Nyquixt/DyRes)", "SqueezeNet", "CIFAR-10", 90.09, 90.75),
+    Published("DyRes (github.com/Nyquixt/DyRes)", "ResNet-18", "CIFAR-10", 94.12, 94.24),
 ]
 
 
@@ -46,7 +46,7 @@ def dy_gain_range() -> tuple[float, float]:
 
 
 def dy_gains_text() -> str:
-    """"+0.04 to +0.66 points (Nyquixt/DyRes: LeNet (BN) +0.04, …)", for prose."""
+    """"+0.04 to +0.66 points (DyRes (github.com/Nyquixt/DyRes): LeNet (BN) +0.04, …)", for prose."""
     low, high = dy_gain_range()
     sources = dict.fromkeys(p.source for p in DY_REIMPLEMENTATIONS)
     return (f"{low:+.2f} to {high:+.2f} points ("

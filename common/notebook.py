@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple, Optional
 
+import pandas as pd
+from IPython import get_ipython
+
 from .paths import FIGURES_DIR, RESULTS_DIR
 from .plots import set_style
 
@@ -15,12 +18,23 @@ class Folders(NamedTuple):
     tables: Path   # tables the notebooks write (and read from each other)
 
 
+def _html_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as the notebook shows it, with "–" for a missing value instead of NaN."""
+    return frame.to_html(na_rep="–", notebook=True, max_rows=pd.get_option("display.max_rows"),
+                         max_cols=pd.get_option("display.max_columns"), show_dimensions=False)
+
+
 def setup(profile: str, results_dir: Optional[str | Path] = None,
           figures_dir: Optional[str | Path] = None) -> Folders:
     """Set the figure style and return the notebook's folders: ``results_dir`` (default
     ``results/``), ``figures_dir`` (default ``figures/<profile>/``) and ``<results>/tables``,
-    created if missing."""
+    created if missing. Tables then show their cells whole (run folders are provenance) and a
+    missing value as "–"."""
     set_style()
+    pd.set_option("display.max_colwidth", None)
+    shell = get_ipython()
+    if shell is not None:  # inside Jupyter or papermill: how every DataFrame is shown as HTML
+        shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _html_table)
     results = Path(results_dir or RESULTS_DIR)
     folders = Folders(results, Path(figures_dir or FIGURES_DIR / profile), results / "tables")
     folders.tables.mkdir(parents=True, exist_ok=True)

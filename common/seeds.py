@@ -34,12 +34,13 @@ def load_runs(results_dir: str | Path, profile: str) -> list[dict]:
 
 def seed_table(runs: list[dict]) -> pd.DataFrame:
     """One row per run: label, family, seed, MACs (average executed for gated models), test and
-    train accuracy, and the run's folder name."""
+    train accuracy, parameters (NaN where not recorded), and the run's folder name."""
     return pd.DataFrame([{"label": run_label(m["model"], m.get("model_kwargs")),
                           "family": run_family(m["model"], m.get("model_kwargs")), "seed": m["seed"],
                           "macs": m.get("avg_executed_macs", m["macs"]), "test_acc": m["test_acc"],
-                          "train_acc": m["train_acc"], "run": m["run"]} for m in runs],
-                        columns=["label", "family", "seed", "macs", "test_acc", "train_acc", "run"])
+                          "train_acc": m["train_acc"], "params": m.get("params", np.nan),
+                          "run": m["run"]} for m in runs],
+                        columns=["label", "family", "seed", "macs", "test_acc", "train_acc", "params", "run"])
 
 
 def static_frontier(runs: list[dict]) -> pd.DataFrame:

@@ -115,3 +115,12 @@ def test_training_curves_dash_the_runs_still_training(full_study):
     assert lines == {"-", "--"}  # three finished full runs, one paper run still training
     paper = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"][0]
     assert paper.get_xdata().max() == pytest.approx(12 / 200)  # x is the fraction of training
+
+
+def test_the_question_is_answered_first_with_what_the_intervals_rule_out(full_study):
+    _, over = findings.overview(full_study)
+    answer = findings.question(over).text
+    assert "No gain shown" in answer and "are ruled out at 30 epochs" in answer
+    high = over.loc["DY K=4", "delta_ci_high"]
+    assert f"gains larger than {high:+.2f} and" in answer
+    assert findings.findings(full_study)[0].topic == "The study's question"

@@ -37,3 +37,17 @@ def test_cached_table_reuses_by_key(tmp_path):
     cached_table("sweep", {"runs": ["x"], "eps": [0, 8]}, compute, tmp_path, recompute=True)
     assert len(calls) == 3
     assert len(list(tmp_path.glob("sweep-*.csv"))) == 2 and len(list(tmp_path.glob("sweep-*.json"))) == 2
+
+
+def test_notebook_tables_show_missing_values_as_a_dash_and_whole_cells(tmp_path):
+    import numpy as np
+    import pandas as pd
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from common import notebook
+
+    shell = InteractiveShell.instance()
+    notebook.setup("smoke", tmp_path, tmp_path / "figures")
+    run = "gated_resnet20_bs_untilNone_l0_costmacs_l0_weight1.0-full-seed0-3935b800"  # 70 characters
+    html = shell.display_formatter.format(pd.DataFrame({"run": [run], "acc": [np.nan]}))[0]["text/html"]
+    assert run in html and "NaN" not in html and "<td>–</td>" in html
