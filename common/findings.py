@@ -99,6 +99,11 @@ def _among_reimplementations(row: pd.Series) -> str:
             + (", and its interval covers all of it." if covers else "."))
 
 
+def partial_column(table: pd.DataFrame) -> str:
+    """The column of a similarity-controls table with the partial agreement given the control."""
+    return next(c for c in table.columns if c.startswith("…"))
+
+
 def _controls(table: Optional[pd.DataFrame]) -> Optional[tuple]:
     """(the feature's own row, the static features' row, its agreement column, partial column)."""
     if table is None or len(table) < 2:
@@ -106,8 +111,7 @@ def _controls(table: Optional[pd.DataFrame]) -> Optional[tuple]:
     own, static = table.iloc[0], table.iloc[1]
     agreement = next(c for c in table.columns if c.startswith("agreement with")
                      and "vehicles" not in c)
-    partial = next(c for c in table.columns if c.startswith("…"))
-    return own, static, table[agreement].iloc[1], own[partial]
+    return own, static, table[agreement].iloc[1], own[partial_column(table)]
 
 
 def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
@@ -175,7 +179,16 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             f"{own['automobile/truck']:.2f}); a static ResNet-20's features give "
             f"{static['cat/dog']:.2f} / {static['automobile/truck']:.2f} (agreement r = {agreement:.2f}). "
             f"Given them, channel usage still follows the vehicle/animal split (partial correlation "
-            f"{partial:+.2f}).")
+            f"{partial:+.2f})")
+    table = _read(_tables(results_dir) / f"03_gating_similarity_controls_{profile}.csv")
+    untrained = table.loc[f"untrained {own.name}"] if f"untrained {own.name}" in table.index else None
+    if untrained is None:
+        text += "."
+    else:
+        learnt = untrained[partial_column(table)] < partial - 0.2
+        text += (f"; an untrained gated model's channel usage gives {untrained[partial_column(table)]:+.2f}, "
+                 + ("so the split is learnt." if learnt else
+                    "so the split is not shown to be learnt: the architecture gives it untrained."))
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")
 

@@ -124,3 +124,20 @@ def test_the_question_is_answered_first_with_what_the_intervals_rule_out(full_st
     high = over.loc["DY K=4", "delta_ci_high"]
     assert f"gains larger than {high:+.2f} and" in answer
     assert findings.findings(full_study)[0].topic == "The study's question"
+
+
+@pytest.mark.parametrize("untrained_partial, says", [(0.10, "so the split is learnt."),
+                                                     (0.90, "so the split is not shown to be learnt")])
+def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, untrained_partial, says):
+    usage, static = "gated X channel usage", "ResNet-20 pooled features"
+    partial = f"… given {static}"
+    rows = [{"features": usage, "cat/dog": 0.97, "automobile/truck": 0.98, f"agreement with {usage}": 1.0,
+             "agreement with vehicles/animals": 0.98, partial: 0.95},
+            {"features": static, "cat/dog": 0.90, "automobile/truck": 0.77, f"agreement with {usage}": 0.88,
+             "agreement with vehicles/animals": 0.83, partial: float("nan")},
+            {"features": f"untrained {usage}", "cat/dog": 0.5, "automobile/truck": 0.5,
+             f"agreement with {usage}": 0.3, "agreement with vehicles/animals": 0.6, partial: untrained_partial}]
+    (tmp_path / "tables").mkdir()
+    pd.DataFrame(rows).to_csv(tmp_path / "tables" / "03_gating_similarity_controls_full.csv", index=False)
+    text = findings.channels_by_class(tmp_path, "full").text
+    assert f"an untrained gated model's channel usage gives {untrained_partial:+.2f}, {says}" in text
