@@ -395,7 +395,7 @@ def plot_robustness_curves(sweep: pd.DataFrame, title: str, images: int | None =
             rows = sweep[(sweep["base"] == attack)
                          & ((sweep["family"] == family) | (sweep["model"] == reference))]
             members = [m for m in dict.fromkeys(rows["model"]) if m != reference]
-            palette = dict(zip(members, sns.color_palette("viridis", max(len(members), 1))))
+            palette = dict(zip(members, sns.color_palette("colorblind", max(len(members), 1))))  # distinct hues
             palette[reference] = "black"
             for (model, adaptive), line in rows.groupby(["model", "adaptive"], sort=False):
                 drawn = ax.errorbar(line["eps_255"], line["robust_acc"],
