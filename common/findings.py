@@ -15,6 +15,7 @@ from . import seeds
 from .config import PROFILES
 from .flops import RESNET20_MACS
 from .literature import HE_RESNET20_ACC, dy_gain_range, dy_gains_text
+from .selection import GOALS
 from .manifest import (ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGHTS, parse_run,
                        queue)
 from .names import run_label
@@ -70,7 +71,7 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Fin
     distinguishable = [label for label, row in rows.iterrows() if _spans_zero(row, "delta") is False]
     text = (f"{best.name} reaches {_acc(best)} against ResNet-20's {_acc(over.loc[REFERENCE])}: "
             f"paired by seed {_delta(best, 'delta')} points (95% interval) at "
-            f"{100 * best['macs'] / RESNET20_MACS:.1f}% of its MACs"
+            f"{100 * best['macs'] / RESNET20_MACS:.1f}% of ResNet-20's MACs"
             + (f" and {params[best.name] / params[REFERENCE]:.1f}× its parameters" if
                REFERENCE in params and best.name in params else "")
             + ". Over K = "
@@ -81,9 +82,8 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Fin
     text += " " + _among_reimplementations(best)
     train = seeds.summarize(table, "train_acc")["mean"]
     if REFERENCE in train and best.name in train:
-        text += (f" It fits the training images more closely than it gains on test: train accuracy "
-                 f"(un-augmented) {train[best.name]:.2f}% against ResNet-20's {train[REFERENCE]:.2f}% "
-                 f"(mean over seeds).")
+        text += (f" On the training images (un-augmented) {best.name} gains more: "
+                 f"{train[best.name]:.2f}% against ResNet-20's {train[REFERENCE]:.2f}% (mean over seeds).")
     return Finding("Dynamic convolution, accuracy against K", text, "05_accuracy_vs_k.png")
 
 
@@ -125,9 +125,19 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             f"{own['cat/dog']:.2f} for cat/dog, {own['automobile/truck']:.2f} for automobile/truck), "
             f"but a static ResNet-20's pooled features at the same layers group the classes the same way "
             f"({static['cat/dog']:.2f} / {static['automobile/truck']:.2f}; the two similarities agree at "
-            f"r = {agreement:.2f}), and given those features the attention adds "
-            f"{partial:+.2f} (partial correlation) to the vehicle/animal split: the grouping is the "
+            f"r = {agreement:.2f}), and once those features are accounted for the attention does not follow "
+            f"the vehicle/animal split (partial correlation {partial:+.2f}): the grouping is the "
             f"network's, not the attention's.")
+    table = _read(_tables(results_dir) / f"02_attention_similarity_controls_{profile}_k{ANALYSIS_K}.csv")
+    untrained = f"untrained {own.name}"
+    if untrained in table.index:
+        split = "agreement with vehicles/animals"
+        text += (f" An untrained {dy} already follows that split more closely than the trained one "
+                 f"({table.loc[untrained, split]:.2f} against {own[split]:.2f})"
+                 if table.loc[untrained, split] > own[split] else
+                 f" An untrained {dy} follows that split at {table.loc[untrained, split]:.2f} "
+                 f"(trained: {own[split]:.2f})")
+        text += ": much of the class structure is in the images and the architecture, not learnt."
     return Finding("Dynamic convolution, do similar classes attend alike?", text,
                    "02_dy_attention_class_similarity.png")
 
@@ -139,7 +149,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
         return None
     row = over.loc[headline]
     uniform = [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
-    margins = [f"{over.loc[u, 'margin_mean']:+.2f}" for u in uniform
+    margins = [(w, f"{over.loc[u, 'margin_mean']:+.2f}") for w, u in zip(L0_WEIGHTS, uniform)
                if u in over.index and over.loc[u, "margin_n"] >= 1]
     verdict = {True: "not distinguishable from", False: "different from", None: "one seed against"}
     text = (f"The headline gated model (conditional gates, MAC-weighted L0, chosen on a training "
@@ -151,20 +161,24 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     dependence = _read(_tables(results_dir) / f"03_gating_input_dependence_{profile}.csv")
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
-        text += (f" Its decisions are per image, as its selection rule required: "
-                 f"{d['live gates conditional (%)']:.0f}% of its live gates are conditional, per-image "
-                 f"MACs spread {d['MACs spread (%)']:.1f}%, and freezing every gate to its majority "
-                 f"decision costs {-d['Δ frozen (points)']:.2f} points (seed 0, no retraining).")
+        text += (f" Its decisions are per image, as the selection rule required (at least "
+                 f"{100 * GOALS['min_live_conditional']:.0f}% of live gates conditional, per-image MACs "
+                 f"varying by at least {100 * GOALS['min_macs_cv']:.0f}%): "
+                 f"{d['live gates conditional (%)']:.0f}% of its live gates are conditional (on for "
+                 f"10–90% of images), its per-image MACs vary by {d['MACs spread (%)']:.1f}% (std / "
+                 f"mean), and freezing every gate to its majority decision costs "
+                 f"{-d['Δ frozen (points)']:.2f} points (seed 0, no retraining).")
     if margins:
         shares = (dependence.reindex(uniform)["live gates conditional (%)"].dropna()
                   if dependence is not None else pd.Series(dtype=float))
         text += (f" The uniform-L0 models, whose gates are mostly fixed"
                  + (f" ({shares.min():.0f}–{shares.max():.0f}% of live gates conditional)" if len(shares) else "")
-                 + f", sit on the static frontier ({' / '.join(margins)} points, one seed each).")
+                 + f", sit on the static frontier (L0 = {' / '.join(f'{w:g}' for w, _ in margins)}: "
+                 f"{' / '.join(m for _, m in margins)} points, one seed each).")
     speed = _read(_tables(results_dir) / f"03_gating_batch1_speed_{profile}.csv")
     if speed is not None and "gated, active channels only" in speed.index:
         fast = speed.loc["gated, active channels only"]
-        text += (f" Fewer MACs are not less time here: computing only the active channels at batch 1 "
+        text += (f" Fewer MACs do not mean less time here: computing only the active channels at batch 1 "
                  f"runs at {fast['speed_vs_resnet20']:.2f}× ResNet-20's images/s for "
                  f"{fast['macs_vs_resnet20']:.2f}× its MACs (CPU).")
     return Finding("Channel gating, accuracy and executed MACs", text, "05_accuracy_vs_macs.png")
@@ -186,9 +200,11 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         text += "."
     else:
         learnt = untrained[partial_column(table)] < partial - 0.2
-        text += (f"; an untrained gated model's channel usage gives {untrained[partial_column(table)]:+.2f}, "
-                 + ("so the split is learnt." if learnt else
-                    "so the split is not shown to be learnt: the architecture gives it untrained."))
+        split = "agreement with vehicles/animals"
+        text += (f"; an untrained gated model's channel usage gives {untrained[partial_column(table)]:+.2f} "
+                 f"(agreement with the split {untrained[split]:.2f}, against {own[split]:.2f} trained), "
+                 + ("so the gates learn to follow it." if learnt else
+                    "so it is not shown to be learnt: the untrained architecture gives it too."))
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")
 
@@ -211,7 +227,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
             parts.append(f"{family} {values.min():.1f}–{values.max():.1f}%" if len(values) > 1
                          else f"{family} {values.iloc[0]:.1f}%")
     headline_seeds = sweep.loc[sweep["model"].str.startswith(run_label(*HEADLINE)), "model"].nunique()
-    extra = f", all {headline_seeds} of the headline gated model" if headline_seeds > 1 else ""
+    extra = f", all {headline_seeds} seeds of the headline gated model" if headline_seeds > 1 else ""
     error = (f" (95% binomial interval up to ±{196 * (0.25 / sweep['images'].iloc[0]) ** 0.5:.1f} points on "
              f"{sweep['images'].iloc[0]} test images, seed 0 of each model{extra})" if "images" in sweep else "")
     text = (f"No model is robust and neither dynamic family differs from ResNet-20 beyond the "
@@ -219,6 +235,13 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
             f"ε = {eps:g}/255 the strongest PGD leaves {'; '.join(parts)}; at 8/255 every model is at "
             f"{sweep[(sweep['eps_255'] == 8) & sweep['attack'].str.startswith('PGD')]['robust_acc'].max():.1f}%.")
     return Finding("Adversarial attacks", text, "05_robustness_curves.png")
+
+
+def _ahead(points: float) -> str:
+    """"0.34 points ahead of", "0.20 points behind" or "level with"."""
+    if abs(points) < 0.005:
+        return "level with"
+    return f"{abs(points):.2f} points {'ahead of' if points > 0 else 'behind'}"
 
 
 def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
@@ -239,8 +262,9 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
     ratio = top["mean MACs energy (M)"] / top["mean MACs clean (M)"]
     share = seeds.interval(shares["energy"])
     stealthy = seeds.interval(shares["stealthy"].dropna())
+    images = f" on {int(top['images'].iloc[0]):,} test images" if "images" in top else ""
     text = (f"At ε = {eps:g}/255 an attack on compute raises the headline gated model's mean executed "
-            f"MACs from {top['mean MACs clean (M)'].mean():.2f}M to {top['mean MACs energy (M)'].mean():.2f}M "
+            f"MACs{images} from {top['mean MACs clean (M)'].mean():.2f}M to {top['mean MACs energy (M)'].mean():.2f}M "
             f"per image ({ratio.mean():.2f}×, {len(top)} seeds; uniform noise of the same ε: "
             f"{(top['mean MACs noise (M)'] / top['mean MACs clean (M)']).mean():.3f}×), taking back "
             f"{seeds.plus_minus(share['mean'], share['std'], 1)}% (mean ± std over seeds) of its "
@@ -256,8 +280,11 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
         text += (f" A per-image MAC cap bounds it by construction: capped at {row['cap (× mean MACs)']:.2f}× "
                  f"its mean ({row['cap (M)']:.2f}M), clean accuracy changes by "
                  f"{row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
-                 f"{row['attacked max (M)']:.2f}M per image; against a static network whose every "
-                 f"image costs the cap, the capped model scores {row['capped − static']:+.2f} points.")
+                 f"{row['attacked max (M)']:.2f}M per image. A static network whose every image costs "
+                 f"the cap is {_ahead(-row['capped − static'])} the capped model"
+                 + (f", and it is ahead at every cap tried ({caps['capped − static'].min():+.2f} to "
+                    f"{caps['capped − static'].max():+.2f} points for the capped model)"
+                    if (caps["capped − static"] < 0).all() else "") + ".")
     return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
 
 
@@ -277,7 +304,7 @@ def question(over: pd.DataFrame) -> Optional[Finding]:
             f"{dy} against ResNet-20 {_delta(dy_row, 'delta')} points, the headline gated model "
             f"against the static network of equal MACs {_delta(gate_row, 'nearest')} points "
             f"(paired by seed, 95% intervals; an interval that includes 0 shows no gain)"
-            + (f"; gains larger than {' and '.join(bounds)} points are ruled out at "
+            + (f"; at 95%, these two models gain at most {' and '.join(bounds)} points at "
                f"{PROFILES['full']['epochs']} epochs." if len(bounds) == 2 and not (dy_shown or gate_shown)
                else "."))
     return Finding("The study's question", text, None)
@@ -398,8 +425,8 @@ def _word(row: dict) -> str:
 def conclusions(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> pd.DataFrame:
     """Each decisive comparison (``comparisons``) under each profile: the difference in points
     (paired by seed, 95% interval), what the interval supports, and whether that verdict is the
-    same at the longer training: "same", "changes: <a> → <b>", or "open" while the longer profile
-    has fewer than two seeds of it."""
+    same at the longer training: "same", "changes: <a> → <b>", or "pending" while either profile
+    has fewer than two seeds of it (paired intervals need two)."""
     found = {profile: comparisons(overview(results_dir, profile)[0]) for profile in profiles}
     rows = {}
     for name in found[profiles[0]]:
@@ -411,7 +438,7 @@ def conclusions(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"
             row[f"{profile}: verdict"] = words[-1]
         first, last = words[0], words[-1]
         row["with training length"] = (
-            "open" if {"one seed", "no comparison"} & {first, last}
+            "pending" if {"one seed", "no comparison"} & {first, last}
             else "same" if first == last else f"changes: {first} → {last}")
         rows[name] = row
     return pd.DataFrame(rows).T.rename_axis("comparison")
@@ -435,7 +462,9 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
                f"{h['test_acc'].iloc[-1]:.2f}% so far)"
                for label, runs in paper.items() for run, h in runs.items()
                if len(h) < epochs["paper"]]
-    still = f" Still training: {'; '.join(running)}." if running else ""
+    waiting = [] if not in_progress else [label for label, runs in paper.items() if not runs]
+    still = ((f" Still training: {'; '.join(running)}." if running else "")
+             + (f" Not started: {', '.join(waiting)}." if waiting else ""))
     done = [label for label in paper if label in paper_over.index]
     if not done:
         return Finding("Training length", (
@@ -449,11 +478,11 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     table = conclusions(results_dir)
     by_outcome = {outcome: [name for name, row in table.iterrows()
                             if row["with training length"].startswith(outcome)]
-                  for outcome in ("same", "changes", "open")}
+                  for outcome in ("same", "changes", "pending")}
     verdicts = ". ".join(filter(None, [
         f"Same verdict at both lengths: {'; '.join(by_outcome['same'])}" if by_outcome["same"] else "",
         "Changed: " + "; ".join(f"{name} ({table.loc[name, 'with training length'].split(': ')[1]})"
                                 for name in by_outcome["changes"]) if by_outcome["changes"] else "",
-        f"Not yet decided at {long} (fewer than two seeds): {'; '.join(by_outcome['open'])}"
-        if by_outcome["open"] else ""]))
+        f"Not yet decided at {long} (fewer than two seeds): {'; '.join(by_outcome['pending'])}"
+        if by_outcome["pending"] else ""]))
     return Finding("Training length", f"{accuracy}. {verdicts}.{still}", "05_profiles.png")

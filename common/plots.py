@@ -483,10 +483,13 @@ def plot_adversarial_examples(clean: torch.Tensor, adversarial: torch.Tensor, la
 
 
 def plot_profile_curves(histories: dict[str, dict[str, pd.DataFrame]], epochs: dict[str, int],
-                        title: str) -> plt.Figure:
+                        title: str, references: dict[str, tuple[float, str]] | None = None
+                        ) -> plt.Figure:
     """Test accuracy against the fraction of training for the same models trained with several
     profiles (``histories``: model -> {"<profile> seed s": history}, ``epochs``: profile -> its
-    epochs): one panel per model, a line per run, a dashed one for a run still training."""
+    epochs): one panel per model, a line per run, a dashed one for a run still training, and a
+    note in the panel for each profile with no run of that model. ``references``: model ->
+    (accuracy, label), drawn as a dotted line (e.g. a published result)."""
     fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.8), squeeze=False,
                              sharey=True)
     colours = dict(zip(epochs, sns.color_palette("deep", len(epochs))))
@@ -497,6 +500,13 @@ def plot_profile_curves(histories: dict[str, dict[str, pd.DataFrame]], epochs: d
             ax.plot(history["epoch"] / epochs[profile], history["test_acc"], color=colours[profile],
                     linestyle="-" if done else "--", linewidth=1.2,
                     label=f"{profile} ({epochs[profile]} epochs)" if done or profile == "paper" else None)
+        missing = [p for p in epochs if not any(label.split()[0] == p for label in runs)]
+        for row, profile in enumerate(missing):
+            ax.text(0.5, 0.12 + 0.08 * row, f"no {profile} ({epochs[profile]} epochs) run yet",
+                    transform=ax.transAxes, ha="center", fontsize=8, color=colours[profile])
+        if references and model in references:
+            value, text = references[model]
+            ax.axhline(value, color="gray", ls=":", lw=1, label=text)
         ax.set(title=model, xlabel="fraction of training", xlim=(0, 1))
         handles, labels = ax.get_legend_handles_labels()
         unique = dict(zip(labels, handles))
