@@ -502,8 +502,9 @@ def plot_profile_curves(histories: dict[str, dict[str, pd.DataFrame]], epochs: d
                     label=f"{profile} ({epochs[profile]} epochs)" if done or profile == "paper" else None)
         missing = [p for p in epochs if not any(label.split()[0] == p for label in runs)]
         for row, profile in enumerate(missing):
-            ax.text(0.5, 0.12 + 0.08 * row, f"no {profile} ({epochs[profile]} epochs) run yet",
-                    transform=ax.transAxes, ha="center", fontsize=8, color=colours[profile])
+            # top left: early in training accuracy is low, so no curve passes there
+            ax.text(0.03, 0.95 - 0.08 * row, f"no {profile} ({epochs[profile]} epochs) run yet",
+                    transform=ax.transAxes, ha="left", va="top", fontsize=8, color=colours[profile])
         if references and model in references:
             value, text = references[model]
             ax.axhline(value, color="gray", ls=":", lw=1, label=text)
