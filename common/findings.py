@@ -115,8 +115,8 @@ def _controls(table: Optional[pd.DataFrame]) -> Optional[tuple]:
 
 
 def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
-    found = _controls(_read(
-        _tables(results_dir) / f"02_attention_similarity_controls_{profile}_k{ANALYSIS_K}.csv"))
+    table = _read(_tables(results_dir) / f"02_attention_similarity_controls_{profile}_k{ANALYSIS_K}.csv")
+    found = _controls(table)
     if found is None:
         return None
     own, static, agreement, partial = found
@@ -128,7 +128,6 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             f"r = {agreement:.2f}), and once those features are accounted for the attention does not follow "
             f"the vehicle/animal split (partial correlation {partial:+.2f}): the grouping is the "
             f"network's, not the attention's.")
-    table = _read(_tables(results_dir) / f"02_attention_similarity_controls_{profile}_k{ANALYSIS_K}.csv")
     untrained = f"untrained {own.name}"
     if untrained in table.index:
         split = "agreement with vehicles/animals"
@@ -185,7 +184,8 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
 
 
 def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
-    found = _controls(_read(_tables(results_dir) / f"03_gating_similarity_controls_{profile}.csv"))
+    table = _read(_tables(results_dir) / f"03_gating_similarity_controls_{profile}.csv")
+    found = _controls(table)
     if found is None:
         return None
     own, static, agreement, partial = found
@@ -194,7 +194,6 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             f"{static['cat/dog']:.2f} / {static['automobile/truck']:.2f} (agreement r = {agreement:.2f}). "
             f"Given them, channel usage still follows the vehicle/animal split (partial correlation "
             f"{partial:+.2f})")
-    table = _read(_tables(results_dir) / f"03_gating_similarity_controls_{profile}.csv")
     untrained = table.loc[f"untrained {own.name}"] if f"untrained {own.name}" in table.index else None
     if untrained is None:
         text += "."
@@ -388,7 +387,7 @@ def profile_epochs(profiles=("full", "paper")) -> dict[str, int]:
 
 def _comparison(table: pd.DataFrame, label: str, reference: str) -> dict:
     """``label`` minus ``reference`` paired by seed in one profile's ``seed_table``, as the
-    ``d_``-prefixed n / mean / 95% interval that ``seeds.signed`` and ``seeds.verdict`` read."""
+    ``d_``-prefixed n / mean / 95% interval that ``seeds.signed`` and ``seeds.verdict_word`` read."""
     diffs = seeds.paired_differences(table[table["label"].isin([label, reference])], reference)
     row = diffs.loc[label] if label in diffs.index else {"n": 0, "mean": float("nan"),
                                                          "ci_low": float("nan"), "ci_high": float("nan")}
@@ -417,23 +416,24 @@ def comparisons(table: pd.DataFrame) -> dict[str, dict]:
     }
 
 
-def _word(row: dict) -> str:
-    """``seeds.verdict``'s word: ahead, behind, not distinguishable, one seed, no comparison."""
-    return seeds.verdict(row, "d").split(" (")[0].split(":")[0]
-
-
 def conclusions(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> pd.DataFrame:
     """Each decisive comparison (``comparisons``) under each profile: the difference in points
     (paired by seed, 95% interval), what the interval supports, and whether that verdict is the
     same at the longer training: "same", "changes: <a> → <b>", or "pending" while either profile
     has fewer than two seeds of it (paired intervals need two)."""
-    found = {profile: comparisons(overview(results_dir, profile)[0]) for profile in profiles}
+    return _conclusions({profile: overview(results_dir, profile)[0] for profile in profiles})
+
+
+def _conclusions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """``conclusions`` from each profile's ``seed_table`` (profiles in order, shortest first)."""
+    profiles = list(tables)
+    found = {profile: comparisons(table) for profile, table in tables.items()}
     rows = {}
     for name in found[profiles[0]]:
         row, words = {}, []
         for profile in profiles:
             values = found[profile][name]
-            words.append(_word(values))
+            words.append(seeds.verdict_word(values, "d"))
             row[f"{profile}: Δ (points) [95% CI]"] = seeds.signed(values, "d")
             row[f"{profile}: verdict"] = words[-1]
         first, last = words[0], words[-1]
@@ -453,8 +453,8 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     short, long = f"{epochs['full']} epochs", f"{epochs['paper']} epochs"
     paper = {label: {run: h for run, h in runs.items() if run.startswith("paper")}
              for label, runs in training_histories(results_dir).items()}
-    _, full_over = overview(results_dir, "full")
-    _, paper_over = overview(results_dir, "paper")
+    full_table, full_over = overview(results_dir, "full")
+    paper_table, paper_over = overview(results_dir, "paper")
     if REFERENCE not in full_over.index:
         return None  # no full-profile ResNet-20 to compare with (e.g. a smoke-only results folder)
     running = [] if not in_progress else [
@@ -475,7 +475,7 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
         f"{label} {_acc(paper_over.loc[label])} at {long}"
         + (f" against {_acc(full_over.loc[label])} at {epochs['full']}" if label in full_over.index else "")
         for label in done)
-    table = conclusions(results_dir)
+    table = _conclusions({"full": full_table, "paper": paper_table})
     by_outcome = {outcome: [name for name, row in table.iterrows()
                             if row["with training length"].startswith(outcome)]
                   for outcome in ("same", "changes", "pending")}

@@ -216,17 +216,25 @@ def overview_markdown(over: pd.DataFrame, reference_macs: float) -> str:
     return "\n".join(lines)
 
 
-def verdict(row, prefix: str) -> str:
-    """What an ``overview`` row's difference (``prefix`` "delta" or "margin") supports: ahead or
-    behind when the 95% interval excludes 0, otherwise not distinguishable; with one seed, no
-    verdict."""
+# What a difference's 95% interval supports, and the reason printed beside it.
+VERDICTS = {"no comparison": "", "one seed": "no interval", "ahead": "95% CI above 0",
+            "behind": "95% CI below 0", "not distinguishable": "95% CI spans 0"}
+
+
+def verdict_word(row, prefix: str) -> str:
+    """One of ``VERDICTS``: ahead or behind when the 95% interval of an ``overview`` row's
+    difference (``prefix`` "delta" or "margin") excludes 0, otherwise not distinguishable; with
+    one seed or none, no verdict."""
     n, low, high = row[f"{prefix}_n"], row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"]
     if n != n or n == 0:
         return "no comparison"
     if n < 2:
-        return "one seed: no interval"
-    if low > 0:
-        return "ahead (95% CI above 0)"
-    if high < 0:
-        return "behind (95% CI below 0)"
-    return "not distinguishable (95% CI spans 0)"
+        return "one seed"
+    return "ahead" if low > 0 else "behind" if high < 0 else "not distinguishable"
+
+
+def verdict(row, prefix: str) -> str:
+    """``verdict_word`` with its reason: "ahead (95% CI above 0)", "one seed: no interval"."""
+    word = verdict_word(row, prefix)
+    reason = VERDICTS[word]
+    return word if not reason else f"{word}: {reason}" if word == "one seed" else f"{word} ({reason})"
