@@ -18,6 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 import torch
+from scipy import stats
 
 from .data import CLASSES, to_float
 from .evaluation import eval_batches, gate_on_rates, gated_eval
@@ -130,6 +131,22 @@ def partial_agreement(a: pd.DataFrame, b: pd.DataFrame, control: pd.DataFrame) -
     design = np.column_stack([np.ones_like(z), z])
     residual = [v - design @ np.linalg.lstsq(design, v, rcond=None)[0] for v in (x, y)]
     return float(np.corrcoef(*residual)[0, 1])
+
+
+def split_threshold(classes=CLASSES, confidence: float = 0.95) -> float:
+    """The partial agreement with the vehicle/animal split (``partial_agreement``, one control)
+    from which the report says a feature *follows* the split beyond the control: the two-sided
+    critical value of a partial correlation over the class pairs (45 for CIFAR-10; n - 3 degrees
+    of freedom). The pairs are not independent (each class is in nine of them), so this is a
+    reading rule fixed in advance, not a significance test."""
+    n = len(classes) * (len(classes) - 1) // 2
+    t = stats.t.ppf(0.5 + confidence / 2, n - 3)
+    return float(t / math.sqrt(n - 3 + t * t))
+
+
+def follows_split(partial: float) -> bool:
+    """Whether a partial agreement with the vehicle/animal split reaches ``split_threshold``."""
+    return partial >= split_threshold()
 
 
 @torch.no_grad()

@@ -12,6 +12,7 @@ from typing import NamedTuple, Optional
 import pandas as pd
 
 from . import seeds
+from .analysis import follows_split, split_threshold
 from .config import PROFILES
 from .flops import RESNET20_MACS
 from .literature import HE_RESNET20_ACC, dy_gain_range, dy_gains_text
@@ -21,7 +22,7 @@ from .manifest import (ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGH
 from .names import run_label
 from .paths import RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE
-from .study import handoff_path, smallest_attack_eps, strongest_pgd
+from .study import ENERGY_WORDS, energy_word, handoff_path, smallest_attack_eps, strongest_pgd
 
 REFERENCE = run_label("resnet20")
 
@@ -49,7 +50,7 @@ def _delta(row: pd.Series, prefix: str) -> str:
 def _spans_zero(row: pd.Series, prefix: str) -> Optional[bool]:
     if not row[f"{prefix}_n"] >= 2:
         return None
-    return row[f"{prefix}_ci_low"] <= 0 <= row[f"{prefix}_ci_high"]
+    return bool(row[f"{prefix}_ci_low"] <= 0 <= row[f"{prefix}_ci_high"])  # a numpy bool is never `is False`
 
 
 def _acc(row: pd.Series) -> str:
@@ -73,12 +74,12 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Fin
             f"paired by seed {_delta(best, 'delta')} points (95% interval) at "
             f"{100 * best['macs'] / RESNET20_MACS:.1f}% of ResNet-20's MACs"
             + (f" and {params[best.name] / params[REFERENCE]:.1f}× its parameters" if
-               REFERENCE in params and best.name in params else "")
-            + ". Over K = "
-            f"{', '.join(str(k) for k in KERNELS)}: "
-            + "; ".join(f"{label.split()[-1]} {_delta(row, 'delta')}" for label, row in rows.iterrows())
-            + (". No K is distinguishable from ResNet-20." if not distinguishable else
-               f". Distinguishable from ResNet-20: {', '.join(distinguishable)}."))
+               REFERENCE in params and best.name in params else "") + ".")
+    if len(rows) > 1:  # a sweep over K (the `paper` profile trains one K)
+        text += (f" Over K = {', '.join(label.split('=')[-1] for label in rows.index)}: "
+                 + "; ".join(f"{label.split()[-1]} {_delta(row, 'delta')}" for label, row in rows.iterrows())
+                 + (". No K is distinguishable from ResNet-20." if not distinguishable else
+                    f". Distinguishable from ResNet-20: {', '.join(distinguishable)}."))
     text += " " + _among_reimplementations(best)
     train = seeds.summarize(table, "train_acc")["mean"]
     if REFERENCE in train and best.name in train:
@@ -114,6 +115,19 @@ def _controls(table: Optional[pd.DataFrame]) -> Optional[tuple]:
     return own, static, table[agreement].iloc[1], own[partial_column(table)]
 
 
+# A trained feature's partial agreement with the vehicle/animal split (given ResNet-20's features)
+# must exceed its untrained twin's by this much to count as learnt.
+LEARNT_MARGIN = 0.2
+
+
+def _learnt(untrained: float, trained: float) -> bool:
+    return untrained < trained - LEARNT_MARGIN
+
+
+def _threshold_words() -> str:
+    return f"≥ {split_threshold():.2f} counts as following"
+
+
 def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     table = _read(_tables(results_dir) / f"02_attention_similarity_controls_{profile}_k{ANALYSIS_K}.csv")
     found = _controls(table)
@@ -125,18 +139,23 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             f"{own['cat/dog']:.2f} for cat/dog, {own['automobile/truck']:.2f} for automobile/truck), "
             f"but a static ResNet-20's pooled features at the same layers group the classes the same way "
             f"({static['cat/dog']:.2f} / {static['automobile/truck']:.2f}; the two similarities agree at "
-            f"r = {agreement:.2f}), and once those features are accounted for the attention does not follow "
-            f"the vehicle/animal split (partial correlation {partial:+.2f}): the grouping is the "
-            f"network's, not the attention's.")
+            f"r = {agreement:.2f}), and once those features are accounted for the attention "
+            + (f"still follows the vehicle/animal split (partial correlation {partial:+.2f}; "
+               f"{_threshold_words()}): it adds class structure of its own." if follows_split(partial) else
+               f"does not follow the vehicle/animal split (partial correlation {partial:+.2f}; "
+               f"{_threshold_words()}): the grouping is the network's, not the attention's."))
     untrained = f"untrained {own.name}"
     if untrained in table.index:
         split = "agreement with vehicles/animals"
+        untrained_partial = table.loc[untrained, partial_column(table)]
         text += (f" An untrained {dy} already follows that split more closely than the trained one "
-                 f"({table.loc[untrained, split]:.2f} against {own[split]:.2f})"
+                 f"({table.loc[untrained, split]:.2f} against {own[split]:.2f}"
                  if table.loc[untrained, split] > own[split] else
                  f" An untrained {dy} follows that split at {table.loc[untrained, split]:.2f} "
-                 f"(trained: {own[split]:.2f})")
-        text += ": much of the class structure is in the images and the architecture, not learnt."
+                 f"(trained: {own[split]:.2f}")
+        text += f"; given ResNet-20's features {untrained_partial:+.2f} against {partial:+.2f})"
+        text += (": training adds to that class structure." if _learnt(untrained_partial, partial)
+                 else ": much of the class structure is in the images and the architecture, not learnt.")
     return Finding("Dynamic convolution, do similar classes attend alike?", text,
                    "02_dy_attention_class_similarity.png")
 
@@ -160,8 +179,11 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     dependence = _read(_tables(results_dir) / f"03_gating_input_dependence_{profile}.csv")
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
-        text += (f" Its decisions are per image, as the selection rule required (at least "
-                 f"{100 * GOALS['min_live_conditional']:.0f}% of live gates conditional, per-image MACs "
+        per_image = (d["live gates conditional (%)"] >= 100 * GOALS["min_live_conditional"]
+                     and d["MACs spread (%)"] >= 100 * GOALS["min_macs_cv"])
+        text += ((" Its decisions are per image, as the selection rule required" if per_image else
+                  " Its decisions are less per image than the selection rule required")
+                 + f" (at least {100 * GOALS['min_live_conditional']:.0f}% of live gates conditional, per-image MACs "
                  f"varying by at least {100 * GOALS['min_macs_cv']:.0f}%): "
                  f"{d['live gates conditional (%)']:.0f}% of its live gates are conditional (on for "
                  f"10–90% of images), its per-image MACs vary by {d['MACs spread (%)']:.1f}% (std / "
@@ -192,13 +214,14 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     text = (f"Similar classes use similar channels (cat/dog {own['cat/dog']:.2f}, automobile/truck "
             f"{own['automobile/truck']:.2f}); a static ResNet-20's features give "
             f"{static['cat/dog']:.2f} / {static['automobile/truck']:.2f} (agreement r = {agreement:.2f}). "
-            f"Given them, channel usage still follows the vehicle/animal split (partial correlation "
-            f"{partial:+.2f})")
+            f"Given them, channel usage "
+            + ("still follows" if follows_split(partial) else "does not follow")
+            + f" the vehicle/animal split (partial correlation {partial:+.2f}; {_threshold_words()})")
     untrained = table.loc[f"untrained {own.name}"] if f"untrained {own.name}" in table.index else None
     if untrained is None:
         text += "."
     else:
-        learnt = untrained[partial_column(table)] < partial - 0.2
+        learnt = _learnt(untrained[partial_column(table)], partial)
         split = "agreement with vehicles/animals"
         text += (f"; an untrained gated model's channel usage gives {untrained[partial_column(table)]:+.2f} "
                  f"(agreement with the split {untrained[split]:.2f}, against {own[split]:.2f} trained), "
@@ -206,6 +229,17 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
                     "so it is not shown to be learnt: the untrained architecture gives it too."))
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")
+
+
+ROBUST_ACC = 10.0  # accuracy (%) under the strongest PGD at the largest ε from which a model counts as robust
+
+
+def _binomial_differ(a: float, b: float, images: int) -> bool:
+    """Whether two accuracies (%) on ``images`` test images each differ beyond the 95% interval of
+    a difference of two binomial proportions (unpaired normal approximation: conservative for
+    models attacked on the same images)."""
+    p, q = a / 100, b / 100
+    return abs(p - q) > 1.96 * ((p * (1 - p) + q * (1 - q)) / images) ** 0.5
 
 
 def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
@@ -216,12 +250,15 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
     eps = smallest_attack_eps(sweep)
     strongest = strongest_pgd(sweep, eps)
     families = {"ResNet-20": [REFERENCE],
-                "DY K=2…5": [run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS],
+                "DY": [run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS],
                 "gated": [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
                 + [run_label(*HEADLINE)]}
     parts = []
     for family, labels in families.items():
         values = strongest.reindex(labels).dropna()
+        if family == "DY" and len(values):  # "DY K=2…5", or the one K trained
+            ks = [label.split("=")[-1] for label in values.index]
+            family = f"DY K={ks[0]}" + (f"…{ks[-1]}" if len(ks) > 1 else "")
         if len(values):
             parts.append(f"{family} {values.min():.1f}–{values.max():.1f}%" if len(values) > 1
                          else f"{family} {values.iloc[0]:.1f}%")
@@ -229,10 +266,16 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
     extra = f", all {headline_seeds} seeds of the headline gated model" if headline_seeds > 1 else ""
     error = (f" (95% binomial interval up to ±{196 * (0.25 / sweep['images'].iloc[0]) ** 0.5:.1f} points on "
              f"{sweep['images'].iloc[0]} test images, seed 0 of each model{extra})" if "images" in sweep else "")
-    text = (f"No model is robust and neither dynamic family differs from ResNet-20 beyond the "
-            f"sampling error{error}: at "
-            f"ε = {eps:g}/255 the strongest PGD leaves {'; '.join(parts)}; at 8/255 every model is at "
-            f"{sweep[(sweep['eps_255'] == 8) & sweep['attack'].str.startswith('PGD')]['robust_acc'].max():.1f}%.")
+    largest = sweep["eps_255"].max()
+    most = sweep[(sweep["eps_255"] == largest) & sweep["attack"].str.startswith("PGD")]["robust_acc"].max()
+    beyond = ([label for label in strongest.index if label != REFERENCE and REFERENCE in strongest.index
+               and _binomial_differ(strongest[label], strongest[REFERENCE], sweep["images"].iloc[0])]
+              if "images" in sweep else [])
+    text = (("No model is robust" if most < ROBUST_ACC else f"A model keeps {most:.1f}% at {largest:g}/255")
+            + (" and neither dynamic family differs from ResNet-20 beyond the sampling error" if not beyond else
+               f"; beyond the sampling error, {', '.join(beyond)} differ from ResNet-20")
+            + f"{error}: at ε = {eps:g}/255 the strongest PGD leaves {'; '.join(parts)}; at {largest:g}/255 "
+            + (f"every model is at {most:.1f}%." if most == 0 else f"every model is at {most:.1f}% or less."))
     return Finding("Adversarial attacks", text, "05_robustness_curves.png")
 
 
@@ -287,7 +330,7 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
     return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
 
 
-def question(over: pd.DataFrame) -> Optional[Finding]:
+def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
     dy = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
     headline = run_label(*HEADLINE)
     if dy not in over.index or headline not in over.index:
@@ -304,9 +347,31 @@ def question(over: pd.DataFrame) -> Optional[Finding]:
             f"against the static network of equal MACs {_delta(gate_row, 'nearest')} points "
             f"(paired by seed, 95% intervals; an interval that includes 0 shows no gain)"
             + (f"; at 95%, these two models gain at most {' and '.join(bounds)} points at "
-               f"{PROFILES['full']['epochs']} epochs." if len(bounds) == 2 and not (dy_shown or gate_shown)
+               f"{PROFILES[profile]['epochs']} epochs." if len(bounds) == 2 and not (dy_shown or gate_shown)
                else "."))
     return Finding("The study's question", text, None)
+
+
+def reading_rules() -> str:
+    """The rules that turn the analyses' numbers into the words of the findings and of
+    ``analyses_by_length``, as a Markdown list (fixed before the 200-epoch runs finished)."""
+    return "\n".join([
+        "- **Ahead or behind**: a difference paired by seed whose 95% interval excludes 0; **not "
+        "distinguishable**: one that includes 0; with one seed, no verdict.",
+        f"- **Follows the vehicle/animal split** beyond ResNet-20's features: partial correlation "
+        f"≥ {split_threshold():.2f}, the 5% critical value of a partial correlation over the 45 class pairs "
+        "(the pairs share classes, so this is a fixed reading rule, not a test).",
+        f"- **Learnt**: the trained model's partial correlation exceeds its untrained twin's by more than "
+        f"{LEARNT_MARGIN:g}.",
+        f"- **Per image** (gating): at least {100 * GOALS['min_live_conditional']:.0f}% of live gates conditional "
+        f"and per-image MACs varying by at least {100 * GOALS['min_macs_cv']:.0f}%, the selection rule's criteria.",
+        "- **Differ under attack**: two accuracies on the same N test images further apart than the 95% "
+        "interval of a difference of two binomial proportions; **robust**: at least "
+        f"{ROBUST_ACC:g}% under the strongest PGD at the largest ε.",
+        "- **Spends " + " / ".join(word for _, word in ENERGY_WORDS) + " / hardly more** under the energy "
+        "attack: mean executed MACs at least " + " / ".join(f"{least:g}×" for least, _ in ENERGY_WORDS)
+        + f" / under {ENERGY_WORDS[-1][0]:g}× the clean ones.",
+    ])
 
 
 def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> list[Finding]:
@@ -314,7 +379,7 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
     is left out)."""
     results_dir = Path(results_dir)
     table, over = overview(results_dir, profile)
-    found = [question(over) if not over.empty else None,
+    found = [question(over, profile) if not over.empty else None,
              dynamic_convolution(over, table) if not over.empty else None,
              attention_by_class(results_dir, profile),
              channel_gating(over, results_dir, profile) if not over.empty else None,
@@ -444,6 +509,93 @@ def _conclusions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows).T.rename_axis("comparison")
 
 
+def _similarity_rows(table: Optional[pd.DataFrame], what: str) -> dict[str, tuple[str, str]]:
+    """A similarity-controls table's two conclusions: does ``what`` follow the vehicle/animal split
+    beyond a static ResNet-20's features, and is that learnt (against its untrained twin)?"""
+    found = _controls(table)
+    if found is None:
+        return {}
+    own, partial, column = found[0], found[3], partial_column(table)
+    rows = {f"{what} follows the vehicle/animal split beyond ResNet-20's features (partial correlation)":
+            (f"{partial:+.2f}", "follows" if follows_split(partial) else "does not follow")}
+    untrained = f"untrained {own.name}"
+    if untrained in table.index:
+        rows[f"{what}: trained against untrained (partial correlation)"] = (
+            f"{partial:+.2f} vs {table.loc[untrained, column]:+.2f}",
+            "learnt" if _learnt(table.loc[untrained, column], partial) else "not learnt")
+    return rows
+
+
+def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str]]:
+    """The per-image analyses' conclusions in one profile, from the tables notebooks 02-04 wrote:
+    {question: (its numbers, its conclusion in a word or two)}; a question whose table is missing
+    is left out."""
+    tables = _tables(results_dir)
+    dy, headline = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K}), run_label(*HEADLINE)
+    rows = _similarity_rows(_read(tables / f"02_attention_similarity_controls_{profile}_k{ANALYSIS_K}.csv"),
+                            f"{dy} attention")
+    rows |= _similarity_rows(_read(tables / f"03_gating_similarity_controls_{profile}.csv"),
+                             "headline gated model's channel usage")
+    dependence = _read(tables / f"03_gating_input_dependence_{profile}.csv")
+    if dependence is not None and headline in dependence.index:
+        d = dependence.loc[headline]
+        per_image = (d["live gates conditional (%)"] >= 100 * GOALS["min_live_conditional"]
+                     and d["MACs spread (%)"] >= 100 * GOALS["min_macs_cv"])
+        rows["headline gated model decides per image (live gates conditional, MACs spread, frozen gates)"] = (
+            f"{d['live gates conditional (%)']:.0f}%, {d['MACs spread (%)']:.1f}%, "
+            f"{d['Δ frozen (points)']:+.2f} points", "per image" if per_image else "not per image")
+    path = handoff_path(tables, "robustness", profile=profile)
+    if path.exists():
+        sweep = pd.read_csv(path)
+        eps = smallest_attack_eps(sweep)
+        strongest = strongest_pgd(sweep, eps).reindex([REFERENCE, dy, headline]).dropna()
+        if REFERENCE in strongest.index and "images" in sweep:
+            differ = [label for label in strongest.index[1:] if _binomial_differ(
+                strongest[label], strongest[REFERENCE], sweep["images"].iloc[0])]
+            rows[f"robust accuracy under the strongest PGD at ε = {eps:g}/255 "
+                 f"({' / '.join(strongest.index)}, %)"] = (
+                " / ".join(f"{v:.1f}" for v in strongest),
+                f"{', '.join(differ)} differ" if differ else "no difference")
+    energy = _read(tables / f"04_energy_{profile}.csv")
+    recovered = _read(tables / f"04_energy_saving_recovered_{profile}.csv")
+    if energy is not None and recovered is not None:
+        energy = energy.reset_index()
+        top = energy[(energy["model"] == headline) & (energy["ε (/255)"] == energy["ε (/255)"].max())]
+        if len(top) and headline in recovered.index:
+            gain = top["mean MACs energy (M)"].iloc[0] / top["mean MACs clean (M)"].iloc[0]
+            rows[f"energy attack at ε = {top['ε (/255)'].iloc[0]:g}/255 on the headline gated model "
+                 "(MACs × clean, saving taken back)"] = (
+                f"{gain:.2f}×, {recovered.loc[headline, 'energy']:.1f}%", f"spends {energy_word(gain)}")
+    caps = _read(tables / f"04_mac_cap_{profile}.csv")
+    if caps is not None and len(caps):
+        gap = caps["capped − static"]
+        rows["capped gated model against the static network costing the cap (points, over the caps)"] = (
+            f"{gap.min():+.2f} to {gap.max():+.2f}",
+            "static ahead at every cap" if (gap < 0).all() else "capped ahead at some cap")
+    return rows
+
+
+def analyses_by_length(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")
+                       ) -> pd.DataFrame:
+    """Each per-image analysis (``analyses``) under each profile: its numbers and conclusion, and
+    whether the conclusion is the same at the longer training ("same", "changes: <a> → <b>", or
+    "pending" until the longer profile's notebooks have run: ``make report PROFILE=paper``). These
+    analyses use seed 0 (the attacks and the energy attack also other seeds where trained), so
+    they have no interval over seeds."""
+    found = {profile: analyses(results_dir, profile) for profile in profiles}
+    rows = {}
+    for name in found[profiles[0]]:
+        values = [found[profile].get(name) for profile in profiles]
+        row = {f"{profile}: value": v[0] if v else "–" for profile, v in zip(profiles, values)}
+        row |= {f"{profile}: conclusion": v[1] if v else "–" for profile, v in zip(profiles, values)}
+        first, last = values[0], values[-1]
+        row["with training length"] = ("pending" if last is None else "same" if first[1] == last[1]
+                                       else f"changes: {first[1]} → {last[1]}")
+        rows[name] = row
+    columns = [f"{p}: {c}" for p in profiles for c in ("value", "conclusion")] + ["with training length"]
+    return pd.DataFrame(rows).T.reindex(columns=columns).rename_axis("analysis")
+
+
 def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = True
                     ) -> Optional[Finding]:
     """What the ``paper`` runs say beside the ``full`` ones (``conclusions``); with
@@ -485,4 +637,12 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
                                 for name in by_outcome["changes"]) if by_outcome["changes"] else "",
         f"Not yet decided at {long} (fewer than two seeds): {'; '.join(by_outcome['pending'])}"
         if by_outcome["pending"] else ""]))
-    return Finding("Training length", f"{accuracy}. {verdicts}.{still}", "05_profiles.png")
+    by_length = analyses_by_length(results_dir)
+    outcome = by_length["with training length"] if len(by_length) else pd.Series(dtype=str)
+    changed = [f"{name} ({outcome[name].split(': ')[1]})" for name in outcome.index
+               if outcome[name].startswith("changes")]
+    per_image = (f" Per-image analyses (seed 0): {(outcome == 'same').sum()} of {len(outcome)} keep their "
+                 f"conclusion at {long}" + (f"; changed: {'; '.join(changed)}" if changed else "")
+                 + (f"; {(outcome == 'pending').sum()} not yet run at {long}" if (outcome == "pending").any()
+                    else "") + "." if len(outcome) else "")
+    return Finding("Training length", f"{accuracy}. {verdicts}.{per_image}{still}", "05_profiles.png")

@@ -78,6 +78,19 @@ def parse_run(name: str) -> tuple[str, dict]:
                      f"model:{{json kwargs}}")
 
 
+def swept(profile: str) -> dict[str, tuple]:
+    """The sweeps a profile's notebooks train and analyse: ``{"kernels": K values, "l0_weights":
+    uniform-L0 weights}``. A profile with a training queue sweeps the values its queue trains
+    (``paper``: K = 4 and no uniform-L0 model, the decisive comparisons only); one without
+    (``smoke``) sweeps the study's."""
+    if profile not in QUEUES:
+        return {"kernels": KERNELS, "l0_weights": L0_WEIGHTS}
+    models = [parse_run(run) for run, _ in QUEUES[profile]]
+    return {"kernels": tuple(sorted({kw["num_kernels"] for m, kw in models if m == "dy_resnet20"})),
+            "l0_weights": tuple(sorted({kw["l0_weight"] for m, kw in models
+                                        if m == "gated_resnet20" and set(kw) == {"l0_weight"}}))}
+
+
 def queue(profile: str) -> list[tuple[str, int]]:
     """The (short name, seed) pairs a profile trains, in priority order."""
     if profile not in QUEUES:

@@ -145,3 +145,82 @@ def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, unt
     pd.DataFrame(rows).to_csv(tmp_path / "tables" / "03_gating_similarity_controls_full.csv", index=False)
     text = findings.channels_by_class(tmp_path, "full").text
     assert f"an untrained gated model's channel usage gives {untrained_partial:+.2f} (agreement with the split 0.60, against 0.98 trained), {says}" in text
+
+
+def write_controls(results, name, feature, partial, untrained_partial):
+    """A similarity-controls table as notebooks 02 and 03 write it."""
+    static = "ResNet-20 pooled features"
+    column = f"… given {static}"
+    rows = [{"features": feature, "cat/dog": 0.9, "automobile/truck": 0.8, f"agreement with {feature}": 1.0,
+             "agreement with vehicles/animals": 0.7, column: partial},
+            {"features": static, "cat/dog": 0.9, "automobile/truck": 0.8, f"agreement with {feature}": 0.9,
+             "agreement with vehicles/animals": 0.8, column: float("nan")},
+            {"features": f"untrained {feature}", "cat/dog": 0.5, "automobile/truck": 0.5,
+             f"agreement with {feature}": 0.3, "agreement with vehicles/animals": 0.9, column: untrained_partial}]
+    (results / "tables").mkdir(exist_ok=True)
+    pd.DataFrame(rows).to_csv(results / "tables" / name, index=False)
+
+
+def test_the_split_rule_is_the_critical_partial_correlation_over_45_class_pairs():
+    from common.analysis import follows_split, split_threshold
+
+    assert split_threshold() == pytest.approx(0.297, abs=1e-3)  # t(0.975, 42) = 2.018
+    assert follows_split(0.30) and not follows_split(0.29) and not follows_split(-0.9)
+
+
+@pytest.mark.parametrize("partial, says", [(-0.21, "does not follow the vehicle/animal split"),
+                                           (0.60, "still follows the vehicle/animal split")])
+def test_the_attention_finding_says_what_its_partial_correlation_says(tmp_path, partial, says):
+    write_controls(tmp_path, "02_attention_similarity_controls_paper_k4.csv", "DY K=4 attention", partial, 0.77)
+    text = findings.attention_by_class(tmp_path, "paper").text
+    assert says in text
+    learnt = partial > 0.77 + findings.LEARNT_MARGIN
+    assert ("training adds to that class structure" in text) == learnt
+
+
+def test_per_image_analyses_are_set_side_by_side_with_their_conclusions(tmp_path):
+    write_controls(tmp_path, "02_attention_similarity_controls_full_k4.csv", "DY K=4 attention", -0.21, 0.77)
+    write_controls(tmp_path, "02_attention_similarity_controls_paper_k4.csv", "DY K=4 attention", 0.05, 0.70)
+    write_controls(tmp_path, "03_gating_similarity_controls_full.csv", "gated channel usage", 0.95, -0.75)
+    write_controls(tmp_path, "03_gating_similarity_controls_paper.csv", "gated channel usage", 0.10, -0.75)
+    headline = findings.run_label(*HEADLINE)
+    pd.DataFrame([{"model": headline, "live gates conditional (%)": 87.0, "MACs spread (%)": 10.8,
+                   "Δ frozen (points)": -19.2}]).to_csv(
+        tmp_path / "tables" / "03_gating_input_dependence_full.csv", index=False)
+    table = findings.analyses_by_length(tmp_path)
+    attention = "DY K=4 attention follows the vehicle/animal split beyond ResNet-20's features (partial correlation)"
+    usage = ("headline gated model's channel usage follows the vehicle/animal split beyond ResNet-20's features "
+             "(partial correlation)")
+    assert table.loc[attention, "with training length"] == "same"
+    assert table.loc[attention, "paper: value"] == "+0.05"
+    assert table.loc[usage, "with training length"] == "changes: follows → does not follow"
+    per_image = [name for name in table.index if name.startswith("headline gated model decides per image")]
+    assert table.loc[per_image[0], "full: conclusion"] == "per image"
+    assert table.loc[per_image[0], "with training length"] == "pending"
+    assert table.loc[per_image[0], "paper: value"] == "–"
+
+
+def test_attacks_name_a_model_that_differs_beyond_the_sampling_error(tmp_path):
+    from common.study import handoff_path
+
+    rows = [{"model": model, "attack": "PGD-20", "eps_255": eps, "robust_acc": acc, "images": 300}
+            for model, at1 in (("ResNet-20", 55.0), ("DY K=4", 70.0), (findings.run_label(*HEADLINE), 52.0))
+            for eps, acc in ((0, 90.0), (1, at1), (8, 0.0))]
+    (tmp_path / "tables").mkdir()
+    pd.DataFrame(rows).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
+    text = findings.attacks(tmp_path, "paper").text
+    assert text.startswith("No model is robust; beyond the sampling error, DY K=4 differ from ResNet-20")
+    assert "DY K=4 70.0%" in text and "every model is at 0.0%." in text
+    found = findings.analyses(tmp_path, "paper")
+    assert list(found.values())[0] == ("55.0 / 70.0 / 52.0", "DY K=4 differ")
+
+
+def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
+    for seed, noise in enumerate((0.0, 0.3, -0.3)):
+        for run, acc in [("resnet20", 91.6), ("dy4", 92.0), ("headline", 88.6), ("width0.5", 88.4)]:
+            write_run(full_study, run, "paper", seed, acc + noise)
+    table, over = findings.overview(full_study, "paper")
+    text = findings.dynamic_convolution(over, table).text
+    assert "DY K=4 reaches 92.00 ± 0.30% (3 seeds)" in text and "Over K" not in text
+    assert findings.question(over, "paper").text.startswith(
+        "Does input dependence beat a static network of the same cost? Yes for both")

@@ -135,6 +135,25 @@ def test_notebook_runs_on_smoke_profile(notebook, smoke_archive, shared):
     assert "Traceback" not in html
 
 
+# The `paper` profile sweeps one K and no uniform-L0 model (common.manifest.swept): the same
+# notebooks on that shape, at smoke cost, on the runs the test above trained.
+PAPER_SHAPED = {"02_dynamic_convolution": dict(kernels=[2]),
+                "03_channel_gating": dict(l0_weights=[]),
+                "04_adversarial_attacks": dict(kernels=[2], l0_weights=[])}
+
+
+@pytest.mark.parametrize("stem", list(PAPER_SHAPED))
+def test_notebook_runs_with_one_k_and_only_the_headline_gated_model(stem, smoke_archive, shared):
+    from common.manifest import swept
+
+    assert swept("paper") == {"kernels": (4,), "l0_weights": ()}
+    _executed_or_fail(shared)  # the smoke runs these reuse
+    parameters = dict(profile="smoke", results_dir=str(shared / "results"), figures_dir=str(shared / "figures-paper"),
+                      data_source=str(smoke_archive), device="cpu", **{**OVERRIDES[stem], **PAPER_SHAPED[stem]})
+    executed = run_notebook(REPO_ROOT / "notebooks" / f"{stem}.ipynb", shared / "executed-paper", parameters)
+    assert "Traceback" not in executed.with_suffix(".html").read_text()
+
+
 def _executed_or_fail(shared) -> list:
     """The notebooks the test above executed; a missing one fails this test too (not a skip:
     a later check must not pass quietly because an earlier notebook failed)."""
