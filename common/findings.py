@@ -552,8 +552,9 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str]
         if REFERENCE in strongest.index and "images" in sweep:
             differ = [label for label in strongest.index[1:] if _binomial_differ(
                 strongest[label], strongest[REFERENCE], sweep["images"].iloc[0])]
+            names = {REFERENCE: REFERENCE, dy: dy, headline: "headline gated model"}
             rows[f"robust accuracy under the strongest PGD at ε = {eps:g}/255 "
-                 f"({' / '.join(strongest.index)}, %)"] = (
+                 f"({' / '.join(names[label] for label in strongest.index)}, %)"] = (
                 " / ".join(f"{v:.1f}" for v in strongest),
                 f"{', '.join(differ)} differ" if differ else "no difference")
     energy = _read(tables / f"04_energy_{profile}.csv")
