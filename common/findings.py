@@ -17,8 +17,8 @@ from .config import PROFILES
 from .flops import RESNET20_MACS
 from .literature import HE_RESNET20_ACC, dy_gain_range, dy_gains_text
 from .selection import GOALS
-from .manifest import (ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGHTS, parse_run,
-                       queue)
+from .manifest import (ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGHTS, SEEDS,
+                       parse_run, queue)
 from .names import run_label
 from .paths import RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE
@@ -371,6 +371,10 @@ def reading_rules() -> str:
         "- **Spends " + " / ".join(word for _, word in ENERGY_WORDS) + " / hardly more** under the energy "
         "attack: mean executed MACs at least " + " / ".join(f"{least:g}×" for least, _ in ENERGY_WORDS)
         + f" / under {ENERGY_WORDS[-1][0]:g}× the clean ones.",
+        f"- **{SAME}** (training-length tables): *same* when the verdict or conclusion is the same at both "
+        f"lengths, *changes: a → b* when it is not; a comparison over seeds is *pending* until both lengths "
+        f"have its {len(SEEDS)} seeds, an analysis until notebooks 02–04 have run on the {length('paper')} "
+        "models.",
     ])
 
 
@@ -411,29 +415,41 @@ def paper_models() -> list[str]:
     return list(dict.fromkeys(run_label(*parse_run(run)) for run, _ in queue("paper")))
 
 
+def reader_name(label: str) -> str:
+    """A model's name in the training-length section: "headline gated model" for the headline's
+    run label, which spells out its recipe."""
+    return "headline gated model" if label == run_label(*HEADLINE) else label
+
+
+def length(profile: str) -> str:
+    """A profile as the reader knows it: "30 epochs", "200 epochs"."""
+    return f"{PROFILES[profile]['epochs']} epochs"
+
+
 def profiles_side_by_side(results_dir: str | Path = RESULTS_DIR,
                           profiles=("full", "paper")) -> pd.DataFrame:
-    """The ``paper`` profile's models under each profile: seeds, test accuracy (mean ± std), the
-    paired difference against ResNet-20 and against the static network nearest in MACs (each
-    within its profile); "–" where a profile has no finished run of the model yet."""
+    """The ``paper`` profile's models under each profile: test accuracy (mean ± std, seeds),
+    executed MACs, the paired difference against ResNet-20 and against the static network nearest
+    in MACs (each within its profile); "–" where a profile has no finished run of the model yet."""
     rows = {label: {} for label in paper_models()}
     for profile in profiles:
         _, over = overview(results_dir, profile)
         for label in rows:
             row = over.loc[label] if label in over.index else None
+            at = length(profile)
             rows[label] |= {
-                f"{profile}: seeds": row["seeds"] if row is not None else "–",
-                f"{profile}: test acc (%)": _acc(row) if row is not None else "–",
-                f"{profile}: Δ vs ResNet-20": _delta(row, "delta") if row is not None else "–",
-                f"{profile}: Δ vs static of equal MACs":
-                    _delta(row, "nearest") if row is not None else "–"}
-    return pd.DataFrame(rows).T.rename_axis("model")
+                f"{at}: test acc (%)": _acc(row) if row is not None else "–",
+                f"{at}: MACs (M)": f"{row['macs'] / 1e6:.2f}" if row is not None else "–",
+                f"{at}: Δ vs ResNet-20": _delta(row, "delta") if row is not None else "–",
+                f"{at}: Δ vs static of equal MACs": _delta(row, "nearest") if row is not None else "–"}
+    table = pd.DataFrame(rows).T.rename_axis("model")
+    return table.rename(index=reader_name)
 
 
 def training_histories(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")
                        ) -> dict[str, dict[str, pd.DataFrame]]:
-    """Per model of the ``paper`` profile: the per-epoch history of each of its runs under
-    ``profiles``, finished or still training, as {"<profile> seed <s>": history}."""
+    """Per model of the ``paper`` profile (by ``reader_name``): the per-epoch history of each of
+    its runs under ``profiles``, finished or still training, as {"<profile> seed <s>": history}."""
     wanted = paper_models()
     found: dict[str, dict[str, pd.DataFrame]] = {label: {} for label in wanted}
     for profile in profiles:
@@ -443,17 +459,17 @@ def training_histories(results_dir: str | Path = RESULTS_DIR, profiles=("full", 
             history = config_path.parent / HISTORY_FILE
             if label in found and history.exists() and config.get("holdout", 0) == 0:
                 found[label][f"{profile} seed {config['seed']}"] = pd.read_csv(history)
-    return found
+    return {reader_name(label): runs for label, runs in found.items()}
 
 
 def profile_epochs(profiles=("full", "paper")) -> dict[str, int]:
     return {profile: PROFILES[profile]["epochs"] for profile in profiles}
 
 
-def _comparison(table: pd.DataFrame, label: str, reference: str) -> dict:
+def _comparison(table: pd.DataFrame, label: str, reference: str, column: str = "test_acc") -> dict:
     """``label`` minus ``reference`` paired by seed in one profile's ``seed_table``, as the
     ``d_``-prefixed n / mean / 95% interval that ``seeds.signed`` and ``seeds.verdict_word`` read."""
-    diffs = seeds.paired_differences(table[table["label"].isin([label, reference])], reference)
+    diffs = seeds.paired_differences(table[table["label"].isin([label, reference])], reference, column)
     row = diffs.loc[label] if label in diffs.index else {"n": 0, "mean": float("nan"),
                                                          "ci_low": float("nan"), "ci_high": float("nan")}
     return {f"d_{key}": row[key] for key in ("n", "mean", "ci_low", "ci_high")}
@@ -467,26 +483,37 @@ def _against_constant(values: pd.Series, constant: float) -> dict:
 
 def comparisons(table: pd.DataFrame) -> dict[str, dict]:
     """The study's decisive comparisons in one profile's ``seed_table``: ResNet-20 against He et
-    al.'s accuracy, DY against ResNet-20, and the headline gated model against ResNet-20 and
-    against its static control of equal MACs (the `paper` profile trains no other static model,
-    so its frontier is that control)."""
+    al.'s accuracy, DY against ResNet-20 (test and training images), and the headline gated model
+    against ResNet-20 and against its static control of equal MACs (the `paper` profile trains no
+    other static model, so its frontier is that control)."""
     dy = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
     headline, control = run_label(*HEADLINE), run_label(*parse_run(HEADLINE_CONTROL))
     return {
-        f"ResNet-20 against He et al.'s {HE_RESNET20_ACC:.2f}%":
+        f"ResNet-20 (JPEG copy) against He et al.'s {HE_RESNET20_ACC:.2f}% (original images)":
             _against_constant(table.loc[table["label"] == REFERENCE, "test_acc"], HE_RESNET20_ACC),
         f"{dy} against ResNet-20": _comparison(table, dy, REFERENCE),
+        f"{dy} against ResNet-20 on the training images": _comparison(table, dy, REFERENCE, "train_acc"),
         "headline gated model against ResNet-20": _comparison(table, headline, REFERENCE),
         f"headline gated model against {control} (equal MACs)": _comparison(table, headline, control),
     }
 
 
+SAME = "same at 200 epochs?"  # the last column of the training-length tables
+
+
 def conclusions(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> pd.DataFrame:
     """Each decisive comparison (``comparisons``) under each profile: the difference in points
     (paired by seed, 95% interval), what the interval supports, and whether that verdict is the
-    same at the longer training: "same", "changes: <a> → <b>", or "pending" while either profile
-    has fewer than two seeds of it (paired intervals need two)."""
+    same at the longer training: "same", "changes: <a> → <b>", or "pending (<n> of 3 seeds)"
+    until both profiles have the study's seeds (``common.manifest.SEEDS``) of it."""
     return _conclusions({profile: overview(results_dir, profile)[0] for profile in profiles})
+
+
+def _outcome(first: Optional[str], last: Optional[str], pending: str) -> str:
+    """The last column of a training-length table: "same", "changes: a → b" or ``pending``."""
+    if first is None or last is None:
+        return pending
+    return "same" if first == last else f"changes: {first} → {last}"
 
 
 def _conclusions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -498,152 +525,168 @@ def _conclusions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         row, words = {}, []
         for profile in profiles:
             values = found[profile][name]
-            words.append(seeds.verdict_word(values, "d"))
-            row[f"{profile}: Δ (points) [95% CI]"] = seeds.signed(values, "d")
-            row[f"{profile}: verdict"] = words[-1]
-        first, last = words[0], words[-1]
-        row["with training length"] = (
-            "pending" if {"one seed", "no comparison"} & {first, last}
-            else "same" if first == last else f"changes: {first} → {last}")
+            word = seeds.verdict_word(values, "d")
+            row[f"{length(profile)}: Δ (points) [95% CI]"] = seeds.signed(values, "d") if values["d_n"] else "–"
+            row[f"{length(profile)}: verdict"] = word if values["d_n"] else "–"
+            words.append(word if values["d_n"] >= len(SEEDS) else None)
+        seeds_done = found[profiles[-1]][name]["d_n"]
+        row[SAME] = _outcome(words[0], words[-1],
+                             f"pending ({seeds_done:.0f} of {len(SEEDS)} seeds at {length(profiles[-1])})")
         rows[name] = row
     return pd.DataFrame(rows).T.rename_axis("comparison")
 
 
-def _similarity_rows(table: Optional[pd.DataFrame], what: str) -> dict[str, tuple[str, str]]:
+def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str) -> dict[str, tuple]:
     """A similarity-controls table's two conclusions: does ``what`` follow the vehicle/animal split
-    beyond a static ResNet-20's features, and is that learnt (against its untrained twin)?"""
+    beyond a static ResNet-20's features, and is that learnt (against the untrained ``model``)?"""
     found = _controls(table)
     if found is None:
         return {}
     own, partial, column = found[0], found[3], partial_column(table)
-    rows = {f"{what} follows the vehicle/animal split beyond ResNet-20's features (partial correlation)":
-            (f"{partial:+.2f}", "follows" if follows_split(partial) else "does not follow")}
+    rows = {f"{what}: follows the vehicle/animal split?": (
+        "partial correlation given ResNet-20's features", f"{partial:+.2f}",
+        "follows" if follows_split(partial) else "does not follow")}
     untrained = f"untrained {own.name}"
     if untrained in table.index:
-        rows[f"{what}: trained against untrained (partial correlation)"] = (
-            f"{partial:+.2f} vs {table.loc[untrained, column]:+.2f}",
+        rows[f"{what}: learnt?"] = (
+            f"partial correlation, trained against an untrained {model}",
+            f"trained {partial:+.2f}, untrained {table.loc[untrained, column]:+.2f}",
             "learnt" if _learnt(table.loc[untrained, column], partial) else "not learnt")
     return rows
 
 
-def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str]]:
-    """The per-image analyses' conclusions in one profile, from the tables notebooks 02-04 wrote:
-    {question: (its numbers, its conclusion in a word or two)}; a question whose table is missing
-    is left out."""
+def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str, str]]:
+    """The per-image analyses' conclusions in one profile (seed 0 of each model), from the tables
+    notebooks 02-04 wrote: {question: (what is measured, its numbers, its conclusion in a word or
+    two)}; a question whose table is missing is left out."""
     tables = _tables(results_dir)
     dy, headline = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K}), run_label(*HEADLINE)
     rows = _similarity_rows(_read(tables / f"02_attention_similarity_controls_{profile}_k{ANALYSIS_K}.csv"),
-                            f"{dy} attention")
+                            f"{dy} attention", dy)
     rows |= _similarity_rows(_read(tables / f"03_gating_similarity_controls_{profile}.csv"),
-                             "headline gated model's channel usage")
+                             "gates' channel usage", "gated model")
     dependence = _read(tables / f"03_gating_input_dependence_{profile}.csv")
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
         per_image = (d["live gates conditional (%)"] >= 100 * GOALS["min_live_conditional"]
                      and d["MACs spread (%)"] >= 100 * GOALS["min_macs_cv"])
-        rows["headline gated model decides per image (live gates conditional, MACs spread, frozen gates)"] = (
-            f"{d['live gates conditional (%)']:.0f}%, {d['MACs spread (%)']:.1f}%, "
-            f"{d['Δ frozen (points)']:+.2f} points", "per image" if per_image else "not per image")
+        rows["gates: decide per image?"] = (
+            "live gates conditional, per-image MACs spread (std / mean)",
+            f"{d['live gates conditional (%)']:.0f}%, {d['MACs spread (%)']:.1f}%",
+            "per image" if per_image else "not per image")
     path = handoff_path(tables, "robustness", profile=profile)
     if path.exists():
         sweep = pd.read_csv(path)
         eps = smallest_attack_eps(sweep)
         strongest = strongest_pgd(sweep, eps).reindex([REFERENCE, dy, headline]).dropna()
         if REFERENCE in strongest.index and "images" in sweep:
-            differ = [label for label in strongest.index[1:] if _binomial_differ(
-                strongest[label], strongest[REFERENCE], sweep["images"].iloc[0])]
-            names = {REFERENCE: REFERENCE, dy: dy, headline: "headline gated model"}
-            rows[f"robust accuracy under the strongest PGD at ε = {eps:g}/255 "
-                 f"({' / '.join(names[label] for label in strongest.index)}, %)"] = (
-                " / ".join(f"{v:.1f}" for v in strongest),
+            images = sweep["images"].iloc[0]
+            differ = [reader_name(label) for label in strongest.index[1:]
+                      if _binomial_differ(strongest[label], strongest[REFERENCE], images)]
+            rows[f"attacks: models differ at ε = {eps:g}/255?"] = (
+                f"accuracy (%) under the strongest PGD, {' / '.join(map(reader_name, strongest.index))}, "
+                f"{images} test images", " / ".join(f"{v:.1f}" for v in strongest),
                 f"{', '.join(differ)} differ" if differ else "no difference")
+        largest = sweep["eps_255"].max()
+        most = sweep[(sweep["eps_255"] == largest) & sweep["attack"].str.startswith("PGD")]["robust_acc"].max()
+        rows[f"attacks: a model robust at ε = {largest:g}/255?"] = (
+            "highest accuracy (%) under PGD of any model", f"{most:.1f}",
+            "some model robust" if most >= ROBUST_ACC else "no model robust")
     energy = _read(tables / f"04_energy_{profile}.csv")
     recovered = _read(tables / f"04_energy_saving_recovered_{profile}.csv")
     if energy is not None and recovered is not None:
         energy = energy.reset_index()
         top = energy[(energy["model"] == headline) & (energy["ε (/255)"] == energy["ε (/255)"].max())]
         if len(top) and headline in recovered.index:
-            gain = top["mean MACs energy (M)"].iloc[0] / top["mean MACs clean (M)"].iloc[0]
-            rows[f"energy attack at ε = {top['ε (/255)'].iloc[0]:g}/255 on the headline gated model "
-                 "(MACs × clean, saving taken back)"] = (
-                f"{gain:.2f}×, {recovered.loc[headline, 'energy']:.1f}%", f"spends {energy_word(gain)}")
+            t = top.iloc[0]
+            gain = t["mean MACs energy (M)"] / t["mean MACs clean (M)"]
+            rows["energy attack: the headline gated model spends more?"] = (
+                f"at ε = {t['ε (/255)']:g}/255: mean MACs attacked / clean (uniform noise), share of the saving "
+                "taken back (stealthy attack)",
+                f"{gain:.2f}× (noise {t['mean MACs noise (M)'] / t['mean MACs clean (M)']:.3f}×), "
+                f"{recovered.loc[headline, 'energy']:.1f}% ({recovered.loc[headline, 'stealthy']:.1f}%)",
+                f"spends {energy_word(gain)}")
     caps = _read(tables / f"04_mac_cap_{profile}.csv")
     if caps is not None and len(caps):
-        gap = caps["capped − static"]
-        rows["capped gated model against the static network costing the cap (points, over the caps)"] = (
-            f"{gap.min():+.2f} to {gap.max():+.2f}",
-            "static ahead at every cap" if (gap < 0).all() else "capped ahead at some cap")
+        gap = caps["capped − static"].dropna()
+        if len(gap):
+            rows["MAC cap: beats the static network costing the cap?"] = (
+                "capped − static accuracy (points), over the caps", f"{gap.min():+.2f} to {gap.max():+.2f}",
+                "static ahead at every cap" if (gap < 0).all() else "capped ahead at some cap")
     return rows
 
 
 def analyses_by_length(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")
                        ) -> pd.DataFrame:
-    """Each per-image analysis (``analyses``) under each profile: its numbers and conclusion, and
-    whether the conclusion is the same at the longer training ("same", "changes: <a> → <b>", or
-    "pending" until the longer profile's notebooks have run: ``make report PROFILE=paper``). These
-    analyses use seed 0 (the attacks and the energy attack also other seeds where trained), so
-    they have no interval over seeds."""
+    """Each per-image analysis (``analyses``) under each profile, as "<numbers>: <conclusion>",
+    and whether the conclusion is the same at the longer training ("same", "changes: <a> →
+    <b>", or "pending" until notebooks 02-04 have run on the longer profile's models:
+    ``make report PROFILE=paper``). Seed 0 of each model, so no interval over seeds."""
     found = {profile: analyses(results_dir, profile) for profile in profiles}
     rows = {}
-    for name in found[profiles[0]]:
+    for name, (measure, *_) in found[profiles[0]].items():
         values = [found[profile].get(name) for profile in profiles]
-        row = {f"{profile}: value": v[0] if v else "–" for profile, v in zip(profiles, values)}
-        row |= {f"{profile}: conclusion": v[1] if v else "–" for profile, v in zip(profiles, values)}
-        first, last = values[0], values[-1]
-        row["with training length"] = ("pending" if last is None else "same" if first[1] == last[1]
-                                       else f"changes: {first[1]} → {last[1]}")
+        row = {"measure": measure}
+        row |= {length(profile): f"{v[1]}: {v[2]}" if v else "–" for profile, v in zip(profiles, values)}
+        row[SAME] = _outcome(*(v[2] if v else None for v in (values[0], values[-1])),
+                             f"pending (not analysed at {length(profiles[-1])})")
         rows[name] = row
-    columns = [f"{p}: {c}" for p in profiles for c in ("value", "conclusion")] + ["with training length"]
-    return pd.DataFrame(rows).T.reindex(columns=columns).rename_axis("analysis")
+    return pd.DataFrame(rows).T.rename_axis("question")
 
 
 def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = True
                     ) -> Optional[Finding]:
-    """What the ``paper`` runs say beside the ``full`` ones (``conclusions``); with
-    ``in_progress``, where the unfinished ones stand (not for pages that must not change while a
-    run trains)."""
-    epochs = profile_epochs()
-    short, long = f"{epochs['full']} epochs", f"{epochs['paper']} epochs"
+    """What the ``paper`` runs say beside the ``full`` ones (``conclusions``,
+    ``analyses_by_length``); with ``in_progress``, where the paper queue stands (not for pages
+    that must not change while a run trains)."""
+    short, long = length("full"), length("paper")
+    epochs = PROFILES["paper"]["epochs"]
     paper = {label: {run: h for run, h in runs.items() if run.startswith("paper")}
              for label, runs in training_histories(results_dir).items()}
     full_table, full_over = overview(results_dir, "full")
     paper_table, paper_over = overview(results_dir, "paper")
     if REFERENCE not in full_over.index:
         return None  # no full-profile ResNet-20 to compare with (e.g. a smoke-only results folder)
-    running = [] if not in_progress else [
-               f"{label} (seed {run.split()[-1]}: epoch {len(h)} of {epochs['paper']}, "
-               f"{h['test_acc'].iloc[-1]:.2f}% so far)"
-               for label, runs in paper.items() for run, h in runs.items()
-               if len(h) < epochs["paper"]]
-    waiting = [] if not in_progress else [label for label, runs in paper.items() if not runs]
-    still = ((f" Still training: {'; '.join(running)}." if running else "")
-             + (f" Not started: {', '.join(waiting)}." if waiting else ""))
-    done = [label for label in paper if label in paper_over.index]
+    running = [f"{label} seed {run.split()[-1]} at epoch {len(h)}"
+               for label, runs in paper.items() for run, h in runs.items() if len(h) < epochs]
+    planned = len(queue("paper"))
+    finished = len(paper_table)
+    per_model = {run for run, _ in queue("paper")}
+    shape = (f"{len(per_model)} models × {len(SEEDS)} seeds" if planned == len(per_model) * len(SEEDS)
+             else f"{len(per_model)} models")
+    still = (f" Of the {planned} runs planned at {long} ({shape}): "
+             f"{finished} finished; {len(running)} training"
+             + (f" ({', '.join(running)} of {epochs})" if running else "")
+             + f"; {planned - finished - len(running)} queued. Accuracy during training is not a result."
+             if in_progress else "")
+    done = [label for label in map(reader_name, paper_models()) if label in paper_over.rename(index=reader_name).index]
     if not done:
         return Finding("Training length", (
-            f"No run of the {epochs['paper']}-epoch `paper` profile has finished: every conclusion here rests on "
+            f"No run of the {epochs}-epoch `paper` profile has finished: every conclusion here rests on "
             f"{short}, where ResNet-20 reaches {_acc(full_over.loc[REFERENCE])} against He et "
-            f"al.'s {HE_RESNET20_ACC:.2f}% (original images, ~164 epochs).{still}"), None)
+            f"al.'s {HE_RESNET20_ACC:.2f}% (original images, ~164 epochs). The report's training-length "
+            f"section sets each conclusion at both lengths as the {epochs}-epoch runs finish.{still}"), None)
+    paper_named, full_named = paper_over.rename(index=reader_name), full_over.rename(index=reader_name)
     accuracy = "; ".join(
-        f"{label} {_acc(paper_over.loc[label])} at {long}"
-        + (f" against {_acc(full_over.loc[label])} at {epochs['full']}" if label in full_over.index else "")
+        f"{label} {_acc(paper_named.loc[label])} at {long}"
+        + (f" against {_acc(full_named.loc[label])} at {short}" if label in full_named.index else "")
         for label in done)
     table = _conclusions({"full": full_table, "paper": paper_table})
-    by_outcome = {outcome: [name for name, row in table.iterrows()
-                            if row["with training length"].startswith(outcome)]
+    by_outcome = {outcome: [name for name, row in table.iterrows() if row[SAME].startswith(outcome)]
                   for outcome in ("same", "changes", "pending")}
     verdicts = ". ".join(filter(None, [
         f"Same verdict at both lengths: {'; '.join(by_outcome['same'])}" if by_outcome["same"] else "",
-        "Changed: " + "; ".join(f"{name} ({table.loc[name, 'with training length'].split(': ')[1]})"
+        "Changed: " + "; ".join(f"{name} ({table.loc[name, SAME].split(': ')[1]})"
                                 for name in by_outcome["changes"]) if by_outcome["changes"] else "",
-        f"Not yet decided at {long} (fewer than two seeds): {'; '.join(by_outcome['pending'])}"
+        f"Not yet decided at {long} (fewer than {len(SEEDS)} seeds): {'; '.join(by_outcome['pending'])}"
         if by_outcome["pending"] else ""]))
     by_length = analyses_by_length(results_dir)
-    outcome = by_length["with training length"] if len(by_length) else pd.Series(dtype=str)
+    outcome = by_length[SAME] if len(by_length) else pd.Series(dtype=str)
     changed = [f"{name} ({outcome[name].split(': ')[1]})" for name in outcome.index
                if outcome[name].startswith("changes")]
+    pending = outcome.str.startswith("pending").sum()
     per_image = (f" Per-image analyses (seed 0): {(outcome == 'same').sum()} of {len(outcome)} keep their "
                  f"conclusion at {long}" + (f"; changed: {'; '.join(changed)}" if changed else "")
-                 + (f"; {(outcome == 'pending').sum()} not yet run at {long}" if (outcome == "pending").any()
-                    else "") + "." if len(outcome) else "")
+                 + (f"; {pending} not yet analysed at {long}" if pending else "") + "."
+                 if len(outcome) else "")
     return Finding("Training length", f"{accuracy}. {verdicts}.{per_image}{still}", "05_profiles.png")

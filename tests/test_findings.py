@@ -45,10 +45,12 @@ def full_study(tmp_path):
 
 def test_without_paper_runs_every_conclusion_is_pending(full_study):
     table = findings.conclusions(full_study)
-    assert list(table["with training length"]) == ["pending"] * 4
-    assert table.loc["ResNet-20 against He et al.'s 91.25%", "full: verdict"] == "behind"
-    assert table.loc["DY K=4 against ResNet-20", "full: verdict"] == "not distinguishable"
-    assert table.loc["headline gated model against ResNet-20", "full: verdict"] == "behind"
+    assert list(table[findings.SAME]) == ["pending (0 of 3 seeds at 200 epochs)"] * 5
+    assert table.loc["ResNet-20 (JPEG copy) against He et al.'s 91.25% (original images)", "30 epochs: verdict"] == "behind"
+    assert table.loc["DY K=4 against ResNet-20", "30 epochs: verdict"] == "not distinguishable"
+    assert table.loc["DY K=4 against ResNet-20 on the training images", "30 epochs: verdict"] == "not distinguishable"
+    assert table.loc["headline gated model against ResNet-20", "30 epochs: verdict"] == "behind"
+    assert table.loc["DY K=4 against ResNet-20", "200 epochs: verdict"] == "–"
     found = findings.training_length(full_study)
     assert "No run of the 200-epoch `paper` profile has finished" in found.text
     assert "87.00 ± 0.60% (3 seeds)" in found.text
@@ -57,23 +59,24 @@ def test_without_paper_runs_every_conclusion_is_pending(full_study):
 def test_a_run_still_training_is_reported_only_where_asked(full_study):
     write_run(full_study, "resnet20", "paper", 0, 60.0, epochs=12, finished=False)
     text = findings.training_length(full_study).text
-    assert "ResNet-20 (seed 0: epoch 12 of 200, 60.00% so far)" in text
-    assert "Not started: gated conditional (MAC-weighted L0=1.0), DY K=4, ResNet-20 ×0.5 width." in text
-    assert "Still training" not in findings.training_length(full_study, in_progress=False).text
+    assert ("Of the 12 runs planned at 200 epochs (4 models × 3 seeds): 0 finished; 1 training (ResNet-20 seed 0 "
+            "at epoch 12 of 200); 11 queued.") in text
+    assert "runs planned" not in findings.training_length(full_study, in_progress=False).text
 
 
 def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
     for run, acc in [("resnet20", 91.5), ("dy4", 92.0), ("headline", 88.0), ("width0.5", 87.0)]:
         write_run(full_study, run, "paper", 0, acc)
     table = findings.conclusions(full_study)
-    assert table.loc["DY K=4 against ResNet-20", "paper: Δ (points) [95% CI]"] == "+0.50 (1 seed)"
-    assert table.loc["DY K=4 against ResNet-20", "paper: verdict"] == "one seed"
-    assert set(table["with training length"]) == {"pending"}
+    assert table.loc["DY K=4 against ResNet-20", "200 epochs: Δ (points) [95% CI]"] == "+0.50 (1 seed)"
+    assert table.loc["DY K=4 against ResNet-20", "200 epochs: verdict"] == "one seed"
+    assert set(table[findings.SAME]) == {"pending (1 of 3 seeds at 200 epochs)"}
     side = findings.profiles_side_by_side(full_study)
-    assert side.loc["ResNet-20", "paper: test acc (%)"] == "91.50% (1 seed)"
+    assert side.loc["ResNet-20", "200 epochs: test acc (%)"] == "91.50% (1 seed)"
+    assert side.loc["headline gated model", "200 epochs: MACs (M)"] == "10.20"
     text = findings.training_length(full_study).text
     assert "ResNet-20 91.50% (1 seed) at 200 epochs against 87.00 ± 0.60% (3 seeds) at 30" in text
-    assert "Not yet decided at 200 epochs (fewer than two seeds)" in text
+    assert "Not yet decided at 200 epochs (fewer than 3 seeds)" in text
 
 
 def test_verdicts_that_change_with_training_length_are_named(full_study):
@@ -84,11 +87,11 @@ def test_verdicts_that_change_with_training_length_are_named(full_study):
         write_run(full_study, "headline", "paper", seed, 88.6 + noise)
         write_run(full_study, "width0.5", "paper", seed, 88.4 + noise * 0.5)
     table = findings.conclusions(full_study)
-    assert table.loc["DY K=4 against ResNet-20", "with training length"] == \
+    assert table.loc["DY K=4 against ResNet-20", findings.SAME] == \
         "changes: not distinguishable → ahead"
-    assert table.loc["DY K=4 against ResNet-20", "paper: Δ (points) [95% CI]"] == "+1.00 [+1.00, +1.00]"
-    assert table.loc["headline gated model against ResNet-20", "with training length"] == "same"
-    assert table.loc["ResNet-20 against He et al.'s 91.25%", "with training length"] == \
+    assert table.loc["DY K=4 against ResNet-20", "200 epochs: Δ (points) [95% CI]"] == "+1.00 [+1.00, +1.00]"
+    assert table.loc["headline gated model against ResNet-20", findings.SAME] == "same"
+    assert table.loc["ResNet-20 (JPEG copy) against He et al.'s 91.25% (original images)", findings.SAME] == \
         "changes: behind → not distinguishable"
     text = findings.training_length(full_study).text
     assert "Changed: " in text and "DY K=4 against ResNet-20 (not distinguishable → ahead)" in text
@@ -188,16 +191,15 @@ def test_per_image_analyses_are_set_side_by_side_with_their_conclusions(tmp_path
                    "Δ frozen (points)": -19.2}]).to_csv(
         tmp_path / "tables" / "03_gating_input_dependence_full.csv", index=False)
     table = findings.analyses_by_length(tmp_path)
-    attention = "DY K=4 attention follows the vehicle/animal split beyond ResNet-20's features (partial correlation)"
-    usage = ("headline gated model's channel usage follows the vehicle/animal split beyond ResNet-20's features "
-             "(partial correlation)")
-    assert table.loc[attention, "with training length"] == "same"
-    assert table.loc[attention, "paper: value"] == "+0.05"
-    assert table.loc[usage, "with training length"] == "changes: follows → does not follow"
-    per_image = [name for name in table.index if name.startswith("headline gated model decides per image")]
-    assert table.loc[per_image[0], "full: conclusion"] == "per image"
-    assert table.loc[per_image[0], "with training length"] == "pending"
-    assert table.loc[per_image[0], "paper: value"] == "–"
+    attention = "DY K=4 attention: follows the vehicle/animal split?"
+    usage = "gates' channel usage: follows the vehicle/animal split?"
+    assert table.loc[attention, findings.SAME] == "same"
+    assert table.loc[attention, "200 epochs"] == "+0.05: does not follow"
+    assert table.loc[usage, findings.SAME] == "changes: follows → does not follow"
+    assert table.loc["gates' channel usage: learnt?", "30 epochs"] == "trained +0.95, untrained -0.75: learnt"
+    assert table.loc["gates: decide per image?", "30 epochs"] == "87%, 10.8%: per image"
+    assert table.loc["gates: decide per image?", findings.SAME] == "pending (not analysed at 200 epochs)"
+    assert table.loc["gates: decide per image?", "200 epochs"] == "–"
 
 
 def test_attacks_name_a_model_that_differs_beyond_the_sampling_error(tmp_path):
@@ -212,7 +214,8 @@ def test_attacks_name_a_model_that_differs_beyond_the_sampling_error(tmp_path):
     assert text.startswith("No model is robust; beyond the sampling error, DY K=4 differ from ResNet-20")
     assert "DY K=4 70.0%" in text and "every model is at 0.0%." in text
     found = findings.analyses(tmp_path, "paper")
-    assert list(found.values())[0] == ("55.0 / 70.0 / 52.0", "DY K=4 differ")
+    assert found["attacks: models differ at ε = 1/255?"][1:] == ("55.0 / 70.0 / 52.0", "DY K=4 differ")
+    assert found["attacks: a model robust at ε = 8/255?"][1:] == ("0.0", "no model robust")
 
 
 def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
