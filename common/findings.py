@@ -83,8 +83,9 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Fin
     text += " " + _among_reimplementations(best)
     train = seeds.summarize(table, "train_acc")["mean"]
     if REFERENCE in train and best.name in train:
-        text += (f" On the training images (un-augmented) {best.name} gains more: "
-                 f"{train[best.name]:.2f}% against ResNet-20's {train[REFERENCE]:.2f}% (mean over seeds).")
+        gain = _comparison(table, best.name, REFERENCE, "train_acc")
+        text += (f" On the training images (un-augmented) {best.name} gains more: {seeds.signed(gain, 'd')} "
+                 f"points ({train[best.name]:.2f}% against ResNet-20's {train[REFERENCE]:.2f}%, mean over seeds).")
     return Finding("Dynamic convolution, accuracy against K", text, "05_accuracy_vs_k.png")
 
 
@@ -231,6 +232,7 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
                    "03_gating_channel_class_similarity.png")
 
 
+TEST_IMAGES = 10_000  # CIFAR-10's test split, which notebook 03's frozen-gate ablation evaluates whole
 ROBUST_ACC = 10.0  # accuracy (%) under the strongest PGD at the largest ε from which a model counts as robust
 
 
@@ -264,8 +266,9 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
                          else f"{family} {values.iloc[0]:.1f}%")
     headline_seeds = sweep.loc[sweep["model"].str.startswith(run_label(*HEADLINE)), "model"].nunique()
     extra = f", all {headline_seeds} seeds of the headline gated model" if headline_seeds > 1 else ""
-    error = (f" (95% binomial interval up to ±{196 * (0.25 / sweep['images'].iloc[0]) ** 0.5:.1f} points on "
-             f"{sweep['images'].iloc[0]} test images, seed 0 of each model{extra})" if "images" in sweep else "")
+    error = (f" (on {sweep['images'].iloc[0]} test images two models must be up to "
+             f"{196 * (0.5 / sweep['images'].iloc[0]) ** 0.5:.1f} points apart to differ at 95%; seed 0 of each "
+             f"model{extra})" if "images" in sweep else "")
     largest = sweep["eps_255"].max()
     most = sweep[(sweep["eps_255"] == largest) & sweep["attack"].str.startswith("PGD")]["robust_acc"].max()
     beyond = ([label for label in strongest.index if label != REFERENCE and REFERENCE in strongest.index
@@ -279,11 +282,12 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
     return Finding("Adversarial attacks", text, "05_robustness_curves.png")
 
 
-def _ahead(points: float) -> str:
-    """"0.34 points ahead of", "0.20 points behind" or "level with"."""
+def _higher(points: float) -> str:
+    """"0.34 points higher than", "0.20 points lower than" or "level with" (no verdict: the
+    words of a difference without an interval)."""
     if abs(points) < 0.005:
         return "level with"
-    return f"{abs(points):.2f} points {'ahead of' if points > 0 else 'behind'}"
+    return f"{abs(points):.2f} points {'higher than' if points > 0 else 'lower than'}"
 
 
 def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
@@ -323,8 +327,9 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
                  f"its mean ({row['cap (M)']:.2f}M), clean accuracy changes by "
                  f"{row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
                  f"{row['attacked max (M)']:.2f}M per image. A static network whose every image costs "
-                 f"the cap is {_ahead(-row['capped − static'])} the capped model"
-                 + (f", and it is ahead at every cap tried ({caps['capped − static'].min():+.2f} to "
+                 f"the cap scores {_higher(-row['capped − static'])} the capped model (mean over seeds, no "
+                 "interval)"
+                 + (f", and higher at every cap tried ({caps['capped − static'].min():+.2f} to "
                     f"{caps['capped − static'].max():+.2f} points for the capped model)"
                     if (caps["capped − static"] < 0).all() else "") + ".")
     return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
@@ -374,7 +379,7 @@ def reading_rules() -> str:
         f"- **{SAME}** (training-length tables): *same* when the verdict or conclusion is the same at both "
         f"lengths, *changes: a → b* when it is not; a comparison over seeds is *pending* until both lengths "
         f"have its {len(SEEDS)} seeds, an analysis until notebooks 02–04 have run on the {length('paper')} "
-        "models.",
+        f"models; *{length('full')} only* where the {length('paper')} profile does not train what it needs.",
     ])
 
 
@@ -411,8 +416,11 @@ def overview(results_dir: str | Path = RESULTS_DIR, profile: str = "full"
 
 
 def paper_models() -> list[str]:
-    """The labels of the models the ``paper`` profile trains (its queue in ``common.manifest``)."""
-    return list(dict.fromkeys(run_label(*parse_run(run)) for run, _ in queue("paper")))
+    """The labels of the models the ``paper`` profile trains (its queue in ``common.manifest``):
+    ResNet-20 first, each model before its control."""
+    labels = list(dict.fromkeys(run_label(*parse_run(run)) for run, _ in queue("paper")))
+    order = [REFERENCE, run_label("dy_resnet20", {"num_kernels": ANALYSIS_K}), run_label(*HEADLINE)]
+    return sorted(labels, key=lambda label: order.index(label) if label in order else len(order))
 
 
 def reader_name(label: str) -> str:
@@ -437,11 +445,15 @@ def profiles_side_by_side(results_dir: str | Path = RESULTS_DIR,
         for label in rows:
             row = over.loc[label] if label in over.index else None
             at = length(profile)
+
+            def cell(text):  # "pending": no finished run yet; "n/a": no such comparison
+                return "pending" if row is None else "n/a" if text == "–" else text
+
             rows[label] |= {
-                f"{at}: test acc (%)": _acc(row) if row is not None else "–",
-                f"{at}: MACs (M)": f"{row['macs'] / 1e6:.2f}" if row is not None else "–",
-                f"{at}: Δ vs ResNet-20": _delta(row, "delta") if row is not None else "–",
-                f"{at}: Δ vs static of equal MACs": _delta(row, "nearest") if row is not None else "–"}
+                f"{at}: test acc (%)": cell(row is not None and _acc(row)),
+                f"{at}: MACs (M)": cell(row is not None and f"{row['macs'] / 1e6:.2f}"),
+                f"{at}: Δ vs ResNet-20": cell(row is not None and _delta(row, "delta")),
+                f"{at}: Δ vs static of equal MACs": cell(row is not None and _delta(row, "nearest"))}
     table = pd.DataFrame(rows).T.rename_axis("model")
     return table.rename(index=reader_name)
 
@@ -505,8 +517,42 @@ def conclusions(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"
     """Each decisive comparison (``comparisons``) under each profile: the difference in points
     (paired by seed, 95% interval), what the interval supports, and whether that verdict is the
     same at the longer training: "same", "changes: <a> → <b>", or "pending (<n> of 3 seeds)"
-    until both profiles have the study's seeds (``common.manifest.SEEDS``) of it."""
-    return _conclusions({profile: overview(results_dir, profile)[0] for profile in profiles})
+    until both profiles have the study's seeds (``common.manifest.SEEDS``) of it. Then the
+    comparisons that only the shortest profile trains (``_sweeps``)."""
+    tables = {profile: overview(results_dir, profile) for profile in profiles}
+    table = _conclusions({profile: found[0] for profile, found in tables.items()})
+    shortest = tables[profiles[0]][1]
+    if shortest.empty:
+        return table
+    return pd.concat([table, _sweeps(shortest, profiles)])
+
+
+def _sweeps(over: pd.DataFrame, profiles) -> pd.DataFrame:
+    """The conclusions over the sweeps (K, the uniform L0 weight) and the static frontier, which
+    the longer profiles do not train, in the columns of ``_conclusions``."""
+    dy = [run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS]
+    uniform = [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
+    headline = run_label(*HEADLINE)
+    longest = length(profiles[-1])
+    groups = {"DY K = 2…5 against ResNet-20 (the sweep over K)": (dy, "delta", f"the sweep over K is not trained at {longest}"),
+              "headline gated model over the static frontier at its MACs":
+                  ([headline], "margin", f"no static frontier at {longest}"),
+              "uniform-L0 gated models over the static frontier":
+                  (uniform, "margin", f"neither they nor the frontier are trained at {longest}")}
+    rows = {}
+    for name, (labels, prefix, why) in groups.items():
+        found = over.reindex([label for label in labels if label in over.index])
+        if found.empty:
+            continue
+        words = [seeds.verdict_word(row, prefix) for _, row in found.iterrows()]
+        row = {f"{length(profiles[0])}: Δ (points) [95% CI]": "; ".join(
+                   (f"{label.split(' ', 1)[-1]} " if len(found) > 1 else "") + seeds.signed(r, prefix)
+                   for label, r in found.iterrows()),
+               f"{length(profiles[0])}: verdict": ", ".join(dict.fromkeys(words))}
+        row |= {f"{length(p)}: {c}": "–" for p in profiles[1:] for c in ("Δ (points) [95% CI]", "verdict")}
+        row[SAME] = f"{length(profiles[0])} only ({why})"
+        rows[name] = row
+    return pd.DataFrame(rows).T.rename_axis("comparison")
 
 
 def _outcome(first: Optional[str], last: Optional[str], pending: str) -> str:
@@ -571,9 +617,13 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
         per_image = (d["live gates conditional (%)"] >= 100 * GOALS["min_live_conditional"]
                      and d["MACs spread (%)"] >= 100 * GOALS["min_macs_cv"])
         rows["gates: decide per image?"] = (
-            "live gates conditional, per-image MACs spread (std / mean)",
+            "live gates conditional, per-image MACs spread (std / mean); seed 0",
             f"{d['live gates conditional (%)']:.0f}%, {d['MACs spread (%)']:.1f}%",
             "per image" if per_image else "not per image")
+        costs = d["Δ frozen (points)"] < 0 and _binomial_differ(d["test acc"], d["frozen-gate acc"], TEST_IMAGES)
+        rows["gates: freezing them costs accuracy?"] = (
+            "test accuracy with every gate frozen to its majority decision, minus as trained (points); seed 0",
+            f"{d['Δ frozen (points)']:+.2f}", "costs accuracy" if costs else "no cost shown")
     path = handoff_path(tables, "robustness", profile=profile)
     if path.exists():
         sweep = pd.read_csv(path)
@@ -584,35 +634,39 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
             differ = [reader_name(label) for label in strongest.index[1:]
                       if _binomial_differ(strongest[label], strongest[REFERENCE], images)]
             rows[f"attacks: models differ at ε = {eps:g}/255?"] = (
-                f"accuracy (%) under the strongest PGD, {' / '.join(map(reader_name, strongest.index))}, "
-                f"{images} test images", " / ".join(f"{v:.1f}" for v in strongest),
-                f"{', '.join(differ)} differ" if differ else "no difference")
+                f"accuracy (%) under the strongest PGD, {' / '.join(map(reader_name, strongest.index))}; "
+                f"{images} test images, seed 0", " / ".join(f"{v:.1f}" for v in strongest),
+                f"{', '.join(differ)} differ" if differ else "not distinguishable")
         largest = sweep["eps_255"].max()
         most = sweep[(sweep["eps_255"] == largest) & sweep["attack"].str.startswith("PGD")]["robust_acc"].max()
         rows[f"attacks: a model robust at ε = {largest:g}/255?"] = (
-            "highest accuracy (%) under PGD of any model", f"{most:.1f}",
+            "highest accuracy (%) under PGD of any model attacked", f"{most:.1f}",
             "some model robust" if most >= ROBUST_ACC else "no model robust")
     energy = _read(tables / f"04_energy_{profile}.csv")
     recovered = _read(tables / f"04_energy_saving_recovered_{profile}.csv")
     if energy is not None and recovered is not None:
         energy = energy.reset_index()
-        top = energy[(energy["model"] == headline) & (energy["ε (/255)"] == energy["ε (/255)"].max())]
-        if len(top) and headline in recovered.index:
-            t = top.iloc[0]
-            gain = t["mean MACs energy (M)"] / t["mean MACs clean (M)"]
+        eps = energy["ε (/255)"].max()
+        top = energy[energy["model"].str.startswith(headline) & (energy["ε (/255)"] == eps)]
+        shares = recovered[recovered.index.str.startswith(headline)]
+        if len(top) and len(shares):
+            gain = (top["mean MACs energy (M)"] / top["mean MACs clean (M)"]).mean()
+            noise = (top["mean MACs noise (M)"] / top["mean MACs clean (M)"]).mean()
             rows["energy attack: the headline gated model spends more?"] = (
-                f"at ε = {t['ε (/255)']:g}/255: mean MACs attacked / clean (uniform noise), share of the saving "
-                "taken back (stealthy attack)",
-                f"{gain:.2f}× (noise {t['mean MACs noise (M)'] / t['mean MACs clean (M)']:.3f}×), "
-                f"{recovered.loc[headline, 'energy']:.1f}% ({recovered.loc[headline, 'stealthy']:.1f}%)",
+                f"at ε = {eps:g}/255: mean MACs attacked / clean (uniform noise), share of the saving taken back "
+                f"(stealthy attack); mean over the seeds attacked",
+                f"{gain:.2f}× (noise {noise:.3f}×), {shares['energy'].mean():.1f}% "
+                f"({shares['stealthy'].mean():.1f}%), {len(top)} seed{'s' if len(top) > 1 else ''}",
                 f"spends {energy_word(gain)}")
     caps = _read(tables / f"04_mac_cap_{profile}.csv")
     if caps is not None and len(caps):
         gap = caps["capped − static"].dropna()
         if len(gap):
             rows["MAC cap: beats the static network costing the cap?"] = (
-                "capped − static accuracy (points), over the caps", f"{gap.min():+.2f} to {gap.max():+.2f}",
-                "static ahead at every cap" if (gap < 0).all() else "capped ahead at some cap")
+                "capped − static accuracy (points) over the caps, mean over seeds, no interval; the static "
+                "network is read off the frontier of the thin networks trained at that length",
+                f"{gap.min():+.2f} to {gap.max():+.2f}",
+                "static higher at every cap" if (gap < 0).all() else "capped higher at some cap")
     return rows
 
 
@@ -665,7 +719,8 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
             f"No run of the {epochs}-epoch `paper` profile has finished: every conclusion here rests on "
             f"{short}, where ResNet-20 reaches {_acc(full_over.loc[REFERENCE])} against He et "
             f"al.'s {HE_RESNET20_ACC:.2f}% (original images, ~164 epochs). The report's training-length "
-            f"section sets each conclusion at both lengths as the {epochs}-epoch runs finish.{still}"), None)
+            f"section sets each conclusion about the four {epochs}-epoch models at both lengths as their runs "
+            f"finish ({finished} of {planned} so far).{still}"), None)
     paper_named, full_named = paper_over.rename(index=reader_name), full_over.rename(index=reader_name)
     accuracy = "; ".join(
         f"{label} {_acc(paper_named.loc[label])} at {long}"

@@ -501,10 +501,14 @@ def plot_profile_curves(histories: dict[str, dict[str, pd.DataFrame]], epochs: d
                     linestyle="-" if done else "--", linewidth=1.2,
                     label=f"{profile} ({epochs[profile]} epochs)" if done or profile == "paper" else None)
         missing = [p for p in epochs if not any(label.split()[0] == p for label in runs)]
-        for row, profile in enumerate(missing):
+        notes = [(f"no {profile} ({epochs[profile]} epochs) run yet", profile) for profile in missing]
+        notes += [(f"{label}: epoch {len(history)} of {epochs[label.split()[0]]},\n"
+                   "not comparable until it ends", label.split()[0])
+                  for label, history in runs.items() if len(history) < epochs[label.split()[0]]]
+        for row, (note, profile) in enumerate(notes):
             # top left: early in training accuracy is low, so no curve passes there
-            ax.text(0.03, 0.95 - 0.08 * row, f"no {profile} ({epochs[profile]} epochs) run yet",
-                    transform=ax.transAxes, ha="left", va="top", fontsize=8, color=colours[profile])
+            ax.text(0.03, 0.95 - 0.1 * row, note, transform=ax.transAxes, ha="left", va="top",
+                    fontsize=7, color=colours[profile])
         if references and model in references:
             value, text = references[model]
             ax.axhline(value, color="gray", ls=":", lw=1, label=text)
