@@ -161,6 +161,13 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
                    "02_dy_attention_class_similarity.png")
 
 
+def _per_image(d: pd.Series) -> bool:
+    """Whether a row of notebook 03's input-dependence table meets the selection rule's
+    per-image criteria (``GOALS``: share of live gates conditional, per-image MACs spread)."""
+    return bool(d["live gates conditional (%)"] >= 100 * GOALS["min_live_conditional"]
+                and d["MACs spread (%)"] >= 100 * GOALS["min_macs_cv"])
+
+
 def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optional[Finding]:
     headline = run_label(*HEADLINE)
     control = run_label(*parse_run(HEADLINE_CONTROL))
@@ -180,8 +187,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     dependence = _read(_tables(results_dir) / f"03_gating_input_dependence_{profile}.csv")
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
-        per_image = (d["live gates conditional (%)"] >= 100 * GOALS["min_live_conditional"]
-                     and d["MACs spread (%)"] >= 100 * GOALS["min_macs_cv"])
+        per_image = _per_image(d)
         text += ((" Its decisions are per image, as the selection rule required" if per_image else
                   " Its decisions are less per image than the selection rule required")
                  + f" (at least {100 * GOALS['min_live_conditional']:.0f}% of live gates conditional, per-image MACs "
@@ -614,8 +620,7 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
     dependence = _read(tables / f"03_gating_input_dependence_{profile}.csv")
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
-        per_image = (d["live gates conditional (%)"] >= 100 * GOALS["min_live_conditional"]
-                     and d["MACs spread (%)"] >= 100 * GOALS["min_macs_cv"])
+        per_image = _per_image(d)
         rows["gates: decide per image?"] = (
             "live gates conditional, per-image MACs spread (std / mean); seed 0",
             f"{d['live gates conditional (%)']:.0f}%, {d['MACs spread (%)']:.1f}%",
