@@ -1,0 +1,7 @@
+"""The study's code, in five layers (README, "Layout"): base, core, training, study, tools.
+
+To read it in order: ``models/`` (ResNet-20, dynamic convolution, channel gating), ``train.py``
+(``fit_epoch``, the whole training loop), ``manifest.py`` (the runs of the study), ``seeds.py``
+(results over seeds), ``findings.py`` (the sentences the README and the report print).
+``names.py`` holds the vocabulary.
+"""

@@ -213,10 +213,9 @@ def energy(model: nn.Module, images: torch.Tensor, eps: float, alpha: float, ste
     (``block_channel_costs``), with momentum (MI-FGSM: the steps follow a decaying sum of
     per-image normalised gradients). The result is chosen by the real thing: the
     hard-gate executed MACs of every iterate (each step of each restart, the clean image too)
-    are scored and the best is kept per image, so the attack never lowers them. (A MAC-weighted
-    hinge, sum_g cost_g * min(logit_g, 1), was weaker on the headline gated model: 1.55x against
-    1.59x the clean MACs at 8/255, 40 steps without momentum, 50 test images; it keeps pulling
-    at gates too far below 0 to switch, where the sigmoid's pull fades.)
+    are scored and the best is kept per image, so the attack never lowers them. (The sigmoid,
+    not a MAC-weighted hinge sum_g cost_g * min(logit_g, 1): the hinge keeps pulling at gates too
+    far below 0 to switch, and it raised the headline's MACs less.)
 
     ``stealthy``: keep the model's clean prediction. Per image, ascend that prediction's logit
     margin instead whenever it is below ``STEALTH_MARGIN``, and keep an iterate only if the

@@ -36,7 +36,7 @@ from .models.gating import forward_active_channels
 from .names import run_label
 from .provenance import provenance
 from .runs import load_metrics, load_model
-from .train import (compile_for_training, fit_epoch, images_per_second, lr_at, make_optimizer,
+from .train import (Schedule, compile_for_training, fit_epoch, images_per_second, make_optimizer,
                     to_device, train)
 
 
@@ -181,9 +181,9 @@ def _random_batches(steps: int, dev: torch.device) -> tuple[torch.Tensor, torch.
 
 
 def host_synced_epoch(model: nn.Module, optimizer, criterion, train_x: torch.Tensor,
-                      train_y: torch.Tensor, config: TrainConfig, epoch: int, steps: int,
-                      total_steps: int, warmup_steps: int, dev: torch.device, precision: str) -> None:
-    """One epoch of the training loop as it was before issue 17's rewrite (commit 6762dc1):
+                      train_y: torch.Tensor, config: TrainConfig, epoch: int, schedule: Schedule,
+                      dev: torch.device, precision: str) -> None:
+    """One epoch of the training loop as it was before the device-resident rewrite (commit 6762dc1):
     batches indexed and augmented on the CPU and moved per step, a host sync per step. The
     baseline that ``trainer_speed`` times beside ``fit_epoch``, and the proof that the rewrite
     changed no arithmetic (``tests/test_train.py``: bit-identical CPU weights)."""
@@ -191,11 +191,12 @@ def host_synced_epoch(model: nn.Module, optimizer, criterion, train_x: torch.Ten
     model.train()
     generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
     order = torch.randperm(len(train_x), generator=generator)
+    steps = schedule.steps_per_epoch
     for i in range(steps):
         idx = order[i * config.batch_size:(i + 1) * config.batch_size]
         x, y = augment_batch(train_x[idx], generator), train_y[idx].to(dev)
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(epoch * steps + i, total_steps, warmup_steps, config.lr)
+            group["lr"] = schedule.lr(epoch * steps + i, config.lr)
         for module in scheduled:
             module.update_schedule(epoch + i / steps)
         with autocast(dev, precision):
@@ -213,15 +214,17 @@ def _timed_epoch(model, optimizer, images, labels, config, steps, dev, precision
                  loop: str = "device") -> float:
     """Seconds per full-profile epoch (390 steps) of ``fit_epoch`` ("device") or of the loop
     before it ("host", ``host_synced_epoch``; its images stay on the CPU) over ``steps`` steps."""
+    # the lr and schedules of the first ``steps`` steps of a full-profile run
+    schedule = Schedule(steps, 390 * 30, 390, True)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     started = time.perf_counter()
     if loop == "host":
         host_synced_epoch(model, optimizer, nn.CrossEntropyLoss(), images.cpu(), labels.cpu(),
-                          config, 0, steps, 390 * 30, 390, dev, precision)
+                          config, 0, schedule, dev, precision)
     else:  # reading the sums, as the trainer does once per epoch, waits for the device
         sums = fit_epoch(model, optimizer, nn.CrossEntropyLoss(), images, labels, config, 0,
-                         steps, 390 * 30, 390, True, dev, precision)
+                         schedule, dev, precision)
         float(sums["loss"])
     return (time.perf_counter() - started) / steps * 390
 
@@ -233,7 +236,7 @@ def trainer_speed(device: str = "auto", steps: int = 20, rounds: int = 3,
     (``common.train.fit_epoch``: device-resident uint8 data, augmentation, schedules, gating
     losses, optimizer), timed on ``steps`` steps after one warm-up pass (which compiles, where
     the trainer compiles), every variant interleaved over ``rounds`` rounds; random images.
-    Variants per model: the loop before issue 17 (``host_synced_epoch``, if ``baseline``), today's
+    Variants per model: the host-synced loop (``host_synced_epoch``, if ``baseline``), today's
     eager loop and (if ``compiled``) the compiled one, whose first pass's extra time over the
     eager one is its compile time."""
     dev = resolve_device(device)
@@ -356,7 +359,7 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=None,
                         help="timed steps (concurrency: 100, trainer: 20 per round)")
     parser.add_argument("--no-baseline", action="store_true",
-                        help="trainer: leave out the loop before issue 17 (host-synced)")
+                        help="trainer: leave out the host-synced loop (host_synced_epoch)")
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads per run (concurrency, trainer)")
     parser.add_argument("--barrier", default=None, help=argparse.SUPPRESS)

@@ -16,15 +16,15 @@ from .analysis import follows_split, split_threshold
 from .config import PROFILES
 from .flops import RESNET20_MACS
 from .literature import HE_RESNET20_ACC, dy_gain_range, dy_gains_text
-from .selection import GOALS
+from .selection import GOALS, decides_per_image
 from .manifest import (ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGHTS, SEEDS,
                        parse_run, queue)
+from .models.gating import CONDITIONAL_RANGE
 from .names import run_label
 from .paths import RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE
-from .study import ENERGY_WORDS, energy_word, handoff_path, smallest_attack_eps, strongest_pgd
-
-REFERENCE = run_label("resnet20")
+from .seeds import REFERENCE
+from .study import ENERGY_WORDS, adaptive_gap, energy_word, handoff_path, smallest_attack_eps, strongest_pgd
 
 
 class Finding(NamedTuple):
@@ -164,16 +164,15 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
 def _per_image(d: pd.Series) -> bool:
     """Whether a row of notebook 03's input-dependence table meets the selection rule's
     per-image criteria (``GOALS``: share of live gates conditional, per-image MACs spread)."""
-    return bool(d["live gates conditional (%)"] >= 100 * GOALS["min_live_conditional"]
-                and d["MACs spread (%)"] >= 100 * GOALS["min_macs_cv"])
+    return bool(decides_per_image(d["live gates conditional (%)"] / 100, d["MACs spread (%)"] / 100))
 
 
 def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optional[Finding]:
     headline = run_label(*HEADLINE)
-    control = run_label(*parse_run(HEADLINE_CONTROL))
     if headline not in over.index:
         return None
     row = over.loc[headline]
+    control = row["nearest_static"]  # the control whose paired difference is printed beside it
     uniform = [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
     margins = [(w, f"{over.loc[u, 'margin_mean']:+.2f}") for w, u in zip(L0_WEIGHTS, uniform)
                if u in over.index and over.loc[u, "margin_n"] >= 1]
@@ -193,7 +192,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
                  + f" (at least {100 * GOALS['min_live_conditional']:.0f}% of live gates conditional, per-image MACs "
                  f"varying by at least {100 * GOALS['min_macs_cv']:.0f}%): "
                  f"{d['live gates conditional (%)']:.0f}% of its live gates are conditional (on for "
-                 f"10–90% of images), its per-image MACs vary by {d['MACs spread (%)']:.1f}% (std / "
+                 f"{100 * CONDITIONAL_RANGE[0]:.0f}–{100 * CONDITIONAL_RANGE[1]:.0f}% of images), its per-image MACs vary by {d['MACs spread (%)']:.1f}% (std / "
                  f"mean), and freezing every gate to its majority decision costs "
                  f"{-d['Δ frozen (points)']:.2f} points (seed 0, no retraining).")
     if margins:
@@ -242,21 +241,54 @@ TEST_IMAGES = 10_000  # CIFAR-10's test split, which notebook 03's frozen-gate a
 ROBUST_ACC = 10.0  # accuracy (%) under the strongest PGD at the largest ε from which a model counts as robust
 
 
-def _binomial_differ(a: float, b: float, images: int) -> bool:
-    """Whether two accuracies (%) on ``images`` test images each differ beyond the 95% interval of
-    a difference of two binomial proportions (unpaired normal approximation: conservative for
-    models attacked on the same images)."""
+def _binomial_margin(a: float, b: float, images: int) -> float:
+    """Half-width (points) of the 95% interval of the difference of two accuracies (%) on
+    ``images`` test images each (unpaired normal approximation of two binomial proportions:
+    conservative for models attacked on the same images). Largest at a = b = 50."""
     p, q = a / 100, b / 100
-    return abs(p - q) > 1.96 * ((p * (1 - p) + q * (1 - q)) / images) ** 0.5
+    return 100 * 1.96 * ((p * (1 - p) + q * (1 - q)) / images) ** 0.5
 
 
-def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
+def _binomial_differ(a: float, b: float, images: int) -> bool:
+    """Whether two accuracies (%) on ``images`` test images each differ beyond ``_binomial_margin``."""
+    return abs(a - b) > _binomial_margin(a, b, images)
+
+
+class Robustness(NamedTuple):
+    """Notebook 04's robustness sweep, read once for the findings and the analyses."""
+    sweep: pd.DataFrame
+    eps: float  # the smallest ε attacked (/255)
+    strongest: pd.Series  # accuracy (%) under the strongest PGD at ``eps``, by model
+    largest: float  # the largest ε attacked (/255)
+    most: float  # the highest accuracy (%) under PGD at ``largest`` of any model
+    images: Optional[int]  # test images attacked (None in sweeps that do not record it)
+
+    def differ(self, labels) -> list[str]:
+        """Those of ``labels`` whose accuracy under the strongest PGD differs from ResNet-20's
+        beyond the sampling error (``_binomial_differ``)."""
+        if self.images is None or REFERENCE not in self.strongest.index:
+            return []
+        return [label for label in labels if label != REFERENCE
+                and _binomial_differ(self.strongest[label], self.strongest[REFERENCE], self.images)]
+
+
+def _robustness(results_dir: Path, profile: str) -> Optional[Robustness]:
     path = handoff_path(_tables(results_dir), "robustness", profile=profile)
     if not path.exists():
         return None
     sweep = pd.read_csv(path)
-    eps = smallest_attack_eps(sweep)
-    strongest = strongest_pgd(sweep, eps)
+    eps, largest = smallest_attack_eps(sweep), sweep["eps_255"].max()
+    most = sweep[(sweep["eps_255"] == largest) & sweep["attack"].str.startswith("PGD")]["robust_acc"].max()
+    return Robustness(sweep, eps, strongest_pgd(sweep, eps), largest, most,
+                      int(sweep["images"].iloc[0]) if "images" in sweep else None)
+
+
+def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
+    found = _robustness(results_dir, profile)
+    if found is None:
+        return None
+    sweep, eps, strongest = found.sweep, found.eps, found.strongest
+    largest, most = found.largest, found.most
     families = {"ResNet-20": [REFERENCE],
                 "DY": [run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS],
                 "gated": [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
@@ -272,14 +304,10 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
                          else f"{family} {values.iloc[0]:.1f}%")
     headline_seeds = sweep.loc[sweep["model"].str.startswith(run_label(*HEADLINE)), "model"].nunique()
     extra = f", all {headline_seeds} seeds of the headline gated model" if headline_seeds > 1 else ""
-    error = (f" (on {sweep['images'].iloc[0]} test images two models must be up to "
-             f"{196 * (0.5 / sweep['images'].iloc[0]) ** 0.5:.1f} points apart to differ at 95%; seed 0 of each "
-             f"model{extra})" if "images" in sweep else "")
-    largest = sweep["eps_255"].max()
-    most = sweep[(sweep["eps_255"] == largest) & sweep["attack"].str.startswith("PGD")]["robust_acc"].max()
-    beyond = ([label for label in strongest.index if label != REFERENCE and REFERENCE in strongest.index
-               and _binomial_differ(strongest[label], strongest[REFERENCE], sweep["images"].iloc[0])]
-              if "images" in sweep else [])
+    error = (f" (on {found.images} test images two models must be up to "
+             f"{_binomial_margin(50, 50, found.images):.1f} points apart to differ at 95%; seed 0 of each "
+             f"model{extra})" if found.images is not None else "")
+    beyond = found.differ(strongest.index)
     text = (("No model is robust" if most < ROBUST_ACC else f"A model keeps {most:.1f}% at {largest:g}/255")
             + (" and neither dynamic family differs from ResNet-20 beyond the sampling error" if not beyond else
                f"; beyond the sampling error, {', '.join(beyond)} differ from ResNet-20")
@@ -296,9 +324,21 @@ def _higher(points: float) -> str:
     return f"{abs(points):.2f} points {'higher than' if points > 0 else 'lower than'}"
 
 
-def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
-    """How much compute an attacker can force on the headline gated model, and what a cap costs
-    (notebook 04's tables)."""
+# The MAC cap the finding quotes: the loosest whose attacked maximum stays within this many times
+# the clean mean MACs (a cap that lets the attack go further bounds little).
+CAP_SHOWN = 1.25
+
+
+class EnergyAttack(NamedTuple):
+    """Notebook 04's energy attack on the headline gated model at its largest ε, one row per seed."""
+    eps: float  # /255
+    top: pd.DataFrame  # the energy table's rows of the headline at ``eps``
+    shares: pd.DataFrame  # per seed: % of its saving against ResNet-20 taken back (energy, stealthy)
+    ratio: pd.Series  # mean MACs attacked / clean, per seed
+    noise: pd.Series  # mean MACs under uniform noise of the same ε / clean, per seed
+
+
+def _energy_attack(results_dir: Path, profile: str) -> Optional[EnergyAttack]:
     tables = _tables(results_dir)
     energy, recovered = (_read(tables / f"04_energy_{profile}.csv"),
                          _read(tables / f"04_energy_saving_recovered_{profile}.csv"))
@@ -311,26 +351,66 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
     shares = recovered[recovered.index.str.startswith(headline)]
     if top.empty or shares.empty:
         return None
-    ratio = top["mean MACs energy (M)"] / top["mean MACs clean (M)"]
+    clean = top["mean MACs clean (M)"]
+    return EnergyAttack(eps, top, shares, top["mean MACs energy (M)"] / clean,
+                        top["mean MACs noise (M)"] / clean)
+
+
+def _adaptive_energy(tables: Path, profile: str) -> str:
+    """The sentence on notebook 04's adaptive energy attack (gradients through the gates'
+    straight-through relaxation) against the plain one, paired by seed; "" without its table."""
+    adaptive = _read(tables / f"04_energy_adaptive_{profile}.csv")
+    if adaptive is None or adaptive.empty:
+        return ""
+    gap = adaptive_gap(adaptive)
+    if gap["n"] < 2:
+        difference, word = f"{gap['mean']:+.3f}×, one seed", "one seed against"
+    else:
+        difference = f"{gap['mean']:+.3f}× [{gap['ci_low']:+.3f}, {gap['ci_high']:+.3f}] paired by seed"
+        word = ("more than" if gap["ci_low"] > 0 else "less than" if gap["ci_high"] < 0
+                else "not distinguishable from")
+    text = (f" An adaptive attacker, with gradients as if each on/off gate were its sigmoid (the "
+            f"straight-through relaxation), reaches {adaptive['adaptive / clean'].mean():.2f}×: {word} the plain "
+            f"attack ({difference})")
+    strength = _read(tables / f"04_energy_strength_{profile}.csv")
+    if strength is not None and len(strength) > 1:
+        strength = strength.reset_index()
+        main = strength[strength["main"]]
+        if len(main):
+            most, main = strength.loc[strength["attacked / clean"].idxmax()], main.iloc[0]
+            text += (f"; more effort ({int(most['steps'])} steps, {int(most['restarts'])} restart"
+                     f"{'s' if most['restarts'] > 1 else ''}) adds {most['attacked / clean'] - main['attacked / clean']:+.3f}× "
+                     f"to the {int(main['steps'])}-step attack on {int(strength['images'].iloc[0])} images of seed 0")
+    return text + "."
+
+
+def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
+    """How much compute an attacker can force on the headline gated model, and what a cap costs
+    (notebook 04's tables)."""
+    found = _energy_attack(results_dir, profile)
+    if found is None:
+        return None
+    tables = _tables(results_dir)
+    eps, top, shares, ratio = found.eps, found.top, found.shares, found.ratio
     share = seeds.interval(shares["energy"])
     stealthy = seeds.interval(shares["stealthy"].dropna())
     images = f" on {int(top['images'].iloc[0]):,} test images" if "images" in top else ""
     text = (f"At ε = {eps:g}/255 an attack on compute raises the headline gated model's mean executed "
             f"MACs{images} from {top['mean MACs clean (M)'].mean():.2f}M to {top['mean MACs energy (M)'].mean():.2f}M "
             f"per image ({ratio.mean():.2f}×, {len(top)} seeds; uniform noise of the same ε: "
-            f"{(top['mean MACs noise (M)'] / top['mean MACs clean (M)']).mean():.3f}×), taking back "
+            f"{found.noise.mean():.3f}×), taking back "
             f"{seeds.plus_minus(share['mean'], share['std'], 1)}% (mean ± std over seeds) of its "
             f"saving against ResNet-20"
             + (f"; a stealthy variant that keeps every prediction takes back "
                f"{seeds.plus_minus(stealthy['mean'], stealthy['std'], 1)}%" if stealthy["n"] else "")
-            + ".")
+            + "." + _adaptive_energy(tables, profile))
     caps = _read(tables / f"04_mac_cap_{profile}.csv")
     if caps is not None and len(caps):
         caps = caps.reset_index()
-        bounded = caps[caps["attacked max (M)"] <= 1.25 * caps["clean MACs (M)"].max()]
+        bounded = caps[caps["attacked max (M)"] <= CAP_SHOWN * caps["clean MACs (M)"].max()]
         row = (bounded if len(bounded) else caps).sort_values("cap (× mean MACs)").iloc[-1]
         text += (f" A per-image MAC cap bounds it by construction: capped at {row['cap (× mean MACs)']:.2f}× "
-                 f"its mean ({row['cap (M)']:.2f}M), clean accuracy changes by "
+                 f"its mean over all test images ({row['cap (M)']:.2f}M), clean accuracy changes by "
                  f"{row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
                  f"{row['attacked max (M)']:.2f}M per image. A static network whose every image costs "
                  f"the cap scores {_higher(-row['capped − static'])} the capped model (mean over seeds, no "
@@ -365,7 +445,7 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
 
 def reading_rules() -> str:
     """The rules that turn the analyses' numbers into the words of the findings and of
-    ``analyses_by_length``, as a Markdown list (fixed before the 200-epoch runs finished)."""
+    ``analyses_by_length``, as a Markdown list."""
     return "\n".join([
         "- **Ahead or behind**: a difference paired by seed whose 95% interval excludes 0; **not "
         "distinguishable**: one that includes 0; with one seed, no verdict.",
@@ -629,40 +709,28 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
         rows["gates: freezing them costs accuracy?"] = (
             "test accuracy with every gate frozen to its majority decision, minus as trained (points); seed 0",
             f"{d['Δ frozen (points)']:+.2f}", "costs accuracy" if costs else "no cost shown")
-    path = handoff_path(tables, "robustness", profile=profile)
-    if path.exists():
-        sweep = pd.read_csv(path)
-        eps = smallest_attack_eps(sweep)
-        strongest = strongest_pgd(sweep, eps).reindex([REFERENCE, dy, headline]).dropna()
-        if REFERENCE in strongest.index and "images" in sweep:
-            images = sweep["images"].iloc[0]
-            differ = [reader_name(label) for label in strongest.index[1:]
-                      if _binomial_differ(strongest[label], strongest[REFERENCE], images)]
+    robustness = _robustness(results_dir, profile)
+    if robustness is not None:
+        eps, largest, most = robustness.eps, robustness.largest, robustness.most
+        strongest = robustness.strongest.reindex([REFERENCE, dy, headline]).dropna()
+        if REFERENCE in strongest.index and robustness.images is not None:
+            differ = [reader_name(label) for label in robustness.differ(strongest.index)]
             rows[f"attacks: models differ at ε = {eps:g}/255?"] = (
                 f"accuracy (%) under the strongest PGD, {' / '.join(map(reader_name, strongest.index))}; "
-                f"{images} test images, seed 0", " / ".join(f"{v:.1f}" for v in strongest),
+                f"{robustness.images} test images, seed 0", " / ".join(f"{v:.1f}" for v in strongest),
                 f"{', '.join(differ)} differ" if differ else "not distinguishable")
-        largest = sweep["eps_255"].max()
-        most = sweep[(sweep["eps_255"] == largest) & sweep["attack"].str.startswith("PGD")]["robust_acc"].max()
         rows[f"attacks: a model robust at ε = {largest:g}/255?"] = (
             "highest accuracy (%) under PGD of any model attacked", f"{most:.1f}",
             "some model robust" if most >= ROBUST_ACC else "no model robust")
-    energy = _read(tables / f"04_energy_{profile}.csv")
-    recovered = _read(tables / f"04_energy_saving_recovered_{profile}.csv")
-    if energy is not None and recovered is not None:
-        energy = energy.reset_index()
-        eps = energy["ε (/255)"].max()
-        top = energy[energy["model"].str.startswith(headline) & (energy["ε (/255)"] == eps)]
-        shares = recovered[recovered.index.str.startswith(headline)]
-        if len(top) and len(shares):
-            gain = (top["mean MACs energy (M)"] / top["mean MACs clean (M)"]).mean()
-            noise = (top["mean MACs noise (M)"] / top["mean MACs clean (M)"]).mean()
-            rows["energy attack: the headline gated model spends more?"] = (
-                f"at ε = {eps:g}/255: mean MACs attacked / clean (uniform noise), share of the saving taken back "
-                f"(stealthy attack); mean over the seeds attacked",
-                f"{gain:.2f}× (noise {noise:.3f}×), {shares['energy'].mean():.1f}% "
-                f"({shares['stealthy'].mean():.1f}%), {len(top)} seed{'s' if len(top) > 1 else ''}",
-                f"spends {energy_word(gain)}")
+    energy = _energy_attack(results_dir, profile)
+    if energy is not None:
+        gain, seeds_ = energy.ratio.mean(), len(energy.top)
+        rows["energy attack: the headline gated model spends more?"] = (
+            f"at ε = {energy.eps:g}/255: mean MACs attacked / clean (uniform noise), share of the saving taken back "
+            f"(stealthy attack); mean over the seeds attacked",
+            f"{gain:.2f}× (noise {energy.noise.mean():.3f}×), {energy.shares['energy'].mean():.1f}% "
+            f"({energy.shares['stealthy'].mean():.1f}%), {seeds_} seed{'s' if seeds_ > 1 else ''}",
+            f"spends {energy_word(gain)}")
     caps = _read(tables / f"04_mac_cap_{profile}.csv")
     if caps is not None and len(caps):
         gap = caps["capped − static"].dropna()

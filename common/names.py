@@ -20,6 +20,21 @@ convolution when there is one: module ``stages.0.1.conv1`` is ``s1.b2.conv1``; R
 of 3 blocks.
 
 Cost is counted in MACs (multiply-accumulates, ``common.flops``); 1 MAC is about 2 FLOPs.
+
+Words the code, notebooks and README share:
+
+- **headline gated model** (code: ``manifest.HEADLINE``, short name ``headline``): the gated model
+  the selection rule chose on a training hold-out; its label is the last one in the list above.
+- **static control** (``manifest.HEADLINE_CONTROL``, ``width0.5``): the thin ResNet-20 that costs about
+  the headline's average MACs on every image; in tables over seeds, each dynamic model's **nearest static**
+  model (nearest in log MACs, ``seeds.overview``).
+- **static frontier**: test accuracy of the thin and full ResNet-20s, linear in log MACs; a
+  dynamic model's **margin** is its accuracy minus the frontier's at its own MACs. On the
+  hold-out, where the rule chose the headline, it is the **proxy frontier**
+  (``selection.proxy_frontier``).
+- **executed MACs**: for a gated model, the average over test images of the MACs its active
+  channels execute (``metrics.json``: ``avg_executed_macs``; tables over seeds: ``macs``); for a
+  static or DY model, its constant cost.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from .flops import RESNET20_MACS
 from .names import run_label
 from .paths import REPO_ROOT, RESULTS_DIR, portable
 from .runs import RunFileError, list_finished_runs, trained_on
-from .selection import load_proxies, select_headline, static_frontier
+from .selection import load_proxies, select_headline, proxy_frontier
 
 README = REPO_ROOT / "README.md"
 RESULTS_README = RESULTS_DIR / "README.md"
@@ -88,10 +88,10 @@ def gating_calibration_table(calibration_dir: Path = SELECTION_DIR / "gating") -
 
 
 def conditional_proxy_table(selection_dir: Path = SELECTION_DIR) -> str:
-    """Markdown tables of issue 16's hold-out proxies: the static frontier, then every gated
+    """Markdown tables of the selection rule's hold-out proxies: the static frontier, then every gated
     variant with its margin over that frontier and the selection rule's verdict
     (``common.selection``)."""
-    static = static_frontier(selection_dir)
+    static = proxy_frontier(selection_dir)
     lines = ["| static proxy | held-out acc (%) | MACs | of ResNet-20 | run |",
              "|---|---:|---:|---:|---|"]
     lines += [f"| {run_label(r.model, r.kwargs)} | {r.acc:.2f} | {r.macs / 1e6:.2f}M | "

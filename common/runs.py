@@ -69,12 +69,16 @@ def read_json(path: str | Path) -> dict:
         raise RunFileError(path, f"is not valid JSON ({err}), e.g. truncated") from None
 
 
-def run_name(config: TrainConfig, data_source: dict) -> str:
-    """Readable, unique folder name: model, profile, seed and a hash of everything else."""
+def config_hash(config: TrainConfig, data_source: dict) -> str:
+    """A run's identity in 8 hex digits: every setting of ``config`` and the data's fingerprint."""
     identity = {**dataclasses.asdict(config), "data_fingerprint": data_source["fingerprint"]}
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def run_name(config: TrainConfig, data_source: dict) -> str:
+    """Readable, unique folder name: model, profile, seed and ``config_hash``."""
     kwargs = "".join(f"_{k}{v}" for k, v in sorted(config.model_kwargs.items()))
-    return f"{config.model}{kwargs}-{config.profile}-seed{config.seed}-{digest}"
+    return f"{config.model}{kwargs}-{config.profile}-seed{config.seed}-{config_hash(config, data_source)}"
 
 
 def finished_run(config: TrainConfig, data_source: dict, results_dir: str | Path = RESULTS_DIR

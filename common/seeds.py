@@ -173,7 +173,8 @@ def overview(table: pd.DataFrame, reference: str = REFERENCE,
     margins = frontier_margins(table, static, dynamic)
     out = summary[["family", "seeds", "macs", "n", "mean", "std"]].rename(
         columns={"mean": "test_acc", "std": "test_acc_std"})
-    # The README's rule also names the static model nearest in (log) MACs as the paired control.
+    # Each dynamic model's paired control: the static model nearest in (log) MACs
+    # (results/README.md, "The headline gated model, chosen on a hold-out").
     out["nearest_static"] = [min(static, key=lambda s: abs(np.log(summary.loc[s, "macs"] / row["macs"])))
                              if label in dynamic and static else None
                              for label, row in summary.iterrows()]

@@ -1,5 +1,5 @@
-"""Choosing the headline gated model on the training hold-out, by the rule the README fixed
-before the proxies ran (section "Conditional gating on the hold-out").
+"""Choosing the headline gated model on the training hold-out, by a rule fixed before the
+proxies ran (results/README.md, "The headline gated model, chosen on a hold-out").
 
 The static frontier is the held-out accuracy of the thin and full ResNet-20 proxies,
 interpolated linearly in log MACs; a gated variant's *margin* is its held-out accuracy minus
@@ -16,10 +16,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import TrainConfig
 from .flops import RESNET20_MACS
 from .runs import list_finished_runs
 
 GOALS = {"max_macs_share": 0.60, "min_live_conditional": 0.40, "min_macs_cv": 0.10}
+
+
+def decides_per_image(live_conditional, macs_cv):
+    """The rule's per-image criteria (fractions; scalars or Series): enough of the live gates
+    conditional and enough spread (std / mean) in the per-image MACs."""
+    return (live_conditional >= GOALS["min_live_conditional"]) & (macs_cv >= GOALS["min_macs_cv"])
+
+
+def meets_goals(macs_share, live_conditional, macs_cv):
+    """All three criteria of the rule: at most ``max_macs_share`` of ResNet-20's MACs and
+    ``decides_per_image``."""
+    return (macs_share <= GOALS["max_macs_share"]) & decides_per_image(live_conditional, macs_cv)
+
+
+def goals_text() -> str:
+    """The rule's criteria in a line: "≤ 60% of the MACs, ≥ 40% of live gates conditional, …"."""
+    return (f"≤ {100 * GOALS['max_macs_share']:.0f}% of the MACs, ≥ {100 * GOALS['min_live_conditional']:.0f}% "
+            f"of live gates conditional, ≥ {100 * GOALS['min_macs_cv']:.0f}% MACs spread")
 
 
 def frontier_accuracy(static: pd.DataFrame, macs) -> np.ndarray:
@@ -39,8 +58,7 @@ def select_headline(gated: pd.DataFrame, static: pd.DataFrame) -> pd.DataFrame:
     table["frontier_acc"] = frontier_accuracy(static, table["macs"])
     table["margin"] = table["acc"] - table["frontier_acc"]
     cheap = table["macs"] <= GOALS["max_macs_share"] * RESNET20_MACS
-    table["qualifies"] = (cheap & (table["live_conditional"] >= GOALS["min_live_conditional"])
-                          & (table["macs_cv"] >= GOALS["min_macs_cv"]))
+    table["qualifies"] = cheap & decides_per_image(table["live_conditional"], table["macs_cv"])
     pool = table[table["qualifies"]] if table["qualifies"].any() else table[cheap]
     table["headline"] = False
     if len(pool) and pool["margin"].notna().any():
@@ -64,10 +82,12 @@ def load_proxies(directory: str | Path) -> pd.DataFrame:
                                        "macs_cv"])
 
 
-def static_frontier(selection_dir: str | Path) -> pd.DataFrame:
-    """The static proxies: thin ResNet-20s (``static/``) and the chosen-recipe ResNet-20 (peak
-    lr 0.2, no label smoothing) of the recipe selection, sorted by MACs."""
+def proxy_frontier(selection_dir: str | Path) -> pd.DataFrame:
+    """The static proxies on the hold-out: thin ResNet-20s (``static/``) and the ResNet-20 of the
+    recipe selection trained with the chosen recipe (``TrainConfig``'s lr and label smoothing),
+    sorted by MACs."""
     selection_dir = Path(selection_dir)
-    full = load_proxies(selection_dir)
-    full = full[(full["model"] == "resnet20") & (full["lr"] == 0.2) & (full["label_smoothing"] == 0)]
+    full, recipe = load_proxies(selection_dir), TrainConfig()
+    full = full[(full["model"] == "resnet20") & (full["lr"] == recipe.lr)
+                & (full["label_smoothing"] == recipe.label_smoothing)]
     return pd.concat([load_proxies(selection_dir / "static"), full]).sort_values("macs")

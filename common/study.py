@@ -13,6 +13,7 @@ renaming a model in ``common.names`` never recomputes an attack.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from pathlib import Path
 from typing import Optional
 
@@ -27,6 +28,7 @@ from .data import CifarData
 from .manifest import parse_run
 from .names import FAMILIES, layer_name, run_label
 from .runs import finished_run, load_history, load_metrics
+from .seeds import interval
 from .selection import frontier_accuracy
 from .tables import cached_table
 from .train import train
@@ -223,20 +225,23 @@ def transfer_table(runs: dict[str, Path], models: dict[str, nn.Module], images, 
 def energy_table(run_dir: Path, model: nn.Module, images, labels, data_key: dict,
                  cache_dir: Path, eps_255, stealthy_eps_255=None, steps: int = 20,
                  restarts: int = 1, step_share: float = 0.25, static_macs: Optional[float] = None,
-                 targets: Optional[dict] = None, seed: int = 0, device="cpu",
-                 recompute: bool = False, progress: bool = True) -> pd.DataFrame:
+                 targets: Optional[dict] = None, straight_through: bool = False, seed: int = 0,
+                 device="cpu", recompute: bool = False, progress: bool = True) -> pd.DataFrame:
     """``common.attacks.energy_sweep`` of one run (``targets``: {run folder: model} that its
-    image sets are also measured on), stored as ``energy-<run>-<hash>`` keyed by run folder
-    names and settings; column ``model`` is the run's folder name, ``target`` the target's."""
+    image sets are also measured on; ``straight_through``: gradients through the gates'
+    straight-through relaxation), stored as ``energy-<run>-<hash>`` keyed by run folder names
+    and settings; column ``model`` is the run's folder name, ``target`` the target's."""
     run, targets = Path(run_dir).name, {Path(d).name: m for d, m in (targets or {}).items()}
     key = {**data_key, "seed": seed, "run": run, "eps_255": list(eps_255),
            "stealthy_eps_255": None if stealthy_eps_255 is None else list(stealthy_eps_255),
            "steps": steps, "restarts": restarts, "step_share": step_share,
-           "static_macs": static_macs, "targets": sorted(targets)}
+           "static_macs": static_macs, "targets": sorted(targets),
+           **({"straight_through": True} if straight_through else {})}  # older keys stay valid
     table = cached_table(f"energy-{run}", key, lambda: energy_sweep(
         model, images, labels, [e / 255 for e in eps_255], steps, restarts, step_share,
         None if stealthy_eps_255 is None else [e / 255 for e in stealthy_eps_255],
-        static_macs=static_macs, targets=targets, seed=seed, device=device, progress=progress),
+        straight_through=straight_through, static_macs=static_macs, targets=targets, seed=seed,
+        device=device, progress=progress),
         cache_dir, recompute)
     return table.assign(model=run)[["model", *table.columns]]
 
@@ -278,6 +283,54 @@ def energy_overview(rows: pd.DataFrame) -> pd.DataFrame:
                     for s in ("clean", "noise", "energy", "energy stealthy")}
             out.append(row)
     return pd.DataFrame(out).rename(columns=lambda c: c.replace("energy stealthy", "stealthy"))
+
+
+def adaptive_energy(plain: pd.DataFrame, adaptive: pd.DataFrame) -> pd.DataFrame:
+    """The energy attack with plain gradients against the adaptive one (gradients through the
+    gates' straight-through relaxation), from labelled ``energy_table`` rows: one row per model
+    and eps that ``adaptive`` attacked, with the mean executed MACs (M) on clean images and under
+    each attack, and each attack's ratio to clean."""
+    index = ["model", "ε (/255)"]
+    plain, adaptive = (energy_overview(rows).set_index(index) for rows in (plain, adaptive))
+    clean = adaptive["mean MACs clean (M)"]
+    table = pd.DataFrame({"clean (M)": clean,
+                          "energy (M)": plain["mean MACs energy (M)"].reindex(adaptive.index),
+                          "adaptive energy (M)": adaptive["mean MACs energy (M)"]})
+    table["energy / clean"] = table["energy (M)"] / clean
+    table["adaptive / clean"] = table["adaptive energy (M)"] / clean
+    return table.reset_index()
+
+
+def adaptive_gap(table: pd.DataFrame) -> dict:
+    """``seeds.interval`` of the adaptive attack's ratio minus the plain one's, paired by seed, from
+    an ``adaptive_energy`` table (as stored: notebook 04 and the findings read the same CSV)."""
+    return interval(table["adaptive / clean"] - table["energy / clean"])
+
+
+def energy_strength(run_dir: Path, model: nn.Module, images, labels, data_key: dict,
+                    cache_dir: Path, eps_255: float, settings: list[dict], seed: int = 0,
+                    device="cpu", recompute: bool = False, progress: bool = True) -> pd.DataFrame:
+    """How the energy attack's result grows with its effort: one ``energy_table`` of ``run_dir``
+    at ``eps_255`` per entry of ``settings`` (``steps``, ``restarts``, ``straight_through``; the
+    defaults of ``energy_table`` where absent), each stored as usual. One row per setting: the
+    setting, mean executed MACs (M) clean and attacked, their ratio, and the seconds it took."""
+    defaults = {name: parameter.default for name, parameter in
+                inspect.signature(energy_table).parameters.items()}
+    rows = []
+    for setting in settings:
+        setting = {name: setting.get(name, defaults[name])
+                   for name in ("steps", "restarts", "straight_through")}
+        table = energy_table(run_dir, model, images, labels, data_key, cache_dir, [eps_255], [],
+                             seed=seed, device=device, recompute=recompute, progress=progress,
+                             **setting)
+        own = table[table["target"].isna()].set_index("attack")
+        rows.append({"steps": setting["steps"], "restarts": setting["restarts"],
+                     "straight-through": setting["straight_through"],
+                     "clean (M)": own.loc["clean", "macs_mean"] / 1e6,
+                     "attacked (M)": own.loc["energy", "macs_mean"] / 1e6,
+                     "attacked / clean": own.loc["energy", "macs_mean"] / own.loc["clean", "macs_mean"],
+                     "seconds": own.loc["energy", "seconds"]})
+    return pd.DataFrame(rows)
 
 
 def measured_on(rows: pd.DataFrame, targets, source: str) -> pd.DataFrame:

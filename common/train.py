@@ -22,7 +22,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 import torch.nn as nn
@@ -37,7 +37,7 @@ from .models import build_model, model_settings
 from .paths import RESULTS_DIR, portable
 from .runs import (CHECKPOINT, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, WEIGHTS_FILE, RunFileError,
                    clear_run, epochs_per_device, finished_run, list_finished_runs,
-                   load_checkpoint, run_name, run_status, save_atomic, training_lock,
+                   config_hash, load_checkpoint, run_name, run_status, save_atomic, training_lock,
                    write_history)
 
 def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
@@ -46,6 +46,31 @@ def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
         return peak * (step + 1) / warmup_steps
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return peak * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class Schedule(NamedTuple):
+    """A run's step counts, which the learning rate and every epoch's batches follow."""
+    steps_per_epoch: int
+    total_steps: int
+    warmup_steps: int
+    drop_last: bool  # False only for a training set smaller than one batch (one partial step)
+
+    @classmethod
+    def of(cls, config: TrainConfig, images: int) -> "Schedule":
+        """The schedule of ``config`` over ``images`` training images."""
+        drop_last = images > config.batch_size
+        steps = images // config.batch_size if drop_last else 1
+        return cls(steps, steps * config.epochs, round(config.warmup_epochs * steps), drop_last)
+
+    def lr(self, step: int, peak: float) -> float:
+        return lr_at(step, self.total_steps, self.warmup_steps, peak)
+
+
+class ScoreSplit(NamedTuple):
+    """What each epoch and the end of a run are scored on: the hold-out or the test set."""
+    images: torch.Tensor
+    labels: torch.Tensor
+    name: str  # "val" or "test": the prefix of its columns in the history and metrics
 
 
 def to_device(model: nn.Module, device: torch.device) -> nn.Module:
@@ -200,8 +225,8 @@ def training_notice(config: TrainConfig, data: CifarData, results_dir: str | Pat
 
 def fit_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.Module,
               train_x: torch.Tensor, train_y: torch.Tensor, config: TrainConfig, epoch: int,
-              steps_per_epoch: int, total_steps: int, warmup_steps: int, drop_last: bool,
-              dev: torch.device, precision: str, bar=None) -> dict[str, torch.Tensor | int]:
+              schedule: Schedule, dev: torch.device, precision: str,
+              bar=None) -> dict[str, torch.Tensor | int]:
     """One epoch of training, the whole hot loop. Returns the sums over images {"loss",
     "correct", <regularizer terms>} as tensors on the device, which the caller reads once, and
     "seen": no step waits for the host (tests/test_train.py runs it on the meta device, where
@@ -217,9 +242,10 @@ def fit_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, criterion: nn.
     sums = {"loss": torch.zeros((), dtype=torch.float64, device=dev),
             "correct": torch.zeros((), dtype=torch.int64, device=dev)}
     seen = 0
+    steps_per_epoch = schedule.steps_per_epoch
     for i, (x, y) in enumerate(iterate_batches(train_x, train_y, config.batch_size, generator,
-                                               augment=True, drop_last=drop_last)):
-        lr = lr_at(epoch * steps_per_epoch + i, total_steps, warmup_steps, config.lr)
+                                               augment=True, drop_last=schedule.drop_last)):
+        lr = schedule.lr(epoch * steps_per_epoch + i, config.lr)
         for group in optimizer.param_groups:
             group["lr"] = lr
         for module in scheduled:
@@ -253,15 +279,15 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
                      "model_settings": model_settings(config.model, **config.model_kwargs),
                      "run": run_dir.name}
     (run_dir / CONFIG_FILE).write_text(json.dumps(config_record, indent=2))
-    config_hash = run_dir.name.rsplit("-", 1)[1]
+    identity = config_hash(config, data.source)
 
     dev = resolve_device(device)
     precision = resolve_precision(config.precision, dev)
     train_x, train_y, holdout_x, holdout_y = split_training_data(data, config)
     # What each epoch and the end are scored on. A hold-out run exists to choose settings, so it
     # never looks at the test set.
-    score = ((holdout_x, holdout_y, "val") if config.holdout
-             else (data.test_images, data.test_labels, "test"))
+    score = (ScoreSplit(holdout_x, holdout_y, "val") if config.holdout
+             else ScoreSplit(data.test_images, data.test_labels, "test"))
     torch.manual_seed(config.seed)
     model = to_device(build_model(config.model, **config.model_kwargs), dev)
     optimizer = make_optimizer(model, config)
@@ -269,7 +295,7 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
 
     history, start_epoch = [], 0
     if (run_dir / CHECKPOINT).exists():
-        ckpt = load_checkpoint(run_dir / CHECKPOINT, config_hash)
+        ckpt = load_checkpoint(run_dir / CHECKPOINT, identity)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         torch.set_rng_state(ckpt["rng_state"])
@@ -279,13 +305,11 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
     compiled = resolve_compile(compile, dev, config.model, config.profile, precision)
     step_model = compile_for_training(model, dev) if compiled else model
 
-    drop_last = len(train_y) > config.batch_size
-    steps_per_epoch = len(train_y) // config.batch_size if drop_last else 1
-    total_steps = steps_per_epoch * config.epochs
-    warmup_steps = round(config.warmup_epochs * steps_per_epoch)
+    schedule = Schedule.of(config, len(train_y))
+    steps_per_epoch = schedule.steps_per_epoch
     end_epoch = config.epochs if stop_after is None else min(config.epochs,
                                                             start_epoch + stop_after)
-    bar = StepClock(tqdm(total=total_steps, initial=start_epoch * steps_per_epoch,
+    bar = StepClock(tqdm(total=schedule.total_steps, initial=start_epoch * steps_per_epoch,
                          disable=not progress, desc=run_dir.name, unit="step", mininterval=5,
                          dynamic_ncols=True))
     # The training images live on the training device for the whole run (uint8); each epoch's
@@ -294,21 +318,20 @@ def _train_run(config: TrainConfig, data: CifarData, run_dir: Path, device: str,
     for epoch in range(start_epoch, end_epoch):
         started = time.perf_counter()
         sums = fit_epoch(step_model, optimizer, criterion, train_x, train_y, config, epoch,
-                         steps_per_epoch, total_steps, warmup_steps, drop_last, dev, precision, bar)
+                         schedule, dev, precision, bar)
         trained = time.perf_counter() - started
         history.append(_epoch_row(model, sums, epoch, score, dev, precision, started,
-                                  lr_at((epoch + 1) * steps_per_epoch - 1, total_steps,
-                                        warmup_steps, config.lr)))
+                                  schedule.lr((epoch + 1) * steps_per_epoch - 1, config.lr)))
         # Speed as the run went: images/s of the training steps, whether they ran compiled, and
         # the first step of this process (which compiles, for a compiled step).
         history[-1].update(train_images_per_s=sums["seen"] / trained, compiled=compiled,
                            first_step_seconds=bar.first_step if epoch == start_epoch else None)
         bar.set_postfix({"epoch": epoch + 1, "loss": f"{history[-1]['train_loss']:.3f}",
-                         f"{score[2]}_acc": f"{history[-1][f'{score[2]}_acc']:.2f}"})
+                         f"{score.name}_acc": f"{history[-1][f'{score.name}_acc']:.2f}"})
         write_history(history, run_dir / HISTORY_FILE)
         save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "rng_state": torch.get_rng_state(), "epoch": epoch + 1,
-                     "history": history, "config_hash": config_hash}, run_dir / CHECKPOINT)
+                     "history": history, "config_hash": identity}, run_dir / CHECKPOINT)
     bar.close()
     if len(history) < config.epochs:
         return run_dir  # stopped early on purpose; the next call resumes
@@ -332,30 +355,28 @@ class StepClock:
         return getattr(self.bar, name)
 
 
-def _epoch_row(model: nn.Module, sums: dict, epoch: int, score: tuple, dev: torch.device,
+def _epoch_row(model: nn.Module, sums: dict, epoch: int, score: ScoreSplit, dev: torch.device,
                precision: str, started: float, lr: float) -> dict:
     """The history row of an epoch: ``fit_epoch``'s sums as means, the score split's loss and
-    accuracy and, for gated models, how conditional the gates are now (issue 16)."""
-    score_x, score_y, split = score
+    accuracy and, for gated models, how conditional the gates are now."""
     sums = {name: float(value) for name, value in sums.items()}  # the epoch's one read
     seen = sums.pop("seen")
     row = {"epoch": epoch + 1, "train_loss": sums.pop("loss") / seen,
            "train_acc": 100 * sums.pop("correct") / seen,
            **{f"{name}_loss": total / seen for name, total in sums.items()}}
-    scored = evaluate(model, score_x, score_y, dev)
-    row.update({f"{split}_loss": scored["loss"], f"{split}_acc": scored["acc"]})
-    row.update({f"{split}_{k}": v for k, v in gating_statistics(model, score_x, dev).items()})
+    scored = evaluate(model, score.images, score.labels, dev)
+    row.update({f"{score.name}_loss": scored["loss"], f"{score.name}_acc": scored["acc"]})
+    row.update({f"{score.name}_{k}": v for k, v in gating_statistics(model, score.images, dev).items()})
     row.update(lr=lr, seconds=time.perf_counter() - started, device=device_name(dev),
                precision=precision)
     return row
 
 
 def _finish_run(model: nn.Module, config: TrainConfig, data: CifarData, run_dir: Path,
-                history: list[dict], train_x: torch.Tensor, train_y: torch.Tensor, score: tuple,
+                history: list[dict], train_x: torch.Tensor, train_y: torch.Tensor, score: ScoreSplit,
                 dev: torch.device, precision: str) -> Path:
     """Score the trained model and write ``model.pt``, then ``metrics.json`` (which marks the
     run finished); then delete the checkpoint."""
-    score_x, score_y, split = score
     model.eval()
     final_train = evaluate(model, train_x, train_y, dev)
     metrics = {
@@ -370,11 +391,11 @@ def _finish_run(model: nn.Module, config: TrainConfig, data: CifarData, run_dir:
         "torch": torch.__version__, "finished_at": datetime.now(timezone.utc).isoformat(),
         "run": run_dir.name,
     }
-    final = evaluate(model, score_x, score_y, dev)
-    metrics.update({f"{split}_acc": final["acc"], f"{split}_loss": final["loss"]})
+    final = evaluate(model, score.images, score.labels, dev)
+    metrics.update({f"{score.name}_acc": final["acc"], f"{score.name}_loss": final["loss"]})
     # Input-dependent compute (channel gating) varies per image, measured with the gates'
     # statistics in one pass; static models cost `macs`.
-    metrics.update(gating_statistics(model, score_x, dev))
+    metrics.update(gating_statistics(model, score.images, dev))
     metrics["avg_executed_macs"] = metrics.get("macs_mean", metrics["macs"])
     save_atomic(model.state_dict(), run_dir / WEIGHTS_FILE)
     (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))  # marks "finished"

@@ -230,3 +230,28 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
     assert "DY K=4 reaches 92.00 ± 0.30% (3 seeds)" in text and "Over K" not in text
     assert findings.question(over, "paper").text.startswith(
         "Does input dependence beat a static network of the same cost? Yes for both")
+
+
+@pytest.mark.parametrize("adaptive, says", [((1.61, 1.64, 1.62), "not distinguishable from"),
+                                            ((1.70, 1.72, 1.71), "more than"),
+                                            ((1.61,), "one seed against")])
+def test_the_adaptive_energy_attack_is_read_against_the_plain_one_by_seed(tmp_path, adaptive, says):
+    (tmp_path / "tables").mkdir()
+    plain = (1.60, 1.63, 1.63)
+    pd.DataFrame({"model": [f"headline seed {s}" for s in range(len(adaptive))],
+                  "energy / clean": plain[:len(adaptive)], "adaptive / clean": adaptive}).to_csv(
+        tmp_path / "tables" / "04_energy_adaptive_full.csv", index=False)
+    text = findings._adaptive_energy(tmp_path / "tables", "full")
+    assert f"reaches {sum(adaptive) / len(adaptive):.2f}×: {says} the plain attack" in text
+    assert findings._adaptive_energy(tmp_path / "tables", "paper") == ""
+
+
+def test_the_energy_attack_effort_is_read_against_the_attack_of_the_tables(tmp_path):
+    (tmp_path / "tables").mkdir()
+    pd.DataFrame({"model": ["h", "h"], "energy / clean": [1.60, 1.63], "adaptive / clean": [1.60, 1.63]}).to_csv(
+        tmp_path / "tables" / "04_energy_adaptive_full.csv", index=False)
+    pd.DataFrame({"steps": [10, 20, 80, 20], "restarts": [1, 1, 1, 2], "attacked / clean": [1.5, 1.6, 1.64, 1.62],
+                  "main": [False, True, False, False], "images": 300}).to_csv(
+        tmp_path / "tables" / "04_energy_strength_full.csv", index=False)
+    text = findings._adaptive_energy(tmp_path / "tables", "full")
+    assert text.endswith("more effort (80 steps, 1 restart) adds +0.040× to the 20-step attack on 300 images of seed 0.")

@@ -27,7 +27,8 @@ OVERRIDES = {
                                    test_subset=40, eps_255=[0, 8], pgd_steps=[3],
                                    example_images=2, control_runs=["resnet20"], control_seeds=[0, 1],
                                    energy_images=20, energy_eps_255=[8], stealthy_eps_255=[8],
-                                   energy_steps=2, cap_multiples=[1.0, 1.5],
+                                   energy_steps=2, strength_images=10, strength_steps=[1],
+                                   cap_multiples=[1.0, 1.5],
                                    attacked_cap_multiples=[1.5]),
     "05_report": dict(analysis_k=2),
 }

@@ -44,9 +44,9 @@ def test_the_manifests_headline_is_the_rules_pick():
     (a finished proxy that changes the pick makes this fail until the manifest follows)."""
     from common.manifest import HEADLINE
     from common.paths import RESULTS_DIR
-    from common.selection import load_proxies, static_frontier
+    from common.selection import load_proxies, proxy_frontier
 
     selection = RESULTS_DIR / "recipe_selection"
-    table = select_headline(load_proxies(selection / "conditional"), static_frontier(selection))
+    table = select_headline(load_proxies(selection / "conditional"), proxy_frontier(selection))
     (pick,) = table[table["headline"]].itertuples()
     assert HEADLINE == (pick.model, pick.kwargs)

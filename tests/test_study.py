@@ -198,6 +198,10 @@ def test_attack_caches_are_keyed_and_stored_by_run_folder_and_relabelled_on_read
     assert sorted(cache.iterdir()) == stored
     assert list(matrix.index) == list(matrix.columns) == ["new Plain label", "new Gated label"]
     assert matrix.loc["new Gated label", "new Plain label"] == transfer.loc["Gated label", "Plain label"]
+    # the adaptive energy attack is another table; the plain one's key is unchanged by the option
+    study.energy_table(runs["Gated label"], model, x, y, data_key, cache, [8], steps=1,
+                       targets={runs["Plain label"]: plain}, straight_through=True, progress=False)
+    assert len(list(cache.iterdir())) == len(stored) + 2
 
 
 def _energy_rows():
@@ -261,3 +265,28 @@ def test_budget_summary_pairs_caps_with_the_uncapped_model_and_the_static_fronti
     at_20m, at_40m = 80.5 + 10 * 0.5, 90.5  # log-linear: 20M is halfway from 10M to 40M
     assert row["frontier_acc_mean"] == pytest.approx((at_20m + at_40m) / 2)
     assert row["acc_vs_frontier_mean"] == pytest.approx(83 - (at_20m + at_40m) / 2)
+
+
+def test_adaptive_energy_sets_both_attacks_beside_the_clean_macs():
+    plain = _energy_rows()
+    adaptive = plain[plain["target"].isna() & (plain["model"] == "g")
+                     & plain["attack"].isin(["clean", "noise", "energy"])].copy()
+    adaptive.loc[adaptive["attack"] == "energy", "macs_mean"] = 19e6  # stronger than the plain 16M
+    table = study.adaptive_energy(plain, adaptive).set_index("model")
+    assert list(table.index) == ["g"]  # only what the adaptive attack ran
+    assert table.loc["g", "energy (M)"] == 16 and table.loc["g", "adaptive energy (M)"] == 19
+    assert table.loc["g", "energy / clean"] == pytest.approx(1.6)
+    assert table.loc["g", "adaptive / clean"] == pytest.approx(1.9)
+
+
+def test_energy_strength_has_a_row_per_setting_and_more_effort_never_lowers_the_macs(tmp_path):
+    model, x, y = _tiny_gated()
+    run, key = tmp_path / "gated_resnet20-smoke-seed0-aaaa", {"data": "sha256:x", "test_subset": len(y)}
+    settings = [{"steps": 1}, {"steps": 4}, {"steps": 4, "restarts": 2}, {"steps": 4, "straight_through": True}]
+    table = study.energy_strength(run, model, x, y, key, tmp_path / "attacks", 8, settings, progress=False)
+    assert list(table["steps"]) == [1, 4, 4, 4] and list(table["restarts"]) == [1, 1, 2, 1]
+    assert list(table["straight-through"]) == [False, False, False, True]
+    assert table["clean (M)"].nunique() == 1
+    assert (table["attacked (M)"] >= table["clean (M)"]).all()  # the best iterate includes the clean image
+    assert table.loc[2, "attacked (M)"] >= table.loc[1, "attacked (M)"]  # restarts add, never replace
+    assert len(list((tmp_path / "attacks").iterdir())) == 2 * len(settings)

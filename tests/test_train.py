@@ -281,7 +281,7 @@ def _reference_weights(config, data):
     """The weights of the training loop as it was before the device-resident rewrite
     (``common.bench.host_synced_epoch``: batches indexed on the CPU, a host sync per step)."""
     from common.bench import host_synced_epoch
-    from common.train import split_training_data, to_device
+    from common.train import Schedule, split_training_data, to_device
 
     train_x, train_y, _, _ = split_training_data(data, config)
     torch.manual_seed(config.seed)
@@ -289,9 +289,9 @@ def _reference_weights(config, data):
     optimizer = make_optimizer(model, config)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     steps = len(train_y) // config.batch_size
+    schedule = Schedule(steps, steps * config.epochs, round(config.warmup_epochs * steps), True)
     for epoch in range(config.epochs):
-        host_synced_epoch(model, optimizer, criterion, train_x, train_y, config, epoch, steps,
-                          steps * config.epochs, round(config.warmup_epochs * steps),
+        host_synced_epoch(model, optimizer, criterion, train_x, train_y, config, epoch, schedule,
                           torch.device("cpu"), "fp32")
     return model.state_dict()
 
@@ -314,7 +314,7 @@ def test_training_steps_never_read_a_value_from_the_device(model, kwargs):
     runs on the meta device, which holds shapes but no values: any host read (.item(), bool(),
     .cpu().numpy(), as scipy's Beta CDF once needed) raises there, so a step that would make a GPU
     wait for the host fails this test."""
-    from common.train import fit_epoch, to_device
+    from common.train import Schedule, fit_epoch, to_device
 
     config = tiny_config(model=model, model_kwargs=kwargs, epochs=1)
     meta = torch.device("meta")
@@ -322,7 +322,7 @@ def test_training_steps_never_read_a_value_from_the_device(model, kwargs):
     images = torch.empty(48, 3, 32, 32, dtype=torch.uint8, device=meta)
     labels = torch.empty(48, dtype=torch.int64, device=meta)
     sums = fit_epoch(net, make_optimizer(net, config), nn.CrossEntropyLoss(label_smoothing=0.1),
-                     images, labels, config, 0, 3, 3, 1, True, meta, "fp32")
+                     images, labels, config, 0, Schedule(3, 3, 1, True), meta, "fp32")
     assert sums.pop("seen") == 48
     assert {"loss", "correct"} <= sums.keys() and all(v.is_meta for v in sums.values())
     assert ("batch_shaping" in sums) == (model == "gated_resnet20")

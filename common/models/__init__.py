@@ -87,7 +87,7 @@ def gated_resnet20(l0_weight: float = 2.0, bs_weight: float = 0.75, prior=(0.6, 
     """ResNet-20 with a batch-shaped channel gate in each basic block (Bejnordi et al. 2020).
 
     ``l0_weight`` is the knob that trades accuracy for executed MACs; see common.models.gating.
-    Its scale was calibrated on a training-set hold-out: see the README's L0 calibration table.
+    Its scale was calibrated on a training-set hold-out: see results/README.md, "The L0 weights of the uniform gated models".
     ``bs_until``: batch-shaping decays to 0 by this fraction of training (None: held throughout);
     L0 rises from 0 at ``l0_start`` to ``l0_weight`` at ``l0_full`` (fractions of training);
     ``l0_cost="macs"`` charges each channel its MACs in the L0 term instead of counting gates.

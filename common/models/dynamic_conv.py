@@ -83,9 +83,8 @@ class DynamicConv2d(nn.Module):
         Plain decay of every kernel collapses dynamic convolution: while tau is large, pi is
         near-uniform, so the K kernels receive the same gradient and decay only shrinks their
         differences (to ~4% of their initial size by the end of annealing at lr 0.2, wd 5e-4);
-        with identical kernels pi has no gradient and the attention weights decay to nothing.
-        Measured on a full K=4 run at epoch 10: kernel diversity 0.06-0.09, attention logits'
-        std over images ~1e-4, i.e. a static ResNet-20. So: decay only the mean kernel (what the
+        with identical kernels pi has no gradient and the attention weights decay to nothing,
+        leaving a static ResNet-20. So: decay only the mean kernel (what the
         layer computes under uniform attention, exactly the static model's decay when K=1) and
         not the attention branch, whose weight scale acts as an inverse temperature.
         """
@@ -149,17 +148,12 @@ class DynamicConv2d(nn.Module):
 
 
 def choose_mode(batch_size: int, training: bool, device_type: str = "cpu") -> str:
-    """Which exact computation to run on this device, from ``python -m common.bench dynamic``.
+    """Which exact computation to run: "dense" for CUDA training, where the grouped convolution
+    of N per-sample kernels is slow in cuDNN, "aggregate" everywhere else.
 
-    CPU (2-core AVX2; ``results/benchmarks/dynamic_conv_throughput.json``): at batch 128
-    "aggregate" beat "dense" for every K = 2..5 in training and inference (except K=2 at batch
-    128 inference, within noise), and at batch 1, with the latency path, "aggregate" was faster.
-    CUDA (NVIDIA H200, the measurement quoted in issue 17; its benchmark file is not committed
-    yet: ``python -m common.bench dynamic --device cuda`` writes
-    ``results/benchmarks/dynamic_conv_throughput_cuda.json``): in training "dense" ran at 2x
-    "aggregate"'s images/s (the grouped convolution of N per-sample kernels is slow in cuDNN);
-    inference was not compared, so it keeps "aggregate". ``batch_size`` is kept for rules that
-    depend on it.
+    The rule follows ``python -m common.bench dynamic`` (CPU: ``results/benchmarks/
+    dynamic_conv_throughput.json``; CUDA: ``--device cuda`` writes ``..._cuda.json``).
+    ``batch_size`` is part of the signature so that a rule by batch size needs no new call sites.
     """
     return "dense" if device_type == "cuda" and training else "aggregate"
 
