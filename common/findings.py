@@ -15,7 +15,7 @@ from . import seeds
 from .analysis import follows_split, split_threshold
 from .config import PROFILES
 from .flops import RESNET20_MACS
-from .literature import HE_RESNET20_ACC, dy_gain_range, dy_gains_text
+from .literature import HE_RESNET20_ACC, RESNET20, dy_gain_range, dy_gains_text
 from .selection import GOALS, decides_per_image
 from .manifest import (ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGHTS, SEEDS,
                        parse_run, queue)
@@ -799,6 +799,13 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
         f"{label} {_acc(paper_named.loc[label])} at {long}"
         + (f" against {_acc(full_named.loc[label])} at {short}" if label in full_named.index else "")
         for label in done)
+    if REFERENCE in paper_over.index:  # the literature's ResNet-20s, trained on the original images
+        reference = paper_over.loc[REFERENCE, "test_acc"]
+        accuracy += (f". At {long} ResNet-20 trails the published ResNet-20s, all trained on the "
+                     "original images: " + ", ".join(
+                         f"{p.source.split(' (')[0]} {p.static_acc:.2f}% ({reference - p.static_acc:+.2f} points)"
+                         for p in RESNET20) + ". How much of that gap the JPEG copy costs takes the same "
+                     "run on the original images, which this study has not made")
     table = _conclusions({"full": full_table, "paper": paper_table})
     by_outcome = {outcome: [name for name, row in table.iterrows() if row[SAME].startswith(outcome)]
                   for outcome in ("same", "changes", "pending")}

@@ -151,7 +151,8 @@ def frontier_margins(table: pd.DataFrame, static_labels: list[str], labels: list
         rows.append({"label": label, "seeds": _seeds(k for k, v in margins.items() if v == v),
                      "frontier_acc": float(np.mean(inside)) if inside else np.nan,
                      **interval(list(margins.values())), "per_seed": margins})
-    return pd.DataFrame(rows).set_index("label")
+    return pd.DataFrame(rows, columns=["label", "seeds", "frontier_acc", "n", "mean", "std",
+                                       "ci_low", "ci_high", "per_seed"]).set_index("label")
 
 
 def plus_minus(mean: float, std: float, digits: int = 2) -> str:

@@ -79,6 +79,17 @@ def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
     text = findings.training_length(full_study).text
     assert "ResNet-20 91.50% (1 seed) at 200 epochs against 87.00 ± 0.60% (3 seeds) at 30" in text
     assert "Not yet decided at 200 epochs (fewer than 3 seeds)" in text
+    assert ("trails the published ResNet-20s, all trained on the original images: He et al. 2016 91.25% "
+            "(+0.25 points)") in text  # 91.50 - 91.25: the gap is signed, whichever way it goes
+
+
+def test_resnet20_alone_finished_at_paper(full_study):
+    # The first run of the queue to finish: no model to compare yet, only the literature.
+    write_run(full_study, "resnet20", "paper", 0, 88.0)
+    text = findings.training_length(full_study).text
+    assert "ResNet-20 88.00% (1 seed) at 200 epochs" in text
+    assert "chenyaofo/pytorch-cifar-models 92.60% (-4.60 points)" in text
+    assert "How much of that gap the JPEG copy costs" in text
 
 
 def test_verdicts_that_change_with_training_length_are_named(full_study):

@@ -87,6 +87,13 @@ def test_overview_puts_each_model_against_resnet20_and_the_frontier():
     assert "84.00 ± 0.00" in text
 
 
+def test_overview_of_a_single_static_run():
+    # The first finished run of a profile is ResNet-20 alone: nothing to compare, but a table.
+    over = seeds.overview(seeds.seed_table([_metrics("resnet20", {}, 0, 88.0, 40e6, "paper")]))
+    assert list(over.index) == ["ResNet-20"] and over.loc["ResNet-20", "test_acc"] == 88.0
+    assert over.loc["ResNet-20", "margin_n"] != over.loc["ResNet-20", "margin_n"]  # NaN: no frontier
+
+
 @pytest.mark.parametrize("n, low, high, expected", [
     (3, 0.2, 1.0, "ahead"), (3, -1.0, -0.1, "behind"), (3, -0.5, 0.5, "not distinguishable"),
     (1, np.nan, np.nan, "one seed"), (0, np.nan, np.nan, "no comparison")])
