@@ -820,8 +820,10 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     changed = [f"{name} ({outcome[name].split(': ')[1]})" for name in outcome.index
                if outcome[name].startswith("changes")]
     pending = outcome.str.startswith("pending").sum()
-    per_image = (f" Per-image analyses (seed 0): {(outcome == 'same').sum()} of {len(outcome)} keep their "
-                 f"conclusion at {long}" + (f"; changed: {'; '.join(changed)}" if changed else "")
-                 + (f"; {pending} not yet analysed at {long}" if pending else "") + "."
-                 if len(outcome) else "")
+    analysed = len(outcome) - pending
+    per_image = ("" if not len(outcome) else
+                 f" The {len(outcome)} per-image analyses (seed 0) are not yet made at {long}." if not analysed else
+                 f" Per-image analyses (seed 0): {(outcome == 'same').sum()} of the {analysed} made at {long} "
+                 f"keep their conclusion" + (f"; changed: {'; '.join(changed)}" if changed else "")
+                 + (f"; {pending} not yet made" if pending else "") + ".")
     return Finding("Training length", f"{accuracy}. {verdicts}.{per_image}{still}", "05_profiles.png")

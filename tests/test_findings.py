@@ -86,10 +86,14 @@ def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
 def test_resnet20_alone_finished_at_paper(full_study):
     # The first run of the queue to finish: no model to compare yet, only the literature.
     write_run(full_study, "resnet20", "paper", 0, 88.0)
+    write_controls(full_study, "02_attention_similarity_controls_full_k4.csv", "DY K=4 attention", -0.21, 0.77)
     text = findings.training_length(full_study).text
     assert "ResNet-20 88.00% (1 seed) at 200 epochs" in text
     assert "chenyaofo/pytorch-cifar-models 92.60% (-4.60 points)" in text
     assert "How much of that gap the JPEG copy costs" in text
+    # analysed at 30 epochs only: nothing is "kept" yet
+    assert "per-image analyses (seed 0) are not yet made at 200 epochs." in text
+    assert "keep their conclusion" not in text
 
 
 def test_verdicts_that_change_with_training_length_are_named(full_study):
