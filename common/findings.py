@@ -415,8 +415,8 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
                  f"{row['attacked max (M)']:.2f}M per image. A static network whose every image costs "
                  f"the cap scores {_higher(-row['capped − static'])} the capped model (mean over seeds, no "
                  "interval)"
-                 + (f", and higher at every cap tried ({caps['capped − static'].min():+.2f} to "
-                    f"{caps['capped − static'].max():+.2f} points for the capped model)"
+                 + (f", and the capped model trails the static network at every cap tried (by "
+                    f"{-caps['capped − static'].max():.2f} to {-caps['capped − static'].min():.2f} points)"
                     if (caps["capped − static"] < 0).all() else "") + ".")
     return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
 
@@ -795,17 +795,20 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
             f"section sets each conclusion about the four {epochs}-epoch models at both lengths as their runs "
             f"finish ({finished} of {planned} so far).{still}"), None)
     paper_named, full_named = paper_over.rename(index=reader_name), full_over.rename(index=reader_name)
-    accuracy = "; ".join(
-        f"{label} {_acc(paper_named.loc[label])} at {long}"
-        + (f" against {_acc(full_named.loc[label])} at {short}" if label in full_named.index else "")
-        for label in done)
+    waiting = [label for label in map(reader_name, paper_models()) if label not in done]
+    accuracy = (f"Finished at {long}: " + ", ".join(done)
+                + (f"; still training: {', '.join(waiting)}" if waiting else "") + ". Test accuracy: "
+                + "; ".join(f"{label} {_acc(paper_named.loc[label])} at {long}"
+                            + (f" against {_acc(full_named.loc[label])} at {short}"
+                               if label in full_named.index else "")
+                            for label in done))
     if REFERENCE in paper_over.index:  # the literature's ResNet-20s, trained on the original images
         reference = paper_over.loc[REFERENCE, "test_acc"]
-        accuracy += (f". At {long} ResNet-20 trails the published ResNet-20s, all trained on the "
-                     "original images: " + ", ".join(
+        accuracy += (f". Our ResNet-20 at {long} against the published ones, all trained on the original "
+                     "images: " + ", ".join(
                          f"{p.source.split(' (')[0]} {p.static_acc:.2f}% ({reference - p.static_acc:+.2f} points)"
-                         for p in RESNET20) + ". How much of that gap the JPEG copy costs takes the same "
-                     "run on the original images, which this study has not made")
+                         for p in RESNET20) + ". This study has not trained on the original images, so how "
+                     "much of that gap the JPEG copy costs is not measured")
     table = _conclusions({"full": full_table, "paper": paper_table})
     by_outcome = {outcome: [name for name, row in table.iterrows() if row[SAME].startswith(outcome)]
                   for outcome in ("same", "changes", "pending")}
@@ -813,7 +816,7 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
         f"Same verdict at both lengths: {'; '.join(by_outcome['same'])}" if by_outcome["same"] else "",
         "Changed: " + "; ".join(f"{name} ({table.loc[name, SAME].split(': ')[1]})"
                                 for name in by_outcome["changes"]) if by_outcome["changes"] else "",
-        f"Not yet decided at {long} (fewer than {len(SEEDS)} seeds): {'; '.join(by_outcome['pending'])}"
+        f"Waiting for {len(SEEDS)} seeds at {long} before a verdict: {'; '.join(by_outcome['pending'])}"
         if by_outcome["pending"] else ""]))
     by_length = analyses_by_length(results_dir)
     outcome = by_length[SAME] if len(by_length) else pd.Series(dtype=str)
@@ -822,7 +825,8 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     pending = outcome.str.startswith("pending").sum()
     analysed = len(outcome) - pending
     per_image = ("" if not len(outcome) else
-                 f" The {len(outcome)} per-image analyses (seed 0) are not yet made at {long}." if not analysed else
+                 f" The {len(outcome)} per-image analyses of seed 0 (class structure of attention and channel "
+                 f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not analysed else
                  f" Per-image analyses (seed 0): {(outcome == 'same').sum()} of the {analysed} made at {long} "
                  f"keep their conclusion" + (f"; changed: {'; '.join(changed)}" if changed else "")
                  + (f"; {pending} not yet made" if pending else "") + ".")

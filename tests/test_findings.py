@@ -78,9 +78,10 @@ def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
     assert side.loc["headline gated model", "200 epochs: MACs (M)"] == "10.20"
     text = findings.training_length(full_study).text
     assert "ResNet-20 91.50% (1 seed) at 200 epochs against 87.00 ± 0.60% (3 seeds) at 30" in text
-    assert "Not yet decided at 200 epochs (fewer than 3 seeds)" in text
-    assert ("trails the published ResNet-20s, all trained on the original images: He et al. 2016 91.25% "
-            "(+0.25 points)") in text  # 91.50 - 91.25: the gap is signed, whichever way it goes
+    assert "Finished at 200 epochs: ResNet-20, DY K=4, headline gated model, ResNet-20 ×0.5 width." in text
+    assert "Waiting for 3 seeds at 200 epochs before a verdict" in text
+    assert ("Our ResNet-20 at 200 epochs against the published ones, all trained on the original images: "
+            "He et al. 2016 91.25% (+0.25 points)") in text  # 91.50 - 91.25: the gap is signed, whichever way it goes
 
 
 def test_resnet20_alone_finished_at_paper(full_study):
@@ -89,10 +90,12 @@ def test_resnet20_alone_finished_at_paper(full_study):
     write_controls(full_study, "02_attention_similarity_controls_full_k4.csv", "DY K=4 attention", -0.21, 0.77)
     text = findings.training_length(full_study).text
     assert "ResNet-20 88.00% (1 seed) at 200 epochs" in text
+    assert ("Finished at 200 epochs: ResNet-20; still training: DY K=4, headline gated model, "
+            "ResNet-20 ×0.5 width.") in text
     assert "chenyaofo/pytorch-cifar-models 92.60% (-4.60 points)" in text
-    assert "How much of that gap the JPEG copy costs" in text
+    assert "how much of that gap the JPEG copy costs is not measured" in text
     # analysed at 30 epochs only: nothing is "kept" yet
-    assert "per-image analyses (seed 0) are not yet made at 200 epochs." in text
+    assert "the attacks) are not yet made at 200 epochs." in text
     assert "keep their conclusion" not in text
 
 
