@@ -500,15 +500,23 @@ def plot_profile_curves(histories: dict[str, dict[str, pd.DataFrame]], epochs: d
             ax.plot(history["epoch"] / epochs[profile], history["test_acc"], color=colours[profile],
                     linestyle="-" if done else "--", linewidth=1.2,
                     label=f"{profile} ({epochs[profile]} epochs)" if done or profile == "paper" else None)
-        missing = [p for p in epochs if not any(label.split()[0] == p for label in runs)]
-        notes = [(f"no {profile} ({epochs[profile]} epochs) run yet", profile) for profile in missing]
-        notes += [(f"{label}: epoch {len(history)} of {epochs[label.split()[0]]},\n"
-                   "not comparable until it ends", label.split()[0])
-                  for label, history in runs.items() if len(history) < epochs[label.split()[0]]]
-        for row, (note, profile) in enumerate(notes):
-            # top left: early in training accuracy is low, so no curve passes there
-            ax.text(0.03, 0.95 - 0.1 * row, note, transform=ax.transAxes, ha="left", va="top",
-                    fontsize=7, color=colours[profile])
+        notes = []
+        for profile in epochs:
+            mine = {label: h for label, h in runs.items() if label.split()[0] == profile}
+            running = [f"{label.split(' ', 1)[1]} at epoch {len(h)} of {epochs[profile]}"
+                       for label, h in mine.items() if len(h) < epochs[profile]]
+            if not mine:
+                notes.append((f"no {profile} ({epochs[profile]} epochs) run yet", profile))
+            elif running:
+                notes.append((f"{profile}, still training,\nnot comparable yet:\n"
+                              + "\n".join(running), profile))
+        # bottom left, above the x axis: after the first few percent of training every curve is
+        # far above there, and the legend takes the bottom right
+        y = 0.03
+        for note, profile in reversed(notes):
+            ax.text(0.1, y, note, transform=ax.transAxes, ha="left", va="bottom", fontsize=6.5,
+                    color=colours[profile])
+            y += 0.06 * (note.count("\n") + 1)
         if references and model in references:
             value, text = references[model]
             ax.axhline(value, color="gray", ls=":", lw=1, label=text)

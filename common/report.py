@@ -236,11 +236,28 @@ def main(argv=None) -> None:
                            args.profile, data_source, info)
     update_readme()
     check = browser_check(report, output_dir / "report.png")
-    timing["total"] = round(sum(timing.values()), 1)
-    (output_dir / "timing.json").write_text(json.dumps(
-        {"seconds": timing, "provenance": info}, indent=2))
-    print(f"[report] {report} ({len(executed)} notebooks run in {timing['total'] / 60:.1f} min); "
+    record_timing(output_dir / "timing.json", timing, info)
+    print(f"[report] {report} ({len(executed)} notebooks run in {sum(timing.values()) / 60:.1f} min); "
           f"browser check: {check}; README tables updated")
+
+
+def record_timing(path: Path, seconds: dict[str, float], info: dict) -> dict:
+    """Write how long each notebook of the report took, and at which commit and date it ran.
+    A partial run (``--only``) replaces only its own notebooks' entries, so the file always
+    describes every notebook behind the current report."""
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    notebooks = previous.get("notebooks", {})
+    if "seconds" in previous:  # the older layout: one provenance for all notebooks
+        notebooks = {name: {"seconds": value, "git_commit": previous["provenance"]["git_commit"],
+                            "date": previous["provenance"]["date"]}
+                     for name, value in previous["seconds"].items() if name != "total"}
+    for name, value in seconds.items():
+        notebooks[name] = {"seconds": value, "git_commit": info["git_commit"], "date": info["date"]}
+    record = {"notebooks": dict(sorted(notebooks.items())),
+              "total_seconds": round(sum(nb["seconds"] for nb in notebooks.values()), 1),
+              "provenance": info}
+    path.write_text(json.dumps(record, indent=2))
+    return record
 
 
 if __name__ == "__main__":

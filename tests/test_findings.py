@@ -140,7 +140,8 @@ def test_training_curves_dash_the_runs_still_training(full_study):
     lines = {line.get_linestyle() for line in fig.axes[0].get_lines()}
     assert lines == {"-", "--", ":"}  # finished full runs, a paper run still training, He et al.
     assert "no paper (200 epochs) run yet" in [t.get_text() for t in fig.axes[2].texts]  # DY K=4
-    assert [t.get_text() for t in fig.axes[0].texts] == ["paper seed 0: epoch 12 of 200,\nnot comparable until it ends"]
+    assert [t.get_text() for t in fig.axes[0].texts] == [
+        "paper, still training,\nnot comparable yet:\nseed 0 at epoch 12 of 200"]
     paper = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"][0]
     assert paper.get_xdata().max() == pytest.approx(12 / 200)  # x is the fraction of training
 

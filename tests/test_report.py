@@ -85,3 +85,16 @@ def test_gating_calibration_table_gives_macs_as_a_share_of_resnet20(tmp_path):
     rows = gating_calibration_table(tmp_path).splitlines()[2:]
     assert rows == ["| 0.2 | 8 | 45,000 | 5,000 | 89.00 | 36.50M | 90% | `a` |",
                     "| 1.0 | 8 | 45,000 | 5,000 | 88.00 | 20.28M | 50% | `b` |"]
+
+
+def test_a_partial_report_run_keeps_the_other_notebooks_timing(tmp_path):
+    from common.report import record_timing
+
+    path = tmp_path / "timing.json"
+    old = {"seconds": {"01_a.ipynb": 20.0, "05_b.ipynb": 10.0, "total": 30.0},  # the older layout
+           "provenance": {"git_commit": "aaa", "date": "day 1"}}
+    path.write_text(json.dumps(old))
+    record = record_timing(path, {"05_b.ipynb": 12.0}, {"git_commit": "bbb", "date": "day 2"})
+    assert record["notebooks"]["01_a.ipynb"] == {"seconds": 20.0, "git_commit": "aaa", "date": "day 1"}
+    assert record["notebooks"]["05_b.ipynb"] == {"seconds": 12.0, "git_commit": "bbb", "date": "day 2"}
+    assert record["total_seconds"] == 32.0 and json.loads(path.read_text()) == record
