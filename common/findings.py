@@ -22,7 +22,7 @@ from .manifest import (ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGH
 from .models.gating import CONDITIONAL_RANGE
 from .names import run_label
 from .paths import RESULTS_DIR
-from .runs import CONFIG_FILE, HISTORY_FILE
+from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE
 from .seeds import REFERENCE
 from .study import ENERGY_WORDS, adaptive_gap, energy_word, handoff_path, smallest_attack_eps, strongest_pgd
 
@@ -544,10 +544,12 @@ def profiles_side_by_side(results_dir: str | Path = RESULTS_DIR,
     return table.rename(index=reader_name)
 
 
-def training_histories(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")
-                       ) -> dict[str, dict[str, pd.DataFrame]]:
+def training_histories(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"),
+                       in_progress: bool = True) -> dict[str, dict[str, pd.DataFrame]]:
     """Per model of the ``paper`` profile (by ``reader_name``): the per-epoch history of each of
-    its runs under ``profiles``, finished or still training, as {"<profile> seed <s>": history}."""
+    its runs under ``profiles`` as {"<profile> seed <s>": history}; the runs still training too
+    with ``in_progress`` (their folders are not committed, so a page that a clone must regenerate
+    leaves them out)."""
     wanted = paper_models()
     found: dict[str, dict[str, pd.DataFrame]] = {label: {} for label in wanted}
     for profile in profiles:
@@ -555,7 +557,9 @@ def training_histories(results_dir: str | Path = RESULTS_DIR, profiles=("full", 
             config = pd.read_json(config_path, typ="series")
             label = run_label(config["model"], config.get("model_kwargs") or {})
             history = config_path.parent / HISTORY_FILE
-            if label in found and history.exists() and config.get("holdout", 0) == 0:
+            finished = (config_path.parent / METRICS_FILE).exists()
+            if (label in found and history.exists() and config.get("holdout", 0) == 0
+                    and (finished or in_progress)):
                 found[label][f"{profile} seed {config['seed']}"] = pd.read_csv(history)
     return {reader_name(label): runs for label, runs in found.items()}
 
@@ -769,7 +773,7 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     short, long = length("full"), length("paper")
     epochs = PROFILES["paper"]["epochs"]
     paper = {label: {run: h for run, h in runs.items() if run.startswith("paper")}
-             for label, runs in training_histories(results_dir).items()}
+             for label, runs in training_histories(results_dir, in_progress=in_progress).items()}
     full_table, full_over = overview(results_dir, "full")
     paper_table, paper_over = overview(results_dir, "paper")
     if REFERENCE not in full_over.index:

@@ -506,7 +506,7 @@ def plot_profile_curves(histories: dict[str, dict[str, pd.DataFrame]], epochs: d
             running = [f"{label.split(' ', 1)[1]} at epoch {len(h)} of {epochs[profile]}"
                        for label, h in mine.items() if len(h) < epochs[profile]]
             if not mine:
-                notes.append((f"no {profile} ({epochs[profile]} epochs) run yet", profile))
+                notes.append((f"no finished {profile} ({epochs[profile]} epochs) run yet", profile))
             elif running:
                 notes.append((f"{profile}, still training,\nnot comparable yet:\n"
                               + "\n".join(running), profile))
@@ -525,6 +525,7 @@ def plot_profile_curves(histories: dict[str, dict[str, pd.DataFrame]], epochs: d
         unique = dict(zip(labels, handles))
         ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower right")
     axes[0][0].set_ylabel("test accuracy (%)")
-    fig.suptitle(title + " (dashed: still training)")
+    dashed = any(line.get_linestyle() == "--" for ax in axes[0] for line in ax.get_lines())
+    fig.suptitle(title + (" (dashed: still training)" if dashed else ""))
     fig.tight_layout()
     return fig

@@ -139,11 +139,27 @@ def test_training_curves_dash_the_runs_still_training(full_study):
                               references={"ResNet-20": (91.25, "He et al.")})
     lines = {line.get_linestyle() for line in fig.axes[0].get_lines()}
     assert lines == {"-", "--", ":"}  # finished full runs, a paper run still training, He et al.
-    assert "no paper (200 epochs) run yet" in [t.get_text() for t in fig.axes[2].texts]  # DY K=4
+    assert "no finished paper (200 epochs) run yet" in [t.get_text() for t in fig.axes[2].texts]  # DY K=4
     assert [t.get_text() for t in fig.axes[0].texts] == [
         "paper, still training,\nnot comparable yet:\nseed 0 at epoch 12 of 200"]
     paper = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"][0]
     assert paper.get_xdata().max() == pytest.approx(12 / 200)  # x is the fraction of training
+    assert fig._suptitle.get_text() == "curves (dashed: still training)"
+
+
+def test_a_page_a_clone_regenerates_leaves_out_the_runs_still_training(full_study):
+    import matplotlib
+    matplotlib.use("Agg")
+    from common.plots import plot_profile_curves
+
+    write_run(full_study, "resnet20", "paper", 0, 60.0, epochs=12, finished=False)
+    histories = findings.training_histories(full_study, in_progress=False)
+    assert set(histories["ResNet-20"]) == {"full seed 0", "full seed 1", "full seed 2"}
+    fig = plot_profile_curves(histories, findings.profile_epochs(), "curves")
+    assert {line.get_linestyle() for line in fig.axes[0].get_lines()} == {"-"}
+    assert [t.get_text() for t in fig.axes[0].texts] == ["no finished paper (200 epochs) run yet"]
+    assert fig._suptitle.get_text() == "curves"
+    assert "epoch 12" not in findings.training_length(full_study, in_progress=False).text
 
 
 def test_the_question_is_answered_first_with_what_the_intervals_rule_out(full_study):
