@@ -10,7 +10,7 @@ NOTEBOOKS ?=
 CIFAR10 ?=
 export CIFAR10
 
-.PHONY: setup report lab test sweep bench status train-all train-resnet20 proxies clean-cache
+.PHONY: setup report lab test sweep bench published status train-all train-resnet20 proxies clean-cache
 
 # The virtual environment, rebuilt when the pins change. `common` is installed editable so
 # notebooks import it from anywhere.
@@ -35,6 +35,11 @@ test: setup
 bench: setup
 	$(PY) -m common.bench throughput
 	$(PY) -m common.bench dynamic
+
+# akamaster's published ResNet-20 (trained on the original images) on the data in use:
+# results/published/akamaster_resnet20.json, one entry per data source.
+published: setup
+	$(PY) -m common.published
 
 # Training runs of the study on their own, e.g. in the background before `make report`:
 #   nohup make train-all PROFILE=paper CIFAR10=../shared/data/cifar10-jpeg.tar.gz &

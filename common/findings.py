@@ -6,6 +6,7 @@ notebooks wrote, never typed. The README's Findings block and notebook 05's open
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import NamedTuple, Optional
 
@@ -21,7 +22,7 @@ from .manifest import (ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGH
                        parse_run, queue)
 from .models.gating import CONDITIONAL_RANGE
 from .names import run_label
-from .paths import RESULTS_DIR
+from .paths import PUBLISHED_CHECK, RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE
 from .seeds import REFERENCE
 from .study import ENERGY_WORDS, adaptive_gap, energy_word, handoff_path, smallest_attack_eps, strongest_pgd
@@ -765,6 +766,23 @@ def analyses_by_length(results_dir: str | Path = RESULTS_DIR, profiles=("full", 
     return pd.DataFrame(rows).T.rename_axis("question")
 
 
+def _published(results_dir: str | Path) -> str:
+    """What the published ResNet-20 trained on the original images scores on the copy that the
+    `paper` ResNet-20 runs trained on (``common.published``), as a clause; "" if not measured."""
+    path = Path(results_dir) / PUBLISHED_CHECK
+    sources = {m["data_source"]["fingerprint"] for m in seeds.load_runs(results_dir, "paper")
+               if run_label(m["model"], m.get("model_kwargs")) == REFERENCE}
+    found = json.loads(path.read_text()) if path.exists() else {}
+    entries = [found[s] for s in sorted(sources) if s in found]
+    if not entries:
+        return ""
+    e = entries[0]
+    return (f". The copy is not a lossless stand-in for the original images: {e['source']}'s "
+            f"published {e['network']}, trained on the original images ({e['published_test_acc']:.2f}% on their test "
+            f"split), classifies {e['test_acc']:.2f}% of the copy's test images and {e['train_acc']:.2f}% of its "
+            f"training images")
+
+
 def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = True
                     ) -> Optional[Finding]:
     """What the ``paper`` runs say beside the ``full`` ones (``conclusions``,
@@ -812,7 +830,7 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
                      "images: " + ", ".join(
                          f"{p.source.split(' (')[0]} {p.static_acc:.2f}% ({reference - p.static_acc:+.2f} points)"
                          for p in RESNET20) + ". This study has not trained on the original images, so how "
-                     "much of that gap the JPEG copy costs is not measured")
+                     "much of that gap the JPEG copy costs is not measured" + _published(results_dir))
     table = _conclusions({"full": full_table, "paper": paper_table})
     by_outcome = {outcome: [name for name, row in table.iterrows() if row[SAME].startswith(outcome)]
                   for outcome in ("same", "changes", "pending")}

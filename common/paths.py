@@ -17,3 +17,7 @@ def portable(path) -> str:
 
     path = Path(path)
     return os.path.relpath(path, REPO_ROOT) if path.is_absolute() else str(path)
+
+# Inside a results folder: a published ResNet-20 (trained on the original images) evaluated on
+# each CIFAR-10 copy used (written by ``common.published``, read by the findings).
+PUBLISHED_CHECK = Path("published") / "akamaster_resnet20.json"

@@ -28,7 +28,7 @@ def write_run(results, run, profile, seed, acc, epochs=None, finished=True):
     if finished:
         (folder / "metrics.json").write_text(json.dumps({
             **config, "test_acc": acc, "train_acc": acc + 5, "macs": MACS[run],
-            "run": folder.name}))
+            "data_source": {"name": "a CIFAR-10 copy", "fingerprint": "sha256:0000"}, "run": folder.name}))
 
 
 @pytest.fixture()
@@ -290,3 +290,19 @@ def test_the_energy_attack_effort_is_read_against_the_attack_of_the_tables(tmp_p
         tmp_path / "tables" / "04_energy_strength_full.csv", index=False)
     text = findings._adaptive_energy(tmp_path / "tables", "full")
     assert text.endswith("more effort (80 steps, 1 restart) adds +0.040× to the 20-step attack on 300 images of seed 0.")
+
+
+def test_the_published_resnet20_on_the_copy_is_reported_for_the_runs_data(full_study):
+    from common.paths import PUBLISHED_CHECK
+    from common.published import record
+
+    write_run(full_study, "resnet20", "paper", 0, 88.0)
+    source = {"name": "a CIFAR-10 copy", "fingerprint": "sha256:0000"}  # write_run's
+    entry = {"network": "ResNet-20", "source": "akamaster/pytorch_resnet_cifar10", "published_test_acc": 91.73,
+             "test_acc": 81.0, "train_acc": 80.5}
+    record(entry | {"test_acc": 91.7}, {"fingerprint": "md5:another-copy"}, full_study / PUBLISHED_CHECK)
+    assert "lossless" not in findings.training_length(full_study).text  # no entry for the runs' data
+    record(entry, source, full_study / PUBLISHED_CHECK)
+    assert ("The copy is not a lossless stand-in for the original images: akamaster/pytorch_resnet_cifar10's "
+            "published ResNet-20, trained on the original images (91.73% on their test split), classifies "
+            "81.00% of the copy's test images and 80.50% of its training images") in findings.training_length(full_study).text

@@ -18,7 +18,7 @@ LAYERS = {
     "training": ["config", "runs", "train"],
     "study": ["names", "manifest", "selection", "seeds", "study", "analysis",
               "analysis_plots", "findings", "notebook"],
-    "tools": ["benchmarks", "bench", "sweep", "readme", "report"],
+    "tools": ["benchmarks", "bench", "sweep", "readme", "report", "published"],
 }
 LAYER_OF = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}
 TOOLS = LAYER_OF["report"]

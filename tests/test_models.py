@@ -90,3 +90,35 @@ def test_thin_resnet20_scales_widths_and_macs():
         "num_classes": 10}
     with pytest.raises(TypeError):
         model_settings("resnet20", depth=32)
+
+
+def test_akamaster_checkpoints_load_as_our_resnet20():
+    from common.models.resnet import AKAMASTER_MEAN, akamaster_key, from_akamaster
+
+    torch.manual_seed(0)
+    ours = build_model("resnet20").eval()
+    for m in ours.modules():  # BatchNorm statistics that differ from the defaults
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    names = {"stem.0.weight": "module.conv1.weight", "stem.1.bias": "module.bn1.bias",
+             "stages.1.0.conv1.weight": "module.layer2.0.conv1.weight", "fc.bias": "module.linear.bias"}
+    inverse = {}
+    for key, value in ours.state_dict().items():
+        if key.startswith("normalize.") or key.endswith("num_batches_tracked"):
+            continue
+        theirs = names.get(key) or "module." + key.replace("stem.0.", "conv1.").replace(
+            "stem.1.", "bn1.").replace("fc.", "linear.")
+        for i in range(3):
+            theirs = theirs.replace(f"module.stages.{i}.", f"module.layer{i + 1}.")
+        assert akamaster_key(theirs) == key
+        inverse[theirs] = value
+    loaded = from_akamaster(inverse).eval()
+    assert torch.allclose(loaded.normalize.mean.flatten(), torch.tensor(AKAMASTER_MEAN))
+    x = torch.rand(4, 3, 32, 32)
+    loaded.normalize, ours.normalize = torch.nn.Identity(), torch.nn.Identity()
+    assert torch.allclose(loaded(x), ours(x), atol=1e-5)
+    with pytest.raises(ValueError, match="missing"):
+        from_akamaster({k: v for k, v in inverse.items() if "layer3.2.bn2" not in k})
+    with pytest.raises(ValueError, match="unknown"):
+        from_akamaster(inverse | {"module.layer4.0.conv1.weight": torch.zeros(1)})

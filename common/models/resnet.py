@@ -7,6 +7,7 @@ copying it.
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Optional
 
 import torch
@@ -109,3 +110,36 @@ class CifarResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stages(self.stem(self.normalize(x)))
         return self.fc(torch.flatten(self.pool(x), 1))
+
+
+# akamaster/pytorch_resnet_cifar10 normalises its inputs with ImageNet's statistics.
+AKAMASTER_MEAN, AKAMASTER_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def akamaster_key(name: str) -> str:
+    """A parameter's name in akamaster/pytorch_resnet_cifar10's checkpoints
+    (``module.layer2.0.conv1.weight``) as ``CifarResNet`` names it (``stages.1.0.conv1.weight``)."""
+    name = name.removeprefix("module.")  # saved from nn.DataParallel
+    name = re.sub(r"^conv1\.", "stem.0.", name)
+    name = re.sub(r"^bn1\.", "stem.1.", name)
+    name = re.sub(r"^layer(\d+)\.", lambda m: f"stages.{int(m.group(1)) - 1}.", name)
+    return re.sub(r"^linear\.", "fc.", name)
+
+
+def from_akamaster(state_dict: dict[str, torch.Tensor], depth: int = 20) -> CifarResNet:
+    """akamaster/pytorch_resnet_cifar10's trained network (its checkpoint's ``state_dict``) as a
+    ``CifarResNet``: the same layers under other names, with the input normalisation it was
+    trained with. Every weight and BatchNorm statistic of the network must be in ``state_dict``
+    (only the BatchNorm step counters, which its checkpoints lack, may be missing)."""
+    model = CifarResNet(depth)
+    model.normalize = Normalize(AKAMASTER_MEAN, AKAMASTER_STD)
+    renamed = {akamaster_key(k): v for k, v in state_dict.items()}
+    own = model.state_dict()
+    unknown = sorted(set(renamed) - set(own))
+    missing = sorted(k for k in set(own) - set(renamed)
+                     if not k.startswith("normalize.") and not k.endswith("num_batches_tracked"))
+    if unknown or missing:
+        raise ValueError(f"not a ResNet-{depth} checkpoint of akamaster/pytorch_resnet_cifar10: "
+                         f"unknown {unknown[:3]}, missing {missing[:3]}")
+    model.load_state_dict(own | renamed)
+    return model
