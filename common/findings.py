@@ -777,10 +777,12 @@ def _published(results_dir: str | Path) -> str:
     if not entries:
         return ""
     e = entries[0]
+    tuned = e.get("finetuned")
     return (f". The copy is not a lossless stand-in for the original images: {e['source']}'s "
             f"published {e['network']}, trained on the original images ({e['published_test_acc']:.2f}% on their test "
             f"split), classifies {e['test_acc']:.2f}% of the copy's test images and {e['train_acc']:.2f}% of its "
-            f"training images")
+            f"training images" + (f"; fine-tuned for {tuned['epochs']} epochs on the copy's training images, it "
+                                  f"reaches {tuned['test_acc']:.2f}% on its test images" if tuned else ""))
 
 
 def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = True

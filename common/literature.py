@@ -29,13 +29,14 @@ RESNET20 = [
 ]
 HE_RESNET20_ACC = RESNET20[0].static_acc
 
-# Dynamic convolution re-implemented on CIFAR-10 (github.com/Nyquixt/DyRes, its README's CIFAR-10 table):
-# each network without and with dynamic convolution.
+# Dynamic convolution re-implemented on CIFAR-10, each network without and with it: DyRes's README
+# CIFAR-10 table as last shown (github.com/Nyquixt/DyRes, 2020-09; its "Basic" and "DyConv" columns)
+# and kaijieshi7/Dynamic-convolution-Pytorch's README (CIFAR-10 is its main.py's default dataset).
 DY_REIMPLEMENTATIONS = [
-    Published("DyRes (github.com/Nyquixt/DyRes)", "LeNet (BN)", "CIFAR-10", 75.27, 75.31),
     Published("DyRes (github.com/Nyquixt/DyRes)", "AlexNet", "CIFAR-10", 86.26, 86.89),
-    Published("DyRes (github.com/Nyquixt/DyRes)", "SqueezeNet", "CIFAR-10", 90.09, 90.75),
     Published("DyRes (github.com/Nyquixt/DyRes)", "ResNet-18", "CIFAR-10", 94.12, 94.24),
+    Published("DyRes (github.com/Nyquixt/DyRes)", "MobileNetV2", "CIFAR-10", 92.99, 93.52),
+    Published("kaijieshi7 (github.com/kaijieshi7/Dynamic-convolution-Pytorch)", "VGG-11", "CIFAR-10", 89.29, 90.33),
 ]
 
 
