@@ -304,13 +304,14 @@ def test_the_published_resnet20_on_the_copy_is_reported_for_the_runs_data(full_s
     assert "lossless" not in findings.training_length(full_study).text  # no entry for the runs' data
     record(entry, source, full_study / PUBLISHED_CHECK)
     assert ("The copy is not a lossless stand-in for the original images: akamaster/pytorch_resnet_cifar10's "
-            "published ResNet-20, trained on the original images (91.73% on their test split), classifies "
-            "81.00% of the copy's test images and 80.50% of its training images.") in findings.training_length(full_study).text
+            "published ResNet-20 (91.73% on the original test images) classifies 81.00% of the copy's test images "
+            "(80.50% of its training images).") in findings.training_length(full_study).text
     record(entry | {"finetuned": {"epochs": 10, "test_acc": 89.0}}, source, full_study / PUBLISHED_CHECK)
-    assert ("80.50% of its training images. Fine-tuned for 10 epochs on the copy's training images, it reaches "
-            "89.00% on the copy's test images (one run), +1.00 points from our ResNet-20 trained on the copy alone "
-            "(88.00% (1 seed)), and below He et al.'s 91.25%: having learnt from the original images does not lift "
-            "a ResNet-20 to the published accuracy on this copy either.") in findings.training_length(full_study).text
+    assert ("On the copy, a ResNet-20 that learnt from the original images stays below He et al.'s 91.25% too: "
+            "akamaster/pytorch_resnet_cifar10's published ResNet-20 (91.73% on the original test images) "
+            "classifies 81.00% of the copy's test images (80.50% of its training images), and 89.00% after 10 "
+            "epochs of fine-tuning on the copy's training images (one run; ours: 88.00%, 1 seed).") \
+        in findings.training_length(full_study).text
     record(entry | {"finetuned": {"epochs": 10, "test_acc": 91.5}}, source, full_study / PUBLISHED_CHECK)
-    assert ("and He et al.'s 91.25%: a ResNet-20 can reach the published accuracy on this copy, so part of the gap "
-            "is our training's.") in findings.training_length(full_study).text
+    assert "On the copy, a ResNet-20 can reach He et al.'s 91.25%, so part of the gap is our training's: " \
+        in findings.training_length(full_study).text
