@@ -306,12 +306,14 @@ def test_the_published_resnet20_on_the_copy_is_reported_for_the_runs_data(full_s
     assert ("The copy is not a lossless stand-in for the original images: akamaster/pytorch_resnet_cifar10's "
             "published ResNet-20 (91.73% on the original test images) classifies 81.00% of the copy's test images "
             "(80.50% of its training images).") in findings.training_length(full_study).text
-    record(entry | {"finetuned": {"epochs": 10, "test_acc": 89.0}}, source, full_study / PUBLISHED_CHECK)
-    assert ("On the copy, a ResNet-20 that learnt from the original images stays below He et al.'s 91.25% too: "
-            "akamaster/pytorch_resnet_cifar10's published ResNet-20 (91.73% on the original test images) "
-            "classifies 81.00% of the copy's test images (80.50% of its training images), and 89.00% after 10 "
-            "epochs of fine-tuning on the copy's training images (one run; ours: 88.00%, 1 seed).") \
-        in findings.training_length(full_study).text
-    record(entry | {"finetuned": {"epochs": 10, "test_acc": 91.5}}, source, full_study / PUBLISHED_CHECK)
-    assert "On the copy, a ResNet-20 can reach He et al.'s 91.25%, so part of the gap is our training's: " \
-        in findings.training_length(full_study).text
+    record(entry | {"finetuned": {"epochs": 10, "lr": 0.02, "test_acc": 89.0}}, source, full_study / PUBLISHED_CHECK)
+    assert ("is not measured directly. An indirect check points at the copy: akamaster/pytorch_resnet_cifar10's "
+            "published ResNet-20 (91.73% on the original test images) classifies 81.00% of the copy's test images "
+            "(80.50% of its training images), and after 10 epochs of fine-tuning on the copy's training images "
+            "(peak learning rate 0.02, fixed beforehand; one run) 89.00% of its test images, +1.00 points from ours "
+            "(88.00%, 1 seed): a ResNet-20 that learnt from the original images stays below He et al.'s 91.25% on "
+            "the copy.") in findings.training_length(full_study).text
+    record(entry | {"finetuned": {"epochs": 10, "lr": 0.02, "test_acc": 91.5}}, source, full_study / PUBLISHED_CHECK)
+    text = findings.training_length(full_study).text
+    assert "An indirect check points at our training: " in text
+    assert "(88.00%, 1 seed): a ResNet-20 can reach He et al.'s 91.25% on the copy." in text
