@@ -303,8 +303,8 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
             ks = [label.split("=")[-1] for label in values.index]
             family = f"DY K={ks[0]}" + (f"…{ks[-1]}" if len(ks) > 1 else "")
         if len(values):
-            parts.append(f"{family} {values.min():.1f}–{values.max():.1f}%" if len(values) > 1
-                         else f"{family} {values.iloc[0]:.1f}%")
+            parts.append(f"{family} {values.min():.1f}–{values.max():.1f}% (lowest–highest of its {len(values)} "
+                         "models)" if len(values) > 1 else f"{family} {values.iloc[0]:.1f}%")
     headline_seeds = sweep.loc[sweep["model"].str.startswith(run_label(*HEADLINE)), "model"].nunique()
     extra = f", all {headline_seeds} seeds of the headline gated model" if headline_seeds > 1 else ""
     error = (f" (on {found.images} test images two models must be up to "
