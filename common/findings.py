@@ -153,9 +153,9 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         split = "agreement with vehicles/animals"
         untrained_partial = table.loc[untrained, partial_column(table)]
         text += (f" An untrained {dy} already follows that split more closely than the trained one "
-                 f"({table.loc[untrained, split]:.2f} against {own[split]:.2f}"
+                 f"(agreement with the split {table.loc[untrained, split]:.2f} against {own[split]:.2f}"
                  if table.loc[untrained, split] > own[split] else
-                 f" An untrained {dy} follows that split at {table.loc[untrained, split]:.2f} "
+                 f" An untrained {dy} agrees with that split at {table.loc[untrained, split]:.2f} "
                  f"(trained: {own[split]:.2f}")
         text += f"; given ResNet-20's features {untrained_partial:+.2f} against {partial:+.2f})"
         text += (": training adds to that class structure." if _learnt(untrained_partial, partial)
