@@ -415,8 +415,9 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
         text += (f" A per-image MAC cap bounds it by construction: capped at {row['cap (× mean MACs)']:.2f}× "
                  f"its mean over all test images ({row['cap (M)']:.2f}M), clean accuracy changes by "
                  f"{row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
-                 f"{row['attacked max (M)']:.2f}M per image. A static network whose every image costs "
-                 f"the cap scores {_higher(-row['capped − static'])} the capped model (mean over seeds, no "
+                 f"{row['attacked max (M)']:.2f}M per image. At that cap, a static network whose every image "
+                 f"costs {row['cap (M)']:.2f}M scores {_higher(-row['capped − static'])} the capped model (mean "
+                 "over seeds, no "
                  "interval)"
                  + (f", and the capped model trails the static network at every cap tried (by "
                     f"{-caps['capped − static'].max():.2f} to {-caps['capped − static'].min():.2f} points)"
@@ -768,15 +769,20 @@ def analyses_by_length(results_dir: str | Path = RESULTS_DIR, profiles=("full", 
     return pd.DataFrame(rows).T.rename_axis("question")
 
 
+def published_check(results_dir: str | Path, fingerprint: str) -> Optional[dict]:
+    """The published ResNet-20's scores on the data with this fingerprint, as recorded by
+    ``make published`` (``common.published``); None if not measured there."""
+    path = Path(results_dir) / PUBLISHED_CHECK
+    return json.loads(path.read_text()).get(fingerprint) if path.exists() else None
+
+
 def _published(results_dir: str | Path, ours: pd.Series) -> str:
     """What the published ResNet-20 trained on the original images scores on the copy that the
     `paper` ResNet-20 runs trained on (``common.published``), as it is and fine-tuned on the copy,
     beside ``ours`` (the `paper` ResNet-20's ``overview`` row); "" if not measured."""
-    path = Path(results_dir) / PUBLISHED_CHECK
     sources = {m["data_source"]["fingerprint"] for m in seeds.load_runs(results_dir, "paper")
                if run_label(m["model"], m.get("model_kwargs")) == REFERENCE}
-    found = json.loads(path.read_text()) if path.exists() else {}
-    entries = [found[s] for s in sorted(sources) if s in found]
+    entries = [e for e in (published_check(results_dir, s) for s in sorted(sources)) if e]
     if not entries:
         return ""
     e = entries[0]

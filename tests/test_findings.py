@@ -296,12 +296,16 @@ def test_the_published_resnet20_on_the_copy_is_reported_for_the_runs_data(full_s
     from common.paths import PUBLISHED_CHECK
     from common.published import record
 
+    assert findings.published_check(full_study, "sha256:0000") is None  # nothing recorded yet
+
     write_run(full_study, "resnet20", "paper", 0, 88.0)
     source = {"name": "a CIFAR-10 copy", "fingerprint": "sha256:0000"}  # write_run's
     entry = {"network": "ResNet-20", "source": "akamaster/pytorch_resnet_cifar10", "published_test_acc": 91.73,
              "test_acc": 81.0, "train_acc": 80.5}
     record(entry | {"test_acc": 91.7}, {"fingerprint": "md5:another-copy"}, full_study / PUBLISHED_CHECK)
     assert "lossless" not in findings.training_length(full_study).text  # no entry for the runs' data
+    assert findings.published_check(full_study, "md5:another-copy")["test_acc"] == 91.7
+    assert findings.published_check(full_study, "sha256:0000") is None
     record(entry, source, full_study / PUBLISHED_CHECK)
     assert ("The copy is not a lossless stand-in for the original images: akamaster/pytorch_resnet_cifar10's "
             "published ResNet-20 (91.73% on the original test images) classifies 81.00% of the copy's test images "
