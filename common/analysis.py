@@ -189,6 +189,9 @@ def untrained_model(name: str, images: torch.Tensor, seed: int = 0, **kwargs) ->
     return model.eval()
 
 
+VEHICLE_ANIMAL = "vehicle/animal pairs (mean)"  # similarity_controls' baseline column
+
+
 def similarity_controls(features: dict[str, np.ndarray], labels: np.ndarray, reference: str,
                         control: str, pairs=(("cat", "dog"), ("automobile", "truck"),
                                              ("airplane", "ship"), ("deer", "frog"))
@@ -197,16 +200,20 @@ def similarity_controls(features: dict[str, np.ndarray], labels: np.ndarray, ref
     DY attention, a trained ResNet-20's pooled features at the same layers, an untrained DY's
     attention), so a claim about one is read against the others.
 
-    Per feature: the similarity of each pair of classes, its agreement (``similarity_agreement``)
+    Per feature: the similarity of each pair of classes and, as their baseline, the mean over
+    every (vehicle, animal) pair (``VEHICLE_ANIMAL``), its agreement (``similarity_agreement``)
     with ``reference``'s similarity and with the vehicle/animal split, and the partial agreement
     with that split given ``control``'s similarity (what it adds beyond ``control``). Returns the
     table and the similarity matrices by feature name.
     """
     sims = {name: class_similarity(f, labels) for name, f in features.items()}
     split = superclass_similarity()
+    vehicles = [c for c in CLASSES if c in VEHICLES]
+    animals = [c for c in CLASSES if c not in VEHICLES]
     rows = []
     for name, sim in sims.items():
         row = {"features": name, **{f"{a}/{b}": sim.loc[a, b] for a, b in pairs},
+               VEHICLE_ANIMAL: sim.loc[vehicles, animals].to_numpy().mean(),
                f"agreement with {reference}": similarity_agreement(sim, sims[reference]),
                "agreement with vehicles/animals": similarity_agreement(sim, split)}
         row[f"… given {control}"] = (partial_agreement(sim, split, sims[control])

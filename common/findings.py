@@ -13,7 +13,7 @@ from typing import NamedTuple, Optional
 import pandas as pd
 
 from . import seeds
-from .analysis import follows_split, split_threshold
+from .analysis import VEHICLE_ANIMAL, follows_split, split_threshold
 from .config import PROFILES
 from .flops import RESNET20_MACS
 from .literature import HE_RESNET20_ACC, RESNET20, dy_gain_range, dy_gains_text
@@ -71,6 +71,7 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Fin
     main = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
     best = rows.loc[main] if main in rows.index else rows.iloc[0]
     distinguishable = [label for label, row in rows.iterrows() if _spans_zero(row, "delta") is False]
+    single = [label.split()[-1] for label, row in rows.iterrows() if not row["delta_n"] >= 2]
     text = (f"{best.name} reaches {_acc(best)} against ResNet-20's {_acc(over.loc[REFERENCE])}: "
             f"paired by seed {_delta(best, 'delta')} points (95% interval) at "
             f"{100 * best['macs'] / RESNET20_MACS:.1f}% of ResNet-20's MACs"
@@ -81,8 +82,9 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Fin
                  + "; ".join(f"{label.split()[-1]} {_delta(row, 'delta')}"
                              + (f" ({row['delta_n']:.0f} seeds)" if row["delta_n"] >= 2 else "")
                              for label, row in rows.iterrows())
-                 + (". No K is distinguishable from ResNet-20." if not distinguishable else
-                    f". Distinguishable from ResNet-20: {', '.join(distinguishable)}."))
+                 + (". No K with two or more seeds is distinguishable from ResNet-20" if not distinguishable
+                    else f". Distinguishable from ResNet-20: {', '.join(distinguishable)}")
+                 + (f"; one seed gives no verdict ({', '.join(single)})." if single else "."))
     text += " " + _among_reimplementations(best)
     train = seeds.summarize(table, "train_acc")["mean"]
     if REFERENCE in train and best.name in train:
@@ -124,6 +126,13 @@ def _controls(table: Optional[pd.DataFrame]) -> Optional[tuple]:
 LEARNT_MARGIN = 0.2
 
 
+def _apart(own: pd.Series) -> str:
+    """", against -0.40 on average for a vehicle and an animal": the baseline of a
+    similarity-controls row (``analysis.VEHICLE_ANIMAL``), "" where the table predates it."""
+    value = own.get(VEHICLE_ANIMAL)
+    return "" if value is None or pd.isna(value) else f", against {value:.2f} on average for a vehicle and an animal"
+
+
 def _learnt(untrained: float, trained: float) -> bool:
     return untrained < trained - LEARNT_MARGIN
 
@@ -140,7 +149,8 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     own, static, agreement, partial = found
     dy = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
     text = (f"Similar classes do attend alike (class-mean attention of {dy} correlates at "
-            f"{own['cat/dog']:.2f} for cat/dog, {own['automobile/truck']:.2f} for automobile/truck), "
+            f"{own['cat/dog']:.2f} for cat/dog, {own['automobile/truck']:.2f} for automobile/truck"
+            f"{_apart(own)}), "
             f"but a static ResNet-20's pooled features at the same layers group the classes the same way "
             f"({static['cat/dog']:.2f} / {static['automobile/truck']:.2f}; the two similarities agree at "
             f"r = {agreement:.2f}), and once those features are accounted for the attention "
@@ -152,7 +162,7 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     if untrained in table.index:
         split = "agreement with vehicles/animals"
         untrained_partial = table.loc[untrained, partial_column(table)]
-        text += (f" An untrained {dy} already follows that split more closely than the trained one "
+        text += (f" An untrained {dy} follows that split more closely than the trained one "
                  f"(agreement with the split {table.loc[untrained, split]:.2f} against {own[split]:.2f}"
                  if table.loc[untrained, split] > own[split] else
                  f" An untrained {dy} agrees with that split at {table.loc[untrained, split]:.2f} "
@@ -221,7 +231,7 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         return None
     own, static, agreement, partial = found
     text = (f"Similar classes use similar channels (cat/dog {own['cat/dog']:.2f}, automobile/truck "
-            f"{own['automobile/truck']:.2f}); a static ResNet-20's features give "
+            f"{own['automobile/truck']:.2f}{_apart(own)}); a static ResNet-20's features give "
             f"{static['cat/dog']:.2f} / {static['automobile/truck']:.2f} (agreement r = {agreement:.2f}). "
             f"Given them, channel usage "
             + ("still follows" if follows_split(partial) else "does not follow")
@@ -307,8 +317,9 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
                          "models)" if len(values) > 1 else f"{family} {values.iloc[0]:.1f}%")
     headline_seeds = sweep.loc[sweep["model"].str.startswith(run_label(*HEADLINE)), "model"].nunique()
     extra = f", all {headline_seeds} seeds of the headline gated model" if headline_seeds > 1 else ""
-    error = (f" (on {found.images} test images two models must be up to "
-             f"{_binomial_margin(50, 50, found.images):.1f} points apart to differ at 95%; seed 0 of each "
+    error = (f" (on {found.images} test images a difference must exceed the 95% margin of two independent "
+             f"accuracies, {_binomial_margin(50, 50, found.images):.1f} points at 50% and less towards 0 or 100%, "
+             "which is conservative since every model is attacked on the same images; seed 0 of each "
              f"model{extra})" if found.images is not None else "")
     beyond = found.differ(strongest.index)
     text = (("No model is robust" if most < ROBUST_ACC else f"A model keeps {most:.1f}% at {largest:g}/255")
@@ -415,11 +426,11 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
         text += (f" A per-image MAC cap bounds it by construction: capped at {row['cap (× mean MACs)']:.2f}× "
                  f"its mean over all test images ({row['cap (M)']:.2f}M), clean accuracy changes by "
                  f"{row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
-                 f"{row['attacked max (M)']:.2f}M per image. At that cap, a static network whose every image "
-                 f"costs {row['cap (M)']:.2f}M scores {_higher(-row['capped − static'])} the capped model (mean "
-                 "over seeds, no "
+                 f"{row['attacked max (M)']:.2f}M per image. For the same worst case, a static network that spends "
+                 f"the cap ({row['cap (M)']:.2f}M) on every image scores {_higher(-row['capped − static'])} the "
+                 f"capped model, which spends {row['clean MACs (M)']:.2f}M on average (means over seeds, no "
                  "interval)"
-                 + (f", and the capped model trails the static network at every cap tried (by "
+                 + (f"; the static network scores higher at every cap tried (by "
                     f"{-caps['capped − static'].max():.2f} to {-caps['capped − static'].min():.2f} points)"
                     if (caps["capped − static"] < 0).all() else "") + ".")
     return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
@@ -543,7 +554,7 @@ def profiles_side_by_side(results_dir: str | Path = RESULTS_DIR,
                 f"{at}: test acc (%)": cell(row is not None and _acc(row)),
                 f"{at}: MACs (M)": cell(row is not None and f"{row['macs'] / 1e6:.2f}"),
                 f"{at}: Δ vs ResNet-20": cell(row is not None and _delta(row, "delta")),
-                f"{at}: Δ vs static of equal MACs": cell(row is not None and _delta(row, "nearest"))}
+                f"{at}: Δ vs static nearest in MACs": cell(row is not None and _delta(row, "nearest"))}
     table = pd.DataFrame(rows).T.rename_axis("model")
     return table.rename(index=reader_name)
 
@@ -590,8 +601,8 @@ def _against_constant(values: pd.Series, constant: float) -> dict:
 def comparisons(table: pd.DataFrame) -> dict[str, dict]:
     """The study's decisive comparisons in one profile's ``seed_table``: ResNet-20 against He et
     al.'s accuracy, DY against ResNet-20 (test and training images), and the headline gated model
-    against ResNet-20 and against its static control of equal MACs (the `paper` profile trains no
-    other static model, so its frontier is that control)."""
+    against ResNet-20 and against its static control (of equal MACs at the `full` profile; the
+    `paper` profile trains no other static model, so its frontier is that control)."""
     dy = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
     headline, control = run_label(*HEADLINE), run_label(*parse_run(HEADLINE_CONTROL))
     return {
@@ -600,7 +611,7 @@ def comparisons(table: pd.DataFrame) -> dict[str, dict]:
         f"{dy} against ResNet-20": _comparison(table, dy, REFERENCE),
         f"{dy} against ResNet-20 on the training images": _comparison(table, dy, REFERENCE, "train_acc"),
         "headline gated model against ResNet-20": _comparison(table, headline, REFERENCE),
-        f"headline gated model against {control} (equal MACs)": _comparison(table, headline, control),
+        f"headline gated model against {control} (its static control)": _comparison(table, headline, control),
     }
 
 
@@ -804,6 +815,24 @@ def _published(results_dir: str | Path, ours: pd.Series) -> str:
             + f"{HE_RESNET20_ACC:.2f}% on the copy")
 
 
+def _control_cost(full_over: pd.DataFrame, paper_over: pd.DataFrame, tolerance: float = 0.05) -> str:
+    """A sentence when, at the ``paper`` profile, the headline gated model's executed MACs differ
+    from its static control's by more than ``tolerance`` (the control was chosen at equal MACs at
+    the ``full`` profile); "" otherwise."""
+    headline, control = run_label(*HEADLINE), run_label(*parse_run(HEADLINE_CONTROL))
+    if not {headline, control} <= set(paper_over.index):
+        return ""
+    gated, static = paper_over.loc[headline, "macs"], paper_over.loc[control, "macs"]
+    if abs(gated / static - 1) <= tolerance:
+        return ""
+    before = (f" (at {length('full')}: {full_over.loc[headline, 'macs'] / 1e6:.2f}M against "
+              f"{full_over.loc[control, 'macs'] / 1e6:.2f}M)" if {headline, control} <= set(full_over.index) else "")
+    return (f". At {length('paper')} the headline gated model executes {gated / 1e6:.2f}M MACs on average, "
+            f"{100 * gated / static:.0f}% of its static control's {static / 1e6:.2f}M{before}: trained longer, its "
+            f"gates switch {'more' if gated < static else 'fewer'} channels off, so the comparison with the "
+            f"control no longer holds cost equal (the control costs {'more' if gated < static else 'less'})")
+
+
 def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = True
                     ) -> Optional[Finding]:
     """What the ``paper`` runs say beside the ``full`` ones (``conclusions``,
@@ -839,7 +868,7 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
             f"finish ({finished} of {planned} so far).{still}"), None)
     paper_named, full_named = paper_over.rename(index=reader_name), full_over.rename(index=reader_name)
     waiting = [label for label in map(reader_name, paper_models()) if label not in done]
-    accuracy = (f"Finished at {long}: " + ", ".join(done)
+    accuracy = (f"With at least one seed finished at {long}: " + ", ".join(done)
                 + (f"; still training: {', '.join(waiting)}" if waiting else "") + ". Test accuracy: "
                 + "; ".join(f"{label} {_acc(paper_named.loc[label])} at {long}"
                             + (f" against {_acc(full_named.loc[label])} at {short}"
@@ -853,11 +882,13 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
                          for p in RESNET20) + ". This study has not trained on the original images, so how "
                      "much of that gap the JPEG copy costs is not measured directly"
                      + _published(results_dir, paper_over.loc[REFERENCE]))
+    accuracy += _control_cost(full_over, paper_over)
     table = _conclusions({"full": full_table, "paper": paper_table})
     by_outcome = {outcome: [name for name, row in table.iterrows() if row[SAME].startswith(outcome)]
                   for outcome in ("same", "changes", "pending")}
     verdicts = ". ".join(filter(None, [
-        f"Same verdict at both lengths: {'; '.join(by_outcome['same'])}" if by_outcome["same"] else "",
+        "Same verdict at both lengths: " + "; ".join(f"{table.loc[name, f'{long}: verdict']} for {name}"
+                                                     for name in by_outcome["same"]) if by_outcome["same"] else "",
         "Changed: " + "; ".join(f"{name} ({table.loc[name, SAME].split(': ')[1]})"
                                 for name in by_outcome["changes"]) if by_outcome["changes"] else "",
         f"Waiting for {len(SEEDS)} seeds at {long} before a verdict: {'; '.join(by_outcome['pending'])}"

@@ -235,7 +235,8 @@ def test_partial_agreement_removes_what_the_control_explains():
 
 
 def test_pooled_inputs_and_similarity_controls():
-    from common.analysis import pooled_inputs, similarity_controls
+    from common.analysis import VEHICLE_ANIMAL, VEHICLES, pooled_inputs, similarity_controls
+    from common.data import CLASSES
     from common.models import build_model
 
     torch.manual_seed(0)
@@ -251,6 +252,9 @@ def test_pooled_inputs_and_similarity_controls():
     table, sims = similarity_controls(features, labels, reference="a", control="b")
     assert table.loc["a", "agreement with a"] == pytest.approx(1.0)
     assert np.isnan(table.loc["b", "… given b"]) and set(sims) == {"a", "b"}
+    vehicles = [c for c in CLASSES if c in VEHICLES]
+    apart = sims["a"].loc[vehicles, [c for c in CLASSES if c not in vehicles]].to_numpy()
+    assert table.loc["a", VEHICLE_ANIMAL] == pytest.approx(apart.mean()) and apart.shape == (4, 6)
 
 
 def test_first_correct_picks_by_rule_and_image_attention_plots():
