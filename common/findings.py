@@ -330,6 +330,51 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
     return Finding("Adversarial attacks", text, "05_robustness_curves.png")
 
 
+CAP_INTERVAL = ("capped − static: 95% CI low", "capped − static: 95% CI high")  # notebook 04's columns
+
+
+def _cap_words(caps: pd.DataFrame) -> list[str]:
+    """Per cap of notebook 04's MAC-cap table: the capped model against the static network that
+    costs the cap, "behind" / "ahead" / "not distinguishable" by the 95% interval over seeds, or
+    "one seed" (no interval; also for tables written without one)."""
+    if not set(CAP_INTERVAL) <= set(caps.columns):
+        return ["one seed"] * len(caps)
+    return ["one seed" if low != low else "ahead" if low > 0 else "behind" if high < 0 else "not distinguishable"
+            for low, high in caps[list(CAP_INTERVAL)].itertuples(index=False)]
+
+
+def _cap_verdict(caps: pd.DataFrame) -> str:
+    """The MAC cap's conclusion over its caps (those with a static network to compare with)."""
+    words = _cap_words(caps[caps["capped − static"].notna()])
+    if "one seed" in words:
+        return "one seed: no verdict"
+    return ("static higher at every cap" if set(words) == {"behind"} else
+            "capped higher at some cap" if "ahead" in words else "not distinguishable at some cap")
+
+
+def _cap_against_static(caps: pd.DataFrame, row: pd.Series) -> str:
+    """The capped model (at the cap ``row`` of the MAC-cap table ``caps``) against the static
+    network that spends the cap on every image, with its interval where there are seeds, and
+    over all caps."""
+    if row["capped − static"] != row["capped − static"]:
+        return ""
+    word = _cap_words(row.to_frame().T)[0]
+    text = (f" Against a static network that spends the cap ({row['cap (M)']:.2f}M) on every image, the same worst "
+            f"case, the capped model ({row['clean MACs (M)']:.2f}M on average) ")
+    if word == "one seed":
+        return text + f"scores {_higher(row['capped − static'])} it (one seed: no verdict)."
+    compared = caps[caps["capped − static"].notna()]
+    words = _cap_words(compared)
+    over = (f"behind at every one ({compared['capped − static'].min():+.2f} to "
+            f"{compared['capped − static'].max():+.2f} points)" if set(words) == {"behind"} else
+            f"behind at {words.count('behind')}, ahead at {words.count('ahead')} and not distinguishable at "
+            f"{words.count('not distinguishable')}")
+    position = {"behind": "is behind it", "ahead": "is ahead of it", "not distinguishable": "is not distinguishable from it"}
+    return (text + f"{position[word]}: {row['capped − static']:+.2f} [{row[CAP_INTERVAL[0]]:+.2f}, "
+            f"{row[CAP_INTERVAL[1]]:+.2f}] points, paired by seed; over the {len(words)} caps with a static network "
+            f"to compare, {over}.")
+
+
 def _higher(points: float) -> str:
     """"0.34 points higher than", "0.20 points lower than" or "level with" (no verdict: the
     words of a difference without an interval)."""
@@ -426,13 +471,7 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
         text += (f" A per-image MAC cap bounds it by construction: capped at {row['cap (× mean MACs)']:.2f}× "
                  f"its mean over all test images ({row['cap (M)']:.2f}M), clean accuracy changes by "
                  f"{row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
-                 f"{row['attacked max (M)']:.2f}M per image. For the same worst case, a static network that spends "
-                 f"the cap ({row['cap (M)']:.2f}M) on every image scores {_higher(-row['capped − static'])} the "
-                 f"capped model, which spends {row['clean MACs (M)']:.2f}M on average (means over seeds, no "
-                 "interval)"
-                 + (f"; the static network scores higher at every cap tried (by "
-                    f"{-caps['capped − static'].max():.2f} to {-caps['capped − static'].min():.2f} points)"
-                    if (caps["capped − static"] < 0).all() else "") + ".")
+                 f"{row['attacked max (M)']:.2f}M per image." + _cap_against_static(caps, row))
     return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
 
 
@@ -755,10 +794,9 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
         gap = caps["capped − static"].dropna()
         if len(gap):
             rows["MAC cap: beats the static network costing the cap?"] = (
-                "capped − static accuracy (points) over the caps, mean over seeds, no interval; the static "
-                "network is read off the frontier of the thin networks trained at that length",
-                f"{gap.min():+.2f} to {gap.max():+.2f}",
-                "static higher at every cap" if (gap < 0).all() else "capped higher at some cap")
+                "capped − static accuracy (points) over the caps, paired by seed with its 95% interval; the "
+                "static network is read off each seed's frontier of the thin networks trained at that length",
+                f"{gap.min():+.2f} to {gap.max():+.2f}", _cap_verdict(caps))
     return rows
 
 
@@ -774,8 +812,9 @@ def analyses_by_length(results_dir: str | Path = RESULTS_DIR, profiles=("full", 
         values = [found[profile].get(name) for profile in profiles]
         row = {"measure": measure}
         row |= {length(profile): f"{v[1]}: {v[2]}" if v else "–" for profile, v in zip(profiles, values)}
-        row[SAME] = _outcome(*(v[2] if v else None for v in (values[0], values[-1])),
-                             f"pending (not analysed at {length(profiles[-1])})")
+        first, last = (v[2] if v else None for v in (values[0], values[-1]))
+        row[SAME] = (f"pending ({last})" if last and last.startswith("one seed") else
+                     _outcome(first, last, f"pending (not analysed at {length(profiles[-1])})"))
         rows[name] = row
     return pd.DataFrame(rows).T.rename_axis("question")
 

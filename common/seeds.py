@@ -43,14 +43,20 @@ def seed_table(runs: list[dict]) -> pd.DataFrame:
                         columns=["label", "family", "seed", "macs", "test_acc", "train_acc", "params", "run"])
 
 
+def static_runs(runs: list[dict]) -> pd.DataFrame:
+    """The plain and thin ResNet-20s among ``runs`` (``load_runs``): their ``seed_table`` with a
+    column ``width``, every seed (what a frontier of one seed is made of)."""
+    static = [m for m in runs if m["model"] == "resnet20"
+              and set(m.get("model_kwargs") or {}) <= {"width"}]
+    return seed_table(static).assign(width=[(m.get("model_kwargs") or {}).get("width", 1.0)
+                                            for m in static])
+
+
 def static_frontier(runs: list[dict]) -> pd.DataFrame:
     """The static frontier of ``runs`` (``load_runs``): the plain and thin ResNet-20s, one row
     per width with its label, MACs, the seeds it has and its test accuracy's mean over them
     (column ``acc``, as ``common.selection.frontier_accuracy`` takes it), sorted by MACs."""
-    static = [m for m in runs if m["model"] == "resnet20"
-              and set(m.get("model_kwargs") or {}) <= {"width"}]
-    table = seed_table(static).assign(width=[(m.get("model_kwargs") or {}).get("width", 1.0)
-                                             for m in static])
+    table = static_runs(runs)
     rows = [{"label": label, "width": runs_["width"].iloc[0], "seeds": _seeds(runs_["seed"]),
              "macs": runs_["macs"].mean(), "acc": runs_["test_acc"].mean()}
             for label, runs_ in table.groupby("label", sort=False)]

@@ -405,19 +405,23 @@ def gate_shift(rows: pd.DataFrame, model: str, eps_255: float) -> pd.DataFrame:
 
 
 def budget_summary(clean: pd.DataFrame, attacked: pd.DataFrame, base_macs: dict[str, float],
-                   frontier: pd.DataFrame) -> pd.DataFrame:
+                   static: pd.DataFrame, model_seeds: dict[str, int]) -> pd.DataFrame:
     """Per cap, over models (seeds of one model): ``budget_table`` rows on clean images
     (``clean``: the uncapped row, cap NaN, is the reference) and under an attack made against
     the capped model (``attacked``), with each cap as a multiple of the model's ``base_macs``
     (its mean executed MACs). Columns: ``multiple``, ``n`` (models), and mean / std over them
     of ``cap``, the clean MACs (mean, max), ``acc`` and ``delta_acc`` (against the uncapped
     model, paired), ``capped`` (% of images), the attacked MACs (mean, max) and accuracy, and
-    ``frontier_acc``, the static ``frontier``'s accuracy at the cap (the guaranteed worst case),
-    with ``acc_vs_frontier`` = acc - frontier_acc."""
+    ``frontier_acc``, the static frontier's accuracy at the cap (the guaranteed worst case) made
+    of the ``static`` runs (``seeds.static_runs``) of the model's seed (``model_seeds``), with
+    ``acc_vs_frontier`` = acc - frontier_acc, paired by seed, also as ``acc_vs_frontier_n`` /
+    ``_ci_low`` / ``_ci_high`` (95% interval over seeds; NaN with one seed)."""
+    by_seed = {seed: runs.rename(columns={"test_acc": "acc"}) for seed, runs in static.groupby("seed")}
     rows = []
     for model, group in clean.groupby("model", sort=False):
         uncapped = group[group["cap"].isna()].iloc[0]
         hits = attacked[attacked["model"] == model].set_index("cap")
+        points = by_seed.get(model_seeds[model])
         for r in group[group["cap"].notna()].itertuples():
             hit = hits.loc[r.cap] if r.cap in hits.index else None
             rows.append({"model": model, "multiple": round(r.cap / base_macs[model], 3),
@@ -427,10 +431,13 @@ def budget_summary(clean: pd.DataFrame, attacked: pd.DataFrame, base_macs: dict[
                          "attacked_macs_mean": np.nan if hit is None else hit["attacked_macs_mean"],
                          "attacked_macs_max": np.nan if hit is None else hit["attacked_macs_max"],
                          "attacked_acc": np.nan if hit is None else hit["attacked_acc"],
-                         "frontier_acc": frontier_accuracy(frontier, r.cap)[0]})
+                         "frontier_acc": (frontier_accuracy(points, r.cap)[0]  # two static widths at least
+                                          if points is not None and points["label"].nunique() > 1 else np.nan)})
     per_model = pd.DataFrame(rows)
     per_model["acc_vs_frontier"] = per_model["acc"] - per_model["frontier_acc"]
     values = [c for c in per_model.columns if c not in ("model", "multiple")]
     grouped = per_model.groupby("multiple")
     summary = grouped[values].mean().add_suffix("_mean").join(grouped[values].std().add_suffix("_std"))
+    gap = pd.DataFrame({multiple: interval(runs["acc_vs_frontier"]) for multiple, runs in grouped}).T
+    summary = summary.join(gap[["n", "ci_low", "ci_high"]].add_prefix("acc_vs_frontier_"))
     return summary.assign(n=grouped.size()).reset_index()

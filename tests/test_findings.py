@@ -343,3 +343,42 @@ def test_the_published_resnet20_on_the_copy_is_reported_for_the_runs_data(full_s
     text = findings.training_length(full_study).text
     assert "An indirect check points at our training: " in text
     assert "(88.00%, 1 seed): a ResNet-20 can reach He et al.'s 91.25% on the copy." in text
+
+
+def _caps(gaps, half=None):
+    """A MAC-cap table as notebook 04 writes it: one row per cap, capped − static per cap, with
+    its 95% interval ± ``half`` (None: one seed, no interval)."""
+    table = pd.DataFrame({"cap (× mean MACs)": [1.0, 1.25, 1.5][:len(gaps)], "cap (M)": [10.0, 12.5, 15.0][:len(gaps)],
+                          "clean MACs (M)": 9.9, "capped − static": gaps})
+    table[findings.CAP_INTERVAL[0]] = table["capped − static"] - half if half else float("nan")
+    table[findings.CAP_INTERVAL[1]] = table["capped − static"] + half if half else float("nan")
+    return table
+
+
+def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
+    behind = _caps([-2.0, -1.0, -0.8], half=0.5)
+    assert findings._cap_verdict(behind) == "static higher at every cap"
+    assert findings._cap_against_static(behind, behind.iloc[1]) == (
+        " Against a static network that spends the cap (12.50M) on every image, the same worst case, the capped "
+        "model (9.90M on average) is behind it: -1.00 [-1.50, -0.50] points, paired by seed; over the 3 caps with a "
+        "static network to compare, behind at every one (-2.00 to -0.80 points).")
+    mixed = _caps([-2.0, -0.3, 0.9], half=0.5)
+    assert findings._cap_verdict(mixed) == "capped higher at some cap"
+    assert findings._cap_against_static(mixed, mixed.iloc[1]).endswith(
+        "is not distinguishable from it: -0.30 [-0.80, +0.20] points, paired by seed; over the 3 caps with a static "
+        "network to compare, behind at 1, ahead at 1 and not distinguishable at 1.")
+    assert findings._cap_verdict(_caps([-2.0, -0.3], half=0.5)) == "not distinguishable at some cap"
+    single = _caps([-0.5, 0.47])
+    assert findings._cap_verdict(single) == "one seed: no verdict"
+    assert findings._cap_against_static(single, single.iloc[1]).endswith(
+        "scores 0.47 points higher than it (one seed: no verdict).")
+
+
+def test_a_one_seed_analysis_at_200_epochs_is_pending(tmp_path):
+    (tmp_path / "tables").mkdir()
+    _caps([-2.0, -1.0], half=0.5).to_csv(tmp_path / "tables" / "04_mac_cap_full.csv", index=False)
+    _caps([-1.0, 0.47]).to_csv(tmp_path / "tables" / "04_mac_cap_paper.csv", index=False)
+    table = findings.analyses_by_length(tmp_path)
+    cap = "MAC cap: beats the static network costing the cap?"
+    assert table.loc[cap, "30 epochs"] == "-2.00 to -1.00: static higher at every cap"
+    assert table.loc[cap, findings.SAME] == "pending (one seed: no verdict)"

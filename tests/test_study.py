@@ -258,13 +258,26 @@ def test_budget_summary_pairs_caps_with_the_uncapped_model_and_the_static_fronti
     attacked = pd.DataFrame([{"model": m, "cap": 2 * base, "attacked_macs_mean": 1.8 * base,
                               "attacked_macs_max": 2 * base, "attacked_acc": 30.0}
                              for m, base in (("a", 10e6), ("b", 20e6))])
-    summary = study.budget_summary(clean, attacked, {"a": 10e6, "b": 20e6}, frontier)
+    static = seeds.static_runs(runs)
+    assert len(static) == 4 and set(static["width"]) == {0.5, 1.0}
+    summary = study.budget_summary(clean, attacked, {"a": 10e6, "b": 20e6}, static, {"a": 0, "b": 1})
     assert summary["multiple"].tolist() == [2.0] and summary["n"].tolist() == [2]
     row = summary.iloc[0]
     assert row["delta_acc_mean"] == -1 and row["attacked_macs_max_mean"] == row["cap_mean"] == 30e6
-    at_20m, at_40m = 80.5 + 10 * 0.5, 90.5  # log-linear: 20M is halfway from 10M to 40M
-    assert row["frontier_acc_mean"] == pytest.approx((at_20m + at_40m) / 2)
-    assert row["acc_vs_frontier_mean"] == pytest.approx(83 - (at_20m + at_40m) / 2)
+    # each model against the static runs of its own seed: a (seed 0) at 20M, halfway in log MACs from
+    # 10M (80) to 40M (90); b (seed 1) at 40M, the seed-1 ResNet-20 (91)
+    a_gap, b_gap = 83 - 85.0, 83 - 91.0
+    assert row["frontier_acc_mean"] == pytest.approx((85.0 + 91.0) / 2)
+    assert row["acc_vs_frontier_mean"] == pytest.approx((a_gap + b_gap) / 2)
+    half = 12.706 * abs(a_gap - b_gap) / 2 ** 0.5 / 2 ** 0.5  # t(0.975, 1) · std / sqrt(2)
+    assert row["acc_vs_frontier_n"] == 2
+    assert row["acc_vs_frontier_ci_low"] == pytest.approx(-5 - half, abs=1e-2)
+    assert row["acc_vs_frontier_ci_high"] == pytest.approx(-5 + half, abs=1e-2)
+    one_seed = study.budget_summary(clean[clean["model"] == "a"], attacked, {"a": 10e6}, static, {"a": 0})
+    assert one_seed["acc_vs_frontier_n"].tolist() == [1] and one_seed["acc_vs_frontier_ci_low"].isna().all()
+    alone = static[static["width"] == 1.0]  # one static width per seed: no frontier to read
+    assert study.budget_summary(clean, attacked, {"a": 10e6, "b": 20e6}, alone, {"a": 0, "b": 1})[
+        "frontier_acc_mean"].isna().all()
 
 
 def test_adaptive_energy_sets_both_attacks_beside_the_clean_macs():
