@@ -14,13 +14,18 @@ PACKAGES = ("torch", "torchvision", "numpy", "pandas", "matplotlib", "seaborn", 
             "papermill")
 
 
+# What computes the results: a change here marks a result as made by uncommitted code. Results,
+# figures and the README are what it writes, and untracked files (runs still training, logs) are
+# not read as code, so neither marks it.
+CODE = ("common", "notebooks", "Makefile", "pyproject.toml", "requirements.txt", "environment.yml")
+
+
 def git_commit() -> str:
-    """The short commit of the working tree, marked when tracked files differ from it."""
+    """The short commit of the working tree, marked when its code (``CODE``) differs from it."""
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
                                 capture_output=True, text=True, check=True).stdout.strip()
-        # Untracked files (runs still training, logs) do not change what the code computes.
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *CODE],
                                     cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip())
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
