@@ -936,12 +936,15 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     outcome = by_length[SAME] if len(by_length) else pd.Series(dtype=str)
     changed = [f"{name} ({outcome[name].split(': ')[1]})" for name in outcome.index
                if outcome[name].startswith("changes")]
-    pending = outcome.str.startswith("pending").sum()
-    analysed = len(outcome) - pending
+    waiting = outcome.str.startswith("pending (one seed").sum()  # made, but one seed decides nothing
+    pending = outcome.str.startswith("pending").sum() - waiting
+    analysed = len(outcome) - pending - waiting
+    parts = ([f"{(outcome == 'same').sum()} of the {analysed} made at {long} keep their conclusion"
+              + (f"; changed: {'; '.join(changed)}" if changed else "")] if analysed else [])
+    parts += [f"{waiting} made on one seed, which gives no verdict"] if waiting else []
+    parts += [f"{pending} not yet made"] if pending else []
     per_image = ("" if not len(outcome) else
                  f" The {len(outcome)} per-image analyses of seed 0 (class structure of attention and channel "
-                 f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not analysed else
-                 f" Per-image analyses (seed 0): {(outcome == 'same').sum()} of the {analysed} made at {long} "
-                 f"keep their conclusion" + (f"; changed: {'; '.join(changed)}" if changed else "")
-                 + (f"; {pending} not yet made" if pending else "") + ".")
+                 f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending
+                 else f" Per-image analyses (seed 0): {'; '.join(parts)}.")
     return Finding("Training length", f"{accuracy}. {verdicts}.{per_image}{still}", "05_profiles.png")

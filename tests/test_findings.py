@@ -374,7 +374,8 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
         "scores 0.47 points higher than it (one seed: no verdict).")
 
 
-def test_a_one_seed_analysis_at_200_epochs_is_pending(tmp_path):
+def test_a_one_seed_analysis_at_200_epochs_is_pending(full_study):
+    tmp_path = full_study
     (tmp_path / "tables").mkdir()
     _caps([-2.0, -1.0], half=0.5).to_csv(tmp_path / "tables" / "04_mac_cap_full.csv", index=False)
     _caps([-1.0, 0.47]).to_csv(tmp_path / "tables" / "04_mac_cap_paper.csv", index=False)
@@ -382,3 +383,6 @@ def test_a_one_seed_analysis_at_200_epochs_is_pending(tmp_path):
     cap = "MAC cap: beats the static network costing the cap?"
     assert table.loc[cap, "30 epochs"] == "-2.00 to -1.00: static higher at every cap"
     assert table.loc[cap, findings.SAME] == "pending (one seed: no verdict)"
+    write_run(full_study, "resnet20", "paper", 0, 88.0)
+    assert " Per-image analyses (seed 0): 1 made on one seed, which gives no verdict. " in \
+        findings.training_length(full_study).text
