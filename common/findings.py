@@ -194,8 +194,8 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
             f"hold-out) executes {row['macs'] / 1e6:.2f}M MACs on average "
             f"({100 * row['macs'] / RESNET20_MACS:.1f}% of ResNet-20's) at {_acc(row)}: "
             f"{_delta(row, 'delta')} points against ResNet-20 and {_delta(row, 'nearest')} against "
-            f"{control}, the static network of equal MACs ({verdict[_spans_zero(row, 'nearest')]} it); "
-            f"{_delta(row, 'margin')} over the static frontier at its own MACs.")
+            f"{control}, {_nearest_words(over, row, control)} ({verdict[_spans_zero(row, 'nearest')]} it)"
+            + (f"; {_delta(row, 'margin')} over the static frontier at its own MACs." if row["margin_n"] >= 1 else "."))
     dependence = _read(_tables(results_dir) / f"03_gating_input_dependence_{profile}.csv")
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
@@ -222,6 +222,15 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
                  f"runs at {fast['speed_vs_resnet20']:.2f}× ResNet-20's images/s for "
                  f"{fast['macs_vs_resnet20']:.2f}× its MACs (CPU).")
     return Finding("Channel gating, accuracy and executed MACs", text, "05_accuracy_vs_macs.png")
+
+
+def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str, tolerance: float = 0.05) -> str:
+    """"the static network of equal MACs", or, when its MACs differ by more than ``tolerance``,
+    "the static network nearest in MACs (10.25M)"."""
+    macs = over.loc[control, "macs"] if control in over.index else float("nan")
+    if abs(row["macs"] / macs - 1) <= tolerance:
+        return "the static network of equal MACs"
+    return f"the static network nearest in MACs ({macs / 1e6:.2f}M)"
 
 
 def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
@@ -323,11 +332,21 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
              f"model{extra})" if found.images is not None else "")
     beyond = found.differ(strongest.index)
     text = (("No model is robust" if most < ROBUST_ACC else f"A model keeps {most:.1f}% at {largest:g}/255")
-            + (" and neither dynamic family differs from ResNet-20 beyond the sampling error" if not beyond else
+            + (f" and {_none_of(parts)} from ResNet-20 beyond the sampling error" if not beyond else
                f"; beyond the sampling error, {', '.join(beyond)} differ from ResNet-20")
             + f"{error}: at ε = {eps:g}/255 the strongest PGD leaves {'; '.join(parts)}; at {largest:g}/255 "
             + (f"every model is at {most:.1f}%." if most == 0 else f"every model is at {most:.1f}% or less."))
     return Finding("Adversarial attacks", text, "05_robustness_curves.png")
+
+
+def _none_of(parts: list[str]) -> str:
+    """"neither dynamic family differs" when both families were attacked, else "<the one> does
+    not differ"."""
+    families = [part.split()[0] for part in parts if not part.startswith("ResNet-20")]
+    if len(families) > 1:
+        return "neither dynamic family differs"
+    names = {"DY": "dynamic convolution", "gated": "channel gating"}
+    return f"{names.get(families[0], families[0]) if families else 'no other model'} does not differ"
 
 
 CAP_INTERVAL = ("capped − static: 95% CI low", "capped − static: 95% CI high")  # notebook 04's columns
@@ -349,7 +368,8 @@ def _cap_verdict(caps: pd.DataFrame) -> str:
     if "one seed" in words:
         return "one seed: no verdict"
     return ("static higher at every cap" if set(words) == {"behind"} else
-            "capped higher at some cap" if "ahead" in words else "not distinguishable at some cap")
+            "capped higher at some cap" if "ahead" in words else
+            "static higher at some caps, never lower" if "behind" in words else "not distinguishable at any cap")
 
 
 def _cap_against_static(caps: pd.DataFrame, row: pd.Series) -> str:
@@ -423,7 +443,7 @@ def _adaptive_energy(tables: Path, profile: str) -> str:
         return ""
     gap = adaptive_gap(adaptive)
     if gap["n"] < 2:
-        difference, word = f"{gap['mean']:+.3f}×, one seed", "one seed against"
+        difference, word = f"{gap['mean']:+.3f}×; one seed: no verdict", "against"
     else:
         difference = f"{gap['mean']:+.3f}× [{gap['ci_low']:+.3f}, {gap['ci_high']:+.3f}] paired by seed"
         word = ("more than" if gap["ci_low"] > 0 else "less than" if gap["ci_high"] < 0
@@ -443,6 +463,13 @@ def _adaptive_energy(tables: Path, profile: str) -> str:
     return text + "."
 
 
+def _share(found: dict) -> str:
+    """"22.8 ± 3.3% (mean ± std over seeds)" or "20.0% (1 seed)" (``seeds.interval``'s dict)."""
+    if found["n"] < 2:
+        return f"{found['mean']:.1f}% (1 seed)"
+    return f"{seeds.plus_minus(found['mean'], found['std'], 1)}% (mean ± std over seeds)"
+
+
 def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
     """How much compute an attacker can force on the headline gated model, and what a cap costs
     (notebook 04's tables)."""
@@ -456,12 +483,10 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
     images = f" on {int(top['images'].iloc[0]):,} test images" if "images" in top else ""
     text = (f"At ε = {eps:g}/255 an attack on compute raises the headline gated model's mean executed "
             f"MACs{images} from {top['mean MACs clean (M)'].mean():.2f}M to {top['mean MACs energy (M)'].mean():.2f}M "
-            f"per image ({ratio.mean():.2f}×, {len(top)} seeds; uniform noise of the same ε: "
-            f"{found.noise.mean():.3f}×), taking back "
-            f"{seeds.plus_minus(share['mean'], share['std'], 1)}% (mean ± std over seeds) of its "
-            f"saving against ResNet-20"
-            + (f"; a stealthy variant that keeps every prediction takes back "
-               f"{seeds.plus_minus(stealthy['mean'], stealthy['std'], 1)}%" if stealthy["n"] else "")
+            f"per image ({ratio.mean():.2f}×, {len(top)} seed{'s' if len(top) > 1 else ''}; uniform noise of the "
+            f"same ε: {found.noise.mean():.3f}×), taking back {_share(share)} of its saving against ResNet-20"
+            + (f"; a stealthy variant that keeps every prediction takes back {_share(stealthy)}"
+               if stealthy["n"] else "")
             + "." + _adaptive_energy(tables, profile))
     caps = _read(tables / f"04_mac_cap_{profile}.csv")
     if caps is not None and len(caps):
@@ -770,12 +795,13 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
     robustness = _robustness(results_dir, profile)
     if robustness is not None:
         eps, largest, most = robustness.eps, robustness.largest, robustness.most
-        strongest = robustness.strongest.reindex([REFERENCE, dy, headline]).dropna()
+        shown = robustness.strongest.reindex([REFERENCE, dy, headline])  # "–" for a model not attacked
+        strongest = shown.dropna()
         if REFERENCE in strongest.index and robustness.images is not None:
             differ = [reader_name(label) for label in robustness.differ(strongest.index)]
             rows[f"attacks: models differ at ε = {eps:g}/255?"] = (
-                f"accuracy (%) under the strongest PGD, {' / '.join(map(reader_name, strongest.index))}; "
-                f"{robustness.images} test images, seed 0", " / ".join(f"{v:.1f}" for v in strongest),
+                f"accuracy (%) under the strongest PGD, {' / '.join(map(reader_name, shown.index))}; "
+                f"{robustness.images} test images, seed 0", " / ".join("–" if v != v else f"{v:.1f}" for v in shown),
                 f"{', '.join(differ)} differ" if differ else "not distinguishable")
         rows[f"attacks: a model robust at ε = {largest:g}/255?"] = (
             "highest accuracy (%) under PGD of any model attacked", f"{most:.1f}",
@@ -926,7 +952,7 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     by_outcome = {outcome: [name for name, row in table.iterrows() if row[SAME].startswith(outcome)]
                   for outcome in ("same", "changes", "pending")}
     verdicts = ". ".join(filter(None, [
-        "Same verdict at both lengths: " + "; ".join(f"{table.loc[name, f'{long}: verdict']} for {name}"
+        "Same verdict at both lengths — " + "; ".join(f"{name}: {table.loc[name, f'{long}: verdict']}"
                                                      for name in by_outcome["same"]) if by_outcome["same"] else "",
         "Changed: " + "; ".join(f"{name} ({table.loc[name, SAME].split(': ')[1]})"
                                 for name in by_outcome["changes"]) if by_outcome["changes"] else "",
@@ -941,7 +967,8 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     analysed = len(outcome) - pending - waiting
     parts = ([f"{(outcome == 'same').sum()} of the {analysed} made at {long} keep their conclusion"
               + (f"; changed: {'; '.join(changed)}" if changed else "")] if analysed else [])
-    parts += [f"{waiting} made on one seed, which gives no verdict"] if waiting else []
+    more = " more" if analysed else ""
+    parts += [f"{waiting}{more}, made on one seed, {'gives' if waiting == 1 else 'give'} no verdict"] if waiting else []
     parts += [f"{pending} not yet made"] if pending else []
     per_image = ("" if not len(outcome) else
                  f" The {len(outcome)} per-image analyses of seed 0 (class structure of attention and channel "

@@ -102,11 +102,16 @@ def combine_notebooks(executed: list[Path], profile: str, data_source: str, info
             cells.append(cell)
     info = info or provenance()
     packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items())
+    ran = {path.name for path in executed}
+    missing = [path.stem[3:].replace("_", " ") for path in numbered_notebooks() if path.name not in ran]
     head = "\n".join([
         "# Input-dependent dynamic CNNs on CIFAR-10: the report", "",
         "The findings and the evidence for each come first (notebook 05); notebooks 01-04 follow with "
         "every analysis in detail. Every number was computed by the notebooks from the runs under "
-        "`results/`; the code is in the executed notebooks beside this file.", "",
+        "`results/`; the code is in the executed notebooks beside this file."
+        + (f" **Not in this report:** {', '.join(missing)}, whose notebook has not run at this "
+           "profile (the training-length finding says which runs are still training); the findings leave "
+           "out what only it answers." if missing else ""), "",
         "## Contents", "", *toc, "    - [Provenance](#provenance)"])
     tail = "\n".join([
         _anchor("provenance") + "## Provenance", "",

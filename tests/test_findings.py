@@ -127,7 +127,7 @@ def test_verdicts_that_change_with_training_length_are_named(full_study):
         "changes: behind → not distinguishable"
     text = findings.training_length(full_study).text
     assert "Changed: " in text and "DY K=4 against ResNet-20 (not distinguishable → ahead)" in text
-    assert "Same verdict at both lengths: behind for headline gated model against ResNet-20" in text
+    assert "Same verdict at both lengths — headline gated model against ResNet-20: behind" in text
 
 
 def test_dy_gain_is_placed_among_published_reimplementations():
@@ -291,7 +291,7 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
 
 @pytest.mark.parametrize("adaptive, says", [((1.61, 1.64, 1.62), "not distinguishable from"),
                                             ((1.70, 1.72, 1.71), "more than"),
-                                            ((1.61,), "one seed against")])
+                                            ((1.61,), "against")])
 def test_the_adaptive_energy_attack_is_read_against_the_plain_one_by_seed(tmp_path, adaptive, says):
     (tmp_path / "tables").mkdir()
     plain = (1.60, 1.63, 1.63)
@@ -300,6 +300,7 @@ def test_the_adaptive_energy_attack_is_read_against_the_plain_one_by_seed(tmp_pa
         tmp_path / "tables" / "04_energy_adaptive_full.csv", index=False)
     text = findings._adaptive_energy(tmp_path / "tables", "full")
     assert f"reaches {sum(adaptive) / len(adaptive):.2f}×: {says} the plain attack" in text
+    assert ("one seed: no verdict" in text) == (len(adaptive) == 1)
     assert findings._adaptive_energy(tmp_path / "tables", "paper") == ""
 
 
@@ -367,7 +368,8 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     assert findings._cap_against_static(mixed, mixed.iloc[1]).endswith(
         "is not distinguishable from it: -0.30 [-0.80, +0.20] points, paired by seed; over the 3 caps with a static "
         "network to compare, behind at 1, ahead at 1 and not distinguishable at 1.")
-    assert findings._cap_verdict(_caps([-2.0, -0.3], half=0.5)) == "not distinguishable at some cap"
+    assert findings._cap_verdict(_caps([-2.0, -0.3], half=0.5)) == "static higher at some caps, never lower"
+    assert findings._cap_verdict(_caps([-0.2, -0.3], half=0.5)) == "not distinguishable at any cap"
     single = _caps([-0.5, 0.47])
     assert findings._cap_verdict(single) == "one seed: no verdict"
     assert findings._cap_against_static(single, single.iloc[1]).endswith(
@@ -384,5 +386,5 @@ def test_a_one_seed_analysis_at_200_epochs_is_pending(full_study):
     assert table.loc[cap, "30 epochs"] == "-2.00 to -1.00: static higher at every cap"
     assert table.loc[cap, findings.SAME] == "pending (one seed: no verdict)"
     write_run(full_study, "resnet20", "paper", 0, 88.0)
-    assert " Per-image analyses (seed 0): 1 made on one seed, which gives no verdict. " in \
+    assert " Per-image analyses (seed 0): 1, made on one seed, gives no verdict. " in \
         findings.training_length(full_study).text

@@ -98,3 +98,25 @@ def test_a_partial_report_run_keeps_the_other_notebooks_timing(tmp_path):
     assert record["notebooks"]["01_a.ipynb"] == {"seconds": 20.0, "git_commit": "aaa", "date": "day 1"}
     assert record["notebooks"]["05_b.ipynb"] == {"seconds": 12.0, "git_commit": "bbb", "date": "day 2"}
     assert record["total_seconds"] == 32.0 and json.loads(path.read_text()) == record
+
+
+def test_a_report_without_a_notebook_says_so(tmp_path):
+    import nbformat
+
+    from common.report import combine_notebooks
+
+    def notebook(name, title):
+        path = tmp_path / name
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}")]
+        nbformat.write(nb, path)
+        return path
+
+    info = {"git_commit": "aaa", "date": "day", "python": "3", "machine": "x", "cuda": False, "packages": {}}
+    executed = [notebook(n, n) for n in ("01_baseline_resnet20.ipynb", "03_channel_gating.ipynb",
+                                          "04_adversarial_attacks.ipynb", "05_report.ipynb")]
+    head = combine_notebooks(executed, "paper", "copy", info).cells[0].source
+    assert "**Not in this report:** dynamic convolution, whose notebook has not run at this profile" in head
+    head = combine_notebooks(executed + [notebook("02_dynamic_convolution.ipynb", "02")], "paper", "copy",
+                             info).cells[0].source
+    assert "Not in this report" not in head
