@@ -388,3 +388,16 @@ def test_a_one_seed_analysis_at_200_epochs_is_pending(full_study):
     write_run(full_study, "resnet20", "paper", 0, 88.0)
     assert " Per-image analyses (seed 0): 1, made on one seed, gives no verdict. " in \
         findings.training_length(full_study).text
+
+
+@pytest.mark.parametrize("frozen_macs, says", [(0.25, False), (0.14, True)])
+def test_a_frozen_network_that_runs_fewer_macs_is_said(full_study, frozen_macs, says):
+    (full_study / "tables").mkdir()
+    pd.DataFrame([{"model": findings.run_label(*HEADLINE), "live gates conditional (%)": 87.0, "MACs spread (%)": 10.8,
+                   "Δ frozen (points)": -19.2, "MACs vs ResNet-20": 0.26, "frozen MACs vs ResNet-20": frozen_macs}]).to_csv(
+        full_study / "tables" / "03_gating_input_dependence_full.csv", index=False)
+    _, over = findings.overview(full_study, "full")
+    text = findings.channel_gating(over, full_study, "full").text
+    assert "costs 19.20 points (seed 0, no retraining" in text
+    assert ("the frozen network executes 0.14× ResNet-20's MACs against 0.26×, so not all of that is input "
+            "dependence" in text) == says
