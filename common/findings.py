@@ -211,7 +211,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
                  + (f"; the frozen network executes {d['frozen MACs vs ResNet-20']:.2f}× ResNet-20's MACs against "
                     f"{d['MACs vs ResNet-20']:.2f}×, so not all of that is input dependence"
                     if "frozen MACs vs ResNet-20" in d
-                    and abs(d["frozen MACs vs ResNet-20"] / d["MACs vs ResNet-20"] - 1) > 0.05 else "") + ").")
+                    and not _same_cost(d["frozen MACs vs ResNet-20"], d["MACs vs ResNet-20"]) else "") + ").")
     if margins:
         shares = (dependence.reindex(uniform)["live gates conditional (%)"].dropna()
                   if dependence is not None else pd.Series(dtype=float))
@@ -228,11 +228,18 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     return Finding("Channel gating, accuracy and executed MACs", text, "05_accuracy_vs_macs.png")
 
 
-def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str, tolerance: float = 0.05) -> str:
-    """"the static network of equal MACs", or, when its MACs differ by more than ``tolerance``,
-    "the static network nearest in MACs (10.25M)"."""
+COST_TOLERANCE = 0.05  # two networks whose MACs differ by at most this share cost the same
+
+
+def _same_cost(macs: float, other: float) -> bool:
+    return abs(macs / other - 1) <= COST_TOLERANCE
+
+
+def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str) -> str:
+    """"the static network of equal MACs", or, when its MACs differ (``_same_cost``), "the static
+    network nearest in MACs (10.25M)"."""
     macs = over.loc[control, "macs"] if control in over.index else float("nan")
-    if abs(row["macs"] / macs - 1) <= tolerance:
+    if _same_cost(row["macs"], macs):
         return "the static network of equal MACs"
     return f"the static network nearest in MACs ({macs / 1e6:.2f}M)"
 
@@ -884,15 +891,15 @@ def _published(results_dir: str | Path, ours: pd.Series) -> str:
             + f"{HE_RESNET20_ACC:.2f}% on the copy")
 
 
-def _control_cost(full_over: pd.DataFrame, paper_over: pd.DataFrame, tolerance: float = 0.05) -> str:
+def _control_cost(full_over: pd.DataFrame, paper_over: pd.DataFrame) -> str:
     """A sentence when, at the ``paper`` profile, the headline gated model's executed MACs differ
-    from its static control's by more than ``tolerance`` (the control was chosen at equal MACs at
-    the ``full`` profile); "" otherwise."""
+    from its static control's (``_same_cost``; the control was chosen at equal MACs at the
+    ``full`` profile); "" otherwise."""
     headline, control = run_label(*HEADLINE), run_label(*parse_run(HEADLINE_CONTROL))
     if not {headline, control} <= set(paper_over.index):
         return ""
     gated, static = paper_over.loc[headline, "macs"], paper_over.loc[control, "macs"]
-    if abs(gated / static - 1) <= tolerance:
+    if _same_cost(gated, static):
         return ""
     before = (f" (at {length('full')}: {full_over.loc[headline, 'macs'] / 1e6:.2f}M against "
               f"{full_over.loc[control, 'macs'] / 1e6:.2f}M)" if {headline, control} <= set(full_over.index) else "")
@@ -966,13 +973,13 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     outcome = by_length[SAME] if len(by_length) else pd.Series(dtype=str)
     changed = [f"{name} ({outcome[name].split(': ')[1]})" for name in outcome.index
                if outcome[name].startswith("changes")]
-    waiting = outcome.str.startswith("pending (one seed").sum()  # made, but one seed decides nothing
-    pending = outcome.str.startswith("pending").sum() - waiting
-    analysed = len(outcome) - pending - waiting
+    one_seed = outcome.str.startswith("pending (one seed").sum()  # made, but one seed decides nothing
+    pending = outcome.str.startswith("pending").sum() - one_seed
+    analysed = len(outcome) - pending - one_seed
     parts = ([f"{(outcome == 'same').sum()} of the {analysed} made at {long} keep their conclusion"
               + (f"; changed: {'; '.join(changed)}" if changed else "")] if analysed else [])
     more = " more" if analysed else ""
-    parts += [f"{waiting}{more}, made on one seed, {'gives' if waiting == 1 else 'give'} no verdict"] if waiting else []
+    parts += [f"{one_seed}{more}, made on one seed, {'gives' if one_seed == 1 else 'give'} no verdict"] if one_seed else []
     parts += [f"{pending} not yet made"] if pending else []
     per_image = ("" if not len(outcome) else
                  f" The {len(outcome)} per-image analyses of seed 0 (class structure of attention and channel "

@@ -15,6 +15,7 @@ a validation set.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -137,6 +138,14 @@ def paired_differences(table: pd.DataFrame, reference: str = REFERENCE,
                                        "ci_high"]).set_index("label")
 
 
+def seed_frontier(static: pd.DataFrame, seed: int, column: str = "test_acc") -> Optional[pd.DataFrame]:
+    """The static runs of one seed (a ``seed_table`` or ``static_runs``) as the frontier
+    ``common.selection.frontier_accuracy`` reads (``column`` as ``acc``); None when that seed has
+    fewer than two static models, which make no frontier."""
+    points = static[static["seed"] == seed]
+    return points.rename(columns={column: "acc"}) if points["label"].nunique() > 1 else None
+
+
 def frontier_margins(table: pd.DataFrame, static_labels: list[str], labels: list[str],
                      column: str = "test_acc") -> pd.DataFrame:
     """For each of ``labels``: its accuracy minus the static frontier's at its own MACs, seed by
@@ -148,10 +157,10 @@ def frontier_margins(table: pd.DataFrame, static_labels: list[str], labels: list
     for label in labels:
         margins, frontier = {}, {}
         for run in table[table["label"] == label].itertuples():
-            points = static[static["seed"] == run.seed]
-            if points["label"].nunique() < 2:
-                continue  # a frontier needs two static models of this seed
-            at = frontier_accuracy(points.rename(columns={column: "acc"}), run.macs)[0]
+            points = seed_frontier(static, run.seed, column)
+            if points is None:
+                continue
+            at = frontier_accuracy(points, run.macs)[0]
             frontier[run.seed], margins[run.seed] = at, getattr(run, column) - at
         inside = [v for v in frontier.values() if v == v]
         rows.append({"label": label, "seeds": _seeds(k for k, v in margins.items() if v == v),

@@ -28,7 +28,7 @@ from .data import CifarData
 from .manifest import parse_run
 from .names import FAMILIES, layer_name, run_label
 from .runs import finished_run, load_history, load_metrics
-from .seeds import interval
+from .seeds import interval, seed_frontier
 from .selection import frontier_accuracy
 from .tables import cached_table
 from .train import train
@@ -416,12 +416,11 @@ def budget_summary(clean: pd.DataFrame, attacked: pd.DataFrame, base_macs: dict[
     of the ``static`` runs (``seeds.static_runs``) of the model's seed (``model_seeds``), with
     ``acc_vs_frontier`` = acc - frontier_acc, paired by seed, also as ``acc_vs_frontier_n`` /
     ``_ci_low`` / ``_ci_high`` (95% interval over seeds; NaN with one seed)."""
-    by_seed = {seed: runs.rename(columns={"test_acc": "acc"}) for seed, runs in static.groupby("seed")}
     rows = []
     for model, group in clean.groupby("model", sort=False):
         uncapped = group[group["cap"].isna()].iloc[0]
         hits = attacked[attacked["model"] == model].set_index("cap")
-        points = by_seed.get(model_seeds[model])
+        points = seed_frontier(static, model_seeds[model])
         for r in group[group["cap"].notna()].itertuples():
             hit = hits.loc[r.cap] if r.cap in hits.index else None
             rows.append({"model": model, "multiple": round(r.cap / base_macs[model], 3),
@@ -431,8 +430,7 @@ def budget_summary(clean: pd.DataFrame, attacked: pd.DataFrame, base_macs: dict[
                          "attacked_macs_mean": np.nan if hit is None else hit["attacked_macs_mean"],
                          "attacked_macs_max": np.nan if hit is None else hit["attacked_macs_max"],
                          "attacked_acc": np.nan if hit is None else hit["attacked_acc"],
-                         "frontier_acc": (frontier_accuracy(points, r.cap)[0]  # two static widths at least
-                                          if points is not None and points["label"].nunique() > 1 else np.nan)})
+                         "frontier_acc": np.nan if points is None else frontier_accuracy(points, r.cap)[0]})
     per_model = pd.DataFrame(rows)
     per_model["acc_vs_frontier"] = per_model["acc"] - per_model["frontier_acc"]
     values = [c for c in per_model.columns if c not in ("model", "multiple")]
