@@ -26,6 +26,7 @@ from .paths import PUBLISHED_CHECK, RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE
 from .seeds import REFERENCE
 from .study import ENERGY_WORDS, adaptive_gap, energy_word, handoff_path, smallest_attack_eps, strongest_pgd
+from .tables import counted
 
 
 class Finding(NamedTuple):
@@ -57,9 +58,7 @@ def _spans_zero(row: pd.Series, prefix: str) -> Optional[bool]:
 def _acc(row: pd.Series) -> str:
     """"87.09 ± 0.31% (3 seeds)", or "91.50% (1 seed)" where there is no spread."""
     n = int(row["n"])
-    if n < 2:
-        return f"{row['test_acc']:.2f}% (1 seed)"
-    return f"{seeds.plus_minus(row['test_acc'], row['test_acc_std'])}% ({n} seeds)"
+    return seeds.plus_minus(row["test_acc"], row["test_acc_std"], unit="%") + (f" ({n} seeds)" if n > 1 else "")
 
 
 def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Finding]:
@@ -137,6 +136,24 @@ def _learnt(untrained: float, trained: float) -> bool:
     return untrained < trained - LEARNT_MARGIN
 
 
+def _random_features(table: pd.DataFrame, static: pd.Series, partial: float) -> str:
+    """The same partial correlation for an untrained ResNet-20's pooled features (the table's
+    "untrained <static>" row), beside the trained feature's ``partial``: a test that random
+    features pass cannot set a feature apart from them; "" without that row."""
+    row = f"untrained {static.name}"
+    if row not in table.index:
+        return ""
+    value = table.loc[row, partial_column(table)]
+    if not follows_split(value):
+        return f"; the pooled features of an untrained ResNet-20 give {value:+.2f}"
+    if not follows_split(partial):
+        return f", which the pooled features of an untrained ResNet-20 reach ({value:+.2f})"
+    if partial - value <= LEARNT_MARGIN:
+        return (f", as do the pooled features of an untrained ResNet-20 ({value:+.2f}): by this measure no more "
+                f"than a random network's features")
+    return f", and beyond the pooled features of an untrained ResNet-20 ({value:+.2f})"
+
+
 def _threshold_words() -> str:
     return f"≥ {split_threshold():.2f} counts as following"
 
@@ -155,9 +172,11 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             f"({static['cat/dog']:.2f} / {static['automobile/truck']:.2f}; the two similarities agree at "
             f"r = {agreement:.2f}), and once those features are accounted for the attention "
             + (f"still follows the vehicle/animal split (partial correlation {partial:+.2f}; "
-               f"{_threshold_words()}): it adds class structure of its own." if follows_split(partial) else
+               f"{_threshold_words()}{_random_features(table, static, partial)}): it adds class structure of its "
+               f"own." if follows_split(partial) else
                f"does not follow the vehicle/animal split (partial correlation {partial:+.2f}; "
-               f"{_threshold_words()}): the grouping is the network's, not the attention's."))
+               f"{_threshold_words()}{_random_features(table, static, partial)}): the grouping is the network's, "
+               f"not the attention's."))
     untrained = f"untrained {own.name}"
     if untrained in table.index:
         split = "agreement with vehicles/animals"
@@ -189,12 +208,12 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     uniform = [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
     margins = [(w, f"{over.loc[u, 'margin_mean']:+.2f}") for w, u in zip(L0_WEIGHTS, uniform)
                if u in over.index and over.loc[u, "margin_n"] >= 1]
-    verdict = {True: "not distinguishable from", False: "different from", None: "one seed against"}
+    verdict = {True: "not distinguishable from it", False: "different from it", None: "one paired seed: no verdict"}
     text = (f"The headline gated model (conditional gates, MAC-weighted L0, chosen on a training "
             f"hold-out) executes {row['macs'] / 1e6:.2f}M MACs on average "
             f"({100 * row['macs'] / RESNET20_MACS:.1f}% of ResNet-20's) at {_acc(row)}: "
             f"{_delta(row, 'delta')} points against ResNet-20 and {_delta(row, 'nearest')} against "
-            f"{control}, {_nearest_words(over, row, control)} ({verdict[_spans_zero(row, 'nearest')]} it)"
+            f"{control}, {_nearest_words(over, row, control)} ({verdict[_spans_zero(row, 'nearest')]})"
             + (f"; {_delta(row, 'margin')} over the static frontier at its own MACs." if row["margin_n"] >= 1 else "."))
     dependence = _read(_tables(results_dir) / f"03_gating_input_dependence_{profile}.csv")
     if dependence is not None and headline in dependence.index:
@@ -237,11 +256,11 @@ def _same_cost(macs: float, other: float) -> bool:
 
 def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str) -> str:
     """"the static network of equal MACs", or, when its MACs differ (``_same_cost``), "the static
-    network nearest in MACs (10.25M)"."""
+    network nearest in MACs, at 10.25M"."""
     macs = over.loc[control, "macs"] if control in over.index else float("nan")
     if _same_cost(row["macs"], macs):
         return "the static network of equal MACs"
-    return f"the static network nearest in MACs ({macs / 1e6:.2f}M)"
+    return f"the static network nearest in MACs, at {macs / 1e6:.2f}M"
 
 
 def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
@@ -255,7 +274,8 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             f"{static['cat/dog']:.2f} / {static['automobile/truck']:.2f} (agreement r = {agreement:.2f}). "
             f"Given them, channel usage "
             + ("still follows" if follows_split(partial) else "does not follow")
-            + f" the vehicle/animal split (partial correlation {partial:+.2f}; {_threshold_words()})")
+            + f" the vehicle/animal split (partial correlation {partial:+.2f}; {_threshold_words()}"
+            f"{_random_features(table, static, partial)})")
     untrained = table.loc[f"untrained {own.name}"] if f"untrained {own.name}" in table.index else None
     if untrained is None:
         text += "."
@@ -391,7 +411,8 @@ def _cap_against_static(caps: pd.DataFrame, row: pd.Series) -> str:
         return ""
     word = _cap_words(row.to_frame().T)[0]
     text = (f" Against a static network that spends the cap ({row['cap (M)']:.2f}M) on every image, the same worst "
-            f"case, the capped model ({row['clean MACs (M)']:.2f}M on average) ")
+            f"case (the static frontier at the cap: interpolated in log MACs between the widths of ResNet-20 trained), "
+            f"the capped model ({row['clean MACs (M)']:.2f}M on average) ")
     if word == "one seed":
         return text + f"scores {_higher(row['capped − static'])} it (one seed: no verdict)."
     compared = caps[caps["capped − static"].notna()]
@@ -454,7 +475,7 @@ def _adaptive_energy(tables: Path, profile: str) -> str:
         return ""
     gap = adaptive_gap(adaptive)
     if gap["n"] < 2:
-        difference, word = f"{gap['mean']:+.3f}×; one seed: no verdict", "against"
+        difference, word = f"{gap['mean']:+.3f}×; one seed: no verdict", "compared with"
     else:
         difference = f"{gap['mean']:+.3f}× [{gap['ci_low']:+.3f}, {gap['ci_high']:+.3f}] paired by seed"
         word = ("more than" if gap["ci_low"] > 0 else "less than" if gap["ci_high"] < 0
@@ -468,17 +489,9 @@ def _adaptive_energy(tables: Path, profile: str) -> str:
         main = strength[strength["main"]]
         if len(main):
             most, main = strength.loc[strength["attacked / clean"].idxmax()], main.iloc[0]
-            text += (f"; more effort ({int(most['steps'])} steps, {int(most['restarts'])} restart"
-                     f"{'s' if most['restarts'] > 1 else ''}) adds {most['attacked / clean'] - main['attacked / clean']:+.3f}× "
+            text += (f"; more effort ({int(most['steps'])} steps, {counted(int(most['restarts']), 'restart')}) adds {most['attacked / clean'] - main['attacked / clean']:+.3f}× "
                      f"to the {int(main['steps'])}-step attack on {int(strength['images'].iloc[0])} images of seed 0")
     return text + "."
-
-
-def _share(found: dict) -> str:
-    """"22.8 ± 3.3% (mean ± std over seeds)" or "20.0% (1 seed)" (``seeds.interval``'s dict)."""
-    if found["n"] < 2:
-        return f"{found['mean']:.1f}% (1 seed)"
-    return f"{seeds.plus_minus(found['mean'], found['std'], 1)}% (mean ± std over seeds)"
 
 
 def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
@@ -494,9 +507,9 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
     images = f" on {int(top['images'].iloc[0]):,} test images" if "images" in top else ""
     text = (f"At ε = {eps:g}/255 an attack on compute raises the headline gated model's mean executed "
             f"MACs{images} from {top['mean MACs clean (M)'].mean():.2f}M to {top['mean MACs energy (M)'].mean():.2f}M "
-            f"per image ({ratio.mean():.2f}×, {len(top)} seed{'s' if len(top) > 1 else ''}; uniform noise of the "
-            f"same ε: {found.noise.mean():.3f}×), taking back {_share(share)} of its saving against ResNet-20"
-            + (f"; a stealthy variant that keeps every prediction takes back {_share(stealthy)}"
+            f"per image ({ratio.mean():.2f}×, {counted(len(top), 'seed')}; uniform noise of the "
+            f"same ε: {found.noise.mean():.3f}×), taking back {seeds.over_seeds(share, 1, '%')} of its saving against ResNet-20"
+            + (f"; a stealthy variant that keeps every prediction takes back {seeds.over_seeds(stealthy, 1, '%')}"
                if stealthy["n"] else "")
             + "." + _adaptive_energy(tables, profile))
     caps = _read(tables / f"04_mac_cap_{profile}.csv")
@@ -512,24 +525,36 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
 
 
 def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
-    dy = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
-    headline = run_label(*HEADLINE)
-    if dy not in over.index or headline not in over.index:
+    """The study's answer in one sentence: DY K=4 against ResNet-20 and the headline gated model
+    against its static control, paired by seed; a model without a finished run at ``profile`` is
+    named as such."""
+    dy, headline = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K}), run_label(*HEADLINE)
+    epochs = PROFILES[profile]["epochs"]
+    compared = []  # (row, prefix, words) of each model with a finished run
+    if dy in over.index:
+        equal = _same_cost(over.loc[dy, "macs"], over.loc[REFERENCE, "macs"]) if REFERENCE in over.index else False
+        compared.append((over.loc[dy], "delta", f"{dy} against ResNet-20"
+                         + (" (equal MACs, not equal parameters)" if equal else "")))
+    if headline in over.index:
+        row = over.loc[headline]
+        compared.append((row, "nearest", f"the headline gated model against "
+                                         f"{_nearest_words(over, row, row['nearest_static'])}"))
+    if not compared:
         return None
-    dy_row, gate_row = over.loc[dy], over.loc[headline]
-    dy_shown = _spans_zero(dy_row, "delta") is False and dy_row["delta_mean"] > 0
-    gate_shown = _spans_zero(gate_row, "nearest") is False and gate_row["nearest_mean"] > 0
-    answer = ("Yes for both" if dy_shown and gate_shown else
-              "No gain shown" if not (dy_shown or gate_shown) else "For one family")
-    bounds = [f"{row[f'{prefix}_ci_high']:+.2f}" for row, prefix in ((dy_row, "delta"), (gate_row, "nearest"))
-              if row[f"{prefix}_n"] >= 2]
+    shown = [_spans_zero(row, prefix) is False and row[f"{prefix}_mean"] > 0 for row, prefix, _ in compared]
+    decided = [_spans_zero(row, prefix) is not None for row, prefix, _ in compared]
+    answer = ("Yes" + (" for both" if len(compared) == 2 else "") if all(shown) else
+              "For one family" if any(shown) else
+              "No gain shown" if all(decided) else f"No verdict yet at {epochs} epochs (one seed)")
+    bounds = [f"{row[f'{prefix}_ci_high']:+.2f}" for row, prefix, _ in compared if row[f"{prefix}_n"] >= 2]
     text = (f"Does input dependence beat a static network of the same cost? {answer}: "
-            f"{dy} against ResNet-20 {_delta(dy_row, 'delta')} points, the headline gated model "
-            f"against the static network of equal MACs {_delta(gate_row, 'nearest')} points "
-            f"(paired by seed, 95% intervals; an interval that includes 0 shows no gain)"
-            + (f"; at 95%, these two models gain at most {' and '.join(bounds)} points at "
-               f"{PROFILES[profile]['epochs']} epochs." if len(bounds) == 2 and not (dy_shown or gate_shown)
-               else "."))
+            + ", ".join(f"{_delta(row, prefix)} points for {words}" for row, prefix, words in compared)
+            + " (paired by seed, 95% intervals; an interval that includes 0 shows no gain)"
+            + (f"; at 95%, {'these two models gain' if len(bounds) == 2 else 'it gains'} at most "
+               f"{' and '.join(bounds)} points at {epochs} epochs" if bounds and not any(shown) else "")
+            + ("" if dy in over.index else f"; {dy} has no finished run at {epochs} epochs yet")
+            + ("" if headline in over.index else f"; the headline gated model has no finished run at {epochs} "
+               "epochs yet") + ".")
     return Finding("The study's question", text, None)
 
 
@@ -571,7 +596,7 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
              channels_by_class(results_dir, profile),
              attacks(results_dir, profile),
              energy_attack(results_dir, profile),
-             training_length(results_dir, in_progress=False) if profile == "full" else None]
+             training_length(results_dir, in_progress=False)]
     return [f for f in found if f is not None]
 
 
@@ -714,9 +739,12 @@ def _sweeps(over: pd.DataFrame, profiles) -> pd.DataFrame:
     uniform = [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
     headline = run_label(*HEADLINE)
     longest = length(profiles[-1])
+    static_long = list(dict.fromkeys(run_label(*parse_run(run)) for run, _ in queue(profiles[-1])
+                                     if parse_run(run)[0] == "resnet20"))
     groups = {"DY K = 2…5 against ResNet-20 (the sweep over K)": (dy, "delta", f"the sweep over K is not trained at {longest}"),
               "headline gated model over the static frontier at its MACs":
-                  ([headline], "margin", f"no static frontier at {longest}"),
+                  ([headline], "margin", f"the static networks at {longest} are {' and '.join(static_long)} "
+                                         "only: the comparison with its static control is above"),
               "uniform-L0 gated models over the static frontier":
                   (uniform, "margin", f"neither they nor the frontier are trained at {longest}")}
     rows = {}
@@ -769,8 +797,10 @@ def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str) -> di
     if found is None:
         return {}
     own, partial, column = found[0], found[3], partial_column(table)
+    random = f"untrained {found[1].name}"
     rows = {f"{what}: follows the vehicle/animal split?": (
-        "partial correlation given ResNet-20's features", f"{partial:+.2f}",
+        "partial correlation given ResNet-20's features (an untrained ResNet-20's features)",
+        f"{partial:+.2f}" + (f" ({table.loc[random, column]:+.2f})" if random in table.index else ""),
         "follows" if follows_split(partial) else "does not follow")}
     untrained = f"untrained {own.name}"
     if untrained in table.index:
@@ -824,7 +854,7 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
             f"at ε = {energy.eps:g}/255: mean MACs attacked / clean (uniform noise), share of the saving taken back "
             f"(stealthy attack); mean over the seeds attacked",
             f"{gain:.2f}× (noise {energy.noise.mean():.3f}×), {energy.shares['energy'].mean():.1f}% "
-            f"({energy.shares['stealthy'].mean():.1f}%), {seeds_} seed{'s' if seeds_ > 1 else ''}",
+            f"({energy.shares['stealthy'].mean():.1f}%), {counted(seeds_, 'seed')}",
             f"spends {energy_word(gain)}")
     caps = _read(tables / f"04_mac_cap_{profile}.csv")
     if caps is not None and len(caps):
@@ -906,7 +936,9 @@ def _control_cost(full_over: pd.DataFrame, paper_over: pd.DataFrame) -> str:
     return (f". At {length('paper')} the headline gated model executes {gated / 1e6:.2f}M MACs on average, "
             f"{100 * gated / static:.0f}% of its static control's {static / 1e6:.2f}M{before}: trained longer, its "
             f"gates switch {'more' if gated < static else 'fewer'} channels off, so the comparison with the "
-            f"control no longer holds cost equal (the control costs {'more' if gated < static else 'less'})")
+            f"control no longer holds cost equal (the control costs {'more' if gated < static else 'less'}: "
+            + ("a gain over it still counts, a loss may be the control's extra MACs)" if gated < static
+               else "a loss against it still counts, a gain may be the gated model's extra MACs)"))
 
 
 def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = True
@@ -985,4 +1017,4 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
                  f" The {len(outcome)} per-image analyses of seed 0 (class structure of attention and channel "
                  f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending
                  else f" Per-image analyses (seed 0): {'; '.join(parts)}.")
-    return Finding("Training length", f"{accuracy}. {verdicts}.{per_image}{still}", "05_profiles.png")
+    return Finding("Training length", f"{verdicts}.{per_image} {accuracy}.{still}", "05_profiles.png")

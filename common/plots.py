@@ -18,6 +18,7 @@ from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 from .data import CLASSES
+from .tables import counted
 
 # How a point says how many seeds it stands for: filled with ±std error bars for a mean over
 # seeds, hollow (no error bar) for a single run, so one run never passes for a mean with a
@@ -111,10 +112,10 @@ def plot_accuracy_vs(runs: pd.DataFrame, x: str, reference: pd.DataFrame, xlabel
         spread = ref.std() if len(ref) > 1 else np.nan
         ref_text = f"{ref.mean():.2f}" + (f" ± {spread:.2f}" if spread == spread else "")
         ax.axhline(ref.mean(), color="0.3", ls="--", lw=1,
-                   label=f"ResNet-20 ({ref_text}, {len(ref)} seed{'s' if len(ref) > 1 else ''})")
+                   label=f"ResNet-20 ({ref_text}, {counted(len(ref), 'seed')})")
         if spread == spread:
             ax.axhspan(ref.mean() - spread, ref.mean() + spread, color="0.3", alpha=0.1, lw=0)
-        ax.set_xticks(list(counts.index), [f"{k}\n({n} seed{'s' if n > 1 else ''})" for k, n in counts.items()])
+        ax.set_xticks(list(counts.index), [f"{k}\n({counted(n, 'seed')})" for k, n in counts.items()])
         ax.set(xlabel=xlabel, ylabel=f"{split} accuracy (%)", title=split)
         ax.margins(x=0.12, y=0.15)
         handles, _ = ax.get_legend_handles_labels()

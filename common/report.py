@@ -75,10 +75,12 @@ def _anchor(anchor_id: str) -> str:
 REPORT_NOTEBOOK = "05_report.ipynb"  # findings and the answers; the others are its appendix
 
 
-def combine_notebooks(executed: list[Path], profile: str, data_source: str, info: dict | None = None):
+def combine_notebooks(executed: list[Path], profile: str, data_source: str, info: dict | None = None,
+                      runs: dict | None = None):
     """One notebook: a title and a table of contents, then the report notebook (findings first),
     then notebooks 01-04 in order as the detail behind it, then a provenance block (``info``,
-    default: ``provenance()`` now); an anchor before each notebook and each ``##`` section."""
+    default: ``provenance()`` now; ``runs``, ``record_timing``'s per-notebook commits, listed when
+    the notebooks ran at different commits); an anchor before each notebook and each ``##`` section."""
     import nbformat
 
     executed = sorted(executed, key=lambda p: (p.name != REPORT_NOTEBOOK, p.name))
@@ -117,6 +119,9 @@ def combine_notebooks(executed: list[Path], profile: str, data_source: str, info
         _anchor("provenance") + "## Provenance", "",
         "| | |", "|---|---|",
         f"| git commit | `{info['git_commit']}` |", f"| generated | {info['date']} |",
+        *([f"| notebooks run at | " + "; ".join(f"{name[:2]}: `{run['git_commit']}` ({run['date']})"
+                                               for name, run in sorted(runs.items())) + " |"]
+          if runs and len({run["git_commit"] for run in runs.values()}) > 1 else []),
         f"| data source | `{data_source}` |", f"| profile | `{profile}` |",
         f"| Python | {info['python']} ({info['machine']}, CUDA: {info['cuda']}) |",
         f"| packages | {packages} |"])
@@ -142,10 +147,10 @@ def to_html(notebook, code: bool = False) -> str:
 
 
 def export_report(executed: list[Path], output: Path, profile: str, data_source: str,
-                  info: dict | None = None) -> Path:
+                  info: dict | None = None, runs: dict | None = None) -> Path:
     """Write the combined report (``combine_notebooks``) as one HTML file, images embedded."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(to_html(combine_notebooks(executed, profile, data_source, info)), encoding="utf-8")
+    output.write_text(to_html(combine_notebooks(executed, profile, data_source, info, runs)), encoding="utf-8")
     return output
 
 
@@ -237,11 +242,11 @@ def main(argv=None) -> None:
         print(f"[report] {nb.name} done in {timing[nb.name]:.0f} s", flush=True)
     # the numbered notebooks of the repository, executed now or before (--only): no stale file
     combined = [output_dir / nb.name for nb in numbered_notebooks() if (output_dir / nb.name).exists()]
+    ran = record_timing(output_dir / "timing.json", timing, info)["notebooks"]
     report = export_report(combined, output_dir / "report.html",
-                           args.profile, data_source, info)
+                           args.profile, data_source, info, ran)
     update_readme()
     check = browser_check(report, output_dir / "report.png")
-    record_timing(output_dir / "timing.json", timing, info)
     print(f"[report] {report} ({len(executed)} notebooks run in {sum(timing.values()) / 60:.1f} min); "
           f"browser check: {check}; README tables updated")
 

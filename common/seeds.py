@@ -115,6 +115,12 @@ def _seeds(values) -> str:
     return ", ".join(str(s) for s in sorted(values))
 
 
+def over_seeds(found: dict, digits: int = 2, unit: str = "") -> str:
+    """``interval``'s dict as "22.8 ± 3.3% (mean ± std over 3 seeds)", or "20.0% (1 seed)"."""
+    return (plus_minus(found["mean"], found["std"], digits, unit)
+            + (f" (mean ± std over {found['n']} seeds)" if found["n"] > 1 else ""))
+
+
 def summarize(table: pd.DataFrame, column: str = "test_acc") -> pd.DataFrame:
     """Per label (in the table's order): family, seeds, MACs (mean), and n / mean / std / 95%
     interval of ``column`` over its seeds."""
@@ -170,11 +176,12 @@ def frontier_margins(table: pd.DataFrame, static_labels: list[str], labels: list
                                        "ci_low", "ci_high", "per_seed"]).set_index("label")
 
 
-def plus_minus(mean: float, std: float, digits: int = 2) -> str:
-    """"86.86 ± 0.21", or "86.86 (1 seed)" when there is no spread to show."""
+def plus_minus(mean: float, std: float, digits: int = 2, unit: str = "") -> str:
+    """"86.86 ± 0.21", or "86.86 (1 seed)" when there is no spread to show; ``unit`` follows the
+    numbers ("86.86 ± 0.21%", "86.86% (1 seed)")."""
     if std != std:
-        return f"{mean:.{digits}f} (1 seed)"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+        return f"{mean:.{digits}f}{unit} (1 seed)"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}{unit}"
 
 
 def overview(table: pd.DataFrame, reference: str = REFERENCE,

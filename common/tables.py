@@ -10,6 +10,11 @@ from typing import Callable
 import pandas as pd
 
 
+def counted(n: int, noun: str) -> str:
+    """"1 seed", "3 seeds": a count with its noun in the right number."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def to_markdown(table: pd.DataFrame, digits: int = 2, index: bool = True) -> str:
     """A GitHub-flavoured Markdown table; floats rounded to ``digits``, numbers right-aligned."""
     frame = table.reset_index() if index else table.reset_index(drop=True)

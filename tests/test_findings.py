@@ -92,7 +92,8 @@ def test_a_control_no_longer_at_equal_macs_is_said(full_study):
     write_run(full_study, "headline", "paper", 1, 88.0, macs=6.0e6)
     assert ("At 200 epochs the headline gated model executes 8.10M MACs on average, 78% of its static control's "
             "10.40M (at 30 epochs: 10.20M against 10.40M): trained longer, its gates switch more channels off, so "
-            "the comparison with the control no longer holds cost equal (the control costs more).") \
+            "the comparison with the control no longer holds cost equal (the control costs more: a gain over it "
+            "still counts, a loss may be the control's extra MACs).") \
         in findings.training_length(full_study).text
 
 
@@ -182,6 +183,18 @@ def test_the_question_is_answered_first_with_what_the_intervals_rule_out(full_st
     assert findings.findings(full_study)[0].topic == "The study's question"
 
 
+def test_the_question_names_a_model_still_training_and_gives_no_verdict_on_one_seed(full_study):
+    write_run(full_study, "resnet20", "paper", 0, 91.0)
+    write_run(full_study, "width0.5", "paper", 0, 87.0)
+    write_run(full_study, "headline", "paper", 0, 88.0, macs=8.0e6)  # cheaper than its control here
+    _, over = findings.overview(full_study, "paper")
+    answer = findings.question(over, "paper").text
+    assert answer.startswith("Does input dependence beat a static network of the same cost? No verdict yet at "
+                             "200 epochs (one seed): +1.00 (1 seed) points for the headline gated model against "
+                             "the static network nearest in MACs, at 10.40M")
+    assert answer.endswith("DY K=4 has no finished run at 200 epochs yet.") and "at most" not in answer
+
+
 @pytest.mark.parametrize("untrained_partial, says", [(0.10, "so the gates learn to follow it."),
                                                      (0.90, "so it is not shown to be learnt")])
 def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, untrained_partial, says):
@@ -197,6 +210,21 @@ def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, unt
     pd.DataFrame(rows).to_csv(tmp_path / "tables" / "03_gating_similarity_controls_full.csv", index=False)
     text = findings.channels_by_class(tmp_path, "full").text
     assert f"an untrained gated model's channel usage gives {untrained_partial:+.2f} (agreement with the split 0.60, against 0.98 trained), {says}" in text
+
+
+@pytest.mark.parametrize("partial, random, says", [
+    (0.95, 0.82, ", as do the pooled features of an untrained ResNet-20 (+0.82): by this measure no more than a "
+                 "random network's features"),
+    (0.95, 0.50, ", and beyond the pooled features of an untrained ResNet-20 (+0.50)"),
+    (-0.21, 0.81, ", which the pooled features of an untrained ResNet-20 reach (+0.81)"),
+    (0.95, 0.10, "; the pooled features of an untrained ResNet-20 give +0.10")])
+def test_following_the_split_is_read_against_a_random_network(partial, random, says):
+    static = pd.Series(name="ResNet-20 pooled features", dtype=float)
+    column = f"… given {static.name}"
+    table = pd.DataFrame({column: [partial, float("nan"), random]},
+                         index=["X", static.name, f"untrained {static.name}"])
+    assert findings._random_features(table, static, partial) == says
+    assert findings._random_features(table.iloc[:2], static, partial) == ""
 
 
 def write_controls(results, name, feature, partial, untrained_partial):
@@ -291,7 +319,7 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
 
 @pytest.mark.parametrize("adaptive, says", [((1.61, 1.64, 1.62), "not distinguishable from"),
                                             ((1.70, 1.72, 1.71), "more than"),
-                                            ((1.61,), "against")])
+                                            ((1.61,), "compared with")])
 def test_the_adaptive_energy_attack_is_read_against_the_plain_one_by_seed(tmp_path, adaptive, says):
     (tmp_path / "tables").mkdir()
     plain = (1.60, 1.63, 1.63)
@@ -360,7 +388,8 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     behind = _caps([-2.0, -1.0, -0.8], half=0.5)
     assert findings._cap_verdict(behind) == "static higher at every cap"
     assert findings._cap_against_static(behind, behind.iloc[1]) == (
-        " Against a static network that spends the cap (12.50M) on every image, the same worst case, the capped "
+        " Against a static network that spends the cap (12.50M) on every image, the same worst case (the static "
+        "frontier at the cap: interpolated in log MACs between the widths of ResNet-20 trained), the capped "
         "model (9.90M on average) is behind it: -1.00 [-1.50, -0.50] points, paired by seed; over the 3 caps with a "
         "static network to compare, behind at every one (-2.00 to -0.80 points).")
     mixed = _caps([-2.0, -0.3, 0.9], half=0.5)

@@ -120,3 +120,19 @@ def test_a_report_without_a_notebook_says_so(tmp_path):
     head = combine_notebooks(executed + [notebook("02_dynamic_convolution.ipynb", "02")], "paper", "copy",
                              info).cells[0].source
     assert "Not in this report" not in head
+
+
+def test_notebooks_run_at_different_commits_are_listed(tmp_path):
+    import nbformat
+
+    from common.report import combine_notebooks
+
+    path = tmp_path / "05_report.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), path)
+    info = {"git_commit": "bbb", "date": "day 2", "python": "3", "machine": "x", "cuda": False, "packages": {}}
+    runs = {"05_report.ipynb": {"git_commit": "bbb", "date": "day 2"},
+            "01_baseline_resnet20.ipynb": {"git_commit": "aaa", "date": "day 1"}}
+    tail = combine_notebooks([path], "paper", "copy", info, runs).cells[-1].source
+    assert "| notebooks run at | 01: `aaa` (day 1); 05: `bbb` (day 2) |" in tail
+    runs["01_baseline_resnet20.ipynb"]["git_commit"] = "bbb"
+    assert "notebooks run at" not in combine_notebooks([path], "paper", "copy", info, runs).cells[-1].source
