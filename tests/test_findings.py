@@ -11,8 +11,8 @@ from common.analysis import VEHICLE_ANIMAL
 from common.manifest import HEADLINE, HEADLINE_CONTROL, parse_run
 
 RUNS = {"resnet20": parse_run("resnet20"), "dy4": parse_run("dy4"), "headline": HEADLINE,
-        "width0.5": parse_run(HEADLINE_CONTROL)}
-MACS = {"resnet20": 40.55e6, "dy4": 41.8e6, "headline": 10.2e6, "width0.5": 10.4e6}
+        "width0.5": parse_run(HEADLINE_CONTROL), "width0.45": parse_run("width0.45")}
+MACS = {"resnet20": 40.55e6, "dy4": 41.8e6, "headline": 10.2e6, "width0.5": 10.4e6, "width0.45": 7.9e6}
 
 
 def write_run(results, run, profile, seed, acc, epochs=None, finished=True, macs=None):
@@ -62,8 +62,8 @@ def test_without_paper_runs_every_conclusion_is_pending(full_study):
 def test_a_run_still_training_is_reported_only_where_asked(full_study):
     write_run(full_study, "resnet20", "paper", 0, 60.0, epochs=12, finished=False)
     text = findings.training_length(full_study).text
-    assert ("Of the 12 runs planned at 200 epochs (4 models × 3 seeds): 0 finished; 1 training (ResNet-20 seed 0 "
-            "at epoch 12 of 200); 11 queued.") in text
+    assert ("Of the 15 runs planned at 200 epochs (5 models × 3 seeds): 0 finished; 1 training (ResNet-20 seed 0 "
+            "at epoch 12 of 200); 14 queued.") in text
     assert "runs planned" not in findings.training_length(full_study, in_progress=False).text
 
 
@@ -79,7 +79,8 @@ def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
     assert side.loc["headline gated model", "200 epochs: MACs (M)"] == "10.20"
     text = findings.training_length(full_study).text
     assert "ResNet-20 91.50% (1 seed) at 200 epochs against 87.00 ± 0.60% (3 seeds) at 30" in text
-    assert "With at least one seed finished at 200 epochs: ResNet-20, DY K=4, headline gated model, ResNet-20 ×0.5 width." in text
+    assert ("With at least one seed finished at 200 epochs: ResNet-20, DY K=4, headline gated model, ResNet-20 ×0.5 "
+            "width; none finished yet: ResNet-20 ×0.45 width.") in text
     assert "Waiting for 3 seeds at 200 epochs before a verdict" in text
     assert ("Our ResNet-20 at 200 epochs against the published ones, all trained on the original images: "
             "He et al. 2016 91.25% (+0.25 points)") in text  # 91.50 - 91.25: the gap is signed, whichever way it goes
@@ -97,14 +98,31 @@ def test_a_control_no_longer_at_equal_macs_is_said(full_study):
         in findings.training_length(full_study).text
 
 
+def test_the_headline_is_priced_by_the_200_epoch_frontier_once_it_brackets_its_macs(full_study):
+    row = "headline gated model over the static frontier at its MACs"
+    for seed, noise in enumerate((0.0, 0.3, -0.3)):
+        for run, acc in [("resnet20", 91.0), ("width0.5", 87.0), ("headline", 88.0)]:
+            write_run(full_study, run, "paper", seed, acc + noise, macs=8.5e6 if run == "headline" else None)
+    table = findings.conclusions(full_study)
+    assert table.loc[row, "200 epochs: verdict"] == "–"  # 8.5M: below the ×0.5 width, no frontier there
+    assert table.loc[row, findings.SAME] == "pending (0 of 3 seeds at 200 epochs)"
+    for seed, noise in enumerate((0.0, 0.3, -0.3)):
+        write_run(full_study, "width0.45", "paper", seed, 85.0 + noise)
+    for seed, noise in enumerate((0.0, 0.6, -0.6)):  # the 30-epoch frontier brackets 10.2M too
+        write_run(full_study, "width0.45", "full", seed, 83.0 + noise)
+    table = findings.conclusions(full_study)
+    assert table.loc[row, "200 epochs: verdict"] == "ahead"  # about 1.7 points over the frontier, every seed
+    assert table.loc[row, findings.SAME] == "changes: not distinguishable → ahead"
+
+
 def test_resnet20_alone_finished_at_paper(full_study):
     # The first run of the queue to finish: no model to compare yet, only the literature.
     write_run(full_study, "resnet20", "paper", 0, 88.0)
     write_controls(full_study, "02_attention_similarity_controls_full_k4.csv", "DY K=4 attention", -0.21, 0.77)
     text = findings.training_length(full_study).text
     assert "ResNet-20 88.00% (1 seed) at 200 epochs" in text
-    assert ("With at least one seed finished at 200 epochs: ResNet-20; still training: DY K=4, headline gated model, "
-            "ResNet-20 ×0.5 width.") in text
+    assert ("With at least one seed finished at 200 epochs: ResNet-20; none finished yet: DY K=4, headline gated "
+            "model, ResNet-20 ×0.5 width, ResNet-20 ×0.45 width.") in text
     assert "chenyaofo/pytorch-cifar-models 92.60% (-4.60 points)" in text
     assert "how much of that gap the JPEG copy costs is not measured" in text
     # analysed at 30 epochs only: nothing is "kept" yet
