@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import iterate_batches, to_float
-from .evaluation import evaluate, gated_eval
+from .evaluation import evaluate, gated_eval, predict_logits
 from .flops import executed_macs, mac_budget
 from .models.gating import ChannelGate, block_channel_costs, gated_blocks, straight_through_gates
 
@@ -358,6 +358,19 @@ def robust_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor
     """Accuracy (percent) of ``model`` on ``attack``'s adversarial versions of ``images``."""
     adversarial = attack_images(model, images, labels, attack, batch_size, device, seed, progress)
     return accuracy(model, adversarial, labels, device=device)
+
+
+def robust_per_image(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                     attacks: list[Attack], batch_size: int = 250, device: torch.device | str = "cpu",
+                     seed: int = 0, progress: bool = True) -> torch.Tensor:
+    """Per image (bool, on the CPU): still classified correctly under every one of ``attacks``,
+    each run as ``robust_accuracy`` runs it (same ``seed``, so the same adversarial images): the
+    per-image worst case, which pairs two models attacked on the same images."""
+    robust = torch.ones(len(labels), dtype=torch.bool)
+    for attack in attacks:
+        adversarial = attack_images(model, images, labels, attack, batch_size, device, seed, progress)
+        robust &= predict_logits(model, adversarial, device).argmax(1) == labels.cpu()
+    return robust
 
 
 def pgd_attack(eps: float, steps: int, straight_through: bool = False,

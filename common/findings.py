@@ -25,7 +25,8 @@ from .names import FAMILIES, run_label
 from .paths import PUBLISHED_CHECK, RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE
 from .seeds import REFERENCE
-from .study import ENERGY_WORDS, adaptive_gap, energy_word, handoff_path, smallest_attack_eps, strongest_pgd
+from .study import (ENERGY_WORDS, PAIRED_CI, adaptive_gap, differing, energy_word, handoff_path,
+                    smallest_attack_eps, strongest_pgd)
 from .tables import counted
 
 
@@ -315,14 +316,14 @@ class Robustness(NamedTuple):
     largest: float  # the largest ε attacked (/255)
     most: float  # the highest accuracy (%) under PGD at ``largest`` of any model
     images: Optional[int]  # test images attacked (None in sweeps that do not record it)
+    paired: Optional[pd.DataFrame]  # notebook 04's differences from ResNet-20 paired by image at ``eps``
 
     def differ(self, labels) -> list[str]:
-        """Those of ``labels`` whose accuracy under the strongest PGD differs from ResNet-20's
-        beyond the sampling error (``_binomial_differ``)."""
-        if self.images is None or REFERENCE not in self.strongest.index:
-            return []
-        return [label for label in labels if label != REFERENCE
-                and _binomial_differ(self.strongest[label], self.strongest[REFERENCE], self.images)]
+        """Those of ``labels`` whose accuracy under the per-image strongest PGD differs from
+        ResNet-20's: the 95% interval of the difference, paired by image, excludes 0 (none
+        without notebook 04's paired table)."""
+        found = differing(self.paired) if self.paired is not None else []
+        return [label for label in labels if label in found]
 
 
 def _robustness(results_dir: Path, profile: str) -> Optional[Robustness]:
@@ -332,8 +333,11 @@ def _robustness(results_dir: Path, profile: str) -> Optional[Robustness]:
     sweep = pd.read_csv(path)
     eps, largest = smallest_attack_eps(sweep), sweep["eps_255"].max()
     most = sweep[(sweep["eps_255"] == largest) & sweep["attack"].str.startswith("PGD")]["robust_acc"].max()
+    paired = _tables(results_dir) / f"04_attack_paired_{profile}.csv"
+    paired = pd.read_csv(paired) if paired.exists() else None
     return Robustness(sweep, eps, strongest_pgd(sweep, eps), largest, most,
-                      int(sweep["images"].iloc[0]) if "images" in sweep else None)
+                      int(sweep["images"].iloc[0]) if "images" in sweep else None,
+                      paired)
 
 
 def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
@@ -357,15 +361,19 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
                          "models)" if len(values) > 1 else f"{family} {values.iloc[0]:.1f}%")
     headline_seeds = sweep.loc[sweep["model"].str.startswith(run_label(*HEADLINE)), "model"].nunique()
     extra = f", all {headline_seeds} seeds of the headline gated model" if headline_seeds > 1 else ""
-    error = (f" (on {found.images} test images a difference must exceed the 95% margin of two independent "
-             f"accuracies, {_binomial_margin(50, 50, found.images):.1f} points at 50% and less towards 0 or 100%, "
-             "which is conservative since every model is attacked on the same images; seed 0 of each "
-             f"model{extra})" if found.images is not None else "")
-    beyond = found.differ(strongest.index)
+    paired, compared = found.paired, ""
+    if paired is not None:  # the comparison between models: differences paired by image
+        spread = paired[f"Δ vs {REFERENCE} (points)"].dropna()
+        half = (paired[PAIRED_CI[1]] - paired[PAIRED_CI[0]]).dropna() / 2
+        beyond = found.differ(strongest.index)
+        compared = ((f" and {_none_of(parts)} from ResNet-20" if not beyond else
+                     f"; {', '.join(beyond)} differ from ResNet-20")
+                    + f" (each model against ResNet-20 on the same {found.images} test images, paired by image, "
+                    f"an image counting as robust if it survives every PGD variant: differences {spread.min():+.1f} "
+                    f"to {spread.max():+.1f} points, 95% intervals ±{half.min():.1f} to ±{half.max():.1f}; seed 0 "
+                    f"of each model{extra})")
     text = (("No model is robust" if most < ROBUST_ACC else f"A model keeps {most:.1f}% at {largest:g}/255")
-            + (f" and {_none_of(parts)} from ResNet-20 beyond the sampling error" if not beyond else
-               f"; beyond the sampling error, {', '.join(beyond)} differ from ResNet-20")
-            + f"{error}: at ε = {eps:g}/255 the strongest PGD leaves {'; '.join(parts)}; at {largest:g}/255 "
+            + f"{compared}: at ε = {eps:g}/255 the strongest PGD leaves {'; '.join(parts)}; at {largest:g}/255 "
             + (f"every model is at {most:.1f}%." if most == 0 else f"every model is at {most:.1f}% or less."))
     return Finding("Adversarial attacks", text, "05_robustness_curves.png")
 
@@ -571,8 +579,8 @@ def reading_rules() -> str:
         f"{LEARNT_MARGIN:g}.",
         f"- **Per image** (gating): at least {100 * GOALS['min_live_conditional']:.0f}% of live gates conditional "
         f"and per-image MACs varying by at least {100 * GOALS['min_macs_cv']:.0f}%, the selection rule's criteria.",
-        "- **Differ under attack**: two accuracies on the same N test images further apart than the 95% "
-        "interval of a difference of two binomial proportions; **robust**: at least "
+        "- **Differ under attack**: the difference from ResNet-20 on the same test images, paired by image "
+        "(an image robust if it survives every PGD variant), has a 95% interval that excludes 0; **robust**: at least "
         f"{ROBUST_ACC:g}% under the strongest PGD at the largest ε.",
         "- **Spends " + " / ".join(word for _, word in ENERGY_WORDS) + " / hardly more** under the energy "
         "attack: mean executed MACs at least " + " / ".join(f"{least:g}×" for least, _ in ENERGY_WORDS)
@@ -843,11 +851,11 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
         eps, largest, most = robustness.eps, robustness.largest, robustness.most
         shown = robustness.strongest.reindex([REFERENCE, dy, headline])  # "–" for a model not attacked
         strongest = shown.dropna()
-        if REFERENCE in strongest.index and robustness.images is not None:
+        if REFERENCE in strongest.index and robustness.paired is not None:
             differ = [reader_name(label) for label in robustness.differ(strongest.index)]
             rows[f"attacks: models differ at ε = {eps:g}/255?"] = (
                 f"accuracy (%) under the strongest PGD, {' / '.join(map(reader_name, shown.index))}; "
-                f"{robustness.images} test images, seed 0", " / ".join("–" if v != v else f"{v:.1f}" for v in shown),
+                f"{robustness.images} test images, seed 0; differences paired by image", " / ".join("–" if v != v else f"{v:.1f}" for v in shown),
                 f"{', '.join(differ)} differ" if differ else "not distinguishable")
         rows[f"attacks: a model robust at ε = {largest:g}/255?"] = (
             "highest accuracy (%) under PGD of any model attacked", f"{most:.1f}",

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch.nn as nn
 
-from .attacks import (Attack, budget_curve, energy_sweep, pgd_attack, robustness_sweep,
+from .attacks import (Attack, budget_curve, energy_sweep, pgd_attack, robust_per_image, robustness_sweep,
                       transfer_matrix)
 from .config import TrainConfig
 from .data import CifarData
@@ -199,6 +199,55 @@ def robustness_table(run_dir: Path, model: nn.Module, images, labels, data_key: 
         {run: model}, images, labels, [e / 255 for e in eps_255], list(pgd_steps),
         straight_through_models=[run] if straight_through else [], seed=seed, device=device,
         progress=progress), cache_dir, recompute).assign(images=len(labels))
+
+
+def per_image_table(run_dir: Path, model: nn.Module, images, labels, data_key: dict, eps_255: float,
+                    pgd_steps, straight_through: bool, cache_dir: Path, seed: int = 0, device="cpu",
+                    recompute: bool = False, progress: bool = True) -> pd.DataFrame:
+    """Per attacked image (column ``robust``), whether the run's model survives every PGD variant
+    of ``robustness_table`` at ``eps_255`` (PGD-n for each n of ``pgd_steps``, and their
+    straight-through versions with ``straight_through``), stored as ``perimage-<run>-<hash>``."""
+    run = Path(run_dir).name
+    key = {**data_key, "seed": seed, "eps_255": eps_255, "pgd_steps": list(pgd_steps), "run": run,
+           "straight_through": straight_through}
+    attacks = [pgd_attack(eps_255 / 255, steps, through, stop_when_fooled=True)
+               for through in ((False, True) if straight_through else (False,)) for steps in pgd_steps]
+    return cached_table(f"perimage-{run}", key, lambda: pd.DataFrame({"robust": robust_per_image(
+        model, images, labels, attacks, device=device, seed=seed, progress=progress).numpy()}),
+        cache_dir, recompute)
+
+
+def paired_by_image(robust: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Per model (a column of ``robust``: one bool per image, the same images for every model):
+    its robust accuracy (%) and, for every model but ``reference``, its difference from
+    ``reference``'s paired by image with a 95% interval (normal approximation for two
+    proportions on the same images, from the images only one of the two survives)."""
+    ref = robust[reference].astype(bool)
+    n = len(ref)
+    rows = []
+    for label in robust.columns:
+        own = robust[label].astype(bool)
+        only_own, only_ref = int((own & ~ref).sum()), int((~own & ref).sum())
+        d = (only_own - only_ref) / n
+        half = 1.96 * np.sqrt(max(only_own + only_ref - n * d ** 2, 0)) / n
+        other = label != reference
+        rows.append({"model": label, "robust acc (%)": 100 * own.mean(),
+                     f"Δ vs {reference} (points)": 100 * d if other else np.nan,
+                     PAIRED_CI[0]: 100 * (d - half) if other else np.nan,
+                     PAIRED_CI[1]: 100 * (d + half) if other else np.nan,
+                     "only this model survives": only_own if other else np.nan,
+                     f"only {reference} survives": only_ref if other else np.nan, "images": n})
+    return pd.DataFrame(rows)
+
+
+PAIRED_CI = ("95% CI low", "95% CI high")  # the interval columns of ``paired_by_image``
+
+
+def differing(paired: pd.DataFrame) -> list[str]:
+    """The models of a ``paired_by_image`` table whose difference from the reference has a 95%
+    interval that excludes 0."""
+    low, high = (paired[column] for column in PAIRED_CI)
+    return paired.loc[(low > 0) | (high < 0), "model"].tolist()
 
 
 def transfer_key(runs: dict[str, Path], data_key: dict, eps_255: float, seed: int = 0) -> dict:

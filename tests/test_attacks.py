@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common.attacks import (Attack, accuracy, attack_images, fgsm, pgd, robust_accuracy,
+from common.attacks import (Attack, accuracy, attack_images, fgsm, pgd, robust_accuracy, robust_per_image,
                             robustness_sweep, transfer_matrix)
 from common.data import load_cifar10, to_float
 from common.models import build_model
@@ -144,3 +144,14 @@ def test_sweep_rows_and_transfer_diagonal(trained):
     matrix = transfer_matrix({"a": model, "b": model}, x, y, attack, progress=False)
     white_box = robust_accuracy(model, x, y, attack, progress=False)
     assert matrix.shape == (2, 2) and (matrix.to_numpy() == white_box).all()  # same model everywhere
+
+
+def test_the_per_image_worst_case_is_each_attack_image_by_image(trained):
+    model, x, y = trained
+    attacks = [Attack("fgsm", eps=4 / 255), Attack("pgd", eps=4 / 255, alpha=1 / 255, steps=5)]
+    robust = robust_per_image(model, x, y, attacks, batch_size=16, progress=False)
+    each = [robust_accuracy(model, x, y, attack, batch_size=16, progress=False) for attack in attacks]
+    assert robust.dtype == torch.bool and robust.shape == y.shape
+    assert 100 * robust.float().mean() <= min(each)  # survives every attack: at most the strongest one's
+    alone = robust_per_image(model, x, y, attacks[1:], batch_size=16, progress=False)
+    assert 100 * alone.float().mean().item() == pytest.approx(each[1])  # same seed: the same images

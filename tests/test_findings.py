@@ -3,6 +3,7 @@ runs beside the `full` ones, finished or still training."""
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -308,16 +309,23 @@ def test_per_image_analyses_are_set_side_by_side_with_their_conclusions(tmp_path
     assert table.loc["gates: freezing them costs accuracy?", "30 epochs"] == "-19.20: costs accuracy"
 
 
-def test_attacks_name_a_model_that_differs_beyond_the_sampling_error(tmp_path):
-    from common.study import handoff_path
+def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
+    from common.study import handoff_path, paired_by_image
 
     rows = [{"model": model, "attack": "PGD-20", "eps_255": eps, "robust_acc": acc, "images": 300}
             for model, at1 in (("ResNet-20", 55.0), ("DY K=4", 70.0), (findings.run_label(*HEADLINE), 52.0))
             for eps, acc in ((0, 90.0), (1, at1), (8, 0.0))]
     (tmp_path / "tables").mkdir()
     pd.DataFrame(rows).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
+    assert findings.attacks(tmp_path, "paper").text.startswith("No model is robust: at ε = 1/255")  # nothing paired
+    assert "attacks: models differ at ε = 1/255?" not in findings.analyses(tmp_path, "paper")
+    ref = np.arange(300) < 165  # ResNet-20 survives 55% of the images
+    robust = pd.DataFrame({"ResNet-20": ref, "DY K=4": np.arange(300) < 210,  # 70%: +15 points
+                           findings.run_label(*HEADLINE): ref ^ (np.arange(300) % 50 == 0)})  # 6 flips, net -2
+    paired_by_image(robust, "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
     text = findings.attacks(tmp_path, "paper").text
-    assert text.startswith("No model is robust; beyond the sampling error, DY K=4 differ from ResNet-20")
+    assert text.startswith("No model is robust; DY K=4 differ from ResNet-20 (each model against ResNet-20 on the "
+                           "same 300 test images, paired by image")
     assert "DY K=4 70.0%" in text and "every model is at 0.0%." in text
     found = findings.analyses(tmp_path, "paper")
     assert found["attacks: models differ at ε = 1/255?"][1:] == ("55.0 / 70.0 / 52.0", "DY K=4 differ")

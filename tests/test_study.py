@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -303,3 +304,17 @@ def test_energy_strength_has_a_row_per_setting_and_more_effort_never_lowers_the_
     assert (table["attacked (M)"] >= table["clean (M)"]).all()  # the best iterate includes the clean image
     assert table.loc[2, "attacked (M)"] >= table.loc[1, "attacked (M)"]  # restarts add, never replace
     assert len(list((tmp_path / "attacks").iterdir())) == 2 * len(settings)
+
+
+def test_paired_by_image_counts_the_images_only_one_model_survives():
+    from common.study import paired_by_image
+
+    ref = np.arange(100) < 50
+    robust = pd.DataFrame({"R": ref, "A": ref | (np.arange(100) >= 90), "B": ref})  # A: 10 more images
+    table = paired_by_image(robust, "R").set_index("model")
+    assert table.loc["A", "robust acc (%)"] == 60 and table.loc["A", "Δ vs R (points)"] == pytest.approx(10)
+    assert table.loc["A", "only this model survives"] == 10 and table.loc["A", "only R survives"] == 0
+    half = 1.96 * np.sqrt(10 - 100 * 0.1 ** 2) / 100 * 100  # 5.88 points
+    assert table.loc["A", "95% CI low"] == pytest.approx(10 - half)
+    assert table.loc["B", "95% CI low"] == table.loc["B", "95% CI high"] == 0  # the same images: no doubt
+    assert np.isnan(table.loc["R", "Δ vs R (points)"])
