@@ -90,7 +90,8 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Fin
     if REFERENCE in train and best.name in train:
         gain = _comparison(table, best.name, REFERENCE, "train_acc")
         text += (f" On the training images (un-augmented) {best.name} gains more: {seeds.signed(gain, 'd')} "
-                 f"points ({train[best.name]:.2f}% against ResNet-20's {train[REFERENCE]:.2f}%, mean over seeds).")
+                 f"points ({train[best.name]:.2f}% against ResNet-20's {train[REFERENCE]:.2f}%, mean over seeds), "
+                 f"a closer fit to the images it learnt from, not a gain on new ones.")
     return Finding("Dynamic convolution, accuracy against K", text, "05_accuracy_vs_k.png")
 
 
@@ -146,13 +147,13 @@ def _random_features(table: pd.DataFrame, static: pd.Series, partial: float) -> 
         return ""
     value = table.loc[row, partial_column(table)]
     if not follows_split(value):
-        return f"; the pooled features of an untrained ResNet-20 give {value:+.2f}"
+        return f"; the pooled features of an untrained ResNet-20 give {value:+.2f} by the same test"
     if not follows_split(partial):
-        return f", which the pooled features of an untrained ResNet-20 reach ({value:+.2f})"
+        return f", a test that the pooled features of an untrained ResNet-20 pass ({value:+.2f})"
     if partial - value <= LEARNT_MARGIN:
-        return (f", as do the pooled features of an untrained ResNet-20 ({value:+.2f}): by this measure no more "
-                f"than a random network's features")
-    return f", and beyond the pooled features of an untrained ResNet-20 ({value:+.2f})"
+        return (f", as do the pooled features of an untrained ResNet-20 ({value:+.2f}): by this test, no more "
+                f"class structure than a random network's features carry")
+    return f", beyond the pooled features of an untrained ResNet-20 ({value:+.2f})"
 
 
 def _threshold_words() -> str:
@@ -173,10 +174,10 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             f"({static['cat/dog']:.2f} / {static['automobile/truck']:.2f}; the two similarities agree at "
             f"r = {agreement:.2f}), and once those features are accounted for the attention "
             + (f"still follows the vehicle/animal split (partial correlation {partial:+.2f}; "
-               f"{_threshold_words()}{_random_features(table, static, partial)}): it adds class structure of its "
+               f"{_threshold_words()}){_random_features(table, static, partial)}: it adds class structure of its "
                f"own." if follows_split(partial) else
                f"does not follow the vehicle/animal split (partial correlation {partial:+.2f}; "
-               f"{_threshold_words()}{_random_features(table, static, partial)}): the grouping is the network's, "
+               f"{_threshold_words()}){_random_features(table, static, partial)}: the grouping is the network's, "
                f"not the attention's."))
     untrained = f"untrained {own.name}"
     if untrained in table.index:
@@ -275,15 +276,15 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             f"{static['cat/dog']:.2f} / {static['automobile/truck']:.2f} (agreement r = {agreement:.2f}). "
             f"Given them, channel usage "
             + ("still follows" if follows_split(partial) else "does not follow")
-            + f" the vehicle/animal split (partial correlation {partial:+.2f}; {_threshold_words()}"
-            f"{_random_features(table, static, partial)})")
+            + f" the vehicle/animal split (partial correlation {partial:+.2f}; {_threshold_words()})"
+            f"{_random_features(table, static, partial)}")
     untrained = table.loc[f"untrained {own.name}"] if f"untrained {own.name}" in table.index else None
     if untrained is None:
         text += "."
     else:
         learnt = _learnt(untrained[partial_column(table)], partial)
         split = "agreement with vehicles/animals"
-        text += (f"; an untrained gated model's channel usage gives {untrained[partial_column(table)]:+.2f} "
+        text += (f". An untrained gated model's channel usage gives {untrained[partial_column(table)]:+.2f} "
                  f"(agreement with the split {untrained[split]:.2f}, against {own[split]:.2f} trained), "
                  + ("so the gates learn to follow it." if learnt else
                     "so it is not shown to be learnt: the untrained architecture gives it too."))
@@ -312,7 +313,7 @@ class Robustness(NamedTuple):
     """Notebook 04's robustness sweep, read once for the findings and the analyses."""
     sweep: pd.DataFrame
     eps: float  # the smallest ε attacked (/255)
-    strongest: pd.Series  # accuracy (%) under the strongest PGD at ``eps``, by model
+    strongest: pd.Series  # accuracy (%) under the strongest PGD at ``eps`` (per image, with ``paired``), by model
     largest: float  # the largest ε attacked (/255)
     most: float  # the highest accuracy (%) under PGD at ``largest`` of any model
     images: Optional[int]  # test images attacked (None in sweeps that do not record it)
@@ -335,7 +336,10 @@ def _robustness(results_dir: Path, profile: str) -> Optional[Robustness]:
     most = sweep[(sweep["eps_255"] == largest) & sweep["attack"].str.startswith("PGD")]["robust_acc"].max()
     paired = _tables(results_dir) / f"04_attack_paired_{profile}.csv"
     paired = pd.read_csv(paired) if paired.exists() else None
-    return Robustness(sweep, eps, strongest_pgd(sweep, eps), largest, most,
+    # one measure for the accuracies and their differences: per image, every PGD variant
+    strongest = (paired.set_index("model")["robust acc (%)"] if paired is not None
+                 else strongest_pgd(sweep, eps))
+    return Robustness(sweep, eps, strongest, largest, most,
                       int(sweep["images"].iloc[0]) if "images" in sweep else None,
                       paired)
 
@@ -369,13 +373,23 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         compared = ((f" and {_none_of(parts)} from ResNet-20" if not beyond else
                      f"; {', '.join(beyond)} differ from ResNet-20")
                     + f" (each model against ResNet-20 on the same {found.images} test images, paired by image, "
-                    f"an image counting as robust if it survives every PGD variant: differences {spread.min():+.1f} "
-                    f"to {spread.max():+.1f} points, 95% intervals ±{half.min():.1f} to ±{half.max():.1f}; seed 0 "
-                    f"of each model{extra})")
+                    f"an image counting as robust only if it survives every PGD variant: "
+                    + ("differences " if len(spread) > 1 else "difference ") + _range(spread, "+.1f") + " points, "
+                    + ("95% intervals " if len(half) > 1 else "95% interval ") + _range(half, ".1f", "±")
+                    + f"; seed 0 of each model{extra})")
     text = (("No model is robust" if most < ROBUST_ACC else f"A model keeps {most:.1f}% at {largest:g}/255")
-            + f"{compared}: at ε = {eps:g}/255 the strongest PGD leaves {'; '.join(parts)}; at {largest:g}/255 "
+            + f"{compared}: at ε = {eps:g}/255 "
+            + ("PGD, every variant image by image," if paired is not None else "the strongest PGD")
+            + f" leaves {'; '.join(parts)}; at {largest:g}/255 "
             + (f"every model is at {most:.1f}%." if most == 0 else f"every model is at {most:.1f}% or less."))
     return Finding("Adversarial attacks", text, "05_robustness_curves.png")
+
+
+def _range(values: pd.Series, spec: str, prefix: str = "") -> str:
+    """"-4.3 to +1.3" over ``values`` in the format ``spec`` (each after ``prefix``), or the one
+    value when they agree."""
+    low, high = (prefix + format(v, spec) for v in (values.min(), values.max()))
+    return low if low == high else f"{low} to {high}"
 
 
 def _none_of(parts: list[str]) -> str:
@@ -418,9 +432,9 @@ def _cap_against_static(caps: pd.DataFrame, row: pd.Series) -> str:
     if row["capped − static"] != row["capped − static"]:
         return ""
     word = _cap_words(row.to_frame().T)[0]
-    text = (f" Against a static network that spends the cap ({row['cap (M)']:.2f}M) on every image, the same worst "
-            f"case (the static frontier at the cap: interpolated in log MACs between the widths of ResNet-20 trained), "
-            f"the capped model ({row['clean MACs (M)']:.2f}M on average) ")
+    text = (f" Against a static network with the same worst case, one that spends the cap ({row['cap (M)']:.2f}M) on "
+            f"every image (its accuracy read off the static frontier between the trained widths), the capped model "
+            f"({row['clean MACs (M)']:.2f}M on average) ")
     if word == "one seed":
         return text + f"scores {_higher(row['capped − static'])} it (one seed: no verdict)."
     compared = caps[caps["capped − static"].notna()]
@@ -430,9 +444,12 @@ def _cap_against_static(caps: pd.DataFrame, row: pd.Series) -> str:
             f"behind at {words.count('behind')}, ahead at {words.count('ahead')} and not distinguishable at "
             f"{words.count('not distinguishable')}")
     position = {"behind": "is behind it", "ahead": "is ahead of it", "not distinguishable": "is not distinguishable from it"}
+    takeaway = ("; a static network of the same worst-case cost does as well or better" if "ahead" not in words else
+                "; the capped model does as well or better than a static network of the same worst-case cost"
+                if "behind" not in words else "")
     return (text + f"{position[word]}: {row['capped − static']:+.2f} [{row[CAP_INTERVAL[0]]:+.2f}, "
             f"{row[CAP_INTERVAL[1]]:+.2f}] points, paired by seed; over the {len(words)} caps with a static network "
-            f"to compare, {over}.")
+            f"to compare, it is {over}{takeaway}.")
 
 
 def _higher(points: float) -> str:
@@ -557,7 +574,7 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
     bounds = [f"{row[f'{prefix}_ci_high']:+.2f}" for row, prefix, _ in compared if row[f"{prefix}_n"] >= 2]
     text = (f"Does input dependence beat a static network of the same cost? {answer}: "
             + ", ".join(f"{_delta(row, prefix)} points for {words}" for row, prefix, words in compared)
-            + " (paired by seed, 95% intervals; an interval that includes 0 shows no gain)"
+            + (" (paired by seed, 95% intervals; an interval that includes 0 shows no gain)" if any(decided) else "")
             + (f"; at 95%, {'these two models gain' if len(bounds) == 2 else 'it gains'} at most "
                f"{' and '.join(bounds)} points at {epochs} epochs" if bounds and not any(shown) else "")
             + ("" if dy in over.index else f"; {dy} has no finished run at {epochs} epochs yet")
@@ -571,7 +588,8 @@ def reading_rules() -> str:
     ``analyses_by_length``, as a Markdown list."""
     return "\n".join([
         "- **Ahead or behind**: a difference paired by seed whose 95% interval excludes 0; **not "
-        "distinguishable**: one that includes 0; with one seed, no verdict.",
+        "distinguishable**: one that includes 0; with one seed, no verdict. This rule is for comparisons over "
+        "seeds; the analyses of notebooks 02–03 are made on seed 0 and read by the rules below.",
         f"- **Follows the vehicle/animal split** beyond ResNet-20's features: partial correlation "
         f"≥ {split_threshold():.2f}, the 5% critical value of a partial correlation over the 45 class pairs "
         "(the pairs share classes, so this is a fixed reading rule, not a test).",
@@ -730,7 +748,8 @@ def comparisons(table: pd.DataFrame) -> dict[str, dict]:
         f"{dy} against ResNet-20 on the training images": _comparison(table, dy, REFERENCE, "train_acc"),
         "headline gated model against ResNet-20": _comparison(table, headline, REFERENCE),
         f"headline gated model against {control} (its static control)": _comparison(table, headline, control),
-        "headline gated model over the static frontier at its MACs": _over_frontier(table, headline),
+        "headline gated model over the static frontier at its MACs (static widths on both sides of them)":
+            _over_frontier(table, headline),
     }
 
 
@@ -854,7 +873,7 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
         if REFERENCE in strongest.index and robustness.paired is not None:
             differ = [reader_name(label) for label in robustness.differ(strongest.index)]
             rows[f"attacks: models differ at ε = {eps:g}/255?"] = (
-                f"accuracy (%) under the strongest PGD, {' / '.join(map(reader_name, shown.index))}; "
+                f"accuracy (%) surviving every PGD variant image by image, {' / '.join(map(reader_name, shown.index))}; "
                 f"{robustness.images} test images, seed 0; differences paired by image", " / ".join("–" if v != v else f"{v:.1f}" for v in shown),
                 f"{', '.join(differ)} differ" if differ else "not distinguishable")
         rows[f"attacks: a model robust at ε = {largest:g}/255?"] = (
@@ -1007,11 +1026,15 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     table = _conclusions({"full": full_table, "paper": paper_table})
     by_outcome = {outcome: [name for name, row in table.iterrows() if row[SAME].startswith(outcome)]
                   for outcome in ("same", "changes", "pending")}
-    verdicts = ". ".join(filter(None, [
-        "Same verdict at both lengths — " + "; ".join(f"{name}: {table.loc[name, f'{long}: verdict']}"
-                                                     for name in by_outcome["same"]) if by_outcome["same"] else "",
+    decisive = sum(map(len, by_outcome.values()))
+    verdicts = ". ".join(filter(None, [  # what changed first, then what is still open
+        f"Of the {decisive} decisive comparisons, {len(by_outcome['changes'])} changed, "
+        f"{len(by_outcome['same'])} kept {'its' if len(by_outcome['same']) == 1 else 'their'} verdict and "
+        f"{len(by_outcome['pending'])} wait for {len(SEEDS)} seeds at {long}",
         "Changed: " + "; ".join(f"{name} ({table.loc[name, SAME].split(': ')[1]})"
                                 for name in by_outcome["changes"]) if by_outcome["changes"] else "",
+        "Same verdict at both lengths — " + "; ".join(f"{name}: {table.loc[name, f'{long}: verdict']}"
+                                                     for name in by_outcome["same"]) if by_outcome["same"] else "",
         f"Waiting for {len(SEEDS)} seeds at {long} before a verdict: {'; '.join(by_outcome['pending'])}"
         if by_outcome["pending"] else ""]))
     by_length = analyses_by_length(results_dir)
@@ -1027,7 +1050,7 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     parts += [f"{one_seed}{more}, made on one seed, {'gives' if one_seed == 1 else 'give'} no verdict"] if one_seed else []
     parts += [f"{pending} not yet made"] if pending else []
     per_image = ("" if not len(outcome) else
-                 f" The {len(outcome)} per-image analyses of seed 0 (class structure of attention and channel "
+                 f" The {len(outcome)} analyses of notebooks 02–04 (class structure of attention and channel "
                  f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending
-                 else f" Per-image analyses (seed 0): {'; '.join(parts)}.")
+                 else f" Analyses of notebooks 02–04: {'; '.join(parts)}.")
     return Finding("Training length", f"{verdicts}.{per_image} {accuracy}.{still}", "05_profiles.png")

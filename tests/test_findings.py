@@ -100,7 +100,7 @@ def test_a_control_no_longer_at_equal_macs_is_said(full_study):
 
 
 def test_the_headline_is_priced_by_the_200_epoch_frontier_once_it_brackets_its_macs(full_study):
-    row = "headline gated model over the static frontier at its MACs"
+    row = "headline gated model over the static frontier at its MACs (static widths on both sides of them)"
     for seed, noise in enumerate((0.0, 0.3, -0.3)):
         for run, acc in [("resnet20", 91.0), ("width0.5", 87.0), ("headline", 88.0)]:
             write_run(full_study, run, "paper", seed, acc + noise, macs=8.5e6 if run == "headline" else None)
@@ -228,15 +228,15 @@ def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, unt
     (tmp_path / "tables").mkdir()
     pd.DataFrame(rows).to_csv(tmp_path / "tables" / "03_gating_similarity_controls_full.csv", index=False)
     text = findings.channels_by_class(tmp_path, "full").text
-    assert f"an untrained gated model's channel usage gives {untrained_partial:+.2f} (agreement with the split 0.60, against 0.98 trained), {says}" in text
+    assert f"An untrained gated model's channel usage gives {untrained_partial:+.2f} (agreement with the split 0.60, against 0.98 trained), {says}" in text
 
 
 @pytest.mark.parametrize("partial, random, says", [
-    (0.95, 0.82, ", as do the pooled features of an untrained ResNet-20 (+0.82): by this measure no more than a "
-                 "random network's features"),
-    (0.95, 0.50, ", and beyond the pooled features of an untrained ResNet-20 (+0.50)"),
-    (-0.21, 0.81, ", which the pooled features of an untrained ResNet-20 reach (+0.81)"),
-    (0.95, 0.10, "; the pooled features of an untrained ResNet-20 give +0.10")])
+    (0.95, 0.82, ", as do the pooled features of an untrained ResNet-20 (+0.82): by this test, no more class "
+                 "structure than a random network's features carry"),
+    (0.95, 0.50, ", beyond the pooled features of an untrained ResNet-20 (+0.50)"),
+    (-0.21, 0.81, ", a test that the pooled features of an untrained ResNet-20 pass (+0.81)"),
+    (0.95, 0.10, "; the pooled features of an untrained ResNet-20 give +0.10 by the same test")])
 def test_following_the_split_is_read_against_a_random_network(partial, random, says):
     static = pd.Series(name="ResNet-20 pooled features", dtype=float)
     column = f"… given {static.name}"
@@ -328,7 +328,7 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
                            "same 300 test images, paired by image")
     assert "DY K=4 70.0%" in text and "every model is at 0.0%." in text
     found = findings.analyses(tmp_path, "paper")
-    assert found["attacks: models differ at ε = 1/255?"][1:] == ("55.0 / 70.0 / 52.0", "DY K=4 differ")
+    assert found["attacks: models differ at ε = 1/255?"][1:] == ("55.0 / 70.0 / 54.3", "DY K=4 differ")  # per image
     assert found["attacks: a model robust at ε = 8/255?"][1:] == ("0.0", "no model robust")
 
 
@@ -414,15 +414,16 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     behind = _caps([-2.0, -1.0, -0.8], half=0.5)
     assert findings._cap_verdict(behind) == "static higher at every cap"
     assert findings._cap_against_static(behind, behind.iloc[1]) == (
-        " Against a static network that spends the cap (12.50M) on every image, the same worst case (the static "
-        "frontier at the cap: interpolated in log MACs between the widths of ResNet-20 trained), the capped "
-        "model (9.90M on average) is behind it: -1.00 [-1.50, -0.50] points, paired by seed; over the 3 caps with a "
-        "static network to compare, behind at every one (-2.00 to -0.80 points).")
+        " Against a static network with the same worst case, one that spends the cap (12.50M) on every image (its "
+        "accuracy read off the static frontier between the trained widths), the capped model (9.90M on average) is "
+        "behind it: -1.00 [-1.50, -0.50] points, paired by seed; over the 3 caps with a static network to compare, "
+        "it is behind at every one (-2.00 to -0.80 points); a static network of the same worst-case cost does as "
+        "well or better.")
     mixed = _caps([-2.0, -0.3, 0.9], half=0.5)
     assert findings._cap_verdict(mixed) == "capped higher at some cap"
     assert findings._cap_against_static(mixed, mixed.iloc[1]).endswith(
         "is not distinguishable from it: -0.30 [-0.80, +0.20] points, paired by seed; over the 3 caps with a static "
-        "network to compare, behind at 1, ahead at 1 and not distinguishable at 1.")
+        "network to compare, it is behind at 1, ahead at 1 and not distinguishable at 1.")
     assert findings._cap_verdict(_caps([-2.0, -0.3], half=0.5)) == "static higher at some caps, never lower"
     assert findings._cap_verdict(_caps([-0.2, -0.3], half=0.5)) == "not distinguishable at any cap"
     single = _caps([-0.5, 0.47])
@@ -441,7 +442,7 @@ def test_a_one_seed_analysis_at_200_epochs_is_pending(full_study):
     assert table.loc[cap, "30 epochs"] == "-2.00 to -1.00: static higher at every cap"
     assert table.loc[cap, findings.SAME] == "pending (one seed: no verdict)"
     write_run(full_study, "resnet20", "paper", 0, 88.0)
-    assert " Per-image analyses (seed 0): 1, made on one seed, gives no verdict. " in \
+    assert " Analyses of notebooks 02–04: 1, made on one seed, gives no verdict. " in \
         findings.training_length(full_study).text
 
 
