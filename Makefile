@@ -68,8 +68,8 @@ sweep: setup
 	$(PY) -m common.sweep --runs $(RUNS) --seeds $(SEEDS) --profile $(PROFILE) \
 		--cluster $(CLUSTER) --parallel $(PARALLEL) --threads $(THREADS) $(SWEEP_ARGS)
 
-status: setup  # every run under results/ with its epochs done, state and last accuracy
-	$(PY) -m common.train --status
+status: setup  # where each run of PROFILE's queue stands, and the hours left (every run: python -m common.train --status)
+	$(PY) -m common.sweep --status --profile $(PROFILE)
 
 train-resnet20: setup
 	$(TRAIN) --model resnet20

@@ -75,10 +75,15 @@ def config_hash(config: TrainConfig, data_source: dict) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
 
 
-def run_name(config: TrainConfig, data_source: dict) -> str:
-    """Readable, unique folder name: model, profile, seed and ``config_hash``."""
+def run_prefix(config: TrainConfig) -> str:
+    """The readable part of a run's folder name: model and its settings, profile, seed."""
     kwargs = "".join(f"_{k}{v}" for k, v in sorted(config.model_kwargs.items()))
-    return f"{config.model}{kwargs}-{config.profile}-seed{config.seed}-{config_hash(config, data_source)}"
+    return f"{config.model}{kwargs}-{config.profile}-seed{config.seed}"
+
+
+def run_name(config: TrainConfig, data_source: dict) -> str:
+    """Readable, unique folder name: ``run_prefix`` and ``config_hash``."""
+    return f"{run_prefix(config)}-{config_hash(config, data_source)}"
 
 
 def finished_run(config: TrainConfig, data_source: dict, results_dir: str | Path = RESULTS_DIR
@@ -220,29 +225,38 @@ def load_metrics(run_dir: str | Path) -> dict:
     return read_json(path)
 
 
+def run_progress(run_dir: Path, device: Optional[str] = None) -> dict:
+    """Where one run stands: epochs done and planned, state, last accuracy, hours so far, its
+    recent speed (median seconds of its last 5 epochs, of those on a device whose name starts with
+    ``device`` if given; NaN without one) and the hours left at that speed."""
+    config = read_json(run_dir / CONFIG_FILE)
+    history = load_history(run_dir) if (run_dir / HISTORY_FILE).exists() else pd.DataFrame()
+    score = next((c for c in ("test_acc", "val_acc") if c in history), None)
+    last = round(float(history[score].iloc[-1]), 2) if score else None
+    finished = (run_dir / METRICS_FILE).exists()
+    if finished:  # a finished run's last accuracy is its final one, read (and so checked) here
+        metrics = read_json(run_dir / METRICS_FILE)
+        last = next((round(metrics[c], 2) for c in ("test_acc", "val_acc") if c in metrics), last)
+    left = 0 if finished else config["epochs"] - len(history)
+    here = history[history["device"].str.startswith(device)] if device and len(history) else history
+    recent = float(here["seconds"].tail(5).median()) if len(here) else float("nan")
+    return {
+        "epochs": f"{len(history)}/{config['epochs']}",
+        "state": ("finished" if finished else "training" if is_training(run_dir)
+                  else "stopped, resumable" if (run_dir / CHECKPOINT).exists()
+                  else "stopped, no checkpoint: restarts" if len(history) else "not started"),
+        "last acc (%)": last,
+        "hours": round(float(history["seconds"].sum()) / 3600, 2) if len(history) else 0.0,
+        "s/epoch": round(recent, 1), "hours left": round(left * recent / 3600, 1) if left else 0.0}
+
+
 def run_status(results_dir: str | Path = RESULTS_DIR):
-    """Every run under ``results_dir`` (any depth) with its progress: a DataFrame, one row per
-    run, for checking on long background training (``python -m common.train --status``)."""
-    rows = []
-    for config_path in sorted(Path(results_dir).rglob(CONFIG_FILE)):
-        run_dir = config_path.parent
-        config = read_json(config_path)
-        history = load_history(run_dir) if (run_dir / HISTORY_FILE).exists() else pd.DataFrame()
-        score = next((c for c in ("test_acc", "val_acc") if c in history), None)
-        last = round(float(history[score].iloc[-1]), 2) if score else None
-        finished = (run_dir / METRICS_FILE).exists()
-        if finished:  # a finished run's last accuracy is its final one, read (and so checked) here
-            metrics = read_json(run_dir / METRICS_FILE)
-            last = next((round(metrics[c], 2) for c in ("test_acc", "val_acc") if c in metrics), last)
-        rows.append({
-            "run": str(run_dir.relative_to(results_dir)),
-            "epochs": f"{len(history)}/{config['epochs']}",
-            "state": ("finished" if finished else "training" if is_training(run_dir)
-                      else "stopped, resumable" if (run_dir / CHECKPOINT).exists()
-                      else "stopped, no checkpoint: restarts" if len(history) else "not started"),
-            "last acc (%)": last,
-            "hours": round(float(history["seconds"].sum()) / 3600, 2) if len(history) else 0.0})
-    return pd.DataFrame(rows, columns=["run", "epochs", "state", "last acc (%)", "hours"])
+    """Every run under ``results_dir`` (any depth) with its progress (``run_progress``): a
+    DataFrame, one row per run, for checking on long background training (``python -m
+    common.train --status``)."""
+    rows = [{"run": str(path.parent.relative_to(results_dir)), **run_progress(path.parent)}
+            for path in sorted(Path(results_dir).rglob(CONFIG_FILE))]
+    return pd.DataFrame(rows, columns=["run", "epochs", "state", "last acc (%)", "hours", "s/epoch", "hours left"])
 
 
 def load_model(run_dir: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:

@@ -22,6 +22,7 @@ import os
 import time
 from pathlib import Path
 
+import pandas as pd
 import submitit
 import torch
 
@@ -31,7 +32,7 @@ from .config import (COMPILE_PROFILES, PROFILES, TrainConfig, compile_decisions,
 from .data import load_cifar10
 from .manifest import parse_run
 from .paths import REPO_ROOT, RESULTS_DIR
-from .runs import finished_run
+from .runs import CONFIG_FILE, finished_run, run_prefix, run_progress
 from .train import train
 
 def grid(runs: list[str], seeds: list[int], profile: str, **overrides) -> list[TrainConfig]:
@@ -47,6 +48,26 @@ def queue_configs(profile: str, **overrides) -> list[TrainConfig]:
                                      **overrides)
             for (model, kwargs), seed in ((parse_run(run), seed)
                                           for run, seed in manifest.queue(profile))]
+
+
+def queue_status(profile: str, results_dir: str | Path = RESULTS_DIR, device: str | None = None) -> pd.DataFrame:
+    """Where each run of ``profile``'s queue stands, in queue order (``runs.run_progress`` of
+    every folder of that model, profile and seed; "not started" without one). Speeds and hours
+    left are those on ``device`` (default: this machine's CPU or GPU model); a run with no epoch
+    there is estimated at the median speed of the queue's runs of the same model."""
+    device = device or device_name(resolve_device("auto")).split(" (")[0]
+    rows = []
+    for config in queue_configs(profile):
+        folders = sorted(p.parent for p in Path(results_dir).glob(f"{run_prefix(config)}-*/{CONFIG_FILE}"))
+        rows += ([{"model": config.model, "run": folder.name, **run_progress(folder, device)} for folder in folders]
+                 or [{"model": config.model, "run": run_prefix(config), "epochs": f"0/{config.epochs}",
+                      "state": "not started"}])
+    table = pd.DataFrame(rows)
+    speed = table["s/epoch"].fillna(table.groupby("model")["s/epoch"].transform("median"))
+    left = [int(total) - int(done) for done, total in table["epochs"].str.split("/")]
+    table["hours left"] = [0.0 if state == "finished" else round(n * s / 3600, 1)
+                           for state, n, s in zip(table["state"], left, speed)]
+    return table[["run", "epochs", "state", "last acc (%)", "hours", "s/epoch", "hours left"]]
 
 
 class TrainJob(submitit.helpers.Checkpointable):
@@ -159,6 +180,8 @@ def main(argv=None) -> None:
                        help="resnet20, dyK, gatedW, widthW, headline or model:{json kwargs}")
     which.add_argument("--queue", action="store_true",
                        help="the study's queue of --profile (common.manifest), in priority order")
+    which.add_argument("--status", action="store_true",
+                       help="only show where each run of --profile's queue stands, and the hours left")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--profile", default="full", choices=list(PROFILES))
     parser.add_argument("--data", default=None, help="CIFAR-10 source (default: $CIFAR10)")
@@ -176,6 +199,14 @@ def main(argv=None) -> None:
     parser.add_argument("--results-dir", default=str(RESULTS_DIR))
     parser.add_argument("--log-dir", default=str(REPO_ROOT / "logs" / "submitit"))
     args = parser.parse_args(argv)
+    if args.status:
+        table = queue_status(args.profile, args.results_dir)
+        print(table.to_string(index=False))
+        unknown = table["hours left"].isna().sum()
+        print(f"{(table['state'] == 'finished').sum()} of {len(table)} finished; {table['hours left'].sum():.1f} "
+              f"hours of training left on this machine, one run at a time, at the speeds measured here"
+              + (f" ({unknown} runs with no speed measured here not counted)" if unknown else ""))
+        return
     executor = make_executor(args.cluster, Path(args.log_dir), args.timeout_min,
                              args.gpus_per_job, args.cpus_per_job, args.partition)
     parallel = (parallel_runs(args.device, args.threads) if args.parallel == "auto"

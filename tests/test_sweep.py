@@ -104,3 +104,29 @@ def test_parallel_runs_follow_the_cores_or_the_gpu_measurement(monkeypatch, tmp_
     monkeypatch.setattr(common.bench, "concurrency", lambda device: {"device": "Another GPU", "rows": rows[:1]})
     assert sweep.parallel_runs("cuda", bench_dir=tmp_path) == 1  # measured anew for another GPU
     assert json.loads((tmp_path / "concurrency_cuda.json").read_text())["device"] == "Another GPU"
+
+
+def test_the_queue_status_estimates_hours_left_from_the_speed_on_this_device(tmp_path, monkeypatch):
+    import json
+
+    import pandas as pd
+
+    monkeypatch.setattr(manifest, "QUEUES", {**manifest.QUEUES, "paper": [("dy4", 0), ("dy4", 1), ("resnet20", 0)]})
+
+    def write(seed, devices):
+        folder = tmp_path / f"dy_resnet20_num_kernels4-paper-seed{seed}-0000"
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps({"epochs": 200}))
+        pd.DataFrame({"epoch": range(1, len(devices) + 1), "test_acc": 50.0, "device": devices,
+                      "seconds": [10.0 if d == "GPU" else 150.0 for d in devices]}).to_csv(
+            folder / "history.csv", index=False)
+
+    write(0, ["CPU X (1 threads)"] * 80)  # trained here: 120 epochs left at 150 s
+    write(1, ["GPU"] * 40)  # trained elsewhere only: estimated at seed 0's speed here
+    table = sweep.queue_status("paper", tmp_path, device="CPU X").set_index("run")
+    assert table.loc["dy_resnet20_num_kernels4-paper-seed0-0000", "hours left"] == 5.0
+    assert table.loc["dy_resnet20_num_kernels4-paper-seed1-0000", "s/epoch"] != table.loc[
+        "dy_resnet20_num_kernels4-paper-seed1-0000", "s/epoch"]  # none measured here (NaN)
+    assert table.loc["dy_resnet20_num_kernels4-paper-seed1-0000", "hours left"] == round(160 * 150 / 3600, 1)
+    assert table.loc["resnet20-paper-seed0", "state"] == "not started"
+    assert pd.isna(table.loc["resnet20-paper-seed0", "hours left"])  # no resnet20 speed here at all
