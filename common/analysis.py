@@ -24,7 +24,7 @@ from .data import CLASSES, to_float
 from .evaluation import eval_batches, gate_on_rates, gated_eval
 from .flops import executed_macs, gating_statistics
 from .models import build_model
-from .models.gating import frozen_gates, gate_kinds
+from .models.gating import frozen_gates, gate_kinds, gated_blocks
 from .names import layer_name
 
 
@@ -186,6 +186,28 @@ def untrained_model(name: str, images: torch.Tensor, seed: int = 0, **kwargs) ->
     model.train()
     for start in range(0, len(images), 500):
         model(to_float(images[start:start + 500]))
+    return model.eval()
+
+
+RATE_MATCHED = "at the trained on-rates"  # the row of ``match_gate_rates``' control in the similarity tables
+
+
+@torch.no_grad()
+def match_gate_rates(model: torch.nn.Module, rates: dict[str, torch.Tensor], images: torch.Tensor,
+                     batch_size: int = 500) -> torch.nn.Module:
+    """``model`` (a gated model, e.g. an ``untrained_model``) with each gate's output bias set so
+    that on ``images`` channel c of block b is on for the share ``rates[b][c]`` of them (e.g. a
+    trained model's ``gate_on_rates``): an untrained control at the trained model's sparsity,
+    whose decisions come from random weights. Blocks are set in forward order, each on the inputs
+    the blocks before it (already set) give it."""
+    for name, block in gated_blocks(model).items():
+        gate = block.gate
+        gate.fc2.bias.zero_()
+        raw = torch.cat([gate.last_logits.float().cpu() for _ in eval_batches(model, images, batch_size)])
+        # on when raw + bias > 0: the bias is minus the (1 - rate) quantile of the raw logits
+        order = ((1 - rates[name].float().clamp(0, 1)) * (len(raw) - 1)).round().long()
+        threshold = raw.sort(0).values[order, torch.arange(raw.shape[1])]
+        gate.fc2.bias.copy_(-threshold.to(gate.fc2.bias.dtype))
     return model.eval()
 
 

@@ -13,7 +13,7 @@ from typing import NamedTuple, Optional
 import pandas as pd
 
 from . import seeds
-from .analysis import VEHICLE_ANIMAL, follows_split, split_threshold
+from .analysis import RATE_MATCHED, VEHICLE_ANIMAL, follows_split, split_threshold
 from .config import PROFILES
 from .flops import RESNET20_MACS
 from .literature import HE_RESNET20_ACC, RESNET20, dy_gain_range, dy_gains_text
@@ -136,6 +136,15 @@ def _apart(own: pd.Series) -> str:
 
 def _learnt(untrained: float, trained: float) -> bool:
     return untrained < trained - LEARNT_MARGIN
+
+
+def _untrained_twins(table: pd.DataFrame, own: pd.Series) -> dict[str, float]:
+    """The untrained twins' partial correlations in a similarity-controls table: {"untrained":,
+    "at the trained on-rates":} for the rows present (the second only for gated models). The
+    learnt test compares with the larger: the stricter control."""
+    column, untrained = partial_column(table), f"untrained {own.name}"
+    rows = {"untrained": untrained, RATE_MATCHED: f"{untrained} {RATE_MATCHED}"}
+    return {key: table.loc[row, column] for key, row in rows.items() if row in table.index}
 
 
 def _random_features(table: pd.DataFrame, static: pd.Series, partial: float) -> str:
@@ -278,16 +287,18 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             + ("still follows" if follows_split(partial) else "does not follow")
             + f" the vehicle/animal split (partial correlation {partial:+.2f}; {_threshold_words()})"
             f"{_random_features(table, static, partial)}")
-    untrained = table.loc[f"untrained {own.name}"] if f"untrained {own.name}" in table.index else None
-    if untrained is None:
+    twins = _untrained_twins(table, own)
+    if not twins:
         text += "."
     else:
-        learnt = _learnt(untrained[partial_column(table)], partial)
+        untrained = table.loc[f"untrained {own.name}"]
         split = "agreement with vehicles/animals"
-        text += (f". An untrained gated model's channel usage gives {untrained[partial_column(table)]:+.2f} "
-                 f"(agreement with the split {untrained[split]:.2f}, against {own[split]:.2f} trained), "
-                 + ("so the gates learn to follow it." if learnt else
-                    "so it is not shown to be learnt: the untrained architecture gives it too."))
+        text += (f". An untrained gated model's channel usage gives {twins['untrained']:+.2f} "
+                 f"(agreement with the split {untrained[split]:.2f}, against {own[split]:.2f} trained)")
+        if RATE_MATCHED in twins:
+            text += f", and {twins[RATE_MATCHED]:+.2f} with its gates set to the trained model's on-rates"
+        text += (", so the gates learn to follow it." if _learnt(max(twins.values()), partial) else
+                 ", so it is not shown to be learnt: the untrained architecture gives it too.")
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")
 
@@ -589,7 +600,8 @@ def reading_rules() -> str:
         f"≥ {split_threshold():.2f}, the 5% critical value of a partial correlation over the 45 class pairs "
         "(the pairs share classes, so this is a fixed reading rule, not a test).",
         f"- **Learnt**: the trained model's partial correlation exceeds its untrained twin's by more than "
-        f"{LEARNT_MARGIN:g}.",
+        f"{LEARNT_MARGIN:g} (for a gated model, the larger of its two untrained twins': as initialised, and "
+        f"with each gate set to the trained model's on-rate).",
         f"- **Per image** (gating): at least {100 * GOALS['min_live_conditional']:.0f}% of live gates conditional "
         f"and per-image MACs varying by at least {100 * GOALS['min_macs_cv']:.0f}%, the selection rule's criteria.",
         "- **Differ under attack**: the difference from ResNet-20 on the same test images, paired by image "
@@ -829,12 +841,14 @@ def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str) -> di
         "partial correlation given ResNet-20's features (an untrained ResNet-20's features)",
         f"{partial:+.2f}" + (f" ({table.loc[random, column]:+.2f})" if random in table.index else ""),
         "follows" if follows_split(partial) else "does not follow")}
-    untrained = f"untrained {own.name}"
-    if untrained in table.index:
+    twins = _untrained_twins(table, own)
+    if twins:
         rows[f"{what}: learnt?"] = (
-            f"partial correlation, trained against an untrained {model}",
-            f"trained {partial:+.2f}, untrained {table.loc[untrained, column]:+.2f}",
-            "learnt" if _learnt(table.loc[untrained, column], partial) else "not learnt")
+            f"partial correlation, trained against an untrained {model}"
+            + (f" (and one {RATE_MATCHED})" if RATE_MATCHED in twins else ""),
+            f"trained {partial:+.2f}, untrained {twins['untrained']:+.2f}"
+            + (f" ({twins[RATE_MATCHED]:+.2f})" if RATE_MATCHED in twins else ""),
+            "learnt" if _learnt(max(twins.values()), partial) else "not learnt")
     return rows
 
 

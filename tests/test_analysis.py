@@ -405,3 +405,21 @@ def test_robustness_legend_names_the_dashed_adaptive_attack_once():
     fig = plot_robustness_curves(sweep, "t")
     texts = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
     assert texts == ["ResNet-20", "gated L0=0.5", "gated L0=1.0", "dashed: the straight-through (adaptive) attack"]
+
+
+def test_an_untrained_gated_model_can_be_set_to_a_trained_models_on_rates():
+    import torch
+
+    from common.analysis import match_gate_rates, untrained_model
+    from common.evaluation import gate_on_rates
+
+    images = torch.randint(0, 256, (200, 3, 32, 32), dtype=torch.uint8)
+    model = untrained_model("gated_resnet20", images, seed=0)
+    before = gate_on_rates(model, images)
+    assert min(rate.mean() for rate in before.values()) > 0.9  # untrained gates start (almost) all on
+    generator = torch.Generator().manual_seed(0)
+    rates = {name: torch.rand(len(rate), generator=generator) for name, rate in before.items()}
+    rates[next(iter(rates))][:3] = torch.tensor([0.0, 1.0, 0.5])
+    after = gate_on_rates(match_gate_rates(model, rates, images), images)
+    for name, rate in rates.items():
+        assert (after[name] - rate).abs().max() <= 1.5 / 200, name  # one image, up to rounding

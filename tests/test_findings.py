@@ -231,6 +231,31 @@ def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, unt
     assert f"An untrained gated model's channel usage gives {untrained_partial:+.2f} (agreement with the split 0.60, against 0.98 trained), {says}" in text
 
 
+@pytest.mark.parametrize("matched_partial, says", [(0.30, "so the gates learn to follow it."),
+                                                   (0.80, "so it is not shown to be learnt")])
+def test_learnt_channel_classes_must_also_beat_untrained_gates_at_the_trained_on_rates(tmp_path, matched_partial,
+                                                                                      says):
+    from common.analysis import RATE_MATCHED
+
+    usage, static = "gated X channel usage", "ResNet-20 pooled features"
+    partial = f"… given {static}"
+    rows = [{"features": usage, "agreement with vehicles/animals": 0.98, partial: 0.95},
+            {"features": static, "agreement with vehicles/animals": 0.83, partial: float("nan")},
+            {"features": f"untrained {usage}", "agreement with vehicles/animals": 0.6, partial: 0.10},
+            {"features": f"untrained {usage} {RATE_MATCHED}", "agreement with vehicles/animals": 0.7,
+             partial: matched_partial}]
+    table = pd.DataFrame(rows).assign(**{"cat/dog": 0.9, "automobile/truck": 0.9, f"agreement with {usage}": 0.5})
+    (tmp_path / "tables").mkdir()
+    table.to_csv(tmp_path / "tables" / "03_gating_similarity_controls_full.csv", index=False)
+    text = findings.channels_by_class(tmp_path, "full").text
+    assert (f"gives +0.10 (agreement with the split 0.60, against 0.98 trained), and {matched_partial:+.2f} with its "
+            f"gates set to the trained model's on-rates, {says}") in text
+    row = findings._similarity_rows(table.set_index("features"), "gates' channel usage", "gated model")[
+        "gates' channel usage: learnt?"]
+    assert row[1] == f"trained +0.95, untrained +0.10 ({matched_partial:+.2f})"
+    assert row[2] == ("learnt" if matched_partial < 0.75 else "not learnt")
+
+
 @pytest.mark.parametrize("partial, random, says", [
     (0.95, 0.82, ", as do the pooled features of an untrained ResNet-20 (+0.82): by this test, no more class "
                  "structure than a random network's features carry"),
