@@ -120,7 +120,7 @@ def autocast(device: torch.device, precision: str):
 # (measured per machine by `python -m common.bench trainer`, which records its decisions here).
 COMPILE_DECISIONS = RESULTS_DIR / "benchmarks" / "compile_cpu.json"
 MIN_COMPILE_GAIN = 1.10  # compile on the CPU only where the compiled step is >= 10% faster
-COMPILE_PROFILES = ("paper",)  # committed `full` runs stay eager, so they reproduce bit for bit
+COMPILE_PROFILES = ("paper",)  # committed `full` runs keep the eager step they were trained with
 
 
 def compile_decisions(path: Path = COMPILE_DECISIONS) -> dict:

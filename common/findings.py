@@ -62,7 +62,10 @@ def _acc(row: pd.Series) -> str:
     return seeds.plus_minus(row["test_acc"], row["test_acc_std"], unit="%") + (f" ({n} seeds)" if n > 1 else "")
 
 
-def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Finding]:
+def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
+                        speed: Optional[pd.DataFrame] = None) -> Optional[Finding]:
+    """DY against ResNet-20 over K, among published re-implementations, on the training images, and
+    (from notebook 02's ``speed`` table, when given) in wall-clock time."""
     labels = [run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS]
     params = table.groupby("label")["params"].first().dropna()
     rows = over.loc[[label for label in labels if label in over.index]]
@@ -92,7 +95,23 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame) -> Optional[Fin
         text += (f" On the training images (un-augmented) {best.name} gains more: {seeds.signed(gain, 'd')} "
                  f"points ({train[best.name]:.2f}% against ResNet-20's {train[REFERENCE]:.2f}%, mean over seeds), "
                  f"a closer fit to the images it learnt from, not a gain on new ones.")
+    text += _dy_time(speed, int(best.name.split("=")[-1]))
     return Finding("Dynamic convolution, accuracy against K", text, "05_accuracy_vs_k.png")
+
+
+def _dy_time(speed: Optional[pd.DataFrame], k: int) -> str:
+    """" Equal MACs are not equal time: …" from notebook 02's speed table (images/s over ResNet-20's,
+    the computation the trained models use), or "" where it is missing."""
+    row = f"dy_resnet20 K={k} aggregate"  # common.bench.dynamic_throughput's label
+    if speed is None or row not in speed.index:
+        return ""
+    column = {setting: next((c for c in speed.columns if c.split(" (")[0] == setting), None)
+              for setting in ("train, batch 128", "infer, batch 1")}
+    if None in column.values():
+        return ""
+    return (f" Equal MACs are not equal time: on the CPU, DY K={k} trains at "
+            f"{speed.loc[row, column['train, batch 128']]:.2f}× ResNet-20's images/s and classifies single images "
+            f"at {speed.loc[row, column['infer, batch 1']]:.2f}× (notebook 02's benchmark).")
 
 
 def _among_reimplementations(row: pd.Series) -> str:
@@ -247,8 +266,9 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
                   if dependence is not None else pd.Series(dtype=float))
         text += (f" The uniform-L0 models, whose gates are mostly fixed"
                  + (f" ({shares.min():.0f}–{shares.max():.0f}% of live gates conditional)" if len(shares) else "")
-                 + f", sit on the static frontier (L0 = {' / '.join(f'{w:g}' for w, _ in margins)}: "
-                 f"{' / '.join(m for _, m in margins)} points, one seed each).")
+                 + f", lie within {max(abs(float(m)) for _, m in margins):.2f} points of the static frontier "
+                 f"(L0 = {' / '.join(f'{w:g}' for w, _ in margins)}: {' / '.join(m for _, m in margins)} points; "
+                 "one seed each, so no verdict).")
     speed = _read(_tables(results_dir) / f"03_gating_batch1_speed_{profile}.csv")
     if speed is not None and "gated, active channels only" in speed.index:
         fast = speed.loc["gated, active channels only"]
@@ -267,11 +287,11 @@ def _same_cost(macs: float, other: float) -> bool:
 
 def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str) -> str:
     """"the static network of equal MACs", or, when its MACs differ (``_same_cost``), "the static
-    network nearest in MACs, at 10.25M"."""
+    network nearest in MACs of those trained, at 10.25M"."""
     macs = over.loc[control, "macs"] if control in over.index else float("nan")
     if _same_cost(row["macs"], macs):
         return "the static network of equal MACs"
-    return f"the static network nearest in MACs, at {macs / 1e6:.2f}M"
+    return f"the static network nearest in MACs of those trained, at {macs / 1e6:.2f}M"
 
 
 def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
@@ -293,11 +313,13 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     else:
         untrained = table.loc[f"untrained {own.name}"]
         split = "agreement with vehicles/animals"
-        text += (f". An untrained gated model's channel usage gives {twins['untrained']:+.2f} "
-                 f"(agreement with the split {untrained[split]:.2f}, against {own[split]:.2f} trained)")
+        text += (f". What training adds shows against the same gated model untrained: its channel usage gives "
+                 f"{twins['untrained']:+.2f} (agreement with the split {untrained[split]:.2f}, against "
+                 f"{own[split]:.2f} trained)")
         if RATE_MATCHED in twins:
             text += f", and {twins[RATE_MATCHED]:+.2f} with its gates set to the trained model's on-rates"
-        text += (", so the gates learn to follow it." if _learnt(max(twins.values()), partial) else
+        text += (f", against {partial:+.2f} trained, so the gates learn to follow the split." if
+                 _learnt(max(twins.values()), partial) else
                  ", so it is not shown to be learnt: the untrained architecture gives it too.")
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")
@@ -368,7 +390,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
             family = f"DY K={ks[0]}" + (f"…{ks[-1]}" if len(ks) > 1 else "")
         if len(values):
             parts.append(f"{family} {values.min():.1f}–{values.max():.1f}% (lowest–highest of its {len(values)} "
-                         "models)" if len(values) > 1 else f"{family} {values.iloc[0]:.1f}%")
+                         "models, seed 0)" if len(values) > 1 else f"{family} {values.iloc[0]:.1f}%")
     headline_seeds = sweep.loc[sweep["model"].str.startswith(run_label(*HEADLINE)), "model"].nunique()
     extra = f", all {headline_seeds} seeds of the headline gated model" if headline_seeds > 1 else ""
     paired, compared = found.paired, ""
@@ -385,8 +407,9 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
                     + f"; seed 0 of each model{extra})")
     text = (("No model is robust" if most < ROBUST_ACC else f"A model keeps {most:.1f}% at {largest:g}/255")
             + f"{compared}: at ε = {eps:g}/255 "
-            + ("PGD, every variant image by image," if paired is not None else "the strongest PGD")
-            + f" leaves {'; '.join(parts)}; at {largest:g}/255 "
+            + ("the share of images that survive every PGD variant is" if paired is not None
+               else "the strongest PGD leaves")
+            + f" {'; '.join(parts)}; at {largest:g}/255 "
             + (f"every model is at {most:.1f}%." if most == 0 else f"every model is at {most:.1f}% or less."))
     return Finding("Adversarial attacks", text, "05_robustness_curves.png")
 
@@ -576,7 +599,7 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
     decided = [_spans_zero(row, prefix) is not None for row, prefix, _ in compared]
     answer = ("Yes" + (" for both" if len(compared) == 2 else "") if all(shown) else
               "For one family" if any(shown) else
-              "No gain shown" if all(decided) else f"No verdict yet at {epochs} epochs (one seed)")
+              "No gain shown" if all(decided) else f"No verdict yet at {epochs} epochs")
     bounds = [f"{row[f'{prefix}_ci_high']:+.2f}" for row, prefix, _ in compared if row[f"{prefix}_n"] >= 2]
     text = (f"Does input dependence beat a static network of the same cost? {answer}: "
             + ", ".join(f"{_delta(row, prefix)} points for {words}" for row, prefix, words in compared)
@@ -601,7 +624,8 @@ def reading_rules() -> str:
         "(the pairs share classes, so this is a fixed reading rule, not a test).",
         f"- **Learnt**: the trained model's partial correlation exceeds its untrained twin's by more than "
         f"{LEARNT_MARGIN:g} (for a gated model, the larger of its two untrained twins': as initialised, and "
-        f"with each gate set to the trained model's on-rate).",
+        f"with each gate set to the trained model's on-rate; that second twin was added after the first 200-epoch "
+        f"analyses and can only make the rule stricter).",
         f"- **Per image** (gating): at least {100 * GOALS['min_live_conditional']:.0f}% of live gates conditional "
         f"and per-image MACs varying by at least {100 * GOALS['min_macs_cv']:.0f}%, the selection rule's criteria.",
         "- **Differ under attack**: the difference from ResNet-20 on the same test images, paired by image "
@@ -623,7 +647,8 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
     results_dir = Path(results_dir)
     table, over = overview(results_dir, profile)
     found = [question(over, profile) if not over.empty else None,
-             dynamic_convolution(over, table) if not over.empty else None,
+             dynamic_convolution(over, table, _read(_tables(results_dir) / "02_dy_speed_benchmark.csv"))
+             if not over.empty else None,
              attention_by_class(results_dir, profile),
              channel_gating(over, results_dir, profile) if not over.empty else None,
              channels_by_class(results_dir, profile),
@@ -636,9 +661,13 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
 def findings_markdown(found: list[Finding], figures: Optional[str] = None) -> str:
     """One bullet per finding, its figure linked under ``figures`` (a path prefix; None: no
     links, e.g. where the figures follow on the same page)."""
-    return "\n".join(f"- **{f.topic}{'' if f.topic.endswith('?') else '.'}** {f.text}"
-                     + (f" ([figure]({figures}/{f.figure}))" if f.figure and figures else "")
-                     for f in found)
+    lines = []
+    for f in found:
+        lead, *details = f.text.split("\n")  # a long finding: a lead sentence, then indented sub-bullets
+        link = f" ([figure]({figures}/{f.figure}))" if f.figure and figures else ""
+        lines.append(f"- **{f.topic}{'' if f.topic.endswith('?') else '.'}** {lead}{link}")
+        lines += [f"  {detail}" for detail in details]
+    return "\n".join(lines)
 
 
 def overview(results_dir: str | Path = RESULTS_DIR, profile: str = "full"
@@ -720,9 +749,9 @@ def _comparison(table: pd.DataFrame, label: str, reference: str, column: str = "
     """``label`` minus ``reference`` paired by seed in one profile's ``seed_table``, as the
     ``d_``-prefixed n / mean / 95% interval that ``seeds.signed`` and ``seeds.verdict_word`` read."""
     diffs = seeds.paired_differences(table[table["label"].isin([label, reference])], reference, column)
-    row = diffs.loc[label] if label in diffs.index else {"n": 0, "mean": float("nan"),
+    row = diffs.loc[label] if label in diffs.index else {"seeds": "", "n": 0, "mean": float("nan"),
                                                          "ci_low": float("nan"), "ci_high": float("nan")}
-    return {f"d_{key}": row[key] for key in ("n", "mean", "ci_low", "ci_high")}
+    return {f"d_{key}": row[key] for key in ("seeds", "n", "mean", "ci_low", "ci_high")}
 
 
 def _against_constant(values: pd.Series, constant: float) -> dict:
@@ -738,7 +767,7 @@ def _over_frontier(table: pd.DataFrame, label: str) -> dict:
     static = table.loc[table["family"] == FAMILIES["resnet20"], "label"].unique().tolist()
     found = seeds.frontier_margins(table, static, [label])
     row = found.loc[label] if label in found.index else {"n": 0}
-    return {f"d_{key}": row.get(key, float("nan")) for key in ("n", "mean", "ci_low", "ci_high")}
+    return {f"d_{key}": row.get(key, float("nan")) for key in ("seeds", "n", "mean", "ci_low", "ci_high")}
 
 
 def comparisons(table: pd.DataFrame) -> dict[str, dict]:
@@ -1017,7 +1046,7 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
             f"finish ({finished} of {planned} so far).{still}"), None)
     paper_named, full_named = paper_over.rename(index=reader_name), full_over.rename(index=reader_name)
     waiting = [label for label in map(reader_name, paper_models()) if label not in done]
-    accuracy = (f"With at least one seed finished at {long}: " + ", ".join(done)
+    accuracy = ("**Accuracy.** " + f"With at least one seed finished at {long}: " + ", ".join(done)
                 + (f"; none finished yet: {', '.join(waiting)}" if waiting else "") + ". Test accuracy: "
                 + "; ".join(f"{label} {_acc(paper_named.loc[label])} at {long}"
                             + (f" against {_acc(full_named.loc[label])} at {short}"
@@ -1025,13 +1054,15 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
                             for label in done))
     if REFERENCE in paper_over.index:  # the literature's ResNet-20s, trained on the original images
         reference = paper_over.loc[REFERENCE, "test_acc"]
-        accuracy += (f". Our ResNet-20 at {long} against the published ones, all trained on the original "
-                     "images: " + ", ".join(
+        published = (f"**Against published ResNet-20s.** Ours at {long} against the published ones, all trained "
+                     "on the original images: " + ", ".join(
                          f"{p.source.split(' (')[0]} {p.static_acc:.2f}% ({reference - p.static_acc:+.2f} points)"
                          for p in RESNET20) + ". This study has not trained on the original images, so how "
                      "much of that gap the JPEG copy costs is not measured directly"
                      + _published(results_dir, paper_over.loc[REFERENCE]))
-    accuracy += _control_cost(full_over, paper_over)
+    else:
+        published = ""
+    cost = _control_cost(full_over, paper_over).removeprefix(". ")
     table = _conclusions({"full": full_table, "paper": paper_table})
     by_outcome = {outcome: [name for name, row in table.iterrows() if row[SAME].startswith(outcome)]
                   for outcome in ("same", "changes", "pending")}
@@ -1061,5 +1092,9 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     per_image = ("" if not len(outcome) else
                  f" The {len(outcome)} analyses of notebooks 02–04 (class structure of attention and channel "
                  f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending
-                 else f" Analyses of notebooks 02–04: {'; '.join(parts)}.")
-    return Finding("Training length", f"{verdicts}.{per_image} {accuracy}.{still}", "05_profiles.png")
+                 else f" **Analyses of notebooks 02–04** ({len(outcome)}, seed 0): {'; '.join(parts)}.")
+    lead, _, detail = verdicts.partition(". ")  # the counts lead; the rest as sub-bullets, one subject each
+    items = [f"**Verdicts.** {detail}" if detail else "", per_image.strip(), accuracy, published,
+             f"**Cost.** {cost}" if cost else "", still.strip()]
+    return Finding("Training length", lead + "." + "".join(f"\n- {item.rstrip('.')}." for item in items if item),
+                   "05_profiles.png")

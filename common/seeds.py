@@ -205,7 +205,7 @@ def overview(table: pd.DataFrame, reference: str = REFERENCE,
                          for label, control in out["nearest_static"].dropna().items()]
                         or [paired_differences(table.iloc[:0], reference)])
     for prefix, part in [("delta", diffs), ("margin", margins), ("nearest", nearest)]:
-        for col in ["n", "mean", "ci_low", "ci_high"]:
+        for col in ["seeds", "n", "mean", "ci_low", "ci_high"]:
             out[f"{prefix}_{col}"] = part[col].reindex(out.index)
     # static models first (costliest first), then each dynamic family in order of cost
     key = [(label not in static, row["family"] if label not in static else "", -row["macs"]
@@ -214,12 +214,14 @@ def overview(table: pd.DataFrame, reference: str = REFERENCE,
 
 
 def signed(row, prefix: str) -> str:
-    """A difference over seeds: "+0.43 [-0.84, +1.69]", "+0.47 (1 seed)" or "–"."""
+    """A difference over seeds: "+0.43 [-0.84, +1.69]", "+0.47 (seed 0 only)" (the one seed both
+    sides have; "(1 seed)" where the row does not say which) or "–"."""
     n, mean = row[f"{prefix}_n"], row[f"{prefix}_mean"]
     if n != n or n == 0:
         return "–"
     if n < 2:
-        return f"{mean:+.2f} (1 seed)"
+        which = row.get(f"{prefix}_seeds")
+        return f"{mean:+.2f} " + (f"(seed {which} only)" if isinstance(which, str) and which else "(1 seed)")
     return f"{mean:+.2f} [{row[f'{prefix}_ci_low']:+.2f}, {row[f'{prefix}_ci_high']:+.2f}]"
 
 

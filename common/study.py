@@ -148,6 +148,29 @@ def transfer_relations(matrix: pd.DataFrame, info: dict[str, dict]) -> pd.DataFr
                                        "target_acc"])
 
 
+SHARED = "same family, shared epochs"  # transfer_relations' relation of runs with common first epochs
+
+
+def transfer_takeaway(relations: pd.DataFrame) -> str:
+    """What a ``transfer_relations`` table says about family against shared training: the mean
+    target accuracy of runs with shared epochs beside the range of the other within-family
+    relations' means (lower: the attack transfers better)."""
+    if SHARED not in relations["relation"].values:
+        return "No two runs here share training epochs, so this set of runs cannot tell shared history from family."
+    within = relations[relations["relation"] != "other family"]
+    means = within.groupby("relation")["target_acc"].mean()
+    shared, others = means[SHARED], means.drop(SHARED)
+    if others.empty:
+        return f"Runs that share their first epochs: {shared:.1f}%, with no other within-family pair to compare."
+    span = f"{others.min():.1f}–{others.max():.1f}%" if len(others) > 1 else f"{others.iloc[0]:.1f}%"
+    return (f"Between runs that share their first epochs the target accuracy is {shared:.1f}%, against {span} for "
+            "the other within-family relations (mean per relation): " + (
+                "the attack transfers better between them than between any other runs of one family, so shared "
+                "training history, not the family, explains that part of the transfer." if shared < others.min() else
+                "they do not transfer better than every other within-family relation, so shared training history "
+                "does not explain the within-family transfer here."))
+
+
 def strongest_pgd(sweep: pd.DataFrame, eps_255: float) -> pd.Series:
     """Per model, the lowest accuracy of any PGD variant (naive or straight-through, any number
     of steps) at ``eps_255`` in notebook 04's long robustness table: the strongest attack tried."""

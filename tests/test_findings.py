@@ -72,7 +72,7 @@ def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
     for run, acc in [("resnet20", 91.5), ("dy4", 92.0), ("headline", 88.0), ("width0.5", 87.0)]:
         write_run(full_study, run, "paper", 0, acc)
     table = findings.conclusions(full_study)
-    assert table.loc["DY K=4 against ResNet-20", "200 epochs: Δ (points) [95% CI]"] == "+0.50 (1 seed)"
+    assert table.loc["DY K=4 against ResNet-20", "200 epochs: Δ (points) [95% CI]"] == "+0.50 (seed 0 only)"
     assert table.loc["DY K=4 against ResNet-20", "200 epochs: verdict"] == "one seed"
     assert set(table[findings.SAME].iloc[:5]) == {"pending (1 of 3 seeds at 200 epochs)"}
     side = findings.profiles_side_by_side(full_study)
@@ -83,7 +83,7 @@ def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
     assert ("With at least one seed finished at 200 epochs: ResNet-20, DY K=4, headline gated model, ResNet-20 ×0.5 "
             "width; none finished yet: ResNet-20 ×0.45 width.") in text
     assert "Waiting for 3 seeds at 200 epochs before a verdict" in text
-    assert ("Our ResNet-20 at 200 epochs against the published ones, all trained on the original images: "
+    assert ("Ours at 200 epochs against the published ones, all trained on the original images: "
             "He et al. 2016 91.25% (+0.25 points)") in text  # 91.50 - 91.25: the gap is signed, whichever way it goes
 
 
@@ -209,12 +209,12 @@ def test_the_question_names_a_model_still_training_and_gives_no_verdict_on_one_s
     _, over = findings.overview(full_study, "paper")
     answer = findings.question(over, "paper").text
     assert answer.startswith("Does input dependence beat a static network of the same cost? No verdict yet at "
-                             "200 epochs (one seed): +1.00 (1 seed) points for the headline gated model against "
-                             "the static network nearest in MACs, at 10.40M")
+                             "200 epochs: +1.00 (seed 0 only) points for the headline gated model against "
+                             "the static network nearest in MACs of those trained, at 10.40M")
     assert answer.endswith("DY K=4 has no finished run at 200 epochs yet.") and "at most" not in answer
 
 
-@pytest.mark.parametrize("untrained_partial, says", [(0.10, "so the gates learn to follow it."),
+@pytest.mark.parametrize("untrained_partial, says", [(0.10, "against +0.95 trained, so the gates learn to follow the split."),
                                                      (0.90, "so it is not shown to be learnt")])
 def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, untrained_partial, says):
     usage, static = "gated X channel usage", "ResNet-20 pooled features"
@@ -228,10 +228,11 @@ def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, unt
     (tmp_path / "tables").mkdir()
     pd.DataFrame(rows).to_csv(tmp_path / "tables" / "03_gating_similarity_controls_full.csv", index=False)
     text = findings.channels_by_class(tmp_path, "full").text
-    assert f"An untrained gated model's channel usage gives {untrained_partial:+.2f} (agreement with the split 0.60, against 0.98 trained), {says}" in text
+    assert (f"What training adds shows against the same gated model untrained: its channel usage gives "
+            f"{untrained_partial:+.2f} (agreement with the split 0.60, against 0.98 trained), {says}") in text
 
 
-@pytest.mark.parametrize("matched_partial, says", [(0.30, "so the gates learn to follow it."),
+@pytest.mark.parametrize("matched_partial, says", [(0.30, "against +0.95 trained, so the gates learn to follow the split."),
                                                    (0.80, "so it is not shown to be learnt")])
 def test_learnt_channel_classes_must_also_beat_untrained_gates_at_the_trained_on_rates(tmp_path, matched_partial,
                                                                                       says):
@@ -364,6 +365,13 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
     table, over = findings.overview(full_study, "paper")
     text = findings.dynamic_convolution(over, table).text
     assert "DY K=4 reaches 92.00 ± 0.30% (3 seeds)" in text and "Over K" not in text
+    assert "Equal MACs are not equal time" not in text  # no speed table given
+    speed = pd.DataFrame({"train, batch 128 (bf16)": [1.0, 0.501], "infer, batch 128 (bf16)": [1.0, 0.434],
+                          "infer, batch 1 (bf16)": [1.0, 0.378]},
+                         index=["resnet20", "dy_resnet20 K=4 aggregate"])
+    assert text + (" Equal MACs are not equal time: on the CPU, DY K=4 trains at 0.50× ResNet-20's images/s and "
+                   "classifies single images at 0.38× (notebook 02's benchmark).") == findings.dynamic_convolution(
+        over, table, speed).text
     assert findings.question(over, "paper").text.startswith(
         "Does input dependence beat a static network of the same cost? Yes for both")
 
@@ -467,7 +475,7 @@ def test_a_one_seed_analysis_at_200_epochs_is_pending(full_study):
     assert table.loc[cap, "30 epochs"] == "-2.00 to -1.00: static higher at every cap"
     assert table.loc[cap, findings.SAME] == "pending (one seed: no verdict)"
     write_run(full_study, "resnet20", "paper", 0, 88.0)
-    assert " Analyses of notebooks 02–04: 1, made on one seed, gives no verdict. " in \
+    assert "\n- **Analyses of notebooks 02–04** (1, seed 0): 1, made on one seed, gives no verdict.\n" in \
         findings.training_length(full_study).text
 
 

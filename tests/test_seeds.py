@@ -83,7 +83,7 @@ def test_overview_puts_each_model_against_resnet20_and_the_frontier():
     assert over.loc["gated L0=1.0", "nearest_mean"] == pytest.approx(4.0)  # 84 - 80, paired
     assert over.loc["DY K=4", "nearest_static"] == "ResNet-20"
     text = seeds.overview_markdown(over, 40e6)
-    assert "| DY K=4 | 0 | 41.00M | 102.5% | 91.00 (1 seed) | +1.00 (1 seed) | +1.00 (1 seed) (ResNet-20) | – |" in text
+    assert "| DY K=4 | 0 | 41.00M | 102.5% | 91.00 (1 seed) | +1.00 (seed 0 only) | +1.00 (seed 0 only) (ResNet-20) | – |" in text
     assert "84.00 ± 0.00" in text
 
 
@@ -119,7 +119,7 @@ def test_kernel_sweep_keeps_every_seed_of_plain_dy_runs_and_pairs_them():
     delta = "paired Δ test vs ResNet-20 [95% CI]"
     assert summary.loc["DY K=4", delta] == "+1.00 [+1.00, +1.00]"  # +1 on every seed: std 0 paired
     assert summary.loc["DY K=4", "what the interval supports"].startswith("ahead")
-    assert summary.loc["DY K=2", delta] == "-2.00 (1 seed)"  # paired with ResNet-20's seed 1 only
+    assert summary.loc["DY K=2", delta] == "-2.00 (seed 1 only)"  # paired with ResNet-20's seed 1 only
     assert summary.loc["DY K=2", "what the interval supports"] == "one seed: no interval"
 
 
