@@ -183,13 +183,19 @@ def epochs_per_device(history: list[dict], unrecorded: str) -> dict[str, int]:
 
 
 def trained_on(metrics: dict) -> str:
-    """The device and precision a finished run trained with, e.g. "AMD EPYC CPU (1 threads),
+    """The device and precision a finished run trained with, e.g. "AMD EPYC CPU (1 thread),
     bf16"; a run resumed on another device lists its epochs on each, e.g. "18 epochs NVIDIA
-    H100, bf16 + 12 epochs AMD EPYC CPU (1 threads), fp32"."""
+    H100, bf16 + 12 epochs AMD EPYC CPU (1 thread), fp32"."""
     per_device = metrics.get("epochs_per_device", {})
     if len(per_device) < 2:
-        return ", ".join(filter(None, [metrics["device_name"], metrics.get("precision")]))
-    return " + ".join(f"{epochs} epochs {device}" for device, epochs in per_device.items())
+        return _singular(", ".join(filter(None, [metrics["device_name"], metrics.get("precision")])))
+    return " + ".join(f"{epochs} epochs {_singular(device)}" for device, epochs in per_device.items())
+
+
+def _singular(device: str) -> str:
+    # ``config.device_name`` writes "(1 threads)"; runs key their epochs by that exact string,
+    # so it is kept in the files and only read as a reader would write it.
+    return device.replace("(1 threads)", "(1 thread)")
 
 
 def load_history(run_dir: str | Path):

@@ -44,6 +44,9 @@ def test_results_table_lists_finished_runs(tmp_path):
     metrics["epochs_per_device"] = {"H100, bf16": 18, "cpu, fp32": 12}
     (run / "metrics.json").write_text(json.dumps(metrics))
     assert "1.00 h, 18 epochs H100, bf16 + 12 epochs cpu, fp32 |" in results_table(tmp_path)
+    metrics["epochs_per_device"] = {"H100, bf16": 18, "EPYC CPU (1 threads), fp32": 12}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    assert "1.00 h, 18 epochs H100, bf16 + 12 epochs EPYC CPU (1 thread), fp32 |" in results_table(tmp_path)
 
 
 def test_markers_are_required():
