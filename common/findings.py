@@ -179,8 +179,8 @@ def _random_features(table: pd.DataFrame, static: pd.Series, partial: float) -> 
     if not follows_split(partial):
         return f", a test that the pooled features of an untrained ResNet-20 pass ({value:+.2f})"
     if partial - value <= LEARNT_MARGIN:
-        return (f", as do the pooled features of an untrained ResNet-20 ({value:+.2f}): by this test, no more "
-                f"class structure than a random network's features carry")
+        return (f", as do the pooled features of an untrained ResNet-20 ({value:+.2f}): this test alone does not "
+                f"set trained features apart from random ones")
     return f", beyond the pooled features of an untrained ResNet-20 ({value:+.2f})"
 
 
@@ -249,14 +249,14 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
         per_image = _per_image(d)
-        text += ((" Its decisions are per image, as the selection rule required" if per_image else
-                  " Its decisions are less per image than the selection rule required")
+        text += ((" On seed 0 its decisions are per image, as the selection rule required" if per_image else
+                  " On seed 0 its decisions are less per image than the selection rule required")
                  + f" (at least {100 * GOALS['min_live_conditional']:.0f}% of live gates conditional, per-image MACs "
                  f"varying by at least {100 * GOALS['min_macs_cv']:.0f}%): "
                  f"{d['live gates conditional (%)']:.0f}% of its live gates are conditional (on for "
                  f"{100 * CONDITIONAL_RANGE[0]:.0f}–{100 * CONDITIONAL_RANGE[1]:.0f}% of images), its per-image MACs vary by {d['MACs spread (%)']:.1f}% (std / "
                  f"mean), and freezing every gate to its majority decision costs "
-                 f"{-d['Δ frozen (points)']:.2f} points (seed 0, no retraining"
+                 f"{-d['Δ frozen (points)']:.2f} points (no retraining"
                  + (f"; the frozen network executes {d['frozen MACs vs ResNet-20']:.2f}× ResNet-20's MACs against "
                     f"{d['MACs vs ResNet-20']:.2f}×, so not all of that is input dependence"
                     if "frozen MACs vs ResNet-20" in d
@@ -311,11 +311,8 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     if not twins:
         text += "."
     else:
-        untrained = table.loc[f"untrained {own.name}"]
-        split = "agreement with vehicles/animals"
-        text += (f". What training adds shows against the same gated model untrained: its channel usage gives "
-                 f"{twins['untrained']:+.2f} (agreement with the split {untrained[split]:.2f}, against "
-                 f"{own[split]:.2f} trained)")
+        text += (f". What training adds shows against the same gated model untrained: by the same partial "
+                 f"correlation its channel usage gives {twins['untrained']:+.2f}")
         if RATE_MATCHED in twins:
             text += f", and {twins[RATE_MATCHED]:+.2f} with its gates set to the trained model's on-rates"
         text += (f", against {partial:+.2f} trained, so the gates learn to follow the split." if
@@ -401,11 +398,13 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         compared = ((f" and {_none_of(parts)} from ResNet-20" if not beyond else
                      f"; {', '.join(beyond)} differ from ResNet-20")
                     + f" (each model against ResNet-20 on the same {found.images} test images, paired by image, "
-                    f"an image counting as robust only if it survives every PGD variant: "
+                    f"an image counting as robust only if it survives every PGD variant, for gated models the "
+                    f"straight-through ones adapted to their gates too: "
                     + ("differences " if len(spread) > 1 else "difference ") + _range(spread, "+.1f") + " points, "
                     + ("95% intervals " if len(half) > 1 else "95% interval ") + _range(half, ".1f", "±")
                     + f"; seed 0 of each model{extra})")
-    text = (("No model is robust" if most < ROBUST_ACC else f"A model keeps {most:.1f}% at {largest:g}/255")
+    text = ((f"No model is robust at {largest:g}/255" if most < ROBUST_ACC else
+             f"A model keeps {most:.1f}% at {largest:g}/255")
             + f"{compared}: at ε = {eps:g}/255 "
             + ("the share of images that survive every PGD variant is" if paired is not None
                else "the strongest PGD leaves")
@@ -422,13 +421,13 @@ def _range(values: pd.Series, spec: str, prefix: str = "") -> str:
 
 
 def _none_of(parts: list[str]) -> str:
-    """"neither dynamic family differs" when both families were attacked, else "<the one> does
-    not differ"."""
+    """"neither dynamic family is distinguishable" when both families were attacked, else "<the
+    one> is not distinguishable"."""
     families = [part.split()[0] for part in parts if not part.startswith("ResNet-20")]
     if len(families) > 1:
-        return "neither dynamic family differs"
+        return "neither dynamic family is distinguishable"
     names = {"DY": "dynamic convolution", "gated": "channel gating"}
-    return f"{names.get(families[0], families[0]) if families else 'no other model'} does not differ"
+    return f"{names.get(families[0], families[0]) if families else 'no other model'} is not distinguishable"
 
 
 CAP_INTERVAL = ("capped − static: 95% CI low", "capped − static: 95% CI high")  # notebook 04's columns
@@ -1081,18 +1080,21 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     outcome = by_length[SAME] if len(by_length) else pd.Series(dtype=str)
     changed = [f"{name} ({outcome[name].split(': ')[1]})" for name in outcome.index
                if outcome[name].startswith("changes")]
-    one_seed = outcome.str.startswith("pending (one seed").sum()  # made, but one seed decides nothing
+    single = [name for name in outcome.index if outcome[name].startswith("pending (one seed")]
+    one_seed = len(single)  # made, but one seed decides nothing
     pending = outcome.str.startswith("pending").sum() - one_seed
     analysed = len(outcome) - pending - one_seed
     parts = ([f"{(outcome == 'same').sum()} of the {analysed} made at {long} keep their conclusion"
               + (f"; changed: {'; '.join(changed)}" if changed else "")] if analysed else [])
     more = " more" if analysed else ""
-    parts += [f"{one_seed}{more}, made on one seed, {'gives' if one_seed == 1 else 'give'} no verdict"] if one_seed else []
+    parts += [f"{one_seed}{more}, made on one seed, {'gives' if one_seed == 1 else 'give'} no verdict "
+              f"({'; '.join(name + ' ' + by_length.loc[name, long].split(': ')[0] for name in single)})"
+              ] if one_seed else []
     parts += [f"{pending} not yet made"] if pending else []
     per_image = ("" if not len(outcome) else
                  f" The {len(outcome)} analyses of notebooks 02–04 (class structure of attention and channel "
                  f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending
-                 else f" **Analyses of notebooks 02–04** ({len(outcome)}, seed 0): {'; '.join(parts)}.")
+                 else f" **Analyses of notebooks 02–04** ({len(outcome)} in all, on seed 0): {'; '.join(parts)}.")
     lead, _, detail = verdicts.partition(". ")  # the counts lead; the rest as sub-bullets, one subject each
     items = [f"**Verdicts.** {detail}" if detail else "", per_image.strip(), accuracy, published,
              f"**Cost.** {cost}" if cost else "", still.strip()]

@@ -154,20 +154,22 @@ SHARED = "same family, shared epochs"  # transfer_relations' relation of runs wi
 def transfer_takeaway(relations: pd.DataFrame) -> str:
     """What a ``transfer_relations`` table says about family against shared training: the mean
     target accuracy of runs with shared epochs beside the range of the other within-family
-    relations' means (lower: the attack transfers better)."""
+    groups' means, per relation and family (lower: the attack transfers better)."""
     if SHARED not in relations["relation"].values:
         return "No two runs here share training epochs, so this set of runs cannot tell shared history from family."
     within = relations[relations["relation"] != "other family"]
-    means = within.groupby("relation")["target_acc"].mean()
-    shared, others = means[SHARED], means.drop(SHARED)
+    means = within.groupby(["relation", "family"])["target_acc"].mean()
+    shared, others = means.loc[[SHARED]], means.drop(SHARED, level="relation")
+    low, high = shared.min(), shared.max()
+    value = f"{low:.1f}%" if len(shared) == 1 else f"{low:.1f}–{high:.1f}%"
     if others.empty:
-        return f"Runs that share their first epochs: {shared:.1f}%, with no other within-family pair to compare."
+        return f"Runs that share their first epochs: {value}, with no other within-family pair to compare."
     span = f"{others.min():.1f}–{others.max():.1f}%" if len(others) > 1 else f"{others.iloc[0]:.1f}%"
-    return (f"Between runs that share their first epochs the target accuracy is {shared:.1f}%, against {span} for "
-            "the other within-family relations (mean per relation): " + (
+    return (f"Between runs that share their first epochs the target accuracy is {value}, against {span} for the "
+            "other within-family groups (mean per relation and family): " + (
                 "the attack transfers better between them than between any other runs of one family, so shared "
-                "training history, not the family, explains that part of the transfer." if shared < others.min() else
-                "they do not transfer better than every other within-family relation, so shared training history "
+                "training history, not the family, explains that part of the transfer." if high < others.min() else
+                "they do not transfer better than every other within-family group, so shared training history "
                 "does not explain the within-family transfer here."))
 
 

@@ -228,8 +228,8 @@ def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, unt
     (tmp_path / "tables").mkdir()
     pd.DataFrame(rows).to_csv(tmp_path / "tables" / "03_gating_similarity_controls_full.csv", index=False)
     text = findings.channels_by_class(tmp_path, "full").text
-    assert (f"What training adds shows against the same gated model untrained: its channel usage gives "
-            f"{untrained_partial:+.2f} (agreement with the split 0.60, against 0.98 trained), {says}") in text
+    assert (f"What training adds shows against the same gated model untrained: by the same partial correlation its "
+            f"channel usage gives {untrained_partial:+.2f}, {says}") in text
 
 
 @pytest.mark.parametrize("matched_partial, says", [(0.30, "against +0.95 trained, so the gates learn to follow the split."),
@@ -249,7 +249,7 @@ def test_learnt_channel_classes_must_also_beat_untrained_gates_at_the_trained_on
     (tmp_path / "tables").mkdir()
     table.to_csv(tmp_path / "tables" / "03_gating_similarity_controls_full.csv", index=False)
     text = findings.channels_by_class(tmp_path, "full").text
-    assert (f"gives +0.10 (agreement with the split 0.60, against 0.98 trained), and {matched_partial:+.2f} with its "
+    assert (f"gives +0.10, and {matched_partial:+.2f} with its "
             f"gates set to the trained model's on-rates, {says}") in text
     row = findings._similarity_rows(table.set_index("features"), "gates' channel usage", "gated model")[
         "gates' channel usage: learnt?"]
@@ -258,8 +258,8 @@ def test_learnt_channel_classes_must_also_beat_untrained_gates_at_the_trained_on
 
 
 @pytest.mark.parametrize("partial, random, says", [
-    (0.95, 0.82, ", as do the pooled features of an untrained ResNet-20 (+0.82): by this test, no more class "
-                 "structure than a random network's features carry"),
+    (0.95, 0.82, ", as do the pooled features of an untrained ResNet-20 (+0.82): this test alone does not set "
+                 "trained features apart from random ones"),
     (0.95, 0.50, ", beyond the pooled features of an untrained ResNet-20 (+0.50)"),
     (-0.21, 0.81, ", a test that the pooled features of an untrained ResNet-20 pass (+0.81)"),
     (0.95, 0.10, "; the pooled features of an untrained ResNet-20 give +0.10 by the same test")])
@@ -343,14 +343,14 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
             for eps, acc in ((0, 90.0), (1, at1), (8, 0.0))]
     (tmp_path / "tables").mkdir()
     pd.DataFrame(rows).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
-    assert findings.attacks(tmp_path, "paper").text.startswith("No model is robust: at ε = 1/255")  # nothing paired
+    assert findings.attacks(tmp_path, "paper").text.startswith("No model is robust at 8/255: at ε = 1/255")  # nothing paired
     assert "attacks: models differ at ε = 1/255?" not in findings.analyses(tmp_path, "paper")
     ref = np.arange(300) < 165  # ResNet-20 survives 55% of the images
     robust = pd.DataFrame({"ResNet-20": ref, "DY K=4": np.arange(300) < 210,  # 70%: +15 points
                            findings.run_label(*HEADLINE): ref ^ (np.arange(300) % 50 == 0)})  # 6 flips, net -2
     paired_by_image(robust, "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
     text = findings.attacks(tmp_path, "paper").text
-    assert text.startswith("No model is robust; DY K=4 differ from ResNet-20 (each model against ResNet-20 on the "
+    assert text.startswith("No model is robust at 8/255; DY K=4 differ from ResNet-20 (each model against ResNet-20 on the "
                            "same 300 test images, paired by image")
     assert "DY K=4 70.0%" in text and "every model is at 0.0%." in text
     found = findings.analyses(tmp_path, "paper")
@@ -475,7 +475,8 @@ def test_a_one_seed_analysis_at_200_epochs_is_pending(full_study):
     assert table.loc[cap, "30 epochs"] == "-2.00 to -1.00: static higher at every cap"
     assert table.loc[cap, findings.SAME] == "pending (one seed: no verdict)"
     write_run(full_study, "resnet20", "paper", 0, 88.0)
-    assert "\n- **Analyses of notebooks 02–04** (1, seed 0): 1, made on one seed, gives no verdict.\n" in \
+    assert ("\n- **Analyses of notebooks 02–04** (1 in all, on seed 0): 1, made on one seed, gives no verdict "
+            f"({cap} -1.00 to +0.47).\n") in \
         findings.training_length(full_study).text
 
 
@@ -487,6 +488,6 @@ def test_a_frozen_network_that_runs_fewer_macs_is_said(full_study, frozen_macs, 
         full_study / "tables" / "03_gating_input_dependence_full.csv", index=False)
     _, over = findings.overview(full_study, "full")
     text = findings.channel_gating(over, full_study, "full").text
-    assert "costs 19.20 points (seed 0, no retraining" in text
+    assert "On seed 0 its decisions" in text and "costs 19.20 points (no retraining" in text
     assert ("the frozen network executes 0.14× ResNet-20's MACs against 0.26×, so not all of that is input "
             "dependence" in text) == says

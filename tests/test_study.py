@@ -322,12 +322,13 @@ def test_paired_by_image_counts_the_images_only_one_model_survives():
 
 def test_the_transfer_takeaway_says_whether_shared_epochs_explain_the_transfer():
     def relations(shared_acc):
-        rows = [("same family, shared epochs", shared_acc), ("same family, shared epochs", shared_acc),
-                ("same family, same seed", 12.0), ("same model, other seed", 8.0), ("other family", 20.0)]
-        return pd.DataFrame(rows, columns=["relation", "target_acc"])
+        rows = [("same family, shared epochs", "gated", shared_acc), ("same family, shared epochs", "gated", shared_acc),
+                ("same family, same seed", "gated", 12.0), ("same model, other seed", "gated", 13.0),
+                ("same model, other seed", "static", 8.0), ("other family", "mixed", 20.0)]
+        return pd.DataFrame(rows, columns=["relation", "family", "target_acc"])
 
     assert study.transfer_takeaway(relations(3.0)).startswith(
-        "Between runs that share their first epochs the target accuracy is 3.0%, against 8.0–12.0% for the other "
-        "within-family relations (mean per relation): the attack transfers better between them")
+        "Between runs that share their first epochs the target accuracy is 3.0%, against 8.0–13.0% for the other "
+        "within-family groups (mean per relation and family): the attack transfers better between them")
     assert "does not explain" in study.transfer_takeaway(relations(10.0))
     assert study.transfer_takeaway(relations(3.0).iloc[2:]).startswith("No two runs here share training epochs")
