@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import COMPILE_DECISIONS, MIN_COMPILE_GAIN, compile_decisions
+from .names import throughput_label
 from .paths import RESULTS_DIR
 
 BENCH_DIR = RESULTS_DIR / "benchmarks"
@@ -69,10 +70,12 @@ def vs_reference(result: dict, model: str, mode: str, batch_size: int) -> float:
 
 
 def ratio_table(result: dict) -> pd.DataFrame:
-    """A throughput benchmark as a table: one row per model, one column per setting
-    ("train, batch 128" ...), each cell the model's images/s over the reference's (median of rounds)."""
+    """A throughput benchmark as a table: one row per model (``names.throughput_label``), one column per
+    setting ("train, batch 128" ...), each cell the model's images/s over the reference's (median of
+    rounds)."""
     rows = pd.DataFrame(result["rows"])
+    rows["model"] = rows["model"].map(throughput_label)
     rows["setting"] = rows["mode"] + ", batch " + rows["batch_size"].astype(str) + " (" + rows["precision"] + ")"
     table = rows.pivot_table(index="model", columns="setting", values="vs_reference", sort=False)
-    table.columns.name = f"images/s vs {result['reference']}"
+    table.columns.name = f"images/s vs {throughput_label(result['reference'])}"
     return table

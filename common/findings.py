@@ -21,7 +21,7 @@ from .selection import GOALS, decides_per_image
 from .manifest import (ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGHTS, SEEDS,
                        parse_run, queue)
 from .models.gating import CONDITIONAL_RANGE
-from .names import FAMILIES, run_label
+from .names import FAMILIES, run_label, throughput_label
 from .paths import PUBLISHED_CHECK, RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE
 from .seeds import REFERENCE
@@ -102,7 +102,7 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
 def _dy_time(speed: Optional[pd.DataFrame], k: int) -> str:
     """" Equal MACs are not equal time: …" from notebook 02's speed table (images/s over ResNet-20's,
     the computation the trained models use), or "" where it is missing."""
-    row = f"dy_resnet20 K={k} aggregate"  # common.bench.dynamic_throughput's label
+    row = throughput_label(f"dy_resnet20 K={k} aggregate")  # the computation the trained models use
     if speed is None or row not in speed.index:
         return ""
     column = {setting: next((c for c in speed.columns if c.split(" (")[0] == setting), None)

@@ -118,3 +118,18 @@ def layer_name(module: str) -> str:
         return module
     stage, block, rest = found.groups()
     return f"s{int(stage) + 1}.b{int(block) + 1}" + (f".{rest}" if rest else "")
+
+
+DY_COMPUTATIONS = {"aggregate": "kernels mixed per image", "dense": "K convolutions, outputs mixed"}
+
+
+def throughput_label(label: str) -> str:
+    """A throughput benchmark row's label (``common.bench``: "resnet20", "dy_resnet20 K=4
+    aggregate") as the report names it: "ResNet-20", "DY K=4, kernels mixed per image"; any
+    other label unchanged."""
+    name, *rest = label.split()
+    if name == "resnet20" and not rest:
+        return run_label("resnet20")
+    if name == "dy_resnet20" and len(rest) == 2 and rest[1] in DY_COMPUTATIONS:
+        return f"DY {rest[0]}, {DY_COMPUTATIONS[rest[1]]}"
+    return label

@@ -59,6 +59,15 @@ def test_ratio_table_and_load(tmp_path):
         load("missing", tmp_path)
 
 
+def test_benchmark_rows_are_named_as_the_report_names_models():
+    from common.names import throughput_label
+
+    assert throughput_label("resnet20") == "ResNet-20"
+    assert throughput_label("dy_resnet20 K=4 aggregate") == "DY K=4, kernels mixed per image"
+    assert throughput_label("dy_resnet20 K=2 dense") == "DY K=2, K convolutions, outputs mixed"
+    assert throughput_label("base") == "base"
+
+
 def test_trainer_benchmark_times_the_real_loop():
     from common.bench import trainer_speed
 

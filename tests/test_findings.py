@@ -368,7 +368,7 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
     assert "Equal MACs are not equal time" not in text  # no speed table given
     speed = pd.DataFrame({"train, batch 128 (bf16)": [1.0, 0.501], "infer, batch 128 (bf16)": [1.0, 0.434],
                           "infer, batch 1 (bf16)": [1.0, 0.378]},
-                         index=["resnet20", "dy_resnet20 K=4 aggregate"])
+                         index=["ResNet-20", "DY K=4, kernels mixed per image"])
     assert text + (" Equal MACs are not equal time: on the CPU, DY K=4 trains at 0.50× ResNet-20's images/s and "
                    "classifies single images at 0.38× (notebook 02's benchmark).") == findings.dynamic_convolution(
         over, table, speed).text
