@@ -141,7 +141,7 @@ def gating_inference(model: nn.Module, images: torch.Tensor, rounds: int = 3) ->
     model = model.cpu().eval()
     static = build_model("resnet20").eval()
     static.load_state_dict(model.state_dict(), strict=False)  # everything but the gates
-    ways = {"resnet20": static, "gated, all channels computed": model,
+    ways = {"ResNet-20": static, "gated, all channels computed": model,
             "gated, active channels only": lambda x: forward_active_channels(model, x)}
     seconds = dict.fromkeys(ways, 0.0)
     batch = [to_float(images[i:i + 1]) for i in range(len(images))]
@@ -153,7 +153,7 @@ def gating_inference(model: nn.Module, images: torch.Tensor, rounds: int = 3) ->
                 started = time.perf_counter()
                 fn(x)
                 seconds[name] += time.perf_counter() - started
-    macs = {"resnet20": count_macs(static),
+    macs = {"ResNet-20": count_macs(static),
             "gated, all channels computed": count_macs(model),
             "gated, active channels only": executed_macs(model, images).mean().item()}
     rows = [{"way": name, "images_per_s": round(rounds * len(batch) / seconds[name], 1),
