@@ -744,13 +744,16 @@ def profile_epochs(profiles=("full", "paper")) -> dict[str, int]:
     return {profile: PROFILES[profile]["epochs"] for profile in profiles}
 
 
+_D_KEYS = ("seeds", "n", "mean", "ci_low", "ci_high")  # what a comparison's ``d_`` dict carries
+
+
 def _comparison(table: pd.DataFrame, label: str, reference: str, column: str = "test_acc") -> dict:
     """``label`` minus ``reference`` paired by seed in one profile's ``seed_table``, as the
     ``d_``-prefixed n / mean / 95% interval that ``seeds.signed`` and ``seeds.verdict_word`` read."""
     diffs = seeds.paired_differences(table[table["label"].isin([label, reference])], reference, column)
     row = diffs.loc[label] if label in diffs.index else {"seeds": "", "n": 0, "mean": float("nan"),
                                                          "ci_low": float("nan"), "ci_high": float("nan")}
-    return {f"d_{key}": row[key] for key in ("seeds", "n", "mean", "ci_low", "ci_high")}
+    return {f"d_{key}": row[key] for key in _D_KEYS}
 
 
 def _against_constant(values: pd.Series, constant: float) -> dict:
@@ -766,7 +769,7 @@ def _over_frontier(table: pd.DataFrame, label: str) -> dict:
     static = table.loc[table["family"] == FAMILIES["resnet20"], "label"].unique().tolist()
     found = seeds.frontier_margins(table, static, [label])
     row = found.loc[label] if label in found.index else {"n": 0}
-    return {f"d_{key}": row.get(key, float("nan")) for key in ("seeds", "n", "mean", "ci_low", "ci_high")}
+    return {f"d_{key}": row.get(key, float("nan")) for key in _D_KEYS}
 
 
 def comparisons(table: pd.DataFrame) -> dict[str, dict]:
@@ -1002,7 +1005,7 @@ def _control_cost(full_over: pd.DataFrame, paper_over: pd.DataFrame) -> str:
         return ""
     before = (f" (at {length('full')}: {full_over.loc[headline, 'macs'] / 1e6:.2f}M against "
               f"{full_over.loc[control, 'macs'] / 1e6:.2f}M)" if {headline, control} <= set(full_over.index) else "")
-    return (f". At {length('paper')} the headline gated model executes {gated / 1e6:.2f}M MACs on average, "
+    return (f"At {length('paper')} the headline gated model executes {gated / 1e6:.2f}M MACs on average, "
             f"{100 * gated / static:.0f}% of its static control's {static / 1e6:.2f}M{before}: trained longer, its "
             f"gates switch {'more' if gated < static else 'fewer'} channels off, so the comparison with the "
             f"control no longer holds cost equal (the control costs {'more' if gated < static else 'less'}: "
@@ -1061,15 +1064,15 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
                      + _published(results_dir, paper_over.loc[REFERENCE]))
     else:
         published = ""
-    cost = _control_cost(full_over, paper_over).removeprefix(". ")
+    cost = _control_cost(full_over, paper_over)
     table = _conclusions({"full": full_table, "paper": paper_table})
     by_outcome = {outcome: [name for name, row in table.iterrows() if row[SAME].startswith(outcome)]
                   for outcome in ("same", "changes", "pending")}
     decisive = sum(map(len, by_outcome.values()))
+    lead = (f"Of the {decisive} decisive comparisons, {len(by_outcome['changes'])} changed, "
+            f"{len(by_outcome['same'])} kept {'its' if len(by_outcome['same']) == 1 else 'their'} verdict and "
+            f"{len(by_outcome['pending'])} wait for {len(SEEDS)} seeds at {long}")
     verdicts = ". ".join(filter(None, [  # what changed first, then what is still open
-        f"Of the {decisive} decisive comparisons, {len(by_outcome['changes'])} changed, "
-        f"{len(by_outcome['same'])} kept {'its' if len(by_outcome['same']) == 1 else 'their'} verdict and "
-        f"{len(by_outcome['pending'])} wait for {len(SEEDS)} seeds at {long}",
         "Changed: " + "; ".join(f"{name} ({table.loc[name, SAME].split(': ')[1]})"
                                 for name in by_outcome["changes"]) if by_outcome["changes"] else "",
         "Same verdict at both lengths — " + "; ".join(f"{name}: {table.loc[name, f'{long}: verdict']}"
@@ -1092,11 +1095,11 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
               ] if one_seed else []
     parts += [f"{pending} not yet made"] if pending else []
     per_image = ("" if not len(outcome) else
-                 f" The {len(outcome)} analyses of notebooks 02–04 (class structure of attention and channel "
+                 f"The {len(outcome)} analyses of notebooks 02–04 (class structure of attention and channel "
                  f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending
-                 else f" **Analyses of notebooks 02–04** ({len(outcome)} in all, on seed 0): {'; '.join(parts)}.")
-    lead, _, detail = verdicts.partition(". ")  # the counts lead; the rest as sub-bullets, one subject each
-    items = [f"**Verdicts.** {detail}" if detail else "", per_image.strip(), accuracy, published,
+                 else f"**Analyses of notebooks 02–04** ({len(outcome)} in all, on seed 0): {'; '.join(parts)}.")
+    # the counts lead; the rest as sub-bullets, one subject each
+    items = [f"**Verdicts.** {verdicts}" if verdicts else "", per_image, accuracy, published,
              f"**Cost.** {cost}" if cost else "", still.strip()]
     return Finding("Training length", lead + "." + "".join(f"\n- {item.rstrip('.')}." for item in items if item),
                    "05_profiles.png")
