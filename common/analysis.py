@@ -195,10 +195,10 @@ RATE_MATCHED = "at the trained on-rates"  # the row of ``match_gate_rates``' con
 @torch.no_grad()
 def match_gate_rates(model: torch.nn.Module, rates: dict[str, torch.Tensor], images: torch.Tensor,
                      batch_size: int = 500) -> torch.nn.Module:
-    """``model`` (a gated model, e.g. an ``untrained_model``) with each gate's output bias set so
-    that on ``images`` channel c of block b is on for the share ``rates[b][c]`` of them (e.g. a
-    trained model's ``gate_on_rates``): an untrained control at the trained model's sparsity,
-    whose decisions come from random weights. Blocks are set in forward order, each on the inputs
+    """``model`` (a gated model, e.g. an ``untrained_model``) with each gate's output bias set, in
+    place, so that on ``images`` channel c of block b is on for the share ``rates[b][c]`` of
+    them (e.g. a trained model's ``gate_on_rates``): an untrained control at the trained model's
+    sparsity, whose decisions come from random weights. Blocks are set in forward order, each on the inputs
     the blocks before it (already set) give it."""
     for name, block in gated_blocks(model).items():
         gate = block.gate

@@ -274,7 +274,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
         fast = speed.loc["gated, active channels only"]
         text += (f" Fewer MACs do not mean less time here: computing only the active channels at batch 1 "
                  f"runs at {fast['speed_vs_resnet20']:.2f}× ResNet-20's images/s for "
-                 f"{fast['macs_vs_resnet20']:.2f}× its MACs (CPU).")
+                 f"{fast['macs_vs_resnet20']:.2f}× its MACs on the images timed (CPU, notebook 03).")
     return Finding("Channel gating, accuracy and executed MACs", text, "05_accuracy_vs_macs.png")
 
 
@@ -617,7 +617,8 @@ def reading_rules() -> str:
     return "\n".join([
         "- **Ahead or behind**: a difference paired by seed whose 95% interval excludes 0; **not "
         "distinguishable**: one that includes 0; with one seed, no verdict. This rule is for comparisons over "
-        "seeds; the analyses of notebooks 02–03 are made on seed 0 and read by the rules below.",
+        "seeds; the analyses of notebooks 02–04 (seed 0; the attacks on compute over the headline gated "
+        "model's seeds) are read by the rules below.",
         f"- **Follows the vehicle/animal split** beyond ResNet-20's features: partial correlation "
         f"≥ {split_threshold():.2f}, the 5% critical value of a partial correlation over the 45 class pairs "
         "(the pairs share classes, so this is a fixed reading rule, not a test).",
@@ -797,7 +798,7 @@ SAME = "same at 200 epochs?"  # the last column of the training-length tables
 def conclusions(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> pd.DataFrame:
     """Each decisive comparison (``comparisons``) under each profile: the difference in points
     (paired by seed, 95% interval), what the interval supports, and whether that verdict is the
-    same at the longer training: "same", "changes: <a> → <b>", or "pending (<n> of 3 seeds)"
+    same at the longer training: "same", "changes: <a> → <b>", or "pending (<n> of 3 seeds compared …)"
     until both profiles have the study's seeds (``common.manifest.SEEDS``) of it. Then the
     comparisons that only the shortest profile trains (``_sweeps``)."""
     tables = {profile: overview(results_dir, profile) for profile in profiles}
@@ -854,8 +855,8 @@ def _conclusions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             row[f"{length(profile)}: verdict"] = word if values["d_n"] else "–"
             words.append(word if values["d_n"] >= len(SEEDS) else None)
         seeds_done = found[profiles[-1]][name]["d_n"]
-        row[SAME] = _outcome(words[0], words[-1],
-                             f"pending ({seeds_done:.0f} of {len(SEEDS)} seeds at {length(profiles[-1])})")
+        row[SAME] = _outcome(words[0], words[-1], f"pending ({seeds_done:.0f} of {len(SEEDS)} seeds compared "
+                                                  f"at {length(profiles[-1])})")
         rows[name] = row
     return pd.DataFrame(rows).T.rename_axis("comparison")
 
@@ -944,7 +945,8 @@ def analyses_by_length(results_dir: str | Path = RESULTS_DIR, profiles=("full", 
     """Each per-image analysis (``analyses``) under each profile, as "<numbers>: <conclusion>",
     and whether the conclusion is the same at the longer training ("same", "changes: <a> →
     <b>", or "pending" until notebooks 02-04 have run on the longer profile's models:
-    ``make report PROFILE=paper``). Seed 0 of each model, so no interval over seeds."""
+    ``make report PROFILE=paper``). Seed 0 of each model (the attacks on compute: every seed of
+    the headline gated model, with an interval where there are two or more)."""
     found = {profile: analyses(results_dir, profile) for profile in profiles}
     rows = {}
     for name, (measure, *_) in found[profiles[0]].items():
@@ -1097,7 +1099,8 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     per_image = ("" if not len(outcome) else
                  f"The {len(outcome)} analyses of notebooks 02–04 (class structure of attention and channel "
                  f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending
-                 else f"**Analyses of notebooks 02–04** ({len(outcome)} in all, on seed 0): {'; '.join(parts)}.")
+                 else f"**Analyses of notebooks 02–04** ({len(outcome)} in all; seed 0, the attacks on compute over the "
+                   f"headline's seeds): {'; '.join(parts)}.")
     # the counts lead; the rest as sub-bullets, one subject each
     items = [f"**Verdicts.** {verdicts}" if verdicts else "", per_image, accuracy, published,
              f"**Cost.** {cost}" if cost else "", still.strip()]

@@ -112,8 +112,8 @@ def combine_notebooks(executed: list[Path], profile: str, data_source: str, info
         "every analysis in detail. Every number was computed by the notebooks from the runs under "
         "`results/`; the code is in the executed notebooks beside this file."
         + (f" **Not in this report:** {', '.join(missing)}, whose notebook has not run at this "
-           "profile (the training-length finding says which runs are still training); the findings leave "
-           "out what only it answers." if missing else ""), "",
+           "profile because its runs are still training (the training-length finding says where they "
+           "stand); the findings that need it are not shown." if missing else ""), "",
         "## Contents", "", *toc, "    - [Provenance](#provenance)"])
     tail = "\n".join([
         _anchor("provenance") + "## Provenance", "",

@@ -47,7 +47,7 @@ def full_study(tmp_path):
 
 def test_without_paper_runs_every_conclusion_is_pending(full_study):
     table = findings.conclusions(full_study)
-    assert list(table[findings.SAME].iloc[:5]) == ["pending (0 of 3 seeds at 200 epochs)"] * 5
+    assert list(table[findings.SAME].iloc[:5]) == ["pending (0 of 3 seeds compared at 200 epochs)"] * 5
     assert table.loc["DY K = 2…5 against ResNet-20 (the sweep over K)", findings.SAME] == \
         "30 epochs only (the sweep over K is not trained at 200 epochs)"
     assert table.loc["ResNet-20 (JPEG copy) against He et al.'s 91.25% (original images)", "30 epochs: verdict"] == "behind"
@@ -74,7 +74,7 @@ def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
     table = findings.conclusions(full_study)
     assert table.loc["DY K=4 against ResNet-20", "200 epochs: Δ (points) [95% CI]"] == "+0.50 (seed 0 only)"
     assert table.loc["DY K=4 against ResNet-20", "200 epochs: verdict"] == "one seed"
-    assert set(table[findings.SAME].iloc[:5]) == {"pending (1 of 3 seeds at 200 epochs)"}
+    assert set(table[findings.SAME].iloc[:5]) == {"pending (1 of 3 seeds compared at 200 epochs)"}
     side = findings.profiles_side_by_side(full_study)
     assert side.loc["ResNet-20", "200 epochs: test acc (%)"] == "91.50% (1 seed)"
     assert side.loc["headline gated model", "200 epochs: MACs (M)"] == "10.20"
@@ -106,7 +106,7 @@ def test_the_headline_is_priced_by_the_200_epoch_frontier_once_it_brackets_its_m
             write_run(full_study, run, "paper", seed, acc + noise, macs=8.5e6 if run == "headline" else None)
     table = findings.conclusions(full_study)
     assert table.loc[row, "200 epochs: verdict"] == "–"  # 8.5M: below the ×0.5 width, no frontier there
-    assert table.loc[row, findings.SAME] == "pending (0 of 3 seeds at 200 epochs)"
+    assert table.loc[row, findings.SAME] == "pending (0 of 3 seeds compared at 200 epochs)"
     for seed, noise in enumerate((0.0, 0.3, -0.3)):
         write_run(full_study, "width0.45", "paper", seed, 85.0 + noise)
     for seed, noise in enumerate((0.0, 0.6, -0.6)):  # the 30-epoch frontier brackets 10.2M too
@@ -475,7 +475,8 @@ def test_a_one_seed_analysis_at_200_epochs_is_pending(full_study):
     assert table.loc[cap, "30 epochs"] == "-2.00 to -1.00: static higher at every cap"
     assert table.loc[cap, findings.SAME] == "pending (one seed: no verdict)"
     write_run(full_study, "resnet20", "paper", 0, 88.0)
-    assert ("\n- **Analyses of notebooks 02–04** (1 in all, on seed 0): 1, made on one seed, gives no verdict "
+    assert ("\n- **Analyses of notebooks 02–04** (1 in all; seed 0, the attacks on compute over the "
+            "headline's seeds): 1, made on one seed, gives no verdict "
             f"({cap} -1.00 to +0.47).\n") in \
         findings.training_length(full_study).text
 
