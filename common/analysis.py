@@ -244,6 +244,37 @@ def similarity_controls(features: dict[str, np.ndarray], labels: np.ndarray, ref
     return pd.DataFrame(rows).set_index("features"), sims
 
 
+def gating_controls(model: str, model_kwargs: dict, gates: dict[str, torch.Tensor],
+                    resnet: torch.nn.Module, images: torch.Tensor, labels: np.ndarray,
+                    calibration: torch.Tensor, seed: int, usage_name: str, static_name: str
+                    ) -> tuple[pd.DataFrame, dict[str, float]]:
+    """``similarity_controls`` for one trained gated model, from its 0/1 ``gates`` on ``images``
+    (``gated_eval``): its channel usage (``usage_name``) against the trained ``resnet``'s pooled
+    features at the gated blocks' inputs (``static_name``), an untrained ResNet-20's, and the
+    same gated model untrained (``untrained_model`` of ``model``, BatchNorm on ``calibration``),
+    as initialised and with its gates set to the trained on-rates (``match_gate_rates``). Also
+    returns each untrained model's share of gates on, by row name."""
+    untrained_usage, untrained_static = f"untrained {usage_name}", f"untrained {static_name}"
+    matched_usage = f"{untrained_usage} {RATE_MATCHED}"
+    untrained = untrained_model(model, calibration, seed, **model_kwargs)
+    untrained_gates = {name: r["gates"].float() for name, r in gated_eval(untrained, images)[1].items()}
+    on_rates = {name: g.float().mean(0) for name, g in gates.items()}
+    match_gate_rates(untrained, on_rates, calibration)  # the same weights, now at the trained sparsity
+    matched_gates = {name: r["gates"].float() for name, r in gated_eval(untrained, images)[1].items()}
+    gate_inputs = [f"{name}.conv1" for name in gates]
+    features = {
+        usage_name: concat_features({name: g.float() for name, g in gates.items()}),
+        static_name: concat_features(pooled_inputs(resnet, gate_inputs, images)),
+        untrained_usage: concat_features(untrained_gates),
+        untrained_static: concat_features(pooled_inputs(untrained_model("resnet20", calibration, seed),
+                                                        gate_inputs, images)),
+        matched_usage: concat_features(matched_gates),
+    }
+    controls, _ = similarity_controls(features, labels, reference=usage_name, control=static_name)
+    on = {untrained_usage: features[untrained_usage].mean(), matched_usage: features[matched_usage].mean()}
+    return controls, on
+
+
 def first_correct(labels: np.ndarray, predictions: np.ndarray, classes, per_class: int = 2,
                   all_classes=CLASSES) -> np.ndarray:
     """Indices of the first ``per_class`` images (in test-set order) of each of ``classes``

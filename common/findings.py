@@ -166,6 +166,19 @@ def _untrained_twins(table: pd.DataFrame, own: pd.Series) -> dict[str, float]:
     return {key: table.loc[row, column] for key, row in rows.items() if row in table.index}
 
 
+def _learnt_over_seeds(table: Optional[pd.DataFrame]) -> str:
+    """" Over the 3 seeds …: learnt on k of 3." from notebook 03's per-seed controls (index seed;
+    partial correlations of the trained gates and of their untrained twins, each seed against
+    the ResNet-20 of its seed); "" with fewer than two seeds."""
+    if table is None or len(table) < 2:
+        return ""
+    twins = table[["untrained", RATE_MATCHED]].max(axis=1)  # the stricter twin, as for one seed
+    learnt = sum(_learnt(twin, trained) for twin, trained in zip(twins, table["trained"]))
+    return (f" Over the {len(table)} seeds of the headline gated model, each against the ResNet-20 of its seed: "
+            f"trained {table['trained'].min():+.2f} to {table['trained'].max():+.2f}, the stricter untrained twin "
+            f"{twins.min():+.2f} to {twins.max():+.2f}; learnt on {learnt} of {len(table)} seeds.")
+
+
 def _random_features(table: pd.DataFrame, static: pd.Series, partial: float) -> str:
     """The same partial correlation for an untrained ResNet-20's pooled features (the table's
     "untrained <static>" row), beside the trained feature's ``partial``: a test that random
@@ -318,6 +331,7 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         text += (f", against {partial:+.2f} trained, so the gates learn to follow the split." if
                  _learnt(max(twins.values()), partial) else
                  ", so it is not shown to be learnt: the untrained architecture gives it too.")
+    text += _learnt_over_seeds(_read(_tables(results_dir) / f"03_gating_similarity_seeds_{profile}.csv"))
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")
 

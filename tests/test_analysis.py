@@ -423,3 +423,26 @@ def test_an_untrained_gated_model_can_be_set_to_a_trained_models_on_rates():
     after = gate_on_rates(match_gate_rates(model, rates, images), images)
     for name, rate in rates.items():
         assert (after[name] - rate).abs().max() <= 1.5 / 200, name  # one image, up to rounding
+
+
+def test_gating_controls_read_one_gated_model_against_its_twins_and_resnet20():
+    import numpy as np
+    import torch
+
+    from common.analysis import RATE_MATCHED, gating_controls, untrained_model
+    from common.evaluation import gated_eval
+
+    generator = torch.Generator().manual_seed(1)
+    images = torch.randint(0, 256, (200, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    labels = np.arange(200) % 10
+    trained = untrained_model("gated_resnet20", images, seed=3)  # stands in for a trained model
+    gates = {name: r["gates"] for name, r in gated_eval(trained, images)[1].items()}
+    gates = {name: g * (torch.rand(g.shape, generator=generator) < 0.5) for name, g in gates.items()}  # ~half on
+    table, on = gating_controls("gated_resnet20", {}, gates, untrained_model("resnet20", images, seed=3), images,
+                                labels, images, seed=3, usage_name="usage", static_name="static")
+    matched = f"untrained usage {RATE_MATCHED}"
+    assert list(table.index) == ["usage", "static", "untrained usage", "untrained static", matched]
+    assert table.loc["usage", "agreement with usage"] == pytest.approx(1.0)
+    assert np.isnan(table.loc["static", "… given static"])  # the control is not read against itself
+    assert on["untrained usage"] > 0.9  # untrained gates: (almost) all on
+    assert abs(on[matched] - float(torch.cat([g.float().flatten() for g in gates.values()]).mean())) < 0.02

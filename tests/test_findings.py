@@ -257,6 +257,22 @@ def test_learnt_channel_classes_must_also_beat_untrained_gates_at_the_trained_on
     assert row[2] == ("learnt" if matched_partial < 0.75 else "not learnt")
 
 
+def test_learnt_channel_classes_are_counted_over_the_headlines_seeds(tmp_path):
+    from common.analysis import RATE_MATCHED
+
+    write_controls(tmp_path, "03_gating_similarity_controls_full.csv", "gated channel usage", 0.95, -0.75)
+    seeds_table = pd.DataFrame({"seed": [0, 1, 2], "trained": [0.95, 0.80, 0.40], "untrained": [-0.75, -0.60, 0.10],
+                                RATE_MATCHED: [-0.14, 0.65, -0.20], "untrained ResNet-20 features": [0.8, 0.8, 0.8]})
+    path = tmp_path / "tables" / "03_gating_similarity_seeds_full.csv"
+    seeds_table.to_csv(path, index=False)
+    text = findings.channels_by_class(tmp_path, "full").text
+    # seed 1: +0.80 against its stricter twin's +0.65, within the margin (0.2): not learnt on that seed
+    assert text.endswith(" Over the 3 seeds of the headline gated model, each against the ResNet-20 of its seed: "
+                         "trained +0.40 to +0.95, the stricter untrained twin -0.14 to +0.65; learnt on 2 of 3 seeds.")
+    seeds_table.iloc[:1].to_csv(path, index=False)
+    assert "Over the" not in findings.channels_by_class(tmp_path, "full").text  # one seed: the sentence above says it
+
+
 @pytest.mark.parametrize("partial, random, says", [
     (0.95, 0.82, ", as do the pooled features of an untrained ResNet-20 (+0.82): this test alone does not set "
                  "trained features apart from random ones"),
