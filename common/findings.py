@@ -168,15 +168,19 @@ def _untrained_twins(table: pd.DataFrame, own: pd.Series) -> dict[str, float]:
 
 def _learnt_over_seeds(table: Optional[pd.DataFrame]) -> str:
     """" Over the 3 seeds …: learnt on k of 3." from notebook 03's per-seed controls (index seed;
-    partial correlations of the trained gates and of their untrained twins, each seed against
-    the ResNet-20 of its seed); "" with fewer than two seeds."""
+    partial correlations of the trained gates, of their untrained twins and of an untrained
+    ResNet-20's features, each seed against the ResNet-20 of its seed); "" with fewer than two
+    seeds."""
     if table is None or len(table) < 2:
         return ""
     twins = table[["untrained", RATE_MATCHED]].max(axis=1)  # the stricter twin, as for one seed
     learnt = sum(_learnt(twin, trained) for twin, trained in zip(twins, table["trained"]))
-    return (f" Over the {len(table)} seeds of the headline gated model, each against the ResNet-20 of its seed: "
+    return (f" The numbers above are seed 0's; over the {len(table)} seeds of the headline gated model, each "
+            f"against the ResNet-20 of its seed: "
             f"trained {table['trained'].min():+.2f} to {table['trained'].max():+.2f}, the stricter untrained twin "
-            f"{twins.min():+.2f} to {twins.max():+.2f}; learnt on {learnt} of {len(table)} seeds.")
+            f"{twins.min():+.2f} to {twins.max():+.2f} (an untrained ResNet-20's features "
+            f"{table['untrained ResNet-20 features'].min():+.2f} to {table['untrained ResNet-20 features'].max():+.2f}); "
+            f"learnt on {learnt} of {len(table)} seeds.")
 
 
 def _random_features(table: pd.DataFrame, static: pd.Series, partial: float) -> str:
