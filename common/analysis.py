@@ -21,7 +21,7 @@ import torch
 from scipy import stats
 
 from .data import CLASSES, to_float
-from .evaluation import eval_batches, gate_on_rates, gated_eval
+from .evaluation import collect_attention, eval_batches, gate_on_rates, gated_eval
 from .flops import executed_macs, gating_statistics
 from .models import build_model
 from .models.gating import frozen_gates, gate_kinds, gated_blocks
@@ -244,35 +244,57 @@ def similarity_controls(features: dict[str, np.ndarray], labels: np.ndarray, ref
     return pd.DataFrame(rows).set_index("features"), sims
 
 
+def _with_static_controls(features: dict[str, np.ndarray], resnet: torch.nn.Module, layer_names,
+                          images: torch.Tensor, calibration: torch.Tensor, seed: int, static_name: str
+                          ) -> dict[str, np.ndarray]:
+    """``features`` (the model's own first, its untrained twins after) with the static side of a
+    similarity-controls table put in the rows' usual order: the trained ``resnet``'s pooled
+    inputs of ``layer_names`` (``static_name``) second, an untrained ResNet-20's after the first
+    twin."""
+    own, first, *rest = features.items()
+    untrained = untrained_model("resnet20", calibration, seed)
+    return dict([own, (static_name, concat_features(pooled_inputs(resnet, layer_names, images))), first,
+                 (f"untrained {static_name}", concat_features(pooled_inputs(untrained, layer_names, images))),
+                 *rest])
+
+
+def attention_controls(attention: dict[str, torch.Tensor], num_kernels: int, resnet: torch.nn.Module,
+                       images: torch.Tensor, labels: np.ndarray, calibration: torch.Tensor, seed: int,
+                       attention_name: str, static_name: str) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """``similarity_controls`` for one trained DY-ResNet-20, from its ``attention`` on ``images``
+    (``collect_attention``): the attention (``attention_name``) against the trained ``resnet``'s
+    pooled features at the inputs of the same layers (``static_name``), an untrained
+    ResNet-20's, and the attention of an untrained DY-ResNet-20 of ``num_kernels`` (BatchNorm on
+    ``calibration``, initial weights of ``seed``). Returns the table and the features by row."""
+    untrained = untrained_model("dy_resnet20", calibration, seed, num_kernels=num_kernels)
+    features = _with_static_controls(
+        {attention_name: concat_features(attention),
+         f"untrained {attention_name}": concat_features(collect_attention(untrained, images))},
+        resnet, list(attention), images, calibration, seed, static_name)
+    return similarity_controls(features, labels, reference=attention_name, control=static_name)[0], features
+
+
 def gating_controls(model: str, model_kwargs: dict, gates: dict[str, torch.Tensor],
                     resnet: torch.nn.Module, images: torch.Tensor, labels: np.ndarray,
                     calibration: torch.Tensor, seed: int, usage_name: str, static_name: str
-                    ) -> tuple[pd.DataFrame, dict[str, float]]:
+                    ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """``similarity_controls`` for one trained gated model, from its 0/1 ``gates`` on ``images``
     (``gated_eval``): its channel usage (``usage_name``) against the trained ``resnet``'s pooled
     features at the gated blocks' inputs (``static_name``), an untrained ResNet-20's, and the
-    same gated model untrained (``untrained_model`` of ``model``, BatchNorm on ``calibration``),
-    as initialised and with its gates set to the trained on-rates (``match_gate_rates``). Also
-    returns each untrained model's share of gates on, by row name."""
-    untrained_usage, untrained_static = f"untrained {usage_name}", f"untrained {static_name}"
-    matched_usage = f"{untrained_usage} {RATE_MATCHED}"
+    same gated model untrained (``untrained_model`` of ``model``, BatchNorm on ``calibration``,
+    initial weights of ``seed``), as initialised and with its gates set to the trained on-rates
+    (``match_gate_rates``). Returns the table and the features by row."""
+    untrained_usage = f"untrained {usage_name}"
     untrained = untrained_model(model, calibration, seed, **model_kwargs)
     untrained_gates = {name: r["gates"].float() for name, r in gated_eval(untrained, images)[1].items()}
-    on_rates = {name: g.float().mean(0) for name, g in gates.items()}
-    match_gate_rates(untrained, on_rates, calibration)  # the same weights, now at the trained sparsity
+    match_gate_rates(untrained, {name: g.float().mean(0) for name, g in gates.items()}, calibration)
     matched_gates = {name: r["gates"].float() for name, r in gated_eval(untrained, images)[1].items()}
-    gate_inputs = [f"{name}.conv1" for name in gates]
-    features = {
-        usage_name: concat_features({name: g.float() for name, g in gates.items()}),
-        static_name: concat_features(pooled_inputs(resnet, gate_inputs, images)),
-        untrained_usage: concat_features(untrained_gates),
-        untrained_static: concat_features(pooled_inputs(untrained_model("resnet20", calibration, seed),
-                                                        gate_inputs, images)),
-        matched_usage: concat_features(matched_gates),
-    }
-    controls, _ = similarity_controls(features, labels, reference=usage_name, control=static_name)
-    on = {untrained_usage: features[untrained_usage].mean(), matched_usage: features[matched_usage].mean()}
-    return controls, on
+    features = _with_static_controls({usage_name: concat_features({name: g.float() for name, g in gates.items()}),
+                                      untrained_usage: concat_features(untrained_gates),
+                                      f"{untrained_usage} {RATE_MATCHED}": concat_features(matched_gates)},
+                                     resnet, [f"{name}.conv1" for name in gates], images, calibration, seed,
+                                     static_name)
+    return similarity_controls(features, labels, reference=usage_name, control=static_name)[0], features
 
 
 def first_correct(labels: np.ndarray, predictions: np.ndarray, classes, per_class: int = 2,

@@ -166,21 +166,23 @@ def _untrained_twins(table: pd.DataFrame, own: pd.Series) -> dict[str, float]:
     return {key: table.loc[row, column] for key, row in rows.items() if row in table.index}
 
 
-def _learnt_over_seeds(table: Optional[pd.DataFrame]) -> str:
-    """" Over the 3 seeds …: learnt on k of 3." from notebook 03's per-seed controls (index seed;
-    partial correlations of the trained gates, of their untrained twins and of an untrained
-    ResNet-20's features, each seed against the ResNet-20 of its seed); "" with fewer than two
-    seeds."""
+def _over_seeds(table: Optional[pd.DataFrame], model: str) -> str:
+    """" The numbers above are seed 0's; over the 3 seeds of <model> …: learnt on k of 3." from a
+    per-seed controls table of notebook 02 or 03 (index seed; partial correlations of the trained
+    model, of its untrained twins and of an untrained ResNet-20's features, each seed against the
+    ResNet-20 of its seed); "" with fewer than two seeds."""
     if table is None or len(table) < 2:
         return ""
-    twins = table[["untrained", RATE_MATCHED]].max(axis=1)  # the stricter twin, as for one seed
-    learnt = sum(_learnt(twin, trained) for twin, trained in zip(twins, table["trained"]))
-    return (f" The numbers above are seed 0's; over the {len(table)} seeds of the headline gated model, each "
-            f"against the ResNet-20 of its seed: "
-            f"trained {table['trained'].min():+.2f} to {table['trained'].max():+.2f}, the stricter untrained twin "
-            f"{twins.min():+.2f} to {twins.max():+.2f} (an untrained ResNet-20's features "
-            f"{table['untrained ResNet-20 features'].min():+.2f} to {table['untrained ResNet-20 features'].max():+.2f}); "
-            f"learnt on {learnt} of {len(table)} seeds.")
+    columns = [c for c in ("untrained", RATE_MATCHED) if c in table]
+    twins = table[columns].max(axis=1)  # with two twins, the stricter
+    trained, random = table["trained"], table["untrained ResNet-20 features"]
+    follows = sum(follows_split(value) for value in trained)
+    learnt = sum(_learnt(twin, value) for twin, value in zip(twins, trained))
+    return (f" The numbers above are seed 0's; over the {len(table)} seeds of {model}, each against the ResNet-20 "
+            f"of its seed: trained {trained.min():+.2f} to {trained.max():+.2f} (following the split on {follows} "
+            f"of {len(table)}), {'the stricter untrained twin' if len(columns) > 1 else 'untrained'} "
+            f"{twins.min():+.2f} to {twins.max():+.2f}, an untrained ResNet-20's features {random.min():+.2f} to "
+            f"{random.max():+.2f}; learnt on {learnt} of {len(table)} seeds.")
 
 
 def _random_features(table: pd.DataFrame, static: pd.Series, partial: float) -> str:
@@ -236,6 +238,8 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         text += f"; given ResNet-20's features {untrained_partial:+.2f} against {partial:+.2f})"
         text += (": training adds to that class structure." if _learnt(untrained_partial, partial)
                  else ": much of the class structure is in the images and the architecture, not learnt.")
+    text += _over_seeds(_read(_tables(results_dir) / f"02_attention_similarity_seeds_{profile}_k{ANALYSIS_K}.csv"),
+                        dy)
     return Finding("Dynamic convolution, do similar classes attend alike?", text,
                    "02_dy_attention_class_similarity.png")
 
@@ -335,7 +339,8 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         text += (f", against {partial:+.2f} trained, so the gates learn to follow the split." if
                  _learnt(max(twins.values()), partial) else
                  ", so it is not shown to be learnt: the untrained architecture gives it too.")
-    text += _learnt_over_seeds(_read(_tables(results_dir) / f"03_gating_similarity_seeds_{profile}.csv"))
+    text += _over_seeds(_read(_tables(results_dir) / f"03_gating_similarity_seeds_{profile}.csv"),
+                        "the headline gated model")
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")
 

@@ -438,11 +438,30 @@ def test_gating_controls_read_one_gated_model_against_its_twins_and_resnet20():
     trained = untrained_model("gated_resnet20", images, seed=3)  # stands in for a trained model
     gates = {name: r["gates"] for name, r in gated_eval(trained, images)[1].items()}
     gates = {name: g * (torch.rand(g.shape, generator=generator) < 0.5) for name, g in gates.items()}  # ~half on
-    table, on = gating_controls("gated_resnet20", {}, gates, untrained_model("resnet20", images, seed=3), images,
-                                labels, images, seed=3, usage_name="usage", static_name="static")
+    table, features = gating_controls("gated_resnet20", {}, gates, untrained_model("resnet20", images, seed=3),
+                                      images, labels, images, seed=3, usage_name="usage", static_name="static")
     matched = f"untrained usage {RATE_MATCHED}"
-    assert list(table.index) == ["usage", "static", "untrained usage", "untrained static", matched]
+    assert list(table.index) == list(features) == ["usage", "static", "untrained usage", "untrained static", matched]
     assert table.loc["usage", "agreement with usage"] == pytest.approx(1.0)
     assert np.isnan(table.loc["static", "… given static"])  # the control is not read against itself
-    assert on["untrained usage"] > 0.9  # untrained gates: (almost) all on
-    assert abs(on[matched] - float(torch.cat([g.float().flatten() for g in gates.values()]).mean())) < 0.02
+    assert features["untrained usage"].mean() > 0.9  # untrained gates: (almost) all on
+    assert abs(features[matched].mean() - features["usage"].mean()) < 0.02  # matched per channel, on these images
+
+
+def test_attention_controls_read_dy_attention_against_an_untrained_dy_and_resnet20():
+    import numpy as np
+    import torch
+
+    from common.analysis import attention_controls, untrained_model
+    from common.evaluation import collect_attention
+
+    images = torch.randint(0, 256, (100, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    dy = untrained_model("dy_resnet20", images, seed=5, num_kernels=2)
+    table, features = attention_controls(collect_attention(dy, images), 2, untrained_model("resnet20", images, seed=5),
+                                         images, np.arange(100) % 10, images, seed=5, attention_name="attention",
+                                         static_name="static")
+    assert list(table.index) == list(features) == ["attention", "static", "untrained attention", "untrained static"]
+    # the twin is the same architecture at the same seed's initial weights: here, the "trained" model itself
+    np.testing.assert_allclose(features["untrained attention"], features["attention"], atol=1e-5)
+    # the pooled inputs of the 18 block convolutions: a stage's first conv sees the previous stage's width
+    assert features["static"].shape == (100, 6 * 16 + (16 + 5 * 32) + (32 + 5 * 64))
