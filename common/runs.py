@@ -38,6 +38,7 @@ import torch.nn as nn
 from .config import TrainConfig
 from .models import build_model
 from .paths import REPO_ROOT, RESULTS_DIR, portable
+from .tables import counted
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.pt"
 HISTORY_FILE, METRICS_FILE = "history.csv", "metrics.json"
@@ -189,7 +190,7 @@ def trained_on(metrics: dict) -> str:
     per_device = metrics.get("epochs_per_device", {})
     if len(per_device) < 2:
         return _singular(", ".join(filter(None, [metrics["device_name"], metrics.get("precision")])))
-    return " + ".join(f"{epochs} epochs {_singular(device)}" for device, epochs in per_device.items())
+    return " + ".join(f"{counted(epochs, 'epoch')} {_singular(device)}" for device, epochs in per_device.items())
 
 
 def _singular(device: str) -> str:

@@ -385,3 +385,14 @@ def test_compiled_step_compiles_once_per_run_and_trains_the_same_weights(tiny_da
     assert counts[1] == counts[6] > 0, counts
     got, expected = load_model(compiled).state_dict(), load_model(eager).state_dict()
     assert all(torch.allclose(got[k].float(), expected[k].float(), atol=1e-5) for k in expected), "weights differ"
+
+
+def test_a_run_resumed_on_another_device_names_the_epochs_of_each_in_the_readers_words():
+    from common.runs import trained_on
+
+    metrics = {"device_name": "NVIDIA H200", "precision": "bf16",
+               "epochs_per_device": {"AMD EPYC CPU (1 threads), fp32": 115, "AMD EPYC CPU (1 threads), bf16": 1,
+                                     "NVIDIA H200, bf16": 84}}
+    assert trained_on(metrics) == ("115 epochs AMD EPYC CPU (1 thread), fp32 + 1 epoch AMD EPYC CPU (1 thread), bf16 "
+                                   "+ 84 epochs NVIDIA H200, bf16")
+    assert trained_on({"device_name": "AMD EPYC CPU (1 threads)", "precision": "bf16"}) == "AMD EPYC CPU (1 thread), bf16"
