@@ -166,23 +166,37 @@ def _untrained_twins(table: pd.DataFrame, own: pd.Series) -> dict[str, float]:
     return {key: table.loc[row, column] for key, row in rows.items() if row in table.index}
 
 
+TWIN_NAMES = {"untrained": "untrained", RATE_MATCHED: f"untrained {RATE_MATCHED}"}  # per-seed table columns
+
+
 def _over_seeds(table: Optional[pd.DataFrame], model: str) -> str:
-    """" The numbers above are seed 0's; over the 3 seeds of <model> …: learnt on k of 3." from a
-    per-seed controls table of notebook 02 or 03 (index seed; partial correlations of the trained
-    model, of its untrained twins and of an untrained ResNet-20's features, each seed against the
-    ResNet-20 of its seed); "" with fewer than two seeds."""
+    """" Over the 3 seeds of <model> …" from a per-seed controls table of notebook 02 or 03 (index
+    seed; partial correlations given ResNet-20's features of the trained model, of its untrained
+    twins and of an untrained ResNet-20's features, each seed against the ResNet-20 of its seed):
+    the ranges, on how many seeds the trained model follows the split and is learnt, and, when
+    untrained networks alone spread over more than twice the split threshold, that the counts
+    are weak evidence; "" with fewer than two seeds."""
     if table is None or len(table) < 2:
         return ""
-    columns = [c for c in ("untrained", RATE_MATCHED) if c in table]
-    twins = table[columns].max(axis=1)  # with two twins, the stricter
-    trained, random = table["trained"], table["untrained ResNet-20 features"]
-    follows = sum(follows_split(value) for value in trained)
-    learnt = sum(_learnt(twin, value) for twin, value in zip(twins, trained))
-    return (f" The numbers above are seed 0's; over the {len(table)} seeds of {model}, each against the ResNet-20 "
-            f"of its seed: trained {trained.min():+.2f} to {trained.max():+.2f} (following the split on {follows} "
-            f"of {len(table)}), {'the stricter untrained twin' if len(columns) > 1 else 'untrained'} "
-            f"{twins.min():+.2f} to {twins.max():+.2f}, an untrained ResNet-20's features {random.min():+.2f} to "
-            f"{random.max():+.2f}; learnt on {learnt} of {len(table)} seeds.")
+    n, columns = len(table), [c for c in TWIN_NAMES if c in table]
+    trained, twins = table["trained"], table[columns].max(axis=1)  # with two twins, the stricter
+    untrained = table[[*columns, "untrained ResNet-20 features"]].to_numpy()
+    learnt = (trained - twins)[[_learnt(twin, value) for twin, value in zip(twins, trained)]]
+    place = ("" if 0 not in trained.index else "the highest of them" if trained[0] == trained.max() else
+             "the lowest of them" if trained[0] == trained.min() else "between the others")
+    spread = untrained.max() - untrained.min() > 2 * split_threshold()
+    return (f" Over the {n} seeds of {model}, each against the ResNet-20 of its seed"
+            + (f" (seed 0, quoted above, is {place})" if place else "")
+            + f": trained {trained.min():+.2f} to {trained.max():+.2f}, following the split on "
+            f"{sum(follows_split(v) for v in trained)} of {n}; "
+            + ", ".join(f"{TWIN_NAMES[c]} {table[c].min():+.2f} to {table[c].max():+.2f}" for c in columns)
+            + f"; learnt on {len(learnt)} of {n} seeds"
+            + (f" (by {learnt.min():+.2f} where narrowest, seed {learnt.idxmin()}, against the {LEARNT_MARGIN:g} "
+               f"required)" if len(learnt) else "")
+            + (f". Untrained networks alone range from {untrained.min():+.2f} to {untrained.max():+.2f} over the "
+               f"seeds (an untrained ResNet-20's features {table['untrained ResNet-20 features'].min():+.2f} to "
+               f"{table['untrained ResNet-20 features'].max():+.2f}), far more than the {split_threshold():.2f} "
+               f"the split rule allows for chance, so these per-seed counts are weak evidence." if spread else "."))
 
 
 def _random_features(table: pd.DataFrame, static: pd.Series, partial: float) -> str:
@@ -196,7 +210,7 @@ def _random_features(table: pd.DataFrame, static: pd.Series, partial: float) -> 
     if not follows_split(value):
         return f"; the pooled features of an untrained ResNet-20 give {value:+.2f} by the same test"
     if not follows_split(partial):
-        return f", a test that the pooled features of an untrained ResNet-20 pass ({value:+.2f})"
+        return f", while the pooled features of an untrained ResNet-20 pass the same test ({value:+.2f})"
     if partial - value <= LEARNT_MARGIN:
         return (f", as do the pooled features of an untrained ResNet-20 ({value:+.2f}): this test alone does not "
                 f"set trained features apart from random ones")

@@ -268,27 +268,31 @@ def test_learnt_class_structure_is_counted_over_seeds(tmp_path):
     gated.to_csv(path, index=False)
     text = findings.channels_by_class(tmp_path, "full").text
     # seed 1: +0.80 against its stricter twin's +0.65, within the margin (0.2): not learnt on that seed;
-    # seed 2: +0.40 follows the split (>= 0.30) and is learnt (+0.10 and -0.20 untrained)
-    assert text.endswith(" The numbers above are seed 0's; over the 3 seeds of the headline gated model, each "
-                         "against the ResNet-20 of its seed: trained +0.40 to +0.95 (following the split on 3 of 3), "
-                         "the stricter untrained twin -0.14 to +0.65, an untrained ResNet-20's features -0.60 to "
-                         "+0.80; learnt on 2 of 3 seeds.")
+    # seed 2: +0.40 follows the split (>= 0.30) and is learnt (+0.10 and -0.20 untrained) by +0.30;
+    # untrained networks span -0.75 to +0.80 (> 2 x 0.30): the caveat
+    assert text.endswith(" Over the 3 seeds of the headline gated model, each against the ResNet-20 of its seed (seed "
+                         "0, quoted above, is the highest of them): trained +0.40 to +0.95, following the split on 3 of "
+                         "3; untrained -0.75 to +0.10, untrained at the trained on-rates -0.20 to +0.65; learnt on 2 of "
+                         "3 seeds (by +0.30 where narrowest, seed 2, against the 0.2 required). Untrained networks alone "
+                         "range from -0.75 to +0.80 over the seeds (an untrained ResNet-20's features -0.60 to +0.80), "
+                         "far more than the 0.30 the split rule allows for chance, so these per-seed counts are weak "
+                         "evidence.")
     gated.iloc[:1].to_csv(path, index=False)
-    assert "over the" not in findings.channels_by_class(tmp_path, "full").text  # one seed: the sentence above says it
-    dy = pd.DataFrame({"seed": [0, 1], "trained": [-0.21, 0.35], "untrained": [0.77, 0.10],
-                       "untrained ResNet-20 features": [0.81, 0.5]})
+    assert "Over the" not in findings.channels_by_class(tmp_path, "full").text  # one seed: the sentence above says it
+    dy = pd.DataFrame({"seed": [0, 1], "trained": [-0.21, 0.75], "untrained": [0.50, 0.30],
+                       "untrained ResNet-20 features": [0.81, 0.5]})  # untrained span 0.51 < 2 x 0.30: no caveat
     dy.to_csv(tmp_path / "tables" / "02_attention_similarity_seeds_full_k4.csv", index=False)
     assert findings.attention_by_class(tmp_path, "full").text.endswith(
-        " over the 2 seeds of DY K=4, each against the ResNet-20 of its seed: trained -0.21 to +0.35 (following the "
-        "split on 1 of 2), untrained +0.10 to +0.77, an untrained ResNet-20's features +0.50 to +0.81; learnt on 1 "
-        "of 2 seeds.")
+        " Over the 2 seeds of DY K=4, each against the ResNet-20 of its seed (seed 0, quoted above, is the lowest of "
+        "them): trained -0.21 to +0.75, following the split on 1 of 2; untrained +0.30 to +0.50; learnt on 1 of 2 "
+        "seeds (by +0.45 where narrowest, seed 1, against the 0.2 required).")
 
 
 @pytest.mark.parametrize("partial, random, says", [
     (0.95, 0.82, ", as do the pooled features of an untrained ResNet-20 (+0.82): this test alone does not set "
                  "trained features apart from random ones"),
     (0.95, 0.50, ", beyond the pooled features of an untrained ResNet-20 (+0.50)"),
-    (-0.21, 0.81, ", a test that the pooled features of an untrained ResNet-20 pass (+0.81)"),
+    (-0.21, 0.81, ", while the pooled features of an untrained ResNet-20 pass the same test (+0.81)"),
     (0.95, 0.10, "; the pooled features of an untrained ResNet-20 give +0.10 by the same test")])
 def test_following_the_split_is_read_against_a_random_network(partial, random, says):
     static = pd.Series(name="ResNet-20 pooled features", dtype=float)
