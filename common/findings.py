@@ -279,7 +279,8 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
             f"({100 * row['macs'] / RESNET20_MACS:.1f}% of ResNet-20's) at {_acc(row)}: "
             f"{_delta(row, 'delta')} points against ResNet-20 and {_delta(row, 'nearest')} against "
             f"{control}, {_nearest_words(over, row, control)} ({verdict[_spans_zero(row, 'nearest')]})"
-            + (f"; {_delta(row, 'margin')} over the static frontier at its own MACs." if row["margin_n"] >= 1 else "."))
+            + (f"; {_delta(row, 'margin')} over the static frontier at its own MACs (interpolated between the "
+               f"thin ResNet-20s of each seed)." if row["margin_n"] >= 1 else "."))
     dependence = _read(_tables(results_dir) / f"03_gating_input_dependence_{profile}.csv")
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
