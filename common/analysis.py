@@ -198,8 +198,8 @@ def match_gate_rates(model: torch.nn.Module, rates: dict[str, torch.Tensor], ima
     """``model`` (a gated model, e.g. an ``untrained_model``) with each gate's output bias set, in
     place, so that on ``images`` channel c of block b is on for the share ``rates[b][c]`` of
     them (e.g. a trained model's ``gate_on_rates``): an untrained control at the trained model's
-    sparsity, whose decisions come from random weights. Blocks are set in forward order, each on the inputs
-    the blocks before it (already set) give it."""
+    sparsity, whose decisions come from random weights. Blocks are set in forward order, each on
+    the inputs the blocks before it (already set) give it."""
     for name, block in gated_blocks(model).items():
         gate = block.gate
         gate.fc2.bias.zero_()
