@@ -297,6 +297,37 @@ def gating_controls(model: str, model_kwargs: dict, gates: dict[str, torch.Tenso
     return similarity_controls(features, labels, reference=usage_name, control=static_name)[0], features
 
 
+# The columns of ``control_partials`` and ``controls_by_seed``: whose partial agreement with the
+# vehicle/animal split (given the static features) each holds. The rate-matched twin's is RATE_MATCHED.
+TRAINED, UNTRAINED, UNTRAINED_STATIC = "trained", "untrained", "untrained ResNet-20 features"
+TWINS = (UNTRAINED, RATE_MATCHED)  # the trained model's untrained twins, as initialised and rate-matched
+
+
+def partial_column(table: pd.DataFrame) -> str:
+    """The column of a similarity-controls table with the partial agreement given the control."""
+    return next(c for c in table.columns if c.startswith("…"))
+
+
+def control_partials(table: pd.DataFrame) -> dict[str, float]:
+    """The partial agreements with the vehicle/animal split of an ``attention_controls`` or
+    ``gating_controls`` table (own row first, static features second), by whose they are:
+    ``TRAINED``, ``UNTRAINED``, ``RATE_MATCHED`` (gated models only) and ``UNTRAINED_STATIC``,
+    for the rows the table has."""
+    own, static = table.index[:2]
+    rows = {TRAINED: own, UNTRAINED: f"untrained {own}", RATE_MATCHED: f"untrained {own} {RATE_MATCHED}",
+            UNTRAINED_STATIC: f"untrained {static}"}
+    column = partial_column(table)
+    return {key: float(table.loc[row, column]) for key, row in rows.items() if row in table.index}
+
+
+def controls_by_seed(tables: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """One model's ``control_partials`` on each seed, from {seed: that seed's controls table}: a
+    row per seed (column ``seed``), so how far the untrained rows move between seeds shows how
+    much of the measure is chance."""
+    rows = [{"seed": seed, **control_partials(table)} for seed, table in tables.items()]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["seed", TRAINED, UNTRAINED, UNTRAINED_STATIC])
+
+
 def first_correct(labels: np.ndarray, predictions: np.ndarray, classes, per_class: int = 2,
                   all_classes=CLASSES) -> np.ndarray:
     """Indices of the first ``per_class`` images (in test-set order) of each of ``classes``

@@ -13,7 +13,8 @@ from typing import NamedTuple, Optional
 import pandas as pd
 
 from . import seeds
-from .analysis import RATE_MATCHED, VEHICLE_ANIMAL, follows_split, split_threshold
+from .analysis import (RATE_MATCHED, TRAINED, TWINS, UNTRAINED, UNTRAINED_STATIC, VEHICLE_ANIMAL, control_partials,
+                       follows_split, partial_column, split_threshold)
 from .config import PROFILES
 from .flops import RESNET20_MACS
 from .literature import HE_RESNET20_ACC, RESNET20, dy_gain_range, dy_gains_text
@@ -126,11 +127,6 @@ def _among_reimplementations(row: pd.Series) -> str:
             + (", and its interval covers all of it." if covers else "."))
 
 
-def partial_column(table: pd.DataFrame) -> str:
-    """The column of a similarity-controls table with the partial agreement given the control."""
-    return next(c for c in table.columns if c.startswith("…"))
-
-
 def _controls(table: Optional[pd.DataFrame]) -> Optional[tuple]:
     """(the feature's own row, the static features' row, its agreement column, partial column)."""
     if table is None or len(table) < 2:
@@ -157,56 +153,55 @@ def _learnt(untrained: float, trained: float) -> bool:
     return untrained < trained - LEARNT_MARGIN
 
 
-def _untrained_twins(table: pd.DataFrame, own: pd.Series) -> dict[str, float]:
-    """The untrained twins' partial correlations in a similarity-controls table: {"untrained":,
-    "at the trained on-rates":} for the rows present (the second only for gated models). The
-    learnt test compares with the larger: the stricter control."""
-    column, untrained = partial_column(table), f"untrained {own.name}"
-    rows = {"untrained": untrained, RATE_MATCHED: f"{untrained} {RATE_MATCHED}"}
-    return {key: table.loc[row, column] for key, row in rows.items() if row in table.index}
+def _untrained_twins(table: pd.DataFrame) -> dict[str, float]:
+    """The untrained twins' partial correlations in a similarity-controls table, by
+    ``analysis.TWINS`` (the rate-matched one only for gated models). The learnt test compares
+    with the larger: the stricter control."""
+    partials = control_partials(table)
+    return {twin: partials[twin] for twin in TWINS if twin in partials}
 
 
-TWIN_NAMES = {"untrained": "untrained", RATE_MATCHED: f"untrained {RATE_MATCHED}"}  # per-seed table columns
+TWIN_WORDS = {UNTRAINED: "untrained", RATE_MATCHED: f"untrained {RATE_MATCHED}"}
 
 
-def _over_seeds(table: Optional[pd.DataFrame], model: str) -> str:
-    """" Over the 3 seeds of <model> …" from a per-seed controls table of notebook 02 or 03 (index
-    seed; partial correlations given ResNet-20's features of the trained model, of its untrained
-    twins and of an untrained ResNet-20's features, each seed against the ResNet-20 of its seed):
-    the ranges, on how many seeds the trained model follows the split and is learnt, and, when
-    untrained networks alone spread over more than twice the split threshold, that the counts
-    are weak evidence; "" with fewer than two seeds."""
+def over_seeds(table: Optional[pd.DataFrame], model: str, quoted: int = 0) -> str:
+    """" Over the 3 seeds of <model> …" from a per-seed controls table (``analysis.controls_by_seed``,
+    index seed; each seed against the ResNet-20 of its seed): the ranges, on how many seeds the
+    trained model follows the split and is learnt, where seed ``quoted`` (the one whose table the
+    reader saw) lies, and, when untrained networks alone spread over more than twice the split
+    threshold, that the counts are weak evidence; "" with fewer than two seeds."""
     if table is None or len(table) < 2:
         return ""
-    n, columns = len(table), [c for c in TWIN_NAMES if c in table]
-    trained, twins = table["trained"], table[columns].max(axis=1)  # with two twins, the stricter
-    untrained = table[[*columns, "untrained ResNet-20 features"]].to_numpy()
-    learnt = (trained - twins)[[_learnt(twin, value) for twin, value in zip(twins, trained)]]
-    place = ("" if 0 not in trained.index else "the highest of them" if trained[0] == trained.max() else
-             "the lowest of them" if trained[0] == trained.min() else "between the others")
-    spread = untrained.max() - untrained.min() > 2 * split_threshold()
+    n, twins = len(table), [c for c in TWINS if c in table]
+    trained, stricter = table[TRAINED], table[twins].max(axis=1)
+    untrained, threshold = table[[*twins, UNTRAINED_STATIC]].to_numpy(), split_threshold()
+    learnt = (trained - stricter)[[_learnt(twin, value) for twin, value in zip(stricter, trained)]]
+    place = ("" if quoted not in trained.index else "the highest of them" if trained[quoted] == trained.max() else
+             "the lowest of them" if trained[quoted] == trained.min() else "between the others")
     return (f" Over the {n} seeds of {model}, each against the ResNet-20 of its seed"
-            + (f" (seed 0, quoted above, is {place})" if place else "")
-            + f": trained {trained.min():+.2f} to {trained.max():+.2f}, following the split on "
-            f"{sum(follows_split(v) for v in trained)} of {n}; "
-            + ", ".join(f"{TWIN_NAMES[c]} {table[c].min():+.2f} to {table[c].max():+.2f}" for c in columns)
+            + (f" (seed {quoted}, quoted above, is {place})" if place else "")
+            + f": trained {_span(trained)}, following the split on {sum(follows_split(v) for v in trained)} of {n}; "
+            + ", ".join(f"{TWIN_WORDS[c]} {_span(table[c])}" for c in twins)
             + f"; learnt on {len(learnt)} of {n} seeds"
             + (f" (by {learnt.min():+.2f} where narrowest, seed {learnt.idxmin()}, against the {LEARNT_MARGIN:g} "
                f"required)" if len(learnt) else "")
-            + (f". Untrained networks alone range from {untrained.min():+.2f} to {untrained.max():+.2f} over the "
-               f"seeds (an untrained ResNet-20's features {table['untrained ResNet-20 features'].min():+.2f} to "
-               f"{table['untrained ResNet-20 features'].max():+.2f}), far more than the {split_threshold():.2f} "
-               f"the split rule allows for chance, so these per-seed counts are weak evidence." if spread else "."))
+            + (f". Untrained networks alone range from {_span(untrained)} over the seeds (an untrained ResNet-20's "
+               f"features {_span(table[UNTRAINED_STATIC])}), far more than the {threshold:.2f} the split rule allows "
+               f"for chance, so these per-seed counts are weak evidence."
+               if untrained.max() - untrained.min() > 2 * threshold else "."))
 
 
-def _random_features(table: pd.DataFrame, static: pd.Series, partial: float) -> str:
+def _span(values) -> str:
+    return f"{values.min():+.2f} to {values.max():+.2f}"
+
+
+def _random_features(table: pd.DataFrame, partial: float) -> str:
     """The same partial correlation for an untrained ResNet-20's pooled features (the table's
     "untrained <static>" row), beside the trained feature's ``partial``: a test that random
     features pass cannot set a feature apart from them; "" without that row."""
-    row = f"untrained {static.name}"
-    if row not in table.index:
+    value = control_partials(table).get(UNTRAINED_STATIC)
+    if value is None:
         return ""
-    value = table.loc[row, partial_column(table)]
     if not follows_split(value):
         return f"; the pooled features of an untrained ResNet-20 give {value:+.2f} by the same test"
     if not follows_split(partial):
@@ -235,15 +230,15 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             f"({static['cat/dog']:.2f} / {static['automobile/truck']:.2f}; the two similarities agree at "
             f"r = {agreement:.2f}), and once those features are accounted for the attention "
             + (f"still follows the vehicle/animal split (partial correlation {partial:+.2f}; "
-               f"{_threshold_words()}){_random_features(table, static, partial)}: it adds class structure of its "
+               f"{_threshold_words()}){_random_features(table, partial)}: it adds class structure of its "
                f"own." if follows_split(partial) else
                f"does not follow the vehicle/animal split (partial correlation {partial:+.2f}; "
-               f"{_threshold_words()}){_random_features(table, static, partial)}: the grouping is the network's, "
+               f"{_threshold_words()}){_random_features(table, partial)}: the grouping is the network's, "
                f"not the attention's."))
     untrained = f"untrained {own.name}"
     if untrained in table.index:
         split = "agreement with vehicles/animals"
-        untrained_partial = table.loc[untrained, partial_column(table)]
+        untrained_partial = control_partials(table)[UNTRAINED]
         text += (f" An untrained {dy} follows that split more closely than the trained one "
                  f"(agreement with the split {table.loc[untrained, split]:.2f} against {own[split]:.2f}"
                  if table.loc[untrained, split] > own[split] else
@@ -252,7 +247,7 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         text += f"; given ResNet-20's features {untrained_partial:+.2f} against {partial:+.2f})"
         text += (": training adds to that class structure." if _learnt(untrained_partial, partial)
                  else ": much of the class structure is in the images and the architecture, not learnt.")
-    text += _over_seeds(_read(_tables(results_dir) / f"02_attention_similarity_seeds_{profile}_k{ANALYSIS_K}.csv"),
+    text += over_seeds(_read(_tables(results_dir) / f"02_attention_similarity_seeds_{profile}_k{ANALYSIS_K}.csv"),
                         dy)
     return Finding("Dynamic convolution, do similar classes attend alike?", text,
                    "02_dy_attention_class_similarity.png")
@@ -342,19 +337,19 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             f"Given them, channel usage "
             + ("still follows" if follows_split(partial) else "does not follow")
             + f" the vehicle/animal split (partial correlation {partial:+.2f}; {_threshold_words()})"
-            f"{_random_features(table, static, partial)}")
-    twins = _untrained_twins(table, own)
+            f"{_random_features(table, partial)}")
+    twins = _untrained_twins(table)
     if not twins:
         text += "."
     else:
         text += (f". What training adds shows against the same gated model untrained: by the same partial "
-                 f"correlation its channel usage gives {twins['untrained']:+.2f}")
+                 f"correlation its channel usage gives {twins[UNTRAINED]:+.2f}")
         if RATE_MATCHED in twins:
             text += f", and {twins[RATE_MATCHED]:+.2f} with its gates set to the trained model's on-rates"
         text += (f", against {partial:+.2f} trained, so the gates learn to follow the split." if
                  _learnt(max(twins.values()), partial) else
                  ", so it is not shown to be learnt: the untrained architecture gives it too.")
-    text += _over_seeds(_read(_tables(results_dir) / f"03_gating_similarity_seeds_{profile}.csv"),
+    text += over_seeds(_read(_tables(results_dir) / f"03_gating_similarity_seeds_{profile}.csv"),
                         "the headline gated model")
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")
@@ -905,18 +900,17 @@ def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str) -> di
     found = _controls(table)
     if found is None:
         return {}
-    own, partial, column = found[0], found[3], partial_column(table)
-    random = f"untrained {found[1].name}"
+    partial, random = found[3], control_partials(table).get(UNTRAINED_STATIC)
     rows = {f"{what}: follows the vehicle/animal split?": (
         "partial correlation given ResNet-20's features (an untrained ResNet-20's features)",
-        f"{partial:+.2f}" + (f" ({table.loc[random, column]:+.2f})" if random in table.index else ""),
+        f"{partial:+.2f}" + (f" ({random:+.2f})" if random is not None else ""),
         "follows" if follows_split(partial) else "does not follow")}
-    twins = _untrained_twins(table, own)
+    twins = _untrained_twins(table)
     if twins:
         rows[f"{what}: learnt?"] = (
             f"partial correlation, trained against an untrained {model}"
             + (f" (and one {RATE_MATCHED})" if RATE_MATCHED in twins else ""),
-            f"trained {partial:+.2f}, untrained {twins['untrained']:+.2f}"
+            f"trained {partial:+.2f}, untrained {twins[UNTRAINED]:+.2f}"
             + (f" ({twins[RATE_MATCHED]:+.2f})" if RATE_MATCHED in twins else ""),
             "learnt" if _learnt(max(twins.values()), partial) else "not learnt")
     return rows

@@ -465,3 +465,26 @@ def test_attention_controls_read_dy_attention_against_an_untrained_dy_and_resnet
     np.testing.assert_allclose(features["untrained attention"], features["attention"], atol=1e-5)
     # the pooled inputs of the 18 block convolutions: a stage's first conv sees the previous stage's width
     assert features["static"].shape == (100, 6 * 16 + (16 + 5 * 32) + (32 + 5 * 64))
+
+
+def test_controls_by_seed_reads_each_seeds_partials_by_whose_they_are():
+    import numpy as np
+
+    from common.analysis import (RATE_MATCHED, TRAINED, UNTRAINED, UNTRAINED_STATIC, control_partials,
+                                 controls_by_seed)
+
+    def controls(own, partials, matched=None):  # a controls table as gating_controls / attention_controls order it
+        rows = [own, "static", f"untrained {own}", "untrained static"] + (
+            [f"untrained {own} {RATE_MATCHED}"] if matched is not None else [])
+        values = [partials[0], np.nan, partials[1], partials[2]] + ([matched] if matched is not None else [])
+        return pd.DataFrame({"agreement with vehicles/animals": 0.5, "… given static": values},
+                            index=pd.Index(rows, name="features"))
+
+    gated = {0: controls("usage", [0.9, -0.7, 0.8], matched=-0.1), 2: controls("usage", [0.6, -0.3, -0.6], matched=0.5)}
+    assert control_partials(gated[0]) == {TRAINED: 0.9, UNTRAINED: -0.7, RATE_MATCHED: -0.1, UNTRAINED_STATIC: 0.8}
+    table = controls_by_seed(gated)
+    assert list(table.columns) == ["seed", TRAINED, UNTRAINED, RATE_MATCHED, UNTRAINED_STATIC]
+    assert table.set_index("seed").loc[2].tolist() == [0.6, -0.3, 0.5, -0.6]
+    dy = controls_by_seed({1: controls("attention", [-0.2, 0.3, 0.7])})
+    assert list(dy.columns) == ["seed", TRAINED, UNTRAINED, UNTRAINED_STATIC]  # no rate-matched twin for DY
+    assert list(controls_by_seed({}).columns) == ["seed", TRAINED, UNTRAINED, UNTRAINED_STATIC]

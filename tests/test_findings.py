@@ -299,8 +299,8 @@ def test_following_the_split_is_read_against_a_random_network(partial, random, s
     column = f"… given {static.name}"
     table = pd.DataFrame({column: [partial, float("nan"), random]},
                          index=["X", static.name, f"untrained {static.name}"])
-    assert findings._random_features(table, static, partial) == says
-    assert findings._random_features(table.iloc[:2], static, partial) == ""
+    assert findings._random_features(table, partial) == says
+    assert findings._random_features(table.iloc[:2], partial) == ""
 
 
 def write_controls(results, name, feature, partial, untrained_partial):
