@@ -77,7 +77,8 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
     distinguishable = [label for label, row in rows.iterrows() if _spans_zero(row, "delta") is False]
     single = [label.split()[-1] for label, row in rows.iterrows() if not row["delta_n"] >= 2]
     text = (f"{best.name} reaches {_acc(best)} against ResNet-20's {_acc(over.loc[REFERENCE])}: "
-            f"paired by seed {_delta(best, 'delta')} points (95% interval) at "
+            f"paired by seed {_delta(best, 'delta')} points" + (" (95% interval)" if best["delta_n"] >= 2 else "")
+            + f" at "
             f"{100 * best['macs'] / RESNET20_MACS:.1f}% of ResNet-20's MACs"
             + (f" and {params[best.name] / params[REFERENCE]:.1f}× its parameters" if
                REFERENCE in params and best.name in params else "") + ".")
@@ -93,9 +94,12 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
     train = seeds.summarize(table, "train_acc")["mean"]
     if REFERENCE in train and best.name in train:
         gain = _comparison(table, best.name, REFERENCE, "train_acc")
-        text += (f" On the training images (un-augmented) {best.name} gains more: {seeds.signed(gain, 'd')} "
-                 f"points ({train[best.name]:.2f}% against ResNet-20's {train[REFERENCE]:.2f}%, mean over seeds), "
-                 f"a closer fit to the images it learnt from, not a gain on new ones.")
+        numbers = (f"{seeds.signed(gain, 'd')} points ({train[best.name]:.2f}% against ResNet-20's "
+                   f"{train[REFERENCE]:.2f}%, mean over seeds)")
+        text += (f" On the training images (un-augmented) {best.name} gains more: {numbers}, a closer fit to the "
+                 f"images it learnt from, not a gain on new ones." if gain["d_mean"] > max(best["delta_mean"], 0) else
+                 f" On the training images (un-augmented) the difference is {numbers}: no closer fit to the images "
+                 f"it learnt from than to new ones.")
     text += _dy_time(speed, int(best.name.split("=")[-1]))
     return Finding("Dynamic convolution, accuracy against K", text, "05_accuracy_vs_k.png")
 
@@ -206,10 +210,18 @@ def _random_features(table: pd.DataFrame, partial: float) -> str:
         return f"; the pooled features of an untrained ResNet-20 give {value:+.2f} by the same test"
     if not follows_split(partial):
         return f", while the pooled features of an untrained ResNet-20 pass the same test ({value:+.2f})"
-    if partial - value <= LEARNT_MARGIN:
+    if _like_random(table, partial):
         return (f", as do the pooled features of an untrained ResNet-20 ({value:+.2f}): this test alone does not "
                 f"set trained features apart from random ones")
     return f", beyond the pooled features of an untrained ResNet-20 ({value:+.2f})"
+
+
+def _like_random(table: pd.DataFrame, partial: float) -> bool:
+    """Whether an untrained ResNet-20's pooled features follow the split too, within
+    ``LEARNT_MARGIN`` of the trained feature's ``partial``: then following it says nothing of
+    the feature's own."""
+    value = control_partials(table).get(UNTRAINED_STATIC)
+    return value is not None and follows_split(value) and partial - value <= LEARNT_MARGIN
 
 
 def _threshold_words() -> str:
@@ -230,8 +242,9 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             f"({static['cat/dog']:.2f} / {static['automobile/truck']:.2f}; the two similarities agree at "
             f"r = {agreement:.2f}), and once those features are accounted for the attention "
             + (f"still follows the vehicle/animal split (partial correlation {partial:+.2f}; "
-               f"{_threshold_words()}){_random_features(table, partial)}: it adds class structure of its "
-               f"own." if follows_split(partial) else
+               f"{_threshold_words()}){_random_features(table, partial)}"
+               + ("." if _like_random(table, partial) else ": it adds class structure of its own.")
+               if follows_split(partial) else
                f"does not follow the vehicle/animal split (partial correlation {partial:+.2f}; "
                f"{_threshold_words()}){_random_features(table, partial)}: the grouping is the network's, "
                f"not the attention's."))

@@ -16,7 +16,7 @@ RUNS = {"resnet20": parse_run("resnet20"), "dy4": parse_run("dy4"), "headline": 
 MACS = {"resnet20": 40.55e6, "dy4": 41.8e6, "headline": 10.2e6, "width0.5": 10.4e6, "width0.45": 7.9e6}
 
 
-def write_run(results, run, profile, seed, acc, epochs=None, finished=True, macs=None):
+def write_run(results, run, profile, seed, acc, epochs=None, finished=True, macs=None, train_acc=None):
     """A run folder as training leaves it: config and history, and metrics once finished."""
     model, kwargs = RUNS[run]
     folder = results / f"{run}-{profile}-seed{seed}-0000"
@@ -29,7 +29,7 @@ def write_run(results, run, profile, seed, acc, epochs=None, finished=True, macs
         folder / "history.csv", index=False)
     if finished:
         (folder / "metrics.json").write_text(json.dumps({
-            **config, "test_acc": acc, "train_acc": acc + 5, "macs": macs or MACS[run],
+            **config, "test_acc": acc, "train_acc": acc + 5 if train_acc is None else train_acc, "macs": macs or MACS[run],
             "data_source": {"name": "a CIFAR-10 copy", "fingerprint": "sha256:0000"}, "run": folder.name}))
 
 
@@ -405,6 +405,36 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
         over, table, speed).text
     assert findings.question(over, "paper").text.startswith(
         "Does input dependence beat a static network of the same cost? Yes for both")
+
+
+@pytest.mark.parametrize("train_gain, says", [
+    (0.4, "On the training images (un-augmented) the difference is +0.40 (seed 0 only) points (96.40% against "
+          "ResNet-20's 96.00%, mean over seeds): no closer fit to the images it learnt from than to new ones."),
+    (-0.2, "the difference is -0.20 (seed 0 only) points"),
+    (1.5, "On the training images (un-augmented) DY K=4 gains more: +1.50 (seed 0 only) points")])
+def test_one_dy_seed_gives_no_interval_and_its_training_images_are_read_against_its_test_gain(
+        full_study, train_gain, says):
+    for seed in range(3):
+        write_run(full_study, "resnet20", "paper", seed, 91.0, train_acc=96.0)
+    write_run(full_study, "dy4", "paper", 0, 91.4, train_acc=96.0 + train_gain)
+    table, over = findings.overview(full_study, "paper")
+    text = findings.dynamic_convolution(over, table).text
+    assert "paired by seed +0.40 (seed 0 only) points at 103.1% of ResNet-20's MACs" in text  # no "95% interval"
+    assert says in text
+
+
+@pytest.mark.parametrize("random, says", [
+    (0.81, "correlation +0.46; ≥ 0.30 counts as following), as do the pooled features of an untrained ResNet-20 (+0.81): this "
+           "test alone does not set trained features apart from random ones. An untrained"),
+    (0.10, "correlation +0.46; ≥ 0.30 counts as following); the pooled features of an untrained ResNet-20 give +0.10 by the "
+           "same test: it adds class structure of its own. An untrained")])
+def test_attention_that_follows_the_split_adds_structure_only_beyond_random_features(tmp_path, random, says):
+    write_controls(tmp_path, "02_attention_similarity_controls_paper_k4.csv", "DY K=4 attention", 0.46, 0.77)
+    path = tmp_path / "tables" / "02_attention_similarity_controls_paper_k4.csv"
+    table = pd.read_csv(path)
+    table.loc[len(table)] = {"features": "untrained ResNet-20 pooled features", "… given ResNet-20 pooled features": random}
+    table.to_csv(path, index=False)
+    assert says in findings.attention_by_class(tmp_path, "paper").text
 
 
 @pytest.mark.parametrize("adaptive, says", [((1.61, 1.64, 1.62), "not distinguishable from"),
