@@ -513,17 +513,25 @@ def _cap_against_static(caps: pd.DataFrame, row: pd.Series) -> str:
         return text + f"scores {_higher(row['capped − static'])} it (one seed: no verdict)."
     compared = caps[caps["capped − static"].notna()]
     words = _cap_words(compared)
+    single = words.count("one seed")
     over = (f"behind at every one ({compared['capped − static'].min():+.2f} to "
             f"{compared['capped − static'].max():+.2f} points)" if set(words) == {"behind"} else
-            f"behind at {words.count('behind')}, ahead at {words.count('ahead')} and not distinguishable at "
-            f"{words.count('not distinguishable')}")
+            _and([f"behind at {words.count('behind')}", f"ahead at {words.count('ahead')}",
+                  f"not distinguishable at {words.count('not distinguishable')}"]
+                 + ([f"on one seed (no interval) at {single}"] if single else [])))
     position = {"behind": "is behind it", "ahead": "is ahead of it", "not distinguishable": "is not distinguishable from it"}
-    takeaway = ("; a static network of the same worst-case cost does as well or better" if "ahead" not in words else
+    takeaway = ("; with a cap on one seed, no verdict over the caps" if single else
+                "; a static network of the same worst-case cost does as well or better" if "ahead" not in words else
                 "; the capped model does as well or better than a static network of the same worst-case cost"
                 if "behind" not in words else "")
     return (text + f"{position[word]}: {row['capped − static']:+.2f} [{row[CAP_INTERVAL[0]]:+.2f}, "
             f"{row[CAP_INTERVAL[1]]:+.2f}] points, paired by seed; over the {len(words)} caps with a static network "
             f"to compare, it is {over}{takeaway}.")
+
+
+def _and(parts: list[str]) -> str:
+    """"a, b and c"."""
+    return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else "".join(parts)
 
 
 def _higher(points: float) -> str:

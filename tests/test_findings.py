@@ -520,6 +520,12 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
         "network to compare, it is behind at 1, ahead at 1 and not distinguishable at 1.")
     assert findings._cap_verdict(_caps([-2.0, -0.3], half=0.5)) == "static higher at some caps, never lower"
     assert findings._cap_verdict(_caps([-0.2, -0.3], half=0.5)) == "not distinguishable at any cap"
+    partly = _caps([-2.0, -0.3, 0.4], half=0.5)
+    partly.loc[2, list(findings.CAP_INTERVAL)] = float("nan")  # the loosest cap reached by one seed's frontier only
+    assert findings._cap_verdict(partly) == "one seed: no verdict"
+    assert findings._cap_against_static(partly, partly.iloc[1]).endswith(
+        "over the 3 caps with a static network to compare, it is behind at 1, ahead at 0, not distinguishable at 1 "
+        "and on one seed (no interval) at 1; with a cap on one seed, no verdict over the caps.")
     single = _caps([-0.5, 0.47])
     assert findings._cap_verdict(single) == "one seed: no verdict"
     assert findings._cap_against_static(single, single.iloc[1]).endswith(
