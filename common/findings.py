@@ -435,7 +435,8 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
             parts.append(f"{family} {values.min():.1f}–{values.max():.1f}% (lowest–highest of its {len(values)} "
                          "models, seed 0)" if len(values) > 1 else f"{family} {values.iloc[0]:.1f}%")
     headline_seeds = sweep.loc[sweep["model"].str.startswith(run_label(*HEADLINE)), "model"].nunique()
-    extra = f", all {headline_seeds} seeds of the headline gated model" if headline_seeds > 1 else ""
+    extra = (f", {'both' if headline_seeds == 2 else f'all {headline_seeds}'} seeds of the headline gated model"
+             if headline_seeds > 1 else "")
     paired, compared = found.paired, ""
     if paired is not None:  # the comparison between models: differences paired by image
         spread = paired[f"Δ vs {REFERENCE} (points)"].dropna()

@@ -387,6 +387,9 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
     found = findings.analyses(tmp_path, "paper")
     assert found["attacks: models differ at ε = 1/255?"][1:] == ("55.0 / 70.0 / 54.3", "DY K=4 differ")  # per image
     assert found["attacks: a model robust at ε = 8/255?"][1:] == ("0.0", "no model robust")
+    second = [{**row, "model": f"{row['model']} (seed 2)"} for row in rows if row["model"] == findings.run_label(*HEADLINE)]
+    pd.DataFrame(rows + second).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
+    assert "seed 0 of each model, both seeds of the headline gated model)" in findings.attacks(tmp_path, "paper").text
 
 
 def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
