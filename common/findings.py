@@ -76,9 +76,9 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
     best = rows.loc[main] if main in rows.index else rows.iloc[0]
     distinguishable = [label for label, row in rows.iterrows() if _spans_zero(row, "delta") is False]
     single = [label.split()[-1] for label, row in rows.iterrows() if not row["delta_n"] >= 2]
-    text = (f"{best.name} reaches {_acc(best)} against ResNet-20's {_acc(over.loc[REFERENCE])}: "
-            f"paired by seed {_delta(best, 'delta')} points" + (" (95% interval)" if best["delta_n"] >= 2 else "")
-            + f" at "
+    paired = (f"paired by seed {_delta(best, 'delta')} points (95% interval)" if best["delta_n"] >= 2 else
+              f"against ResNet-20's run of the same seed {_delta(best, 'delta')} points (one seed: no verdict)")
+    text = (f"{best.name} reaches {_acc(best)} against ResNet-20's {_acc(over.loc[REFERENCE])}: {paired} at "
             f"{100 * best['macs'] / RESNET20_MACS:.1f}% of ResNet-20's MACs"
             + (f" and {params[best.name] / params[REFERENCE]:.1f}× its parameters" if
                REFERENCE in params and best.name in params else "") + ".")
@@ -96,7 +96,9 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
         gain = _comparison(table, best.name, REFERENCE, "train_acc")
         numbers = (f"{seeds.signed(gain, 'd')} points ({train[best.name]:.2f}% against ResNet-20's "
                    f"{train[REFERENCE]:.2f}%, mean over seeds)")
-        text += (f" On the training images (un-augmented) {best.name} gains more: {numbers}, a closer fit to the "
+        text += (f" On the training images (un-augmented) the difference is {numbers}, one seed: no verdict."
+                 if gain["d_n"] < 2 else
+                 f" On the training images (un-augmented) {best.name} gains more: {numbers}, a closer fit to the "
                  f"images it learnt from, not a gain on new ones." if gain["d_mean"] > max(best["delta_mean"], 0) else
                  f" On the training images (un-augmented) the difference is {numbers}: no closer fit to the images "
                  f"it learnt from than to new ones.")
@@ -126,6 +128,9 @@ def _among_reimplementations(row: pd.Series) -> str:
     mean = row["delta_mean"]
     where = "within" if low <= mean <= high else "above" if mean > high else "below"
     covers = (row["delta_n"] >= 2 and row["delta_ci_low"] <= low and high <= row["delta_ci_high"])
+    if not row["delta_n"] >= 2:
+        return (f"Published re-implementations on CIFAR-10 gain {dy_gains_text()}; ours, {mean:+.2f} on one seed, "
+                f"would be {where} that range (one seed: no verdict).")
     return (f"Published re-implementations on CIFAR-10 gain {dy_gains_text()}; ours, "
             f"{mean:+.2f}, is {where} that range"
             + (", and its interval covers all of it." if covers else "."))
@@ -655,10 +660,11 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
               "For one family" if any(shown) else
               "No gain shown" if all(decided) else f"No verdict yet at {epochs} epochs")
     bounds = [f"{row[f'{prefix}_ci_high']:+.2f}" for row, prefix, _ in compared if row[f"{prefix}_n"] >= 2]
+    bounded = [words.split(" against")[0] for row, prefix, words in compared if row[f"{prefix}_n"] >= 2]
     text = (f"Does input dependence beat a static network of the same cost? {answer}: "
             + ", ".join(f"{_delta(row, prefix)} points for {words}" for row, prefix, words in compared)
             + (" (paired by seed, 95% intervals; an interval that includes 0 shows no gain)" if any(decided) else "")
-            + (f"; at 95%, {'these two models gain' if len(bounds) == 2 else 'it gains'} at most "
+            + (f"; at 95%, {'these two models gain' if len(bounds) == 2 else bounded[0] + ' gains'} at most "
                f"{' and '.join(bounds)} points at {epochs} epochs" if bounds and not any(shown) else "")
             + ("" if dy in over.index else f"; {dy} has no finished run at {epochs} epochs yet")
             + ("" if headline in over.index else f"; the headline gated model has no finished run at {epochs} "
@@ -1146,7 +1152,7 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     parts = ([f"{(outcome == 'same').sum()} of the {analysed} made at {long} keep their conclusion"
               + (f"; changed: {'; '.join(changed)}" if changed else "")] if analysed else [])
     more = " more" if analysed else ""
-    parts += [f"{one_seed}{more}, made on one seed, {'gives' if one_seed == 1 else 'give'} no verdict "
+    parts += [f"{one_seed}{more}, resting in part on one seed, {'gives' if one_seed == 1 else 'give'} no verdict "
               f"({'; '.join(name + ' ' + by_length.loc[name, long].split(': ')[0] for name in single)})"
               ] if one_seed else []
     parts += [f"{pending} not yet made"] if pending else []
