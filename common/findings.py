@@ -827,11 +827,13 @@ def _against_constant(values: pd.Series, constant: float) -> dict:
 def _over_frontier(table: pd.DataFrame, label: str) -> dict:
     """``label``'s accuracy minus the static frontier's at its own MACs, seed by seed
     (``seeds.frontier_margins``), as ``_comparison``'s ``d_`` dict (n = 0 where no frontier of
-    the profile brackets its MACs)."""
+    the profile brackets its MACs), with ``d_outside``: how many of its finished seeds no frontier
+    of their seed brackets (they wait for a static width on their other side)."""
     static = table.loc[table["family"] == FAMILIES["resnet20"], "label"].unique().tolist()
     found = seeds.frontier_margins(table, static, [label])
     row = found.loc[label] if label in found.index else {"n": 0}
-    return {f"d_{key}": row.get(key, float("nan")) for key in _D_KEYS}
+    outside = (table["label"] == label).sum() - (row["n"] if row["n"] == row["n"] else 0)
+    return {f"d_{key}": row.get(key, float("nan")) for key in _D_KEYS} | {"d_outside": int(outside)}
 
 
 def comparisons(table: pd.DataFrame) -> dict[str, dict]:
@@ -915,9 +917,11 @@ def _conclusions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             row[f"{length(profile)}: Δ (points) [95% CI]"] = seeds.signed(values, "d") if values["d_n"] else "–"
             row[f"{length(profile)}: verdict"] = word if values["d_n"] else "–"
             words.append(word if values["d_n"] >= len(SEEDS) else None)
-        seeds_done = found[profiles[-1]][name]["d_n"]
+        seeds_done, outside = found[profiles[-1]][name]["d_n"], found[profiles[-1]][name].get("d_outside", 0)
         row[SAME] = _outcome(words[0], words[-1], f"pending ({seeds_done:.0f} of {len(SEEDS)} seeds compared "
-                                                  f"at {length(profiles[-1])})")
+                                                  f"at {length(profiles[-1])}" + (
+            f"; {outside} finished {'seed lies' if outside == 1 else 'seeds lie'} outside the MACs of the static "
+            f"widths trained" if outside else "") + ")")
         rows[name] = row
     return pd.DataFrame(rows).T.rename_axis("comparison")
 

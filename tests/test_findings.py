@@ -106,7 +106,8 @@ def test_the_headline_is_priced_by_the_200_epoch_frontier_once_it_brackets_its_m
             write_run(full_study, run, "paper", seed, acc + noise, macs=8.5e6 if run == "headline" else None)
     table = findings.conclusions(full_study)
     assert table.loc[row, "200 epochs: verdict"] == "–"  # 8.5M: below the ×0.5 width, no frontier there
-    assert table.loc[row, findings.SAME] == "pending (0 of 3 seeds compared at 200 epochs)"
+    assert table.loc[row, findings.SAME] == ("pending (0 of 3 seeds compared at 200 epochs; 3 finished seeds lie "
+                                             "outside the MACs of the static widths trained)")
     for seed, noise in enumerate((0.0, 0.3, -0.3)):
         write_run(full_study, "width0.45", "paper", seed, 85.0 + noise)
     for seed, noise in enumerate((0.0, 0.6, -0.6)):  # the 30-epoch frontier brackets 10.2M too
