@@ -173,7 +173,7 @@ def _untrained_twins(table: pd.DataFrame) -> dict[str, float]:
 TWIN_WORDS = {UNTRAINED: "untrained", RATE_MATCHED: f"untrained {RATE_MATCHED}"}
 
 
-def over_seeds(table: Optional[pd.DataFrame], model: str, quoted: int = 0) -> str:
+def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted: int = 0) -> str:
     """" Over the 3 seeds of <model> …" from a per-seed controls table (``analysis.controls_by_seed``,
     index seed; each seed against the ResNet-20 of its seed): the ranges, on how many seeds the
     trained model follows the split and is learnt, where seed ``quoted`` (the one whose table the
@@ -265,8 +265,8 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         text += f"; given ResNet-20's features {untrained_partial:+.2f} against {partial:+.2f})"
         text += (": training adds to that class structure." if _learnt(untrained_partial, partial)
                  else ": much of the class structure is in the images and the architecture, not learnt.")
-    text += over_seeds(_read(_tables(results_dir) / f"02_attention_similarity_seeds_{profile}_k{ANALYSIS_K}.csv"),
-                        dy)
+    text += class_structure_over_seeds(
+        _read(_tables(results_dir) / f"02_attention_similarity_seeds_{profile}_k{ANALYSIS_K}.csv"), dy)
     return Finding("Dynamic convolution, do similar classes attend alike?", text,
                    "02_dy_attention_class_similarity.png")
 
@@ -367,8 +367,8 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         text += (f", against {partial:+.2f} trained, so the gates learn to follow the split." if
                  _learnt(max(twins.values()), partial) else
                  ", so it is not shown to be learnt: the untrained architecture gives it too.")
-    text += over_seeds(_read(_tables(results_dir) / f"03_gating_similarity_seeds_{profile}.csv"),
-                        "the headline gated model")
+    text += class_structure_over_seeds(_read(_tables(results_dir) / f"03_gating_similarity_seeds_{profile}.csv"),
+                                       "the headline gated model")
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")
 
@@ -622,7 +622,9 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
             f"MACs{images} from {top['mean MACs clean (M)'].mean():.2f}M to {top['mean MACs energy (M)'].mean():.2f}M "
             f"per image ({ratio.mean():.2f}×, {counted(len(top), 'seed')}; uniform noise of the "
             f"same ε: {found.noise.mean():.3f}×), taking back {seeds.over_seeds(share, 1, '%')} of its saving against ResNet-20"
-            + (f"; a stealthy variant that keeps every prediction takes back {seeds.over_seeds(stealthy, 1, '%')}"
+            + (f"; a stealthy variant that keeps every prediction takes back "
+               + (seeds.plus_minus(stealthy["mean"], stealthy["std"], 1, "%") if stealthy["n"] == share["n"]
+                  else seeds.over_seeds(stealthy, 1, "%"))
                if stealthy["n"] else "")
             + "." + _adaptive_energy(tables, profile))
     caps = _read(tables / f"04_mac_cap_{profile}.csv")
