@@ -262,5 +262,7 @@ def verdict_word(row, prefix: str) -> str:
 def verdict(row, prefix: str) -> str:
     """``verdict_word`` with its reason: "ahead (95% CI above 0)", "one seed: no interval"."""
     word = verdict_word(row, prefix)
+    if word == "no comparison" and prefix == "margin":  # the frontier is never extrapolated
+        return f"{word} (outside the MACs of the static widths trained)"
     reason = VERDICTS[word]
     return word if not reason else f"{word}: {reason}" if word == "one seed" else f"{word} ({reason})"

@@ -139,3 +139,9 @@ def test_accuracy_vs_k_plot_shows_every_seed_and_the_seed_counts():
     assert any("88.00 ± 1.00, 3 seeds" in t.get_text() for t in test.get_legend().get_texts())
     lo, hi = test.get_ylim()
     assert lo < 86.0 and hi > 90.0 and train.get_ylim()[1] > 95.0  # each panel spans its own data
+
+
+def test_no_frontier_comparison_says_why():
+    row = {"margin_n": 0, "margin_ci_low": np.nan, "margin_ci_high": np.nan}
+    assert seeds.verdict(row, "margin") == "no comparison (outside the MACs of the static widths trained)"
+    assert seeds.verdict({"delta_n": 0, "delta_ci_low": np.nan, "delta_ci_high": np.nan}, "delta") == "no comparison"
