@@ -189,19 +189,16 @@ def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted
              "the lowest of them" if trained[quoted] == trained.min() else "between the others")
     return (f" Over the {n} seeds of {model}, each against the ResNet-20 of its seed"
             + (f" (seed {quoted}, quoted above, is {place})" if place else "")
-            + f": trained {_span(trained)}, following the split on {sum(follows_split(v) for v in trained)} of {n}; "
-            + ", ".join(f"{TWIN_WORDS[c]} {_span(table[c])}" for c in twins)
+            + f": trained {_range(trained, '+.2f')}, following the split on "
+            f"{sum(follows_split(v) for v in trained)} of {n}; "
+            + ", ".join(f"{TWIN_WORDS[c]} {_range(table[c], '+.2f')}" for c in twins)
             + f"; learnt on {len(learnt)} of {n} seeds"
             + (f" (by {learnt.min():+.2f} where narrowest, seed {learnt.idxmin()}, against the {LEARNT_MARGIN:g} "
                f"required)" if len(learnt) else "")
-            + (f". Untrained networks alone range from {_span(untrained)} over the seeds (an untrained ResNet-20's "
-               f"features {_span(table[UNTRAINED_STATIC])}), far more than the {threshold:.2f} the split rule allows "
-               f"for chance, so these per-seed counts are weak evidence."
+            + (f". Untrained networks alone range from {_range(untrained, '+.2f')} over the seeds (an untrained "
+               f"ResNet-20's features {_range(table[UNTRAINED_STATIC], '+.2f')}), far more than the {threshold:.2f} "
+               f"the split rule allows for chance, so these per-seed counts are weak evidence."
                if untrained.max() - untrained.min() > 2 * threshold else "."))
-
-
-def _span(values) -> str:
-    return f"{values.min():+.2f} to {values.max():+.2f}"
 
 
 def _random_features(table: pd.DataFrame, partial: float) -> str:
