@@ -935,7 +935,8 @@ def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str) -> di
     rows = {f"{what}: follows the vehicle/animal split?": (
         "partial correlation given ResNet-20's features (an untrained ResNet-20's features)",
         f"{partial:+.2f}" + (f" ({random:+.2f})" if random is not None else ""),
-        "follows" if follows_split(partial) else "does not follow")}
+        ("follows, as random features do" if _like_random(table, partial) else "follows") if follows_split(partial)
+        else "does not follow")}
     twins = _untrained_twins(table)
     if twins:
         rows[f"{what}: learnt?"] = (

@@ -449,6 +449,8 @@ def test_attention_that_follows_the_split_adds_structure_only_beyond_random_feat
     table.loc[len(table)] = {"features": "untrained ResNet-20 pooled features", "… given ResNet-20 pooled features": random}
     table.to_csv(path, index=False)
     assert says in findings.attention_by_class(tmp_path, "paper").text
+    conclusion = findings.analyses(tmp_path, "paper")["DY K=4 attention: follows the vehicle/animal split?"][2]
+    assert conclusion == ("follows, as random features do" if random > 0.46 - findings.LEARNT_MARGIN else "follows")
 
 
 @pytest.mark.parametrize("adaptive, says", [((1.61, 1.64, 1.62), "not distinguishable from"),
