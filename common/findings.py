@@ -919,8 +919,8 @@ def _conclusions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         seeds_done, outside = found[profiles[-1]][name]["d_n"], found[profiles[-1]][name].get("d_outside", 0)
         row[SAME] = _outcome(words[0], words[-1], f"pending ({seeds_done:.0f} of {len(SEEDS)} seeds compared "
                                                   f"at {length(profiles[-1])}" + (
-            f"; {outside} finished {'seed lies' if outside == 1 else 'seeds lie'} outside the MACs of the static "
-            f"widths trained" if outside else "") + ")")
+            f"; {outside} finished {'seed lies' if outside == 1 else 'seeds lie'} {seeds.OUTSIDE_FRONTIER}"
+            if outside else "") + ")")
         rows[name] = row
     return pd.DataFrame(rows).T.rename_axis("comparison")
 

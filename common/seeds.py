@@ -242,6 +242,9 @@ def overview_markdown(over: pd.DataFrame, reference_macs: float) -> str:
     return "\n".join(lines)
 
 
+# Why a model has no margin over the static frontier: the frontier is never extrapolated.
+OUTSIDE_FRONTIER = "outside the MACs of the static widths trained"
+
 # What a difference's 95% interval supports, and the reason printed beside it.
 VERDICTS = {"no comparison": "", "one seed": "no interval", "ahead": "95% CI above 0",
             "behind": "95% CI below 0", "not distinguishable": "95% CI spans 0"}
@@ -262,7 +265,7 @@ def verdict_word(row, prefix: str) -> str:
 def verdict(row, prefix: str) -> str:
     """``verdict_word`` with its reason: "ahead (95% CI above 0)", "one seed: no interval"."""
     word = verdict_word(row, prefix)
-    if word == "no comparison" and prefix == "margin":  # the frontier is never extrapolated
-        return f"{word} (outside the MACs of the static widths trained)"
+    if word == "no comparison" and prefix == "margin":
+        return f"{word} ({OUTSIDE_FRONTIER})"
     reason = VERDICTS[word]
     return word if not reason else f"{word}: {reason}" if word == "one seed" else f"{word} ({reason})"
