@@ -119,7 +119,7 @@ def combine_notebooks(executed: list[Path], profile: str, data_source: str, info
         _anchor("provenance") + "## Provenance", "",
         "| | |", "|---|---|",
         f"| git commit | `{info['git_commit']}` |", f"| generated | {info['date']} |",
-        *([f"| notebooks run at | " + "; ".join(f"{name[:2]}: `{run['git_commit']}` ({run['date']})"
+        *(["| notebooks run at | " + "; ".join(f"{name[:2]}: `{run['git_commit']}` ({run['date']})"
                                                for name, run in sorted(runs.items())) + " |"]
           if runs and len({run["git_commit"] for run in runs.values()}) > 1 else []),
         f"| data source | `{data_source}` |", f"| profile | `{profile}` |",

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common import findings, literature
+from common import findings, lengths, literature, verdicts
 from common.analysis import VEHICLE_ANIMAL
 from common.manifest import HEADLINE, HEADLINE_CONTROL, parse_run
+from common.names import run_label
 
 RUNS = {"resnet20": parse_run("resnet20"), "dy4": parse_run("dy4"), "headline": HEADLINE,
         "width0.5": parse_run(HEADLINE_CONTROL), "width0.45": parse_run("width0.45")}
@@ -46,39 +47,39 @@ def full_study(tmp_path):
 
 
 def test_without_paper_runs_every_conclusion_is_pending(full_study):
-    table = findings.conclusions(full_study)
-    assert list(table[findings.SAME].iloc[:5]) == ["pending (0 of 3 seeds compared at 200 epochs)"] * 5
-    assert table.loc["DY K = 2…5 against ResNet-20 (the sweep over K)", findings.SAME] == \
+    table = lengths.conclusions(full_study)
+    assert list(table[lengths.SAME].iloc[:5]) == ["pending (0 of 3 seeds compared at 200 epochs)"] * 5
+    assert table.loc["DY K = 2…5 against ResNet-20 (the sweep over K)", lengths.SAME] == \
         "30 epochs only (the sweep over K is not trained at 200 epochs)"
     assert table.loc["ResNet-20 (JPEG copy) against He et al.'s 91.25% (original images)", "30 epochs: verdict"] == "behind"
     assert table.loc["DY K=4 against ResNet-20", "30 epochs: verdict"] == "not distinguishable"
     assert table.loc["DY K=4 against ResNet-20 on the training images", "30 epochs: verdict"] == "not distinguishable"
     assert table.loc["headline gated model against ResNet-20", "30 epochs: verdict"] == "behind"
     assert table.loc["DY K=4 against ResNet-20", "200 epochs: verdict"] == "–"
-    found = findings.training_length(full_study)
+    found = lengths.training_length(full_study)
     assert "No run of the 200-epoch `paper` profile has finished" in found.text
     assert "87.00 ± 0.60% (3 seeds)" in found.text
 
 
 def test_a_run_still_training_is_reported_only_where_asked(full_study):
     write_run(full_study, "resnet20", "paper", 0, 60.0, epochs=12, finished=False)
-    text = findings.training_length(full_study).text
+    text = lengths.training_length(full_study).text
     assert ("Of the 15 runs planned at 200 epochs (5 models × 3 seeds): 0 finished; 1 training (ResNet-20 seed 0 "
             "at epoch 12 of 200); 14 queued.") in text
-    assert "runs planned" not in findings.training_length(full_study, in_progress=False).text
+    assert "runs planned" not in lengths.training_length(full_study, in_progress=False).text
 
 
 def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
     for run, acc in [("resnet20", 91.5), ("dy4", 92.0), ("headline", 88.0), ("width0.5", 87.0)]:
         write_run(full_study, run, "paper", 0, acc)
-    table = findings.conclusions(full_study)
+    table = lengths.conclusions(full_study)
     assert table.loc["DY K=4 against ResNet-20", "200 epochs: Δ (points) [95% CI]"] == "+0.50 (seed 0 only)"
     assert table.loc["DY K=4 against ResNet-20", "200 epochs: verdict"] == "one seed"
-    assert set(table[findings.SAME].iloc[:5]) == {"pending (1 of 3 seeds compared at 200 epochs)"}
-    side = findings.profiles_side_by_side(full_study)
+    assert set(table[lengths.SAME].iloc[:5]) == {"pending (1 of 3 seeds compared at 200 epochs)"}
+    side = lengths.profiles_side_by_side(full_study)
     assert side.loc["ResNet-20", "200 epochs: test acc (%)"] == "91.50% (1 seed)"
     assert side.loc["headline gated model", "200 epochs: MACs (M)"] == "10.20"
-    text = findings.training_length(full_study).text
+    text = lengths.training_length(full_study).text
     assert "ResNet-20 91.50% (1 seed) at 200 epochs against 87.00 ± 0.60% (3 seeds) at 30" in text
     assert ("With at least one seed finished at 200 epochs: ResNet-20, DY K=4, headline gated model, ResNet-20 ×0.5 "
             "width; none finished yet: ResNet-20 ×0.45 width.") in text
@@ -90,13 +91,13 @@ def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
 def test_a_control_no_longer_at_equal_macs_is_said(full_study):
     write_run(full_study, "width0.5", "paper", 0, 87.0)
     write_run(full_study, "headline", "paper", 0, 88.0)
-    assert "no longer holds cost equal" not in findings.training_length(full_study).text  # 10.20M against 10.40M
+    assert "no longer holds cost equal" not in lengths.training_length(full_study).text  # 10.20M against 10.40M
     write_run(full_study, "headline", "paper", 1, 88.0, macs=6.0e6)
     assert ("At 200 epochs the headline gated model executes 8.10M MACs on average, 78% of its static control's "
             "10.40M (at 30 epochs: 10.20M against 10.40M): trained longer, its gates switch more channels off, so "
             "the comparison with the control no longer holds cost equal (the control costs more: a gain over it "
             "still counts, a loss may be the control's extra MACs).") \
-        in findings.training_length(full_study).text
+        in lengths.training_length(full_study).text
 
 
 def test_the_headline_is_priced_by_the_200_epoch_frontier_once_it_brackets_its_macs(full_study):
@@ -104,24 +105,24 @@ def test_the_headline_is_priced_by_the_200_epoch_frontier_once_it_brackets_its_m
     for seed, noise in enumerate((0.0, 0.3, -0.3)):
         for run, acc in [("resnet20", 91.0), ("width0.5", 87.0), ("headline", 88.0)]:
             write_run(full_study, run, "paper", seed, acc + noise, macs=8.5e6 if run == "headline" else None)
-    table = findings.conclusions(full_study)
+    table = lengths.conclusions(full_study)
     assert table.loc[row, "200 epochs: verdict"] == "–"  # 8.5M: below the ×0.5 width, no frontier there
-    assert table.loc[row, findings.SAME] == ("pending (0 of 3 seeds compared at 200 epochs; 3 finished seeds lie "
+    assert table.loc[row, lengths.SAME] == ("pending (0 of 3 seeds compared at 200 epochs; 3 finished seeds lie "
                                              "outside the MACs of the static widths trained)")
     for seed, noise in enumerate((0.0, 0.3, -0.3)):
         write_run(full_study, "width0.45", "paper", seed, 85.0 + noise)
     for seed, noise in enumerate((0.0, 0.6, -0.6)):  # the 30-epoch frontier brackets 10.2M too
         write_run(full_study, "width0.45", "full", seed, 83.0 + noise)
-    table = findings.conclusions(full_study)
+    table = lengths.conclusions(full_study)
     assert table.loc[row, "200 epochs: verdict"] == "ahead"  # about 1.7 points over the frontier, every seed
-    assert table.loc[row, findings.SAME] == "changes: not distinguishable → ahead"
+    assert table.loc[row, lengths.SAME] == "changes: not distinguishable → ahead"
 
 
 def test_resnet20_alone_finished_at_paper(full_study):
     # The first run of the queue to finish: no model to compare yet, only the literature.
     write_run(full_study, "resnet20", "paper", 0, 88.0)
     write_controls(full_study, "02_attention_similarity_controls_full_k4.csv", "DY K=4 attention", -0.21, 0.77)
-    text = findings.training_length(full_study).text
+    text = lengths.training_length(full_study).text
     assert "ResNet-20 88.00% (1 seed) at 200 epochs" in text
     assert ("With at least one seed finished at 200 epochs: ResNet-20; none finished yet: DY K=4, headline gated "
             "model, ResNet-20 ×0.5 width, ResNet-20 ×0.45 width.") in text
@@ -139,14 +140,14 @@ def test_verdicts_that_change_with_training_length_are_named(full_study):
         write_run(full_study, "dy4", "paper", seed, 92.6 + noise)
         write_run(full_study, "headline", "paper", seed, 88.6 + noise)
         write_run(full_study, "width0.5", "paper", seed, 88.4 + noise * 0.5)
-    table = findings.conclusions(full_study)
-    assert table.loc["DY K=4 against ResNet-20", findings.SAME] == \
+    table = lengths.conclusions(full_study)
+    assert table.loc["DY K=4 against ResNet-20", lengths.SAME] == \
         "changes: not distinguishable → ahead"
     assert table.loc["DY K=4 against ResNet-20", "200 epochs: Δ (points) [95% CI]"] == "+1.00 [+1.00, +1.00]"
-    assert table.loc["headline gated model against ResNet-20", findings.SAME] == "same"
-    assert table.loc["ResNet-20 (JPEG copy) against He et al.'s 91.25% (original images)", findings.SAME] == \
+    assert table.loc["headline gated model against ResNet-20", lengths.SAME] == "same"
+    assert table.loc["ResNet-20 (JPEG copy) against He et al.'s 91.25% (original images)", lengths.SAME] == \
         "changes: behind → not distinguishable"
-    text = findings.training_length(full_study).text
+    text = lengths.training_length(full_study).text
     assert "Changed: " in text and "DY K=4 against ResNet-20 (not distinguishable → ahead)" in text
     assert "Same verdict at both lengths — headline gated model against ResNet-20: behind" in text
 
@@ -166,9 +167,9 @@ def test_training_curves_dash_the_runs_still_training(full_study):
     from common.plots import plot_profile_curves
 
     write_run(full_study, "resnet20", "paper", 0, 60.0, epochs=12, finished=False)
-    histories = findings.training_histories(full_study)
+    histories = lengths.training_histories(full_study)
     assert set(histories["ResNet-20"]) == {"full seed 0", "full seed 1", "full seed 2", "paper seed 0"}
-    fig = plot_profile_curves(histories, findings.profile_epochs(), "curves",
+    fig = plot_profile_curves(histories, lengths.profile_epochs(), "curves",
                               references={"ResNet-20": (91.25, "He et al.")})
     lines = {line.get_linestyle() for line in fig.axes[0].get_lines()}
     assert lines == {"-", "--", ":"}  # finished full runs, a paper run still training, He et al.
@@ -186,17 +187,17 @@ def test_a_page_a_clone_regenerates_leaves_out_the_runs_still_training(full_stud
     from common.plots import plot_profile_curves
 
     write_run(full_study, "resnet20", "paper", 0, 60.0, epochs=12, finished=False)
-    histories = findings.training_histories(full_study, in_progress=False)
+    histories = lengths.training_histories(full_study, in_progress=False)
     assert set(histories["ResNet-20"]) == {"full seed 0", "full seed 1", "full seed 2"}
-    fig = plot_profile_curves(histories, findings.profile_epochs(), "curves")
+    fig = plot_profile_curves(histories, lengths.profile_epochs(), "curves")
     assert {line.get_linestyle() for line in fig.axes[0].get_lines()} == {"-"}
     assert [t.get_text() for t in fig.axes[0].texts] == ["no finished paper (200 epochs) run yet"]
     assert fig._suptitle.get_text() == "curves"
-    assert "epoch 12" not in findings.training_length(full_study, in_progress=False).text
+    assert "epoch 12" not in lengths.training_length(full_study, in_progress=False).text
 
 
 def test_the_question_is_answered_first_with_what_the_intervals_rule_out(full_study):
-    _, over = findings.overview(full_study)
+    _, over = verdicts.overview(full_study)
     answer = findings.question(over).text
     high = over.loc["DY K=4", "delta_ci_high"]
     assert "No gain shown" in answer and f"at 95%, these two models gain at most {high:+.2f} and" in answer
@@ -207,7 +208,7 @@ def test_the_question_names_a_model_still_training_and_gives_no_verdict_on_one_s
     write_run(full_study, "resnet20", "paper", 0, 91.0)
     write_run(full_study, "width0.5", "paper", 0, 87.0)
     write_run(full_study, "headline", "paper", 0, 88.0, macs=8.0e6)  # cheaper than its control here
-    _, over = findings.overview(full_study, "paper")
+    _, over = verdicts.overview(full_study, "paper")
     answer = findings.question(over, "paper").text
     assert answer.startswith("Does input dependence beat a static network of the same cost? No verdict yet at "
                              "200 epochs: +1.00 (seed 0 only) points for the headline gated model against "
@@ -252,7 +253,7 @@ def test_learnt_channel_classes_must_also_beat_untrained_gates_at_the_trained_on
     text = findings.channels_by_class(tmp_path, "full").text
     assert (f"gives +0.10, and {matched_partial:+.2f} with its "
             f"gates set to the trained model's on-rates, {says}") in text
-    row = findings._similarity_rows(table.set_index("features"), "gates' channel usage", "gated model")[
+    row = lengths._similarity_rows(table.set_index("features"), "gates' channel usage", "gated model")[
         "gates' channel usage: learnt?"]
     assert row[1] == f"trained +0.95, untrained +0.10 ({matched_partial:+.2f})"
     assert row[2] == ("learnt" if matched_partial < 0.75 else "not learnt")
@@ -287,6 +288,15 @@ def test_learnt_class_structure_is_counted_over_seeds(tmp_path):
         " Over the 2 seeds of DY K=4, each against the ResNet-20 of its seed (seed 0, quoted above, is the lowest of "
         "them): trained -0.21 to +0.75, following the split on 1 of 2; untrained +0.30 to +0.50; learnt on 1 of 2 "
         "seeds (by +0.45 where narrowest, seed 1, against the 0.2 required).")
+
+
+def test_the_notebooks_per_seed_note_says_when_there_is_nothing_to_compare():
+    by_seed = pd.DataFrame({"trained": [0.95, 0.40], "untrained": [-0.75, 0.10],
+                            "untrained ResNet-20 features": [0.1, 0.2]}, index=pd.Index([0, 1], name="seed"))
+    assert findings.per_seed_note(by_seed, "DY K=4").startswith("Over the 2 seeds of DY K=4")
+    assert findings.per_seed_note(by_seed.iloc[:1], "DY K=4") == \
+        "*1 seed with both runs finished: nothing to compare across seeds yet.*"
+    assert findings.per_seed_note(None, "DY K=4").startswith("*0 seeds")
 
 
 @pytest.mark.parametrize("partial, random, says", [
@@ -341,7 +351,7 @@ def test_the_attention_finding_says_what_its_partial_correlation_says(tmp_path, 
     write_controls(tmp_path, "02_attention_similarity_controls_paper_k4.csv", "DY K=4 attention", partial, 0.77)
     text = findings.attention_by_class(tmp_path, "paper").text
     assert says in text
-    learnt = partial > 0.77 + findings.LEARNT_MARGIN
+    learnt = partial > 0.77 + verdicts.LEARNT_MARGIN
     assert ("training adds to that class structure" in text) == learnt
 
 
@@ -350,19 +360,19 @@ def test_per_image_analyses_are_set_side_by_side_with_their_conclusions(tmp_path
     write_controls(tmp_path, "02_attention_similarity_controls_paper_k4.csv", "DY K=4 attention", 0.05, 0.70)
     write_controls(tmp_path, "03_gating_similarity_controls_full.csv", "gated channel usage", 0.95, -0.75)
     write_controls(tmp_path, "03_gating_similarity_controls_paper.csv", "gated channel usage", 0.10, -0.75)
-    headline = findings.run_label(*HEADLINE)
+    headline = run_label(*HEADLINE)
     pd.DataFrame([{"model": headline, "live gates conditional (%)": 87.0, "MACs spread (%)": 10.8,
                    "test acc": 84.6, "frozen-gate acc": 65.4, "Δ frozen (points)": -19.2}]).to_csv(
         tmp_path / "tables" / "03_gating_input_dependence_full.csv", index=False)
-    table = findings.analyses_by_length(tmp_path)
+    table = lengths.analyses_by_length(tmp_path)
     attention = "DY K=4 attention: follows the vehicle/animal split?"
     usage = "gates' channel usage: follows the vehicle/animal split?"
-    assert table.loc[attention, findings.SAME] == "same"
+    assert table.loc[attention, lengths.SAME] == "same"
     assert table.loc[attention, "200 epochs"] == "+0.05: does not follow"
-    assert table.loc[usage, findings.SAME] == "changes: follows → does not follow"
+    assert table.loc[usage, lengths.SAME] == "changes: follows → does not follow"
     assert table.loc["gates' channel usage: learnt?", "30 epochs"] == "trained +0.95, untrained -0.75: learnt"
     assert table.loc["gates: decide per image?", "30 epochs"] == "87%, 10.8%: per image"
-    assert table.loc["gates: decide per image?", findings.SAME] == "pending (not analysed at 200 epochs)"
+    assert table.loc["gates: decide per image?", lengths.SAME] == "pending (not analysed at 200 epochs)"
     assert table.loc["gates: decide per image?", "200 epochs"] == "–"
     assert table.loc["gates: freezing them costs accuracy?", "30 epochs"] == "-19.20: costs accuracy"
 
@@ -371,24 +381,24 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
     from common.study import handoff_path, paired_by_image
 
     rows = [{"model": model, "attack": "PGD-20", "eps_255": eps, "robust_acc": acc, "images": 300}
-            for model, at1 in (("ResNet-20", 55.0), ("DY K=4", 70.0), (findings.run_label(*HEADLINE), 52.0))
+            for model, at1 in (("ResNet-20", 55.0), ("DY K=4", 70.0), (run_label(*HEADLINE), 52.0))
             for eps, acc in ((0, 90.0), (1, at1), (8, 0.0))]
     (tmp_path / "tables").mkdir()
     pd.DataFrame(rows).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
     assert findings.attacks(tmp_path, "paper").text.startswith("No model is robust at 8/255: at ε = 1/255")  # nothing paired
-    assert "attacks: models differ at ε = 1/255?" not in findings.analyses(tmp_path, "paper")
+    assert "attacks: models differ at ε = 1/255?" not in lengths.analyses(tmp_path, "paper")
     ref = np.arange(300) < 165  # ResNet-20 survives 55% of the images
     robust = pd.DataFrame({"ResNet-20": ref, "DY K=4": np.arange(300) < 210,  # 70%: +15 points
-                           findings.run_label(*HEADLINE): ref ^ (np.arange(300) % 50 == 0)})  # 6 flips, net -2
+                           run_label(*HEADLINE): ref ^ (np.arange(300) % 50 == 0)})  # 6 flips, net -2
     paired_by_image(robust, "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
     text = findings.attacks(tmp_path, "paper").text
     assert text.startswith("No model is robust at 8/255; DY K=4 differ from ResNet-20 (each model against ResNet-20 on the "
                            "same 300 test images, paired by image")
     assert "DY K=4 70.0%" in text and "every model is at 0.0%." in text
-    found = findings.analyses(tmp_path, "paper")
+    found = lengths.analyses(tmp_path, "paper")
     assert found["attacks: models differ at ε = 1/255?"][1:] == ("55.0 / 70.0 / 54.3", "DY K=4 differ")  # per image
     assert found["attacks: a model robust at ε = 8/255?"][1:] == ("0.0", "no model robust")
-    second = [{**row, "model": f"{row['model']} (seed 2)"} for row in rows if row["model"] == findings.run_label(*HEADLINE)]
+    second = [{**row, "model": f"{row['model']} (seed 2)"} for row in rows if row["model"] == run_label(*HEADLINE)]
     pd.DataFrame(rows + second).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
     assert "seed 0 of each model, both seeds of the headline gated model)" in findings.attacks(tmp_path, "paper").text
 
@@ -397,7 +407,7 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
     for seed, noise in enumerate((0.0, 0.3, -0.3)):
         for run, acc in [("resnet20", 91.6), ("dy4", 92.0), ("headline", 88.6), ("width0.5", 88.4)]:
             write_run(full_study, run, "paper", seed, acc + noise)
-    table, over = findings.overview(full_study, "paper")
+    table, over = verdicts.overview(full_study, "paper")
     text = findings.dynamic_convolution(over, table).text
     assert "DY K=4 reaches 92.00 ± 0.30% (3 seeds)" in text and "Over K" not in text
     assert "Equal MACs are not equal time" not in text  # no speed table given
@@ -420,7 +430,7 @@ def test_dy_on_its_training_images_is_read_against_its_test_gain(full_study, tra
     for seed in range(3):
         write_run(full_study, "resnet20", "paper", seed, 91.0, train_acc=96.0)
         write_run(full_study, "dy4", "paper", seed, 91.4, train_acc=96.0 + train_gain)
-    table, over = findings.overview(full_study, "paper")
+    table, over = verdicts.overview(full_study, "paper")
     assert says in findings.dynamic_convolution(over, table).text
 
 
@@ -428,7 +438,7 @@ def test_one_dy_seed_is_compared_with_resnet20s_run_of_that_seed_and_decides_not
     for seed in range(3):
         write_run(full_study, "resnet20", "paper", seed, 91.0 + seed, train_acc=96.0)
     write_run(full_study, "dy4", "paper", 0, 91.4, train_acc=95.0)
-    table, over = findings.overview(full_study, "paper")
+    table, over = verdicts.overview(full_study, "paper")
     text = findings.dynamic_convolution(over, table).text
     assert text.startswith("DY K=4 reaches 91.40% (1 seed) against ResNet-20's 92.00 ± 1.00% (3 seeds): against "
                            "ResNet-20's run of the same seed +0.40 (seed 0 only) points (one seed: no verdict) at 103.1%")
@@ -449,8 +459,8 @@ def test_attention_that_follows_the_split_adds_structure_only_beyond_random_feat
     table.loc[len(table)] = {"features": "untrained ResNet-20 pooled features", "… given ResNet-20 pooled features": random}
     table.to_csv(path, index=False)
     assert says in findings.attention_by_class(tmp_path, "paper").text
-    conclusion = findings.analyses(tmp_path, "paper")["DY K=4 attention: follows the vehicle/animal split?"][2]
-    assert conclusion == ("follows, as random features do" if random > 0.46 - findings.LEARNT_MARGIN else "follows")
+    conclusion = lengths.analyses(tmp_path, "paper")["DY K=4 attention: follows the vehicle/animal split?"][2]
+    assert conclusion == ("follows, as random features do" if random > 0.46 - verdicts.LEARNT_MARGIN else "follows")
 
 
 @pytest.mark.parametrize("adaptive, says", [((1.61, 1.64, 1.62), "not distinguishable from"),
@@ -483,29 +493,29 @@ def test_the_published_resnet20_on_the_copy_is_reported_for_the_runs_data(full_s
     from common.paths import PUBLISHED_CHECK
     from common.published import record
 
-    assert findings.published_check(full_study, "sha256:0000") is None  # nothing recorded yet
+    assert lengths.published_check(full_study, "sha256:0000") is None  # nothing recorded yet
 
     write_run(full_study, "resnet20", "paper", 0, 88.0)
     source = {"name": "a CIFAR-10 copy", "fingerprint": "sha256:0000"}  # write_run's
     entry = {"network": "ResNet-20", "source": "akamaster/pytorch_resnet_cifar10", "published_test_acc": 91.73,
              "test_acc": 81.0, "train_acc": 80.5}
     record(entry | {"test_acc": 91.7}, {"fingerprint": "md5:another-copy"}, full_study / PUBLISHED_CHECK)
-    assert "lossless" not in findings.training_length(full_study).text  # no entry for the runs' data
-    assert findings.published_check(full_study, "md5:another-copy")["test_acc"] == 91.7
-    assert findings.published_check(full_study, "sha256:0000") is None
+    assert "lossless" not in lengths.training_length(full_study).text  # no entry for the runs' data
+    assert lengths.published_check(full_study, "md5:another-copy")["test_acc"] == 91.7
+    assert lengths.published_check(full_study, "sha256:0000") is None
     record(entry, source, full_study / PUBLISHED_CHECK)
     assert ("The copy is not a lossless stand-in for the original images: akamaster/pytorch_resnet_cifar10's "
             "published ResNet-20 (91.73% on the original test images) classifies 81.00% of the copy's test images "
-            "(80.50% of its training images).") in findings.training_length(full_study).text
+            "(80.50% of its training images).") in lengths.training_length(full_study).text
     record(entry | {"finetuned": {"epochs": 10, "lr": 0.02, "test_acc": 89.0}}, source, full_study / PUBLISHED_CHECK)
     assert ("is not measured directly. An indirect check points at the copy: akamaster/pytorch_resnet_cifar10's "
             "published ResNet-20 (91.73% on the original test images) classifies 81.00% of the copy's test images "
             "(80.50% of its training images), and after 10 epochs of fine-tuning on the copy's training images "
             "(peak learning rate 0.02, fixed beforehand; one run) 89.00% of its test images, +1.00 points from ours "
             "(88.00%, 1 seed): a ResNet-20 that learnt from the original images stays below He et al.'s 91.25% on "
-            "the copy.") in findings.training_length(full_study).text
+            "the copy.") in lengths.training_length(full_study).text
     record(entry | {"finetuned": {"epochs": 10, "lr": 0.02, "test_acc": 91.5}}, source, full_study / PUBLISHED_CHECK)
-    text = findings.training_length(full_study).text
+    text = lengths.training_length(full_study).text
     assert "An indirect check points at our training: " in text
     assert "(88.00%, 1 seed): a ResNet-20 can reach He et al.'s 91.25% on the copy." in text
 
@@ -515,14 +525,14 @@ def _caps(gaps, half=None):
     its 95% interval ± ``half`` (None: one seed, no interval)."""
     table = pd.DataFrame({"cap (× mean MACs)": [1.0, 1.25, 1.5][:len(gaps)], "cap (M)": [10.0, 12.5, 15.0][:len(gaps)],
                           "clean MACs (M)": 9.9, "capped − static": gaps})
-    table[findings.CAP_INTERVAL[0]] = table["capped − static"] - half if half else float("nan")
-    table[findings.CAP_INTERVAL[1]] = table["capped − static"] + half if half else float("nan")
+    table[verdicts.CAP_INTERVAL[0]] = table["capped − static"] - half if half else float("nan")
+    table[verdicts.CAP_INTERVAL[1]] = table["capped − static"] + half if half else float("nan")
     return table
 
 
 def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     behind = _caps([-2.0, -1.0, -0.8], half=0.5)
-    assert findings._cap_verdict(behind) == "static higher at every cap"
+    assert verdicts.cap_verdict(behind) == "static higher at every cap"
     assert findings._cap_against_static(behind, behind.iloc[1]) == (
         " Against a static network with the same worst case, one that spends the cap (12.50M) on every image (its "
         "accuracy read off the static frontier between the trained widths), the capped model (9.90M on average) is "
@@ -530,20 +540,20 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
         "it is behind at every one (-2.00 to -0.80 points); a static network of the same worst-case cost does as "
         "well or better.")
     mixed = _caps([-2.0, -0.3, 0.9], half=0.5)
-    assert findings._cap_verdict(mixed) == "capped higher at some cap"
+    assert verdicts.cap_verdict(mixed) == "capped higher at some cap"
     assert findings._cap_against_static(mixed, mixed.iloc[1]).endswith(
         "is not distinguishable from it: -0.30 [-0.80, +0.20] points, paired by seed; over the 3 caps with a static "
         "network to compare, it is behind at 1, ahead at 1 and not distinguishable at 1.")
-    assert findings._cap_verdict(_caps([-2.0, -0.3], half=0.5)) == "static higher at some caps, never lower"
-    assert findings._cap_verdict(_caps([-0.2, -0.3], half=0.5)) == "not distinguishable at any cap"
+    assert verdicts.cap_verdict(_caps([-2.0, -0.3], half=0.5)) == "static higher at some caps, never lower"
+    assert verdicts.cap_verdict(_caps([-0.2, -0.3], half=0.5)) == "not distinguishable at any cap"
     partly = _caps([-2.0, -0.3, 0.4], half=0.5)
-    partly.loc[2, list(findings.CAP_INTERVAL)] = float("nan")  # the loosest cap reached by one seed's frontier only
-    assert findings._cap_verdict(partly) == "one seed: no verdict"
+    partly.loc[2, list(verdicts.CAP_INTERVAL)] = float("nan")  # the loosest cap reached by one seed's frontier only
+    assert verdicts.cap_verdict(partly) == "one seed: no verdict"
     assert findings._cap_against_static(partly, partly.iloc[1]).endswith(
         "over the 3 caps with a static network to compare, it is behind at 1, ahead at 0, not distinguishable at 1 "
         "and on one seed (no interval) at 1; with a cap on one seed, no verdict over the caps.")
     single = _caps([-0.5, 0.47])
-    assert findings._cap_verdict(single) == "one seed: no verdict"
+    assert verdicts.cap_verdict(single) == "one seed: no verdict"
     assert findings._cap_against_static(single, single.iloc[1]).endswith(
         "scores 0.47 points higher than it (one seed: no verdict).")
 
@@ -553,24 +563,24 @@ def test_a_one_seed_analysis_at_200_epochs_is_pending(full_study):
     (tmp_path / "tables").mkdir()
     _caps([-2.0, -1.0], half=0.5).to_csv(tmp_path / "tables" / "04_mac_cap_full.csv", index=False)
     _caps([-1.0, 0.47]).to_csv(tmp_path / "tables" / "04_mac_cap_paper.csv", index=False)
-    table = findings.analyses_by_length(tmp_path)
+    table = lengths.analyses_by_length(tmp_path)
     cap = "MAC cap: beats the static network costing the cap?"
     assert table.loc[cap, "30 epochs"] == "-2.00 to -1.00: static higher at every cap"
-    assert table.loc[cap, findings.SAME] == "pending (one seed: no verdict)"
+    assert table.loc[cap, lengths.SAME] == "pending (one seed: no verdict)"
     write_run(full_study, "resnet20", "paper", 0, 88.0)
     assert ("\n- **Analyses of notebooks 02–04** (1 in all; seed 0, the attacks on compute over the "
             "headline's seeds): 1, resting in part on one seed, gives no verdict "
             f"({cap} -1.00 to +0.47).\n") in \
-        findings.training_length(full_study).text
+        lengths.training_length(full_study).text
 
 
 @pytest.mark.parametrize("frozen_macs, says", [(0.25, False), (0.14, True)])
 def test_a_frozen_network_that_runs_fewer_macs_is_said(full_study, frozen_macs, says):
     (full_study / "tables").mkdir()
-    pd.DataFrame([{"model": findings.run_label(*HEADLINE), "live gates conditional (%)": 87.0, "MACs spread (%)": 10.8,
+    pd.DataFrame([{"model": run_label(*HEADLINE), "live gates conditional (%)": 87.0, "MACs spread (%)": 10.8,
                    "Δ frozen (points)": -19.2, "MACs vs ResNet-20": 0.26, "frozen MACs vs ResNet-20": frozen_macs}]).to_csv(
         full_study / "tables" / "03_gating_input_dependence_full.csv", index=False)
-    _, over = findings.overview(full_study, "full")
+    _, over = verdicts.overview(full_study, "full")
     text = findings.channel_gating(over, full_study, "full").text
     assert "On seed 0 its decisions" in text and "costs 19.20 points (no retraining" in text
     assert ("the frozen network executes 0.14× ResNet-20's MACs against 0.26×, so not all of that is input "

@@ -1,0 +1,435 @@
+"""The training-length comparison: the `paper` profile's models (200 epochs) beside the `full`
+ones (30 epochs), for notebook 05's training-length section and the README's finding on it. Each
+decisive comparison and each per-image analysis under both profiles, read by the rules of
+``common.verdicts``, and whether its verdict is the same after the longer training; the training
+curves; the published ResNet-20 on the data the runs trained on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+
+from . import seeds
+from .analysis import RATE_MATCHED, UNTRAINED, UNTRAINED_STATIC, control_partials, follows_split
+from .config import PROFILES
+from .literature import HE_RESNET20_ACC, RESNET20
+from .manifest import ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGHTS, SEEDS, parse_run, queue
+from .names import run_label
+from .paths import PUBLISHED_CHECK, RESULTS_DIR
+from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE
+from .seeds import REFERENCE
+from .study import energy_word
+from .tables import counted
+from .verdicts import (ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, against_constant, binomial_differ,
+                       cap_verdict, controls, gates_per_image, is_learnt, like_random, over_frontier,
+                       overview, paired_by_seed, read_energy, read_robustness, read_table, same_cost,
+                       tables_dir, untrained_twins)
+
+
+def paper_models() -> list[str]:
+    """The labels of the models the ``paper`` profile trains (its queue in ``common.manifest``):
+    ResNet-20 first, each model before its control."""
+    labels = list(dict.fromkeys(run_label(*parse_run(run)) for run, _ in queue("paper")))
+    order = [REFERENCE, run_label("dy_resnet20", {"num_kernels": ANALYSIS_K}), run_label(*HEADLINE)]
+    return sorted(labels, key=lambda label: order.index(label) if label in order else len(order))
+
+
+def reader_name(label: str) -> str:
+    """A model's name in the training-length section: "headline gated model" for the headline's
+    run label, which spells out its recipe."""
+    return "headline gated model" if label == run_label(*HEADLINE) else label
+
+
+def length(profile: str) -> str:
+    """A profile as the reader knows it: "30 epochs", "200 epochs"."""
+    return f"{PROFILES[profile]['epochs']} epochs"
+
+
+def profiles_side_by_side(results_dir: str | Path = RESULTS_DIR,
+                          profiles=("full", "paper")) -> pd.DataFrame:
+    """The ``paper`` profile's models under each profile: test accuracy (mean ± std, seeds),
+    executed MACs, the paired difference against ResNet-20 and against the static network nearest
+    in MACs (each within its profile); "–" where a profile has no finished run of the model yet."""
+    rows = {label: {} for label in paper_models()}
+    for profile in profiles:
+        _, over = overview(results_dir, profile)
+        for label in rows:
+            row = over.loc[label] if label in over.index else None
+            at = length(profile)
+
+            def cell(text):  # "pending": no finished run yet; "n/a": no such comparison
+                return "pending" if row is None else "n/a" if text == "–" else text
+
+            rows[label] |= {
+                f"{at}: test acc (%)": cell(row is not None and accuracy_text(row)),
+                f"{at}: MACs (M)": cell(row is not None and f"{row['macs'] / 1e6:.2f}"),
+                f"{at}: Δ vs ResNet-20": cell(row is not None and seeds.signed(row, "delta")),
+                f"{at}: Δ vs static nearest in MACs": cell(row is not None and seeds.signed(row, "nearest"))}
+    table = pd.DataFrame(rows).T.rename_axis("model")
+    return table.rename(index=reader_name)
+
+
+def training_histories(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"),
+                       in_progress: bool = True) -> dict[str, dict[str, pd.DataFrame]]:
+    """Per model of the ``paper`` profile (by ``reader_name``): the per-epoch history of each of
+    its runs under ``profiles`` as {"<profile> seed <s>": history}; the runs still training too
+    with ``in_progress`` (their folders are not committed, so a page that a clone must regenerate
+    leaves them out)."""
+    wanted = paper_models()
+    found: dict[str, dict[str, pd.DataFrame]] = {label: {} for label in wanted}
+    for profile in profiles:
+        for config_path in sorted(Path(results_dir).glob(f"*-{profile}-seed*/{CONFIG_FILE}")):
+            config = pd.read_json(config_path, typ="series")
+            label = run_label(config["model"], config.get("model_kwargs") or {})
+            history = config_path.parent / HISTORY_FILE
+            finished = (config_path.parent / METRICS_FILE).exists()
+            if (label in found and history.exists() and config.get("holdout", 0) == 0
+                    and (finished or in_progress)):
+                found[label][f"{profile} seed {config['seed']}"] = pd.read_csv(history)
+    return {reader_name(label): runs for label, runs in found.items()}
+
+
+def profile_epochs(profiles=("full", "paper")) -> dict[str, int]:
+    """Each profile's epochs, for the training curves' x-axes."""
+    return {profile: PROFILES[profile]["epochs"] for profile in profiles}
+
+
+def comparisons(table: pd.DataFrame) -> dict[str, dict]:
+    """The study's decisive comparisons in one profile's ``seed_table``: ResNet-20 against He et
+    al.'s accuracy, DY against ResNet-20 (test and training images), and the headline gated model
+    against ResNet-20, against its static control (of equal MACs at the `full` profile) and over
+    the static frontier at its own MACs."""
+    dy = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
+    headline, control = run_label(*HEADLINE), run_label(*parse_run(HEADLINE_CONTROL))
+    return {
+        f"ResNet-20 (JPEG copy) against He et al.'s {HE_RESNET20_ACC:.2f}% (original images)":
+            against_constant(table.loc[table["label"] == REFERENCE, "test_acc"], HE_RESNET20_ACC),
+        f"{dy} against ResNet-20": paired_by_seed(table, dy, REFERENCE),
+        f"{dy} against ResNet-20 on the training images": paired_by_seed(table, dy, REFERENCE, "train_acc"),
+        "headline gated model against ResNet-20": paired_by_seed(table, headline, REFERENCE),
+        f"headline gated model against {control} (its static control)": paired_by_seed(table, headline, control),
+        "headline gated model over the static frontier at its MACs (static widths on both sides of them)":
+            over_frontier(table, headline),
+    }
+
+
+SAME = "same at 200 epochs?"  # the last column of the training-length tables
+
+
+def conclusions(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> pd.DataFrame:
+    """Each decisive comparison (``comparisons``) under each profile: the difference in points
+    (paired by seed, 95% interval), what the interval supports, and whether that verdict is the
+    same at the longer training: "same", "changes: <a> → <b>", or "pending (<n> of 3 seeds compared …)"
+    until both profiles have the study's seeds (``common.manifest.SEEDS``) of it. Then the
+    comparisons that only the shortest profile trains (``_sweeps``)."""
+    tables = {profile: overview(results_dir, profile) for profile in profiles}
+    table = _conclusions({profile: found[0] for profile, found in tables.items()})
+    shortest = tables[profiles[0]][1]
+    if shortest.empty:
+        return table
+    return pd.concat([table, _sweeps(shortest, profiles)])
+
+
+def _sweeps(over: pd.DataFrame, profiles) -> pd.DataFrame:
+    """The conclusions over the sweeps (K, the uniform L0 weight), which the longer profiles do
+    not train, in the columns of ``_conclusions``."""
+    dy = [run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS]
+    uniform = [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
+    longest = length(profiles[-1])
+    groups = {"DY K = 2…5 against ResNet-20 (the sweep over K)": (dy, "delta", f"the sweep over K is not trained at {longest}"),
+              "uniform-L0 gated models over the static frontier":
+                  (uniform, "margin", f"they are not trained at {longest}")}
+    rows = {}
+    for name, (labels, prefix, why) in groups.items():
+        found = over.reindex([label for label in labels if label in over.index])
+        if found.empty:
+            continue
+        words = [seeds.verdict_word(row, prefix) for _, row in found.iterrows()]
+        row = {f"{length(profiles[0])}: Δ (points) [95% CI]": "; ".join(
+                   (f"{label.split(' ', 1)[-1]} " if len(found) > 1 else "") + seeds.signed(r, prefix)
+                   for label, r in found.iterrows()),
+               f"{length(profiles[0])}: verdict": ", ".join(dict.fromkeys(words))}
+        row |= {f"{length(p)}: {c}": "–" for p in profiles[1:] for c in ("Δ (points) [95% CI]", "verdict")}
+        row[SAME] = f"{length(profiles[0])} only ({why})"
+        rows[name] = row
+    return pd.DataFrame(rows).T.rename_axis("comparison")
+
+
+def _outcome(first: Optional[str], last: Optional[str], pending: str) -> str:
+    """The last column of a training-length table: "same", "changes: a → b" or ``pending``."""
+    if first is None or last is None:
+        return pending
+    return "same" if first == last else f"changes: {first} → {last}"
+
+
+def _conclusions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """``conclusions`` from each profile's ``seed_table`` (profiles in order, shortest first)."""
+    profiles = list(tables)
+    found = {profile: comparisons(table) for profile, table in tables.items()}
+    rows = {}
+    for name in found[profiles[0]]:
+        row, words = {}, []
+        for profile in profiles:
+            values = found[profile][name]
+            word = seeds.verdict_word(values, "d")
+            row[f"{length(profile)}: Δ (points) [95% CI]"] = seeds.signed(values, "d") if values["d_n"] else "–"
+            row[f"{length(profile)}: verdict"] = word if values["d_n"] else "–"
+            words.append(word if values["d_n"] >= len(SEEDS) else None)
+        seeds_done, outside = found[profiles[-1]][name]["d_n"], found[profiles[-1]][name].get("d_outside", 0)
+        row[SAME] = _outcome(words[0], words[-1], f"pending ({seeds_done:.0f} of {len(SEEDS)} seeds compared "
+                                                  f"at {length(profiles[-1])}" + (
+            f"; {outside} finished {'seed lies' if outside == 1 else 'seeds lie'} {seeds.OUTSIDE_FRONTIER}"
+            if outside else "") + ")")
+        rows[name] = row
+    return pd.DataFrame(rows).T.rename_axis("comparison")
+
+
+def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str) -> dict[str, tuple]:
+    """A similarity-controls table's two conclusions: does ``what`` follow the vehicle/animal split
+    beyond a static ResNet-20's features, and is that learnt (against the untrained ``model``)?"""
+    found = controls(table)
+    if found is None:
+        return {}
+    partial, random = found[3], control_partials(table).get(UNTRAINED_STATIC)
+    rows = {f"{what}: follows the vehicle/animal split?": (
+        "partial correlation given ResNet-20's features (an untrained ResNet-20's features)",
+        f"{partial:+.2f}" + (f" ({random:+.2f})" if random is not None else ""),
+        ("follows, as random features do" if like_random(table, partial) else "follows") if follows_split(partial)
+        else "does not follow")}
+    twins = untrained_twins(table)
+    if twins:
+        rows[f"{what}: learnt?"] = (
+            f"partial correlation, trained against an untrained {model}"
+            + (f" (and one {RATE_MATCHED})" if RATE_MATCHED in twins else ""),
+            f"trained {partial:+.2f}, untrained {twins[UNTRAINED]:+.2f}"
+            + (f" ({twins[RATE_MATCHED]:+.2f})" if RATE_MATCHED in twins else ""),
+            "learnt" if is_learnt(max(twins.values()), partial) else "not learnt")
+    return rows
+
+
+def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str, str]]:
+    """The per-image analyses' conclusions in one profile (seed 0 of each model), from the tables
+    notebooks 02-04 wrote: {question: (what is measured, its numbers, its conclusion in a word or
+    two)}; a question whose table is missing is left out."""
+    tables = tables_dir(results_dir)
+    dy, headline = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K}), run_label(*HEADLINE)
+    rows = _similarity_rows(read_table(tables / f"02_attention_similarity_controls_{profile}_k{ANALYSIS_K}.csv"),
+                            f"{dy} attention", dy)
+    rows |= _similarity_rows(read_table(tables / f"03_gating_similarity_controls_{profile}.csv"),
+                             "gates' channel usage", "gated model")
+    dependence = read_table(tables / f"03_gating_input_dependence_{profile}.csv")
+    if dependence is not None and headline in dependence.index:
+        d = dependence.loc[headline]
+        per_image = gates_per_image(d)
+        rows["gates: decide per image?"] = (
+            "live gates conditional, per-image MACs spread (std / mean); seed 0",
+            f"{d['live gates conditional (%)']:.0f}%, {d['MACs spread (%)']:.1f}%",
+            "per image" if per_image else "not per image")
+        costs = d["Δ frozen (points)"] < 0 and binomial_differ(d["test acc"], d["frozen-gate acc"], TEST_IMAGES)
+        rows["gates: freezing them costs accuracy?"] = (
+            "test accuracy with every gate frozen to its majority decision, minus as trained (points); seed 0",
+            f"{d['Δ frozen (points)']:+.2f}", "costs accuracy" if costs else "no cost shown")
+    robustness = read_robustness(results_dir, profile)
+    if robustness is not None:
+        eps, largest, most = robustness.eps, robustness.largest, robustness.most
+        shown = robustness.strongest.reindex([REFERENCE, dy, headline])  # "–" for a model not attacked
+        strongest = shown.dropna()
+        if REFERENCE in strongest.index and robustness.paired is not None:
+            differ = [reader_name(label) for label in robustness.differ(strongest.index)]
+            rows[f"attacks: models differ at ε = {eps:g}/255?"] = (
+                f"accuracy (%) surviving every PGD variant image by image, {' / '.join(map(reader_name, shown.index))}; "
+                f"{robustness.images} test images, seed 0; differences paired by image", " / ".join("–" if v != v else f"{v:.1f}" for v in shown),
+                f"{', '.join(differ)} differ" if differ else "not distinguishable")
+        rows[f"attacks: a model robust at ε = {largest:g}/255?"] = (
+            "highest accuracy (%) under PGD of any model attacked", f"{most:.1f}",
+            "some model robust" if most >= ROBUST_ACC else "no model robust")
+    energy = read_energy(results_dir, profile)
+    if energy is not None:
+        gain, seeds_ = energy.ratio.mean(), len(energy.top)
+        rows["energy attack: the headline gated model spends more?"] = (
+            f"at ε = {energy.eps:g}/255: mean MACs attacked / clean (uniform noise), share of the saving taken back "
+            f"(stealthy attack); mean over the seeds attacked",
+            f"{gain:.2f}× (noise {energy.noise.mean():.3f}×), {energy.shares['energy'].mean():.1f}% "
+            f"({energy.shares['stealthy'].mean():.1f}%), {counted(seeds_, 'seed')}",
+            f"spends {energy_word(gain)}")
+    caps = read_table(tables / f"04_mac_cap_{profile}.csv")
+    if caps is not None and len(caps):
+        gap = caps["capped − static"].dropna()
+        if len(gap):
+            rows["MAC cap: beats the static network costing the cap?"] = (
+                "capped − static accuracy (points) over the caps, paired by seed with its 95% interval; the "
+                "static network is read off each seed's frontier of the thin networks trained at that length",
+                f"{gap.min():+.2f} to {gap.max():+.2f}", cap_verdict(caps))
+    return rows
+
+
+def analyses_by_length(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")
+                       ) -> pd.DataFrame:
+    """Each per-image analysis (``analyses``) under each profile, as "<numbers>: <conclusion>",
+    and whether the conclusion is the same at the longer training ("same", "changes: <a> →
+    <b>", or "pending" until notebooks 02-04 have run on the longer profile's models:
+    ``make report PROFILE=paper``). Seed 0 of each model (the attacks on compute: every seed of
+    the headline gated model, with an interval where there are two or more)."""
+    found = {profile: analyses(results_dir, profile) for profile in profiles}
+    rows = {}
+    for name, (measure, *_) in found[profiles[0]].items():
+        values = [found[profile].get(name) for profile in profiles]
+        row = {"measure": measure}
+        row |= {length(profile): f"{v[1]}: {v[2]}" if v else "–" for profile, v in zip(profiles, values)}
+        first, last = (v[2] if v else None for v in (values[0], values[-1]))
+        row[SAME] = (f"pending ({last})" if last and last.startswith("one seed") else
+                     _outcome(first, last, f"pending (not analysed at {length(profiles[-1])})"))
+        rows[name] = row
+    return pd.DataFrame(rows).T.rename_axis("question")
+
+
+def published_check(results_dir: str | Path, fingerprint: str) -> Optional[dict]:
+    """The published ResNet-20's scores on the data with this fingerprint, as recorded by
+    ``make published`` (``common.published``); None if not measured there."""
+    path = Path(results_dir) / PUBLISHED_CHECK
+    return json.loads(path.read_text()).get(fingerprint) if path.exists() else None
+
+
+def _published(results_dir: str | Path, ours: pd.Series) -> str:
+    """What the published ResNet-20 trained on the original images scores on the copy that the
+    `paper` ResNet-20 runs trained on (``common.published``), as it is and fine-tuned on the copy,
+    beside ``ours`` (the `paper` ResNet-20's ``overview`` row); "" if not measured."""
+    sources = {m["data_source"]["fingerprint"] for m in seeds.load_runs(results_dir, "paper")
+               if run_label(m["model"], m.get("model_kwargs")) == REFERENCE}
+    entries = [e for e in (published_check(results_dir, s) for s in sorted(sources)) if e]
+    if not entries:
+        return ""
+    e = entries[0]
+    published = (f"{e['source']}'s published {e['network']} ({e['published_test_acc']:.2f}% on the original test "
+                 f"images) classifies {e['test_acc']:.2f}% of the copy's test images ({e['train_acc']:.2f}% of its "
+                 "training images)")
+    tuned = e.get("finetuned")
+    if not tuned:
+        return f". The copy is not a lossless stand-in for the original images: {published}"
+    reaches = tuned["test_acc"] >= HE_RESNET20_ACC
+    n = int(ours["n"])
+    return (f". An indirect check points at {'our training' if reaches else 'the copy'}: {published}, and after "
+            f"{tuned['epochs']} epochs of fine-tuning on the copy's training images (peak learning rate "
+            f"{tuned['lr']:g}, fixed beforehand; one run) {tuned['test_acc']:.2f}% of its test images, "
+            f"{tuned['test_acc'] - ours['test_acc']:+.2f} points from ours ({ours['test_acc']:.2f}%, "
+            + (f"mean of {n} seeds" if n > 1 else "1 seed") + "): "
+            + ("a ResNet-20 can reach He et al.'s " if reaches else
+               "a ResNet-20 that learnt from the original images stays below He et al.'s ")
+            + f"{HE_RESNET20_ACC:.2f}% on the copy")
+
+
+def _control_cost(full_over: pd.DataFrame, paper_over: pd.DataFrame) -> str:
+    """A sentence when, at the ``paper`` profile, the headline gated model's executed MACs differ
+    from its static control's (``same_cost``; the control was chosen at equal MACs at the
+    ``full`` profile); "" otherwise."""
+    headline, control = run_label(*HEADLINE), run_label(*parse_run(HEADLINE_CONTROL))
+    if not {headline, control} <= set(paper_over.index):
+        return ""
+    gated, static = paper_over.loc[headline, "macs"], paper_over.loc[control, "macs"]
+    if same_cost(gated, static):
+        return ""
+    before = (f" (at {length('full')}: {full_over.loc[headline, 'macs'] / 1e6:.2f}M against "
+              f"{full_over.loc[control, 'macs'] / 1e6:.2f}M)" if {headline, control} <= set(full_over.index) else "")
+    return (f"At {length('paper')} the headline gated model executes {gated / 1e6:.2f}M MACs on average, "
+            f"{100 * gated / static:.0f}% of its static control's {static / 1e6:.2f}M{before}: trained longer, its "
+            f"gates switch {'more' if gated < static else 'fewer'} channels off, so the comparison with the "
+            f"control no longer holds cost equal (the control costs {'more' if gated < static else 'less'}: "
+            + ("a gain over it still counts, a loss may be the control's extra MACs)" if gated < static
+               else "a loss against it still counts, a gain may be the gated model's extra MACs)"))
+
+
+def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = True
+                    ) -> Optional[Finding]:
+    """What the ``paper`` runs say beside the ``full`` ones (``conclusions``,
+    ``analyses_by_length``); with ``in_progress``, where the paper queue stands (not for pages
+    that must not change while a run trains)."""
+    short, long = length("full"), length("paper")
+    epochs = PROFILES["paper"]["epochs"]
+    paper = {label: {run: h for run, h in runs.items() if run.startswith("paper")}
+             for label, runs in training_histories(results_dir, in_progress=in_progress).items()}
+    full_table, full_over = overview(results_dir, "full")
+    paper_table, paper_over = overview(results_dir, "paper")
+    if REFERENCE not in full_over.index:
+        return None  # no full-profile ResNet-20 to compare with (e.g. a smoke-only results folder)
+    running = [f"{label} seed {run.split()[-1]} at epoch {len(h)}"
+               for label, runs in paper.items() for run, h in runs.items() if len(h) < epochs]
+    planned = len(queue("paper"))
+    finished = len(paper_table)
+    per_model = {run for run, _ in queue("paper")}
+    shape = (f"{len(per_model)} models × {len(SEEDS)} seeds" if planned == len(per_model) * len(SEEDS)
+             else f"{len(per_model)} models")
+    still = (f" Of the {planned} runs planned at {long} ({shape}): "
+             f"{finished} finished; {len(running)} training"
+             + (f" ({', '.join(running)} of {epochs})" if running else "")
+             + f"; {planned - finished - len(running)} queued. Accuracy during training is not a result."
+             if in_progress else "")
+    done = [label for label in map(reader_name, paper_models()) if label in paper_over.rename(index=reader_name).index]
+    if not done:
+        return Finding("Training length", (
+            f"No run of the {epochs}-epoch `paper` profile has finished: every conclusion here rests on "
+            f"{short}, where ResNet-20 reaches {accuracy_text(full_over.loc[REFERENCE])} against He et "
+            f"al.'s {HE_RESNET20_ACC:.2f}% (original images, ~164 epochs). The report's training-length "
+            f"section sets each conclusion about the {len(paper_models())} {epochs}-epoch models at both lengths as their runs "
+            f"finish ({finished} of {planned} so far).{still}"), None)
+    paper_named, full_named = paper_over.rename(index=reader_name), full_over.rename(index=reader_name)
+    waiting = [label for label in map(reader_name, paper_models()) if label not in done]
+    accuracy = ("**Accuracy.** " + f"With at least one seed finished at {long}: " + ", ".join(done)
+                + (f"; none finished yet: {', '.join(waiting)}" if waiting else "") + ". Test accuracy: "
+                + "; ".join(f"{label} {accuracy_text(paper_named.loc[label])} at {long}"
+                            + (f" against {accuracy_text(full_named.loc[label])} at {short}"
+                               if label in full_named.index else "")
+                            for label in done))
+    if REFERENCE in paper_over.index:  # the literature's ResNet-20s, trained on the original images
+        reference = paper_over.loc[REFERENCE, "test_acc"]
+        published = (f"**Against published ResNet-20s.** Ours at {long} against the published ones, all trained "
+                     "on the original images: " + ", ".join(
+                         f"{p.source.split(' (')[0]} {p.static_acc:.2f}% ({reference - p.static_acc:+.2f} points)"
+                         for p in RESNET20) + ". This study has not trained on the original images, so how "
+                     "much of that gap the JPEG copy costs is not measured directly"
+                     + _published(results_dir, paper_over.loc[REFERENCE]))
+    else:
+        published = ""
+    cost = _control_cost(full_over, paper_over)
+    table = _conclusions({"full": full_table, "paper": paper_table})
+    by_outcome = {outcome: [name for name, row in table.iterrows() if row[SAME].startswith(outcome)]
+                  for outcome in ("same", "changes", "pending")}
+    decisive = sum(map(len, by_outcome.values()))
+    lead = (f"Of the {decisive} decisive comparisons, {len(by_outcome['changes'])} changed, "
+            f"{len(by_outcome['same'])} kept {'its' if len(by_outcome['same']) == 1 else 'their'} verdict and "
+            f"{len(by_outcome['pending'])} wait for {len(SEEDS)} seeds at {long}")
+    verdicts = ". ".join(filter(None, [  # what changed first, then what is still open
+        "Changed: " + "; ".join(f"{name} ({table.loc[name, SAME].split(': ')[1]})"
+                                for name in by_outcome["changes"]) if by_outcome["changes"] else "",
+        "Same verdict at both lengths — " + "; ".join(f"{name}: {table.loc[name, f'{long}: verdict']}"
+                                                     for name in by_outcome["same"]) if by_outcome["same"] else "",
+        f"Waiting for {len(SEEDS)} seeds at {long} before a verdict: {'; '.join(by_outcome['pending'])}"
+        if by_outcome["pending"] else ""]))
+    by_length = analyses_by_length(results_dir)
+    outcome = by_length[SAME] if len(by_length) else pd.Series(dtype=str)
+    changed = [f"{name} ({outcome[name].split(': ')[1]})" for name in outcome.index
+               if outcome[name].startswith("changes")]
+    single = [name for name in outcome.index if outcome[name].startswith("pending (one seed")]
+    one_seed = len(single)  # made, but one seed decides nothing
+    pending = outcome.str.startswith("pending").sum() - one_seed
+    analysed = len(outcome) - pending - one_seed
+    parts = ([f"{(outcome == 'same').sum()} of the {analysed} made at {long} keep their conclusion"
+              + (f"; changed: {'; '.join(changed)}" if changed else "")] if analysed else [])
+    more = " more" if analysed else ""
+    parts += [f"{one_seed}{more}, resting in part on one seed, {'gives' if one_seed == 1 else 'give'} no verdict "
+              f"({'; '.join(name + ' ' + by_length.loc[name, long].split(': ')[0] for name in single)})"
+              ] if one_seed else []
+    parts += [f"{pending} not yet made"] if pending else []
+    per_image = ("" if not len(outcome) else
+                 f"The {len(outcome)} analyses of notebooks 02–04 (class structure of attention and channel "
+                 f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending
+                 else f"**Analyses of notebooks 02–04** ({len(outcome)} in all; seed 0, the attacks on compute over the "
+                   f"headline's seeds): {'; '.join(parts)}.")
+    # the counts lead; the rest as sub-bullets, one subject each
+    items = [f"**Verdicts.** {verdicts}" if verdicts else "", per_image, accuracy, published,
+             f"**Cost.** {cost}" if cost else "", still.strip()]
+    return Finding("Training length", lead + "." + "".join(f"\n- {item.rstrip('.')}." for item in items if item),
+                   "05_profiles.png")

@@ -1,0 +1,246 @@
+"""How the study's numbers become its words, each rule once: a difference paired by seed (ahead,
+behind, not distinguishable; no verdict on one seed), equal cost, following the vehicle/animal
+split and being learnt, gates that decide per image, models that differ or are robust under
+attack, the MAC cap; and the readers of the tables notebooks 02-04 write, to which those rules
+apply. ``findings`` (one finding per question) and ``lengths`` (the training-length tables) both
+read the results through this module, so a rule cannot say one thing in one and another in the
+other. ``findings.reading_rules`` states the rules for the reader.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple, Optional
+
+import pandas as pd
+
+from . import seeds
+from .analysis import TWINS, UNTRAINED_STATIC, control_partials, follows_split, partial_column
+from .manifest import HEADLINE
+from .names import FAMILIES, run_label
+from .paths import RESULTS_DIR
+from .selection import decides_per_image
+from .study import differing, handoff_path, smallest_attack_eps, strongest_pgd
+
+
+class Finding(NamedTuple):
+    """One answer of the study: a heading, its text (a lead sentence, then "- " sub-bullets on
+    lines of their own) and the figure that shows it."""
+    topic: str
+    text: str
+    figure: Optional[str]  # file name under figures/<profile>/
+
+
+def tables_dir(results_dir: Path) -> Path:
+    """Where the notebooks write their tables."""
+    return Path(results_dir) / "tables"
+
+
+def read_table(path: Path) -> Optional[pd.DataFrame]:
+    """A table a notebook wrote (its first column the index), or None where that notebook has
+    not run: a finding that needs it is then left out."""
+    return pd.read_csv(path, index_col=0) if path.exists() else None
+
+
+def spans_zero(row: pd.Series, prefix: str) -> Optional[bool]:
+    """Whether the 95% interval of an ``overview`` row's ``prefix`` difference includes 0 (not
+    distinguishable); None with fewer than two paired seeds (no verdict)."""
+    if not row[f"{prefix}_n"] >= 2:
+        return None
+    return bool(row[f"{prefix}_ci_low"] <= 0 <= row[f"{prefix}_ci_high"])  # a numpy bool is never `is False`
+
+
+def accuracy_text(row: pd.Series) -> str:
+    """"87.09 ± 0.31% (3 seeds)", or "91.50% (1 seed)" where there is no spread."""
+    n = int(row["n"])
+    return seeds.plus_minus(row["test_acc"], row["test_acc_std"], unit="%") + (f" ({n} seeds)" if n > 1 else "")
+
+
+def overview(results_dir: str | Path = RESULTS_DIR, profile: str = "full"
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every finished run of ``profile`` (``seeds.seed_table``) and its table over seeds
+    (``seeds.overview``; empty without runs): what the findings are computed from."""
+    table = seeds.seed_table(seeds.load_runs(results_dir, profile))
+    return table, (seeds.overview(table) if not table.empty else pd.DataFrame())
+
+
+_D_KEYS = ("seeds", "n", "mean", "ci_low", "ci_high")  # what a comparison's ``d_`` dict carries
+
+
+def paired_by_seed(table: pd.DataFrame, label: str, reference: str, column: str = "test_acc") -> dict:
+    """``label`` minus ``reference`` paired by seed in one profile's ``seed_table``, as the
+    ``d_``-prefixed n / mean / 95% interval that ``seeds.signed`` and ``seeds.verdict_word`` read."""
+    diffs = seeds.paired_differences(table[table["label"].isin([label, reference])], reference, column)
+    row = diffs.loc[label] if label in diffs.index else {"seeds": "", "n": 0, "mean": float("nan"),
+                                                         "ci_low": float("nan"), "ci_high": float("nan")}
+    return {f"d_{key}": row[key] for key in _D_KEYS}
+
+
+def against_constant(values: pd.Series, constant: float) -> dict:
+    """The mean of ``values`` minus ``constant``, with the 95% interval of that mean."""
+    found = seeds.interval(values - constant)
+    return {f"d_{key}": found[key] for key in ("n", "mean", "ci_low", "ci_high")}
+
+
+def over_frontier(table: pd.DataFrame, label: str) -> dict:
+    """``label``'s accuracy minus the static frontier's at its own MACs, seed by seed
+    (``seeds.frontier_margins``), as ``paired_by_seed``'s ``d_`` dict (n = 0 where no frontier of
+    the profile brackets its MACs), with ``d_outside``: how many of its finished seeds no frontier
+    of their seed brackets (they wait for a static width on their other side)."""
+    static = table.loc[table["family"] == FAMILIES["resnet20"], "label"].unique().tolist()
+    found = seeds.frontier_margins(table, static, [label])
+    row = found.loc[label] if label in found.index else {"n": 0}
+    outside = (table["label"] == label).sum() - (row["n"] if row["n"] == row["n"] else 0)
+    return {f"d_{key}": row.get(key, float("nan")) for key in _D_KEYS} | {"d_outside": int(outside)}
+
+
+COST_TOLERANCE = 0.05  # two networks whose MACs differ by at most this share cost the same
+
+
+def same_cost(macs: float, other: float) -> bool:
+    """Whether two networks cost the same: MACs within ``COST_TOLERANCE`` of each other."""
+    return abs(macs / other - 1) <= COST_TOLERANCE
+
+
+def controls(table: Optional[pd.DataFrame]) -> Optional[tuple]:
+    """(the feature's own row, the static features' row, its agreement column, partial column)."""
+    if table is None or len(table) < 2:
+        return None
+    own, static = table.iloc[0], table.iloc[1]
+    agreement = next(c for c in table.columns if c.startswith("agreement with")
+                     and "vehicles" not in c)
+    return own, static, table[agreement].iloc[1], own[partial_column(table)]
+
+
+# A trained feature's partial agreement with the vehicle/animal split (given ResNet-20's features)
+# must exceed its untrained twin's by this much to count as learnt.
+LEARNT_MARGIN = 0.2
+
+
+def is_learnt(untrained: float, trained: float) -> bool:
+    """Whether a trained feature's partial correlation beats its untrained twin's by more than
+    ``LEARNT_MARGIN``."""
+    return untrained < trained - LEARNT_MARGIN
+
+
+def untrained_twins(table: pd.DataFrame) -> dict[str, float]:
+    """The untrained twins' partial correlations in a similarity-controls table, by
+    ``analysis.TWINS`` (the rate-matched one only for gated models). The learnt test compares
+    with the larger: the stricter control."""
+    partials = control_partials(table)
+    return {twin: partials[twin] for twin in TWINS if twin in partials}
+
+
+def like_random(table: pd.DataFrame, partial: float) -> bool:
+    """Whether an untrained ResNet-20's pooled features follow the split too, within
+    ``LEARNT_MARGIN`` of the trained feature's ``partial``: then following it says nothing of
+    the feature's own."""
+    value = control_partials(table).get(UNTRAINED_STATIC)
+    return value is not None and follows_split(value) and partial - value <= LEARNT_MARGIN
+
+
+def gates_per_image(d: pd.Series) -> bool:
+    """Whether a row of notebook 03's input-dependence table meets the selection rule's
+    per-image criteria (``selection.GOALS``: share of live gates conditional, per-image MACs spread)."""
+    return bool(decides_per_image(d["live gates conditional (%)"] / 100, d["MACs spread (%)"] / 100))
+
+
+TEST_IMAGES = 10_000  # CIFAR-10's test split, which notebook 03's frozen-gate ablation evaluates whole
+ROBUST_ACC = 10.0  # accuracy (%) under the strongest PGD at the largest ε from which a model counts as robust
+
+
+def binomial_differ(a: float, b: float, images: int) -> bool:
+    """Whether two accuracies (%) on ``images`` test images each differ beyond the 95% interval of
+    a difference of two binomial proportions (unpaired normal approximation: conservative for two
+    evaluations of the same images, as in the frozen-gate ablation)."""
+    p, q = a / 100, b / 100
+    return abs(a - b) > 100 * 1.96 * ((p * (1 - p) + q * (1 - q)) / images) ** 0.5
+
+
+class Robustness(NamedTuple):
+    """Notebook 04's robustness sweep, read once for the findings and the analyses."""
+    sweep: pd.DataFrame
+    eps: float  # the smallest ε attacked (/255)
+    strongest: pd.Series  # accuracy (%) under the strongest PGD at ``eps`` (per image, with ``paired``), by model
+    largest: float  # the largest ε attacked (/255)
+    most: float  # the highest accuracy (%) under PGD at ``largest`` of any model
+    images: Optional[int]  # test images attacked (None in sweeps that do not record it)
+    paired: Optional[pd.DataFrame]  # notebook 04's differences from ResNet-20 paired by image at ``eps``
+
+    def differ(self, labels) -> list[str]:
+        """Those of ``labels`` whose accuracy under the per-image strongest PGD differs from
+        ResNet-20's: the 95% interval of the difference, paired by image, excludes 0 (none
+        without notebook 04's paired table)."""
+        found = differing(self.paired) if self.paired is not None else []
+        return [label for label in labels if label in found]
+
+
+def read_robustness(results_dir: Path, profile: str) -> Optional[Robustness]:
+    """Notebook 04's robustness sweep at ``profile`` and its image-paired differences, or None
+    where notebook 04 has not run."""
+    path = handoff_path(tables_dir(results_dir), "robustness", profile=profile)
+    if not path.exists():
+        return None
+    sweep = pd.read_csv(path)
+    eps, largest = smallest_attack_eps(sweep), sweep["eps_255"].max()
+    most = sweep[(sweep["eps_255"] == largest) & sweep["attack"].str.startswith("PGD")]["robust_acc"].max()
+    paired = tables_dir(results_dir) / f"04_attack_paired_{profile}.csv"
+    paired = pd.read_csv(paired) if paired.exists() else None
+    # one measure for the accuracies and their differences: per image, every PGD variant
+    strongest = (paired.set_index("model")["robust acc (%)"] if paired is not None
+                 else strongest_pgd(sweep, eps))
+    return Robustness(sweep, eps, strongest, largest, most,
+                      int(sweep["images"].iloc[0]) if "images" in sweep else None,
+                      paired)
+
+
+CAP_INTERVAL = ("capped − static: 95% CI low", "capped − static: 95% CI high")  # notebook 04's columns
+
+
+def cap_words(caps: pd.DataFrame) -> list[str]:
+    """Per cap of notebook 04's MAC-cap table: the capped model against the static network that
+    costs the cap, "behind" / "ahead" / "not distinguishable" by the 95% interval over seeds, or
+    "one seed" (no interval; also for tables written without one)."""
+    if not set(CAP_INTERVAL) <= set(caps.columns):
+        return ["one seed"] * len(caps)
+    return ["one seed" if low != low else "ahead" if low > 0 else "behind" if high < 0 else "not distinguishable"
+            for low, high in caps[list(CAP_INTERVAL)].itertuples(index=False)]
+
+
+def cap_verdict(caps: pd.DataFrame) -> str:
+    """The MAC cap's conclusion over its caps (those with a static network to compare with)."""
+    words = cap_words(caps[caps["capped − static"].notna()])
+    if "one seed" in words:
+        return "one seed: no verdict"
+    return ("static higher at every cap" if set(words) == {"behind"} else
+            "capped higher at some cap" if "ahead" in words else
+            "static higher at some caps, never lower" if "behind" in words else "not distinguishable at any cap")
+
+
+class EnergyAttack(NamedTuple):
+    """Notebook 04's energy attack on the headline gated model at its largest ε, one row per seed."""
+    eps: float  # /255
+    top: pd.DataFrame  # the energy table's rows of the headline at ``eps``
+    shares: pd.DataFrame  # per seed: % of its saving against ResNet-20 taken back (energy, stealthy)
+    ratio: pd.Series  # mean MACs attacked / clean, per seed
+    noise: pd.Series  # mean MACs under uniform noise of the same ε / clean, per seed
+
+
+def read_energy(results_dir: Path, profile: str) -> Optional[EnergyAttack]:
+    """Notebook 04's energy attack on the headline gated model at ``profile``, or None where
+    notebook 04 has not run or has not attacked it."""
+    tables = tables_dir(results_dir)
+    energy, recovered = (read_table(tables / f"04_energy_{profile}.csv"),
+                         read_table(tables / f"04_energy_saving_recovered_{profile}.csv"))
+    if energy is None or recovered is None:
+        return None
+    headline = run_label(*HEADLINE)
+    energy = energy.reset_index()
+    eps = energy["ε (/255)"].max()
+    top = energy[energy["model"].str.startswith(headline) & (energy["ε (/255)"] == eps)]
+    shares = recovered[recovered.index.str.startswith(headline)]
+    if top.empty or shares.empty:
+        return None
+    clean = top["mean MACs clean (M)"]
+    return EnergyAttack(eps, top, shares, top["mean MACs energy (M)"] / clean,
+                        top["mean MACs noise (M)"] / clean)
