@@ -418,9 +418,9 @@ def _adaptive_energy(tables: Path, profile: str) -> str:
         return ""
     gap = adaptive_gap(adaptive)
     if gap["n"] < 2:
-        difference, word = f"{gap['mean']:+.3f}×; one seed: no verdict", "compared with"
+        difference, word = f"{seeds.difference_text(gap, 3, '×')}; one seed: no verdict", "compared with"
     else:
-        difference = f"{gap['mean']:+.3f}× [{gap['ci_low']:+.3f}, {gap['ci_high']:+.3f}] paired by seed"
+        difference = f"{seeds.difference_text(gap, 3, '×')} paired by seed"
         word = ("more than" if gap["ci_low"] > 0 else "less than" if gap["ci_high"] < 0
                 else "not distinguishable from")
     text = (f" An adaptive attacker, with gradients as if each on/off gate were its sigmoid (the "

@@ -213,6 +213,25 @@ def overview(table: pd.DataFrame, reference: str = REFERENCE,
     return out.iloc[sorted(range(len(out)), key=key.__getitem__)]
 
 
+def sign_digits(value: float, digits: int = 2) -> str:
+    """``value`` with its sign at ``digits`` decimals, or at one significant digit where a value
+    other than 0 would print as zero: an interval bound just below 0 reads "-0.0004", not
+    "-0.000"."""
+    text = f"{value:+.{digits}f}"
+    if value == 0 or value != value or float(text) != 0:
+        return text
+    return np.format_float_positional(value, precision=1, fractional=False, sign=True)
+
+
+def difference_text(found: dict, digits: int = 2, unit: str = "") -> str:
+    """A difference and its 95% interval from ``interval``'s dict: "-0.004× [-0.007, -0.0004]"
+    (``unit`` "×", 3 digits); the difference alone with fewer than two values."""
+    text = f"{sign_digits(found['mean'], digits)}{unit}"
+    if not found["n"] >= 2:
+        return text
+    return f"{text} [{sign_digits(found['ci_low'], digits)}, {sign_digits(found['ci_high'], digits)}]"
+
+
 def signed(row, prefix: str) -> str:
     """A difference over seeds: "+0.43 [-0.84, +1.69]", "+0.47 (seed 0 only)" (the one seed both
     sides have; "(1 seed)" where the row does not say which) or "–"."""
@@ -222,7 +241,7 @@ def signed(row, prefix: str) -> str:
     if n < 2:
         which = row.get(f"{prefix}_seeds")
         return f"{mean:+.2f} " + (f"(seed {which} only)" if isinstance(which, str) and which else "(1 seed)")
-    return f"{mean:+.2f} [{row[f'{prefix}_ci_low']:+.2f}, {row[f'{prefix}_ci_high']:+.2f}]"
+    return difference_text({key: row[f"{prefix}_{key}"] for key in ("n", "mean", "ci_low", "ci_high")})
 
 
 def overview_markdown(over: pd.DataFrame, reference_macs: float) -> str:

@@ -145,3 +145,12 @@ def test_no_frontier_comparison_says_why():
     row = {"margin_n": 0, "margin_ci_low": np.nan, "margin_ci_high": np.nan}
     assert seeds.verdict(row, "margin") == "no comparison (outside the MACs of the static widths trained)"
     assert seeds.verdict({"delta_n": 0, "delta_ci_low": np.nan, "delta_ci_high": np.nan}, "delta") == "no comparison"
+
+
+def test_an_interval_bound_just_below_zero_keeps_a_digit_that_shows_it():
+    assert seeds.sign_digits(-0.00041, 3) == "-0.0004"
+    assert seeds.sign_digits(0.0, 3) == "+0.000"
+    assert seeds.sign_digits(1.234, 2) == "+1.23"
+    found = {"n": 2, "mean": -0.0043, "ci_low": -0.0071, "ci_high": -0.00041}
+    assert seeds.difference_text(found, 3, "×") == "-0.004× [-0.007, -0.0004]"
+    assert seeds.difference_text(found | {"n": 1}, 3, "×") == "-0.004×"
