@@ -1,8 +1,9 @@
 """The study's findings, one per question of the proposal, each with its number and the figure
 that shows it: computed from the finished runs (``metrics.json``, over seeds) and the tables the
-notebooks wrote, never typed, and worded by the rules of ``common.verdicts``. The README's
-Findings block and notebook 05's opening both print ``findings_markdown``, so the two cannot
-disagree.
+notebooks wrote, never typed, and worded by the rules of ``common.verdicts`` (stated for readers
+by ``reading_rules``). The last finding, on training length, comes from ``common.lengths``. The
+README's Findings block and notebook 05's opening both print ``findings_markdown``, so the two
+cannot disagree; notebooks 02 and 03 print ``per_seed_note`` under their per-seed tables.
 """
 
 from __future__ import annotations
@@ -22,14 +23,16 @@ from .literature import dy_gain_range, dy_gains_text
 from .manifest import ANALYSIS_K, HEADLINE, KERNELS, L0_WEIGHTS, SEEDS
 from .models.gating import CONDITIONAL_RANGE
 from .names import run_label, throughput_label
-from .paths import RESULTS_DIR
+from .paths import RESULTS_DIR, tables_dir
 from .seeds import REFERENCE
 from .selection import GOALS
-from .study import ENERGY_WORDS, PAIRED_CI, adaptive_gap
+from .study import PAIRED_CI, adaptive_gap
 from .tables import counted
-from .verdicts import (CAP_INTERVAL, LEARNT_MARGIN, ROBUST_ACC, Finding, accuracy_text, cap_words, controls,
-                       gates_per_image, is_learnt, like_random, overview, paired_by_seed, read_energy,
-                       read_robustness, read_table, same_cost, spans_zero, tables_dir, untrained_twins)
+from .verdicts import (CAP_INTERVAL, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding, accuracy_text, cap_words,
+                       gates_per_image, is_learnt, learnt, like_random, load_overview, paired_by_seed,
+                       read_attention_controls, read_energy, read_gating_controls, read_input_dependence,
+                       read_mac_caps, read_robustness, read_table, same_cost, similarity_controls, spans_zero,
+                       untrained_twins)
 
 
 def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
@@ -174,8 +177,10 @@ def _threshold_words() -> str:
 
 
 def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
-    table = read_table(tables_dir(results_dir) / f"02_attention_similarity_controls_{profile}_k{ANALYSIS_K}.csv")
-    found = controls(table)
+    """Do similar classes attend alike? From notebook 02's similarity controls (seed 0) and its
+    per-seed table; None where notebook 02 has not run at ``profile``."""
+    table = read_attention_controls(results_dir, profile)
+    found = similarity_controls(table)
     if found is None:
         return None
     own, static, agreement, partial = found
@@ -203,7 +208,7 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
                  f" An untrained {dy} agrees with that split at {table.loc[untrained, split]:.2f} "
                  f"(trained: {own[split]:.2f}")
         text += f"; given ResNet-20's features {untrained_partial:+.2f} against {partial:+.2f})"
-        text += (": training adds to that class structure." if is_learnt(untrained_partial, partial)
+        text += (": training adds to that class structure." if learnt(table, partial)
                  else ": much of the class structure is in the images and the architecture, not learnt.")
     text += class_structure_over_seeds(
         read_table(tables_dir(results_dir) / f"02_attention_similarity_seeds_{profile}_k{ANALYSIS_K}.csv"), dy)
@@ -212,6 +217,9 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
 
 
 def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optional[Finding]:
+    """The headline gated model's accuracy and executed MACs against ResNet-20 and the static
+    networks (``over``: ``load_overview``'s table over seeds), with notebook 03's input-dependence
+    and batch-1 speed tables where they exist; None without a finished headline run."""
     headline = run_label(*HEADLINE)
     if headline not in over.index:
         return None
@@ -228,7 +236,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
             f"{control}, {_nearest_words(over, row, control)} ({verdict[spans_zero(row, 'nearest')]})"
             + (f"; {seeds.signed(row, 'margin')} over the static frontier at its own MACs (interpolated between the "
                f"thin ResNet-20s of each seed)." if row["margin_n"] >= 1 else "."))
-    dependence = read_table(tables_dir(results_dir) / f"03_gating_input_dependence_{profile}.csv")
+    dependence = read_input_dependence(results_dir, profile)
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
         per_image = gates_per_image(d)
@@ -271,8 +279,10 @@ def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str) -> str:
 
 
 def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
-    table = read_table(tables_dir(results_dir) / f"03_gating_similarity_controls_{profile}.csv")
-    found = controls(table)
+    """Do similar classes use similar channels? From notebook 03's similarity controls (seed 0)
+    and its per-seed table; None where notebook 03 has not run at ``profile``."""
+    table = read_gating_controls(results_dir, profile)
+    found = similarity_controls(table)
     if found is None:
         return None
     own, static, agreement, partial = found
@@ -292,7 +302,7 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         if RATE_MATCHED in twins:
             text += f", and {twins[RATE_MATCHED]:+.2f} with its gates set to the trained model's on-rates"
         text += (f", against {partial:+.2f} trained, so the gates learn to follow the split." if
-                 is_learnt(max(twins.values()), partial) else
+                 learnt(table, partial) else
                  ", so it is not shown to be learnt: the untrained architecture gives it too.")
     text += class_structure_over_seeds(read_table(tables_dir(results_dir) / f"03_gating_similarity_seeds_{profile}.csv"),
                                        "the headline gated model")
@@ -301,6 +311,8 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
 
 
 def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
+    """Robustness to FGSM and PGD from notebook 04's sweep and its image-paired differences;
+    None where notebook 04 has not run at ``profile``."""
     found = read_robustness(results_dir, profile)
     if found is None:
         return None
@@ -421,8 +433,8 @@ def _adaptive_energy(tables: Path, profile: str) -> str:
         difference, word = f"{seeds.difference_text(gap, 3, '×')}; one seed: no verdict", "compared with"
     else:
         difference = f"{seeds.difference_text(gap, 3, '×')} paired by seed"
-        word = ("more than" if gap["ci_low"] > 0 else "less than" if gap["ci_high"] < 0
-                else "not distinguishable from")
+        word = {"ahead": "more than", "behind": "less than", "not distinguishable": "not distinguishable from"}[
+            seeds.interval_word(gap["n"], gap["ci_low"], gap["ci_high"])]
     text = (f" An adaptive attacker, with gradients as if each on/off gate were its sigmoid (the "
             f"straight-through relaxation), reaches {adaptive['adaptive / clean'].mean():.2f}×: {word} the plain "
             f"attack ({difference})")
@@ -457,7 +469,7 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
                   else seeds.over_seeds(stealthy, 1, "%"))
                if stealthy["n"] else "")
             + "." + _adaptive_energy(tables, profile))
-    caps = read_table(tables / f"04_mac_cap_{profile}.csv")
+    caps = read_mac_caps(results_dir, profile)
     if caps is not None and len(caps):
         caps = caps.reset_index()
         bounded = caps[caps["attacked max (M)"] <= CAP_SHOWN * caps["clean MACs (M)"].max()]
@@ -470,7 +482,7 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
 
 
 def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
-    """The study's answer in one sentence: DY K=4 against ResNet-20 and the headline gated model
+    """The study's answer in one sentence: DY at K = ``ANALYSIS_K`` against ResNet-20 and the headline gated model
     against its static control, paired by seed; a model without a finished run at ``profile`` is
     named as such."""
     dy, headline = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K}), run_label(*HEADLINE)
@@ -486,7 +498,7 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
                                          f"{_nearest_words(over, row, row['nearest_static'])}"))
     if not compared:
         return None
-    shown = [spans_zero(row, prefix) is False and row[f"{prefix}_mean"] > 0 for row, prefix, _ in compared]
+    shown = [seeds.verdict_word(row, prefix) == "ahead" for row, prefix, _ in compared]
     decided = [spans_zero(row, prefix) is not None for row, prefix, _ in compared]
     answer = ("Yes" + (" for both" if len(compared) == 2 else "") if all(shown) else
               "For one family" if any(shown) else
@@ -506,7 +518,7 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
 
 def reading_rules() -> str:
     """The rules that turn the analyses' numbers into the words of the findings and of
-    ``analyses_by_length``, as a Markdown list."""
+    ``lengths.analyses_by_length``, as a Markdown list."""
     return "\n".join([
         "- **Ahead or behind**: a difference paired by seed whose 95% interval excludes 0; **not "
         "distinguishable**: one that includes 0; with one seed, no verdict. This rule is for comparisons over "
@@ -538,7 +550,7 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
     """Every finding that the committed results support (one whose runs or tables are missing
     is left out)."""
     results_dir = Path(results_dir)
-    table, over = overview(results_dir, profile)
+    table, over = load_overview(results_dir, profile)
     found = [question(over, profile) if not over.empty else None,
              dynamic_convolution(over, table, read_table(tables_dir(results_dir) / "02_dy_speed_benchmark.csv"))
              if not over.empty else None,

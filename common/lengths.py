@@ -22,12 +22,12 @@ from .names import run_label
 from .paths import PUBLISHED_CHECK, RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE
 from .seeds import REFERENCE
-from .study import energy_word
 from .tables import counted
 from .verdicts import (ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, against_constant, binomial_differ,
-                       cap_verdict, controls, gates_per_image, is_learnt, like_random, over_frontier,
-                       overview, paired_by_seed, read_energy, read_robustness, read_table, same_cost,
-                       tables_dir, untrained_twins)
+                       cap_verdict, energy_word, gates_per_image, learnt, like_random, load_overview,
+                       over_frontier, paired_by_seed, read_attention_controls, read_energy, read_gating_controls,
+                       read_input_dependence, read_mac_caps, read_robustness, same_cost, similarity_controls,
+                       untrained_twins)
 
 
 def paper_models() -> list[str]:
@@ -53,10 +53,11 @@ def profiles_side_by_side(results_dir: str | Path = RESULTS_DIR,
                           profiles=("full", "paper")) -> pd.DataFrame:
     """The ``paper`` profile's models under each profile: test accuracy (mean ± std, seeds),
     executed MACs, the paired difference against ResNet-20 and against the static network nearest
-    in MACs (each within its profile); "–" where a profile has no finished run of the model yet."""
+    in MACs (each within its profile); "pending" where a profile has no finished run of the model yet,
+    "n/a" where it has no such comparison."""
     rows = {label: {} for label in paper_models()}
     for profile in profiles:
-        _, over = overview(results_dir, profile)
+        _, over = load_overview(results_dir, profile)
         for label in rows:
             row = over.loc[label] if label in over.index else None
             at = length(profile)
@@ -123,10 +124,10 @@ SAME = "same at 200 epochs?"  # the last column of the training-length tables
 def conclusions(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> pd.DataFrame:
     """Each decisive comparison (``comparisons``) under each profile: the difference in points
     (paired by seed, 95% interval), what the interval supports, and whether that verdict is the
-    same at the longer training: "same", "changes: <a> → <b>", or "pending (<n> of 3 seeds compared …)"
+    same at the longer training: "same", "changes: <a> → <b>", or "pending (<n> of <all> seeds compared …)"
     until both profiles have the study's seeds (``common.manifest.SEEDS``) of it. Then the
     comparisons that only the shortest profile trains (``_sweeps``)."""
-    tables = {profile: overview(results_dir, profile) for profile in profiles}
+    tables = {profile: load_overview(results_dir, profile) for profile in profiles}
     table = _conclusions({profile: found[0] for profile, found in tables.items()})
     shortest = tables[profiles[0]][1]
     if shortest.empty:
@@ -191,7 +192,7 @@ def _conclusions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str) -> dict[str, tuple]:
     """A similarity-controls table's two conclusions: does ``what`` follow the vehicle/animal split
     beyond a static ResNet-20's features, and is that learnt (against the untrained ``model``)?"""
-    found = controls(table)
+    found = similarity_controls(table)
     if found is None:
         return {}
     partial, random = found[3], control_partials(table).get(UNTRAINED_STATIC)
@@ -207,21 +208,19 @@ def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str) -> di
             + (f" (and one {RATE_MATCHED})" if RATE_MATCHED in twins else ""),
             f"trained {partial:+.2f}, untrained {twins[UNTRAINED]:+.2f}"
             + (f" ({twins[RATE_MATCHED]:+.2f})" if RATE_MATCHED in twins else ""),
-            "learnt" if is_learnt(max(twins.values()), partial) else "not learnt")
+            "learnt" if learnt(table, partial) else "not learnt")
     return rows
 
 
 def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str, str]]:
-    """The per-image analyses' conclusions in one profile (seed 0 of each model), from the tables
+    """The per-image analyses' conclusions in one profile (seed 0 of each model; the attack on
+    compute over every seed of the headline gated model attacked), from the tables
     notebooks 02-04 wrote: {question: (what is measured, its numbers, its conclusion in a word or
     two)}; a question whose table is missing is left out."""
-    tables = tables_dir(results_dir)
     dy, headline = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K}), run_label(*HEADLINE)
-    rows = _similarity_rows(read_table(tables / f"02_attention_similarity_controls_{profile}_k{ANALYSIS_K}.csv"),
-                            f"{dy} attention", dy)
-    rows |= _similarity_rows(read_table(tables / f"03_gating_similarity_controls_{profile}.csv"),
-                             "gates' channel usage", "gated model")
-    dependence = read_table(tables / f"03_gating_input_dependence_{profile}.csv")
+    rows = _similarity_rows(read_attention_controls(results_dir, profile), f"{dy} attention", dy)
+    rows |= _similarity_rows(read_gating_controls(results_dir, profile), "gates' channel usage", "gated model")
+    dependence = read_input_dependence(results_dir, profile)
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
         per_image = gates_per_image(d)
@@ -249,14 +248,14 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
             "some model robust" if most >= ROBUST_ACC else "no model robust")
     energy = read_energy(results_dir, profile)
     if energy is not None:
-        gain, seeds_ = energy.ratio.mean(), len(energy.top)
+        gain, n_seeds = energy.ratio.mean(), len(energy.top)
         rows["energy attack: the headline gated model spends more?"] = (
             f"at ε = {energy.eps:g}/255: mean MACs attacked / clean (uniform noise), share of the saving taken back "
             f"(stealthy attack); mean over the seeds attacked",
             f"{gain:.2f}× (noise {energy.noise.mean():.3f}×), {energy.shares['energy'].mean():.1f}% "
-            f"({energy.shares['stealthy'].mean():.1f}%), {counted(seeds_, 'seed')}",
+            f"({energy.shares['stealthy'].mean():.1f}%), {counted(n_seeds, 'seed')}",
             f"spends {energy_word(gain)}")
-    caps = read_table(tables / f"04_mac_cap_{profile}.csv")
+    caps = read_mac_caps(results_dir, profile)
     if caps is not None and len(caps):
         gap = caps["capped − static"].dropna()
         if len(gap):
@@ -351,8 +350,8 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     epochs = PROFILES["paper"]["epochs"]
     paper = {label: {run: h for run, h in runs.items() if run.startswith("paper")}
              for label, runs in training_histories(results_dir, in_progress=in_progress).items()}
-    full_table, full_over = overview(results_dir, "full")
-    paper_table, paper_over = overview(results_dir, "paper")
+    full_table, full_over = load_overview(results_dir, "full")
+    paper_table, paper_over = load_overview(results_dir, "paper")
     if REFERENCE not in full_over.index:
         return None  # no full-profile ResNet-20 to compare with (e.g. a smoke-only results folder)
     running = [f"{label} seed {run.split()[-1]} at epoch {len(h)}"

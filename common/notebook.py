@@ -8,7 +8,7 @@ from typing import NamedTuple, Optional
 import pandas as pd
 from IPython import get_ipython
 
-from .paths import FIGURES_DIR, RESULTS_DIR
+from .paths import FIGURES_DIR, RESULTS_DIR, tables_dir
 from .plots import set_style
 
 
@@ -36,6 +36,6 @@ def setup(profile: str, results_dir: Optional[str | Path] = None,
     if shell is not None:  # inside Jupyter or papermill: how every DataFrame is shown as HTML
         shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _html_table)
     results = Path(results_dir or RESULTS_DIR)
-    folders = Folders(results, Path(figures_dir or FIGURES_DIR / profile), results / "tables")
+    folders = Folders(results, Path(figures_dir or FIGURES_DIR / profile), tables_dir(results))
     folders.tables.mkdir(parents=True, exist_ok=True)
     return folders

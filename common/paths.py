@@ -18,6 +18,11 @@ def portable(path) -> str:
     path = Path(path)
     return os.path.relpath(path, REPO_ROOT) if path.is_absolute() else str(path)
 
+def tables_dir(results_dir) -> Path:
+    """Where the notebooks write their tables inside a results folder."""
+    return Path(results_dir) / "tables"
+
+
 # Inside a results folder: a published ResNet-20 (trained on the original images) evaluated on
 # each CIFAR-10 copy used (written by ``common.published``, read by the findings).
 PUBLISHED_CHECK = Path("published") / "akamaster_resnet20.json"

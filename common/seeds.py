@@ -269,16 +269,21 @@ VERDICTS = {"no comparison": "", "one seed": "no interval", "ahead": "95% CI abo
             "behind": "95% CI below 0", "not distinguishable": "95% CI spans 0"}
 
 
-def verdict_word(row, prefix: str) -> str:
-    """One of ``VERDICTS``: ahead or behind when the 95% interval of an ``overview`` row's
-    difference (``prefix`` "delta" or "margin") excludes 0, otherwise not distinguishable; with
+def interval_word(n: float, low: float, high: float) -> str:
+    """One of ``VERDICTS`` for a difference over ``n`` paired seeds with 95% interval [``low``,
+    ``high``]: ahead or behind when the interval excludes 0, otherwise not distinguishable; with
     one seed or none, no verdict."""
-    n, low, high = row[f"{prefix}_n"], row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"]
     if n != n or n == 0:
         return "no comparison"
     if n < 2:
         return "one seed"
     return "ahead" if low > 0 else "behind" if high < 0 else "not distinguishable"
+
+
+def verdict_word(row, prefix: str) -> str:
+    """``interval_word`` of an ``overview`` row's difference (``prefix`` "delta" or "margin"; also
+    a ``d_``-prefixed comparison dict)."""
+    return interval_word(row[f"{prefix}_n"], row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"])
 
 
 def verdict(row, prefix: str) -> str:

@@ -420,15 +420,6 @@ def _get(sets: dict, name: str, column: str) -> float:
     return float(getattr(row, column)) if row is not None else np.nan
 
 
-ENERGY_WORDS = ((1.25, "much more"), (1.05, "more"))  # (least attacked / clean MACs, word)
-
-
-def energy_word(gain: float) -> str:
-    """How much more an energy attack makes a model spend, from the ratio of attacked to clean
-    mean MACs: the first word of ``ENERGY_WORDS`` whose ratio ``gain`` reaches, else "hardly
-    more"."""
-    return next((word for least, word in ENERGY_WORDS if gain >= least), "hardly more")
-
 
 def saving_recovered(rows: pd.DataFrame, reference_macs: float, eps_255: float,
                      attack: str = "energy") -> pd.Series:

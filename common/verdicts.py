@@ -1,10 +1,12 @@
 """How the study's numbers become its words, each rule once: a difference paired by seed (ahead,
-behind, not distinguishable; no verdict on one seed), equal cost, following the vehicle/animal
-split and being learnt, gates that decide per image, models that differ or are robust under
-attack, the MAC cap; and the readers of the tables notebooks 02-04 write, to which those rules
-apply. ``findings`` (one finding per question) and ``lengths`` (the training-length tables) both
-read the results through this module, so a rule cannot say one thing in one and another in the
-other. ``findings.reading_rules`` states the rules for the reader.
+behind, not distinguishable; no verdict on one seed: ``seeds.interval_word``), equal cost,
+following the vehicle/animal split and being learnt, gates that decide per image, models that
+differ or are robust under attack, the MAC cap, how much more an attack on compute makes a model
+spend; and the readers of what those rules apply to (the finished runs over seeds,
+``load_overview``; the tables notebooks 02-04 write). ``findings`` (one finding per question) and
+``lengths`` (the training-length tables) both read the results through this module, so a rule
+cannot say one thing in one and another in the other. ``findings.reading_rules`` states the rules
+for the reader; ``Finding`` is what both produce.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import pandas as pd
 
 from . import seeds
 from .analysis import TWINS, UNTRAINED_STATIC, control_partials, follows_split, partial_column
-from .manifest import HEADLINE
+from .manifest import ANALYSIS_K, HEADLINE
 from .names import FAMILIES, run_label
-from .paths import RESULTS_DIR
+from .paths import RESULTS_DIR, tables_dir
 from .selection import decides_per_image
 from .study import differing, handoff_path, smallest_attack_eps, strongest_pgd
 
@@ -31,23 +33,37 @@ class Finding(NamedTuple):
     figure: Optional[str]  # file name under figures/<profile>/
 
 
-def tables_dir(results_dir: Path) -> Path:
-    """Where the notebooks write their tables."""
-    return Path(results_dir) / "tables"
-
-
 def read_table(path: Path) -> Optional[pd.DataFrame]:
     """A table a notebook wrote (its first column the index), or None where that notebook has
     not run: a finding that needs it is then left out."""
     return pd.read_csv(path, index_col=0) if path.exists() else None
 
 
+def read_attention_controls(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
+    """Notebook 02's similarity controls of DY K=``ANALYSIS_K``'s attention (seed 0)."""
+    return read_table(tables_dir(results_dir) / f"02_attention_similarity_controls_{profile}_k{ANALYSIS_K}.csv")
+
+
+def read_gating_controls(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
+    """Notebook 03's similarity controls of the headline gated model's channel usage (seed 0)."""
+    return read_table(tables_dir(results_dir) / f"03_gating_similarity_controls_{profile}.csv")
+
+
+def read_input_dependence(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
+    """Notebook 03's input-dependence table of the gated models (seed 0), by model."""
+    return read_table(tables_dir(results_dir) / f"03_gating_input_dependence_{profile}.csv")
+
+
+def read_mac_caps(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
+    """Notebook 04's MAC-cap table of the headline gated model, one row per cap."""
+    return read_table(tables_dir(results_dir) / f"04_mac_cap_{profile}.csv")
+
+
 def spans_zero(row: pd.Series, prefix: str) -> Optional[bool]:
-    """Whether the 95% interval of an ``overview`` row's ``prefix`` difference includes 0 (not
-    distinguishable); None with fewer than two paired seeds (no verdict)."""
-    if not row[f"{prefix}_n"] >= 2:
-        return None
-    return bool(row[f"{prefix}_ci_low"] <= 0 <= row[f"{prefix}_ci_high"])  # a numpy bool is never `is False`
+    """Whether a ``seeds.overview`` row's ``prefix`` difference is not distinguishable from 0
+    (``seeds.verdict_word``); None with fewer than two paired seeds (no verdict)."""
+    word = seeds.verdict_word(row, prefix)
+    return None if word in ("no comparison", "one seed") else word == "not distinguishable"
 
 
 def accuracy_text(row: pd.Series) -> str:
@@ -56,8 +72,8 @@ def accuracy_text(row: pd.Series) -> str:
     return seeds.plus_minus(row["test_acc"], row["test_acc_std"], unit="%") + (f" ({n} seeds)" if n > 1 else "")
 
 
-def overview(results_dir: str | Path = RESULTS_DIR, profile: str = "full"
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_overview(results_dir: str | Path = RESULTS_DIR, profile: str = "full"
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every finished run of ``profile`` (``seeds.seed_table``) and its table over seeds
     (``seeds.overview``; empty without runs): what the findings are computed from."""
     table = seeds.seed_table(seeds.load_runs(results_dir, profile))
@@ -71,8 +87,7 @@ def paired_by_seed(table: pd.DataFrame, label: str, reference: str, column: str 
     """``label`` minus ``reference`` paired by seed in one profile's ``seed_table``, as the
     ``d_``-prefixed n / mean / 95% interval that ``seeds.signed`` and ``seeds.verdict_word`` read."""
     diffs = seeds.paired_differences(table[table["label"].isin([label, reference])], reference, column)
-    row = diffs.loc[label] if label in diffs.index else {"seeds": "", "n": 0, "mean": float("nan"),
-                                                         "ci_low": float("nan"), "ci_high": float("nan")}
+    row = diffs.loc[label] if label in diffs.index else dict.fromkeys(_D_KEYS, float("nan")) | {"seeds": "", "n": 0}
     return {f"d_{key}": row[key] for key in _D_KEYS}
 
 
@@ -102,8 +117,11 @@ def same_cost(macs: float, other: float) -> bool:
     return abs(macs / other - 1) <= COST_TOLERANCE
 
 
-def controls(table: Optional[pd.DataFrame]) -> Optional[tuple]:
-    """(the feature's own row, the static features' row, its agreement column, partial column)."""
+def similarity_controls(table: Optional[pd.DataFrame]) -> Optional[tuple]:
+    """From a similarity-controls table (notebook 02's or 03's, its first row the feature's, its
+    second the static ResNet-20 features'): (the feature's row, the static features' row, the
+    static features' agreement with the feature's class similarity, the feature's partial
+    correlation with the vehicle/animal split given the static features); None without both rows."""
     if table is None or len(table) < 2:
         return None
     own, static = table.iloc[0], table.iloc[1]
@@ -125,10 +143,17 @@ def is_learnt(untrained: float, trained: float) -> bool:
 
 def untrained_twins(table: pd.DataFrame) -> dict[str, float]:
     """The untrained twins' partial correlations in a similarity-controls table, by
-    ``analysis.TWINS`` (the rate-matched one only for gated models). The learnt test compares
-    with the larger: the stricter control."""
+    ``analysis.TWINS`` (the rate-matched one only for gated models)."""
     partials = control_partials(table)
     return {twin: partials[twin] for twin in TWINS if twin in partials}
+
+
+def learnt(table: pd.DataFrame, partial: float) -> Optional[bool]:
+    """Whether the trained feature's ``partial`` correlation in a similarity-controls table is
+    learnt: ``is_learnt`` against the larger of its untrained twins' (the stricter control);
+    None where the table has no untrained twin."""
+    twins = untrained_twins(table)
+    return is_learnt(max(twins.values()), partial) if twins else None
 
 
 def like_random(table: pd.DataFrame, partial: float) -> bool:
@@ -199,11 +224,11 @@ CAP_INTERVAL = ("capped − static: 95% CI low", "capped − static: 95% CI high
 
 def cap_words(caps: pd.DataFrame) -> list[str]:
     """Per cap of notebook 04's MAC-cap table: the capped model against the static network that
-    costs the cap, "behind" / "ahead" / "not distinguishable" by the 95% interval over seeds, or
-    "one seed" (no interval; also for tables written without one)."""
+    costs the cap, "behind" / "ahead" / "not distinguishable" by the 95% interval over seeds
+    (``seeds.interval_word``), or "one seed" (no interval; also for tables written without one)."""
     if not set(CAP_INTERVAL) <= set(caps.columns):
         return ["one seed"] * len(caps)
-    return ["one seed" if low != low else "ahead" if low > 0 else "behind" if high < 0 else "not distinguishable"
+    return ["one seed" if low != low else seeds.interval_word(2, low, high)  # an interval: two seeds or more
             for low, high in caps[list(CAP_INTERVAL)].itertuples(index=False)]
 
 
@@ -215,6 +240,15 @@ def cap_verdict(caps: pd.DataFrame) -> str:
     return ("static higher at every cap" if set(words) == {"behind"} else
             "capped higher at some cap" if "ahead" in words else
             "static higher at some caps, never lower" if "behind" in words else "not distinguishable at any cap")
+
+
+ENERGY_WORDS = ((1.25, "much more"), (1.05, "more"))  # (least attacked / clean MACs, word)
+
+
+def energy_word(gain: float) -> str:
+    """How much more a model spends under an attack on compute, by its attacked / clean mean
+    MACs: the first word of ``ENERGY_WORDS`` whose ratio ``gain`` reaches, else "hardly more"."""
+    return next((word for least, word in ENERGY_WORDS if gain >= least), "hardly more")
 
 
 class EnergyAttack(NamedTuple):

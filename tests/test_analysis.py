@@ -333,8 +333,6 @@ def test_macs_per_class_never_clips_an_image_and_names_only_drawn_lines():
 
 
 def test_robustness_curves_have_binomial_error_bars():
-    import warnings
-
     from matplotlib.container import ErrorbarContainer
 
     from common.plots import plot_robustness_curves

@@ -197,7 +197,7 @@ def test_a_page_a_clone_regenerates_leaves_out_the_runs_still_training(full_stud
 
 
 def test_the_question_is_answered_first_with_what_the_intervals_rule_out(full_study):
-    _, over = verdicts.overview(full_study)
+    _, over = verdicts.load_overview(full_study)
     answer = findings.question(over).text
     high = over.loc["DY K=4", "delta_ci_high"]
     assert "No gain shown" in answer and f"at 95%, these two models gain at most {high:+.2f} and" in answer
@@ -208,7 +208,7 @@ def test_the_question_names_a_model_still_training_and_gives_no_verdict_on_one_s
     write_run(full_study, "resnet20", "paper", 0, 91.0)
     write_run(full_study, "width0.5", "paper", 0, 87.0)
     write_run(full_study, "headline", "paper", 0, 88.0, macs=8.0e6)  # cheaper than its control here
-    _, over = verdicts.overview(full_study, "paper")
+    _, over = verdicts.load_overview(full_study, "paper")
     answer = findings.question(over, "paper").text
     assert answer.startswith("Does input dependence beat a static network of the same cost? No verdict yet at "
                              "200 epochs: +1.00 (seed 0 only) points for the headline gated model against "
@@ -407,7 +407,7 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
     for seed, noise in enumerate((0.0, 0.3, -0.3)):
         for run, acc in [("resnet20", 91.6), ("dy4", 92.0), ("headline", 88.6), ("width0.5", 88.4)]:
             write_run(full_study, run, "paper", seed, acc + noise)
-    table, over = verdicts.overview(full_study, "paper")
+    table, over = verdicts.load_overview(full_study, "paper")
     text = findings.dynamic_convolution(over, table).text
     assert "DY K=4 reaches 92.00 ± 0.30% (3 seeds)" in text and "Over K" not in text
     assert "Equal MACs are not equal time" not in text  # no speed table given
@@ -430,7 +430,7 @@ def test_dy_on_its_training_images_is_read_against_its_test_gain(full_study, tra
     for seed in range(3):
         write_run(full_study, "resnet20", "paper", seed, 91.0, train_acc=96.0)
         write_run(full_study, "dy4", "paper", seed, 91.4, train_acc=96.0 + train_gain)
-    table, over = verdicts.overview(full_study, "paper")
+    table, over = verdicts.load_overview(full_study, "paper")
     assert says in findings.dynamic_convolution(over, table).text
 
 
@@ -438,7 +438,7 @@ def test_one_dy_seed_is_compared_with_resnet20s_run_of_that_seed_and_decides_not
     for seed in range(3):
         write_run(full_study, "resnet20", "paper", seed, 91.0 + seed, train_acc=96.0)
     write_run(full_study, "dy4", "paper", 0, 91.4, train_acc=95.0)
-    table, over = verdicts.overview(full_study, "paper")
+    table, over = verdicts.load_overview(full_study, "paper")
     text = findings.dynamic_convolution(over, table).text
     assert text.startswith("DY K=4 reaches 91.40% (1 seed) against ResNet-20's 92.00 ± 1.00% (3 seeds): against "
                            "ResNet-20's run of the same seed +0.40 (seed 0 only) points (one seed: no verdict) at 103.1%")
@@ -580,7 +580,7 @@ def test_a_frozen_network_that_runs_fewer_macs_is_said(full_study, frozen_macs, 
     pd.DataFrame([{"model": run_label(*HEADLINE), "live gates conditional (%)": 87.0, "MACs spread (%)": 10.8,
                    "Δ frozen (points)": -19.2, "MACs vs ResNet-20": 0.26, "frozen MACs vs ResNet-20": frozen_macs}]).to_csv(
         full_study / "tables" / "03_gating_input_dependence_full.csv", index=False)
-    _, over = verdicts.overview(full_study, "full")
+    _, over = verdicts.load_overview(full_study, "full")
     text = findings.channel_gating(over, full_study, "full").text
     assert "On seed 0 its decisions" in text and "costs 19.20 points (no retraining" in text
     assert ("the frozen network executes 0.14× ResNet-20's MACs against 0.26×, so not all of that is input "

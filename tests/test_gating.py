@@ -183,9 +183,8 @@ def test_gate_kinds_use_the_10_to_90_percent_range():
 
 
 def test_frozen_gates_use_each_channels_majority_for_every_image():
-    from common.evaluation import predict_logits
     from common.models.gating import frozen_gates
-    from common.evaluation import gate_on_rates, gated_eval
+    from common.evaluation import gate_on_rates
 
     model = gated_model()
     images = (torch.rand(40, 3, 32, 32) * 255).to(torch.uint8)

@@ -150,8 +150,6 @@ def _tiny_gated():
 def test_attack_caches_are_keyed_and_stored_by_run_folder_and_relabelled_on_reading(tmp_path):
     """No display label in any stored key or table; a later relabelling reads the same files
     (the models are not even needed then) and puts the new labels on."""
-    import json
-
     import torch.nn as nn
 
     from common.attacks import Attack
