@@ -20,7 +20,7 @@ from .config import PROFILES
 from .flops import RESNET20_MACS
 from .lengths import SAME, length, training_length
 from .literature import dy_gain_range, dy_gains_text
-from .manifest import ANALYSIS_K, HEADLINE, KERNELS, L0_WEIGHTS, SEEDS
+from .manifest import ANALYSIS_K, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_WEIGHTS, SEEDS
 from .models.gating import CONDITIONAL_RANGE
 from .names import run_label, throughput_label
 from .paths import RESULTS_DIR, tables_dir
@@ -44,7 +44,7 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
     rows = over.loc[[label for label in labels if label in over.index]]
     if rows.empty or REFERENCE not in over.index:
         return None
-    main = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
+    main = DY_LABEL
     best = rows.loc[main] if main in rows.index else rows.iloc[0]
     distinguishable = [label for label, row in rows.iterrows() if spans_zero(row, "delta") is False]
     single = [label.split()[-1] for label, row in rows.iterrows() if not row["delta_n"] >= 2]
@@ -184,7 +184,7 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     if found is None:
         return None
     own, static, agreement, partial = found
-    dy = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
+    dy = DY_LABEL
     text = (f"Similar classes do attend alike (class-mean attention of {dy} correlates at "
             f"{own['cat/dog']:.2f} for cat/dog, {own['automobile/truck']:.2f} for automobile/truck"
             f"{_apart(own)}), "
@@ -220,7 +220,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     """The headline gated model's accuracy and executed MACs against ResNet-20 and the static
     networks (``over``: ``load_overview``'s table over seeds), with notebook 03's input-dependence
     and batch-1 speed tables where they exist; None without a finished headline run."""
-    headline = run_label(*HEADLINE)
+    headline = HEADLINE_LABEL
     if headline not in over.index:
         return None
     row = over.loc[headline]
@@ -321,7 +321,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
     families = {"ResNet-20": [REFERENCE],
                 "DY": [run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS],
                 "gated": [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
-                + [run_label(*HEADLINE)]}
+                + [HEADLINE_LABEL]}
     parts = []
     for family, labels in families.items():
         values = strongest.reindex(labels).dropna()
@@ -331,7 +331,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         if len(values):
             parts.append(f"{family} {values.min():.1f}–{values.max():.1f}% (lowest–highest of its {len(values)} "
                          "models, seed 0)" if len(values) > 1 else f"{family} {values.iloc[0]:.1f}%")
-    headline_seeds = sweep.loc[sweep["model"].str.startswith(run_label(*HEADLINE)), "model"].nunique()
+    headline_seeds = sweep.loc[sweep["model"].str.startswith(HEADLINE_LABEL), "model"].nunique()
     extra = (f", {'both' if headline_seeds == 2 else f'all {headline_seeds}'} seeds of the headline gated model"
              if headline_seeds > 1 else "")
     paired, compared = found.paired, ""
@@ -485,7 +485,7 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
     """The study's answer in one sentence: DY at K = ``ANALYSIS_K`` against ResNet-20 and the headline gated model
     against its static control, paired by seed; a model without a finished run at ``profile`` is
     named as such."""
-    dy, headline = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K}), run_label(*HEADLINE)
+    dy, headline = DY_LABEL, HEADLINE_LABEL
     epochs = PROFILES[profile]["epochs"]
     compared = []  # (row, prefix, words) of each model with a finished run
     if dy in over.index:

@@ -17,7 +17,7 @@ from . import seeds
 from .analysis import RATE_MATCHED, UNTRAINED, UNTRAINED_STATIC, control_partials, follows_split
 from .config import PROFILES
 from .literature import HE_RESNET20_ACC, RESNET20
-from .manifest import ANALYSIS_K, HEADLINE, HEADLINE_CONTROL, KERNELS, L0_WEIGHTS, SEEDS, parse_run, queue
+from .manifest import CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_WEIGHTS, SEEDS, parse_run, queue
 from .names import run_label
 from .paths import PUBLISHED_CHECK, RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE
@@ -34,14 +34,14 @@ def paper_models() -> list[str]:
     """The labels of the models the ``paper`` profile trains (its queue in ``common.manifest``):
     ResNet-20 first, each model before its control."""
     labels = list(dict.fromkeys(run_label(*parse_run(run)) for run, _ in queue("paper")))
-    order = [REFERENCE, run_label("dy_resnet20", {"num_kernels": ANALYSIS_K}), run_label(*HEADLINE)]
+    order = [REFERENCE, DY_LABEL, HEADLINE_LABEL]
     return sorted(labels, key=lambda label: order.index(label) if label in order else len(order))
 
 
 def reader_name(label: str) -> str:
     """A model's name in the training-length section: "headline gated model" for the headline's
     run label, which spells out its recipe."""
-    return "headline gated model" if label == run_label(*HEADLINE) else label
+    return "headline gated model" if label == HEADLINE_LABEL else label
 
 
 def length(profile: str) -> str:
@@ -104,8 +104,8 @@ def comparisons(table: pd.DataFrame) -> dict[str, dict]:
     al.'s accuracy, DY against ResNet-20 (test and training images), and the headline gated model
     against ResNet-20, against its static control (of equal MACs at the `full` profile) and over
     the static frontier at its own MACs."""
-    dy = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
-    headline, control = run_label(*HEADLINE), run_label(*parse_run(HEADLINE_CONTROL))
+    dy = DY_LABEL
+    headline, control = HEADLINE_LABEL, CONTROL_LABEL
     return {
         f"ResNet-20 (JPEG copy) against He et al.'s {HE_RESNET20_ACC:.2f}% (original images)":
             against_constant(table.loc[table["label"] == REFERENCE, "test_acc"], HE_RESNET20_ACC),
@@ -217,7 +217,7 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
     compute over every seed of the headline gated model attacked), from the tables
     notebooks 02-04 wrote: {question: (what is measured, its numbers, its conclusion in a word or
     two)}; a question whose table is missing is left out."""
-    dy, headline = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K}), run_label(*HEADLINE)
+    dy, headline = DY_LABEL, HEADLINE_LABEL
     rows = _similarity_rows(read_attention_controls(results_dir, profile), f"{dy} attention", dy)
     rows |= _similarity_rows(read_gating_controls(results_dir, profile), "gates' channel usage", "gated model")
     dependence = read_input_dependence(results_dir, profile)
@@ -325,7 +325,7 @@ def _control_cost(full_over: pd.DataFrame, paper_over: pd.DataFrame) -> str:
     """A sentence when, at the ``paper`` profile, the headline gated model's executed MACs differ
     from its static control's (``same_cost``; the control was chosen at equal MACs at the
     ``full`` profile); "" otherwise."""
-    headline, control = run_label(*HEADLINE), run_label(*parse_run(HEADLINE_CONTROL))
+    headline, control = HEADLINE_LABEL, CONTROL_LABEL
     if not {headline, control} <= set(paper_over.index):
         return ""
     gated, static = paper_over.loc[headline, "macs"], paper_over.loc[control, "macs"]

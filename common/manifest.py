@@ -14,6 +14,8 @@ import argparse
 import json
 import re
 
+from .names import run_label
+
 # Dynamic convolution: the numbers of kernels trained, and the one whose attention is analysed.
 KERNELS = (2, 3, 4, 5)
 ANALYSIS_K = 4
@@ -79,6 +81,12 @@ def parse_run(name: str) -> tuple[str, dict]:
             return model, ({knob[0]: knob[1](found.group(1))} if knob else {})
     raise ValueError(f"unknown run {name!r}: use resnet20, dyK, gatedW, widthW, headline or "
                      f"model:{{json kwargs}}")
+
+
+# The models the decisive comparisons are about, by the names readers see (``names.run_label``).
+DY_LABEL = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
+HEADLINE_LABEL = run_label(*HEADLINE)
+CONTROL_LABEL = run_label(*parse_run(HEADLINE_CONTROL))
 
 
 def swept(profile: str) -> dict[str, tuple]:

@@ -18,8 +18,8 @@ import pandas as pd
 
 from . import seeds
 from .analysis import TWINS, UNTRAINED_STATIC, control_partials, follows_split, partial_column
-from .manifest import ANALYSIS_K, HEADLINE
-from .names import FAMILIES, run_label
+from .manifest import ANALYSIS_K, HEADLINE_LABEL
+from .names import FAMILIES
 from .paths import RESULTS_DIR, tables_dir
 from .selection import decides_per_image
 from .study import differing, handoff_path, smallest_attack_eps, strongest_pgd
@@ -268,7 +268,7 @@ def read_energy(results_dir: Path, profile: str) -> Optional[EnergyAttack]:
                          read_table(tables / f"04_energy_saving_recovered_{profile}.csv"))
     if energy is None or recovered is None:
         return None
-    headline = run_label(*HEADLINE)
+    headline = HEADLINE_LABEL
     energy = energy.reset_index()
     eps = energy["ε (/255)"].max()
     top = energy[energy["model"].str.startswith(headline) & (energy["ε (/255)"] == eps)]
