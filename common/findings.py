@@ -23,7 +23,7 @@ from .literature import dy_gain_range, dy_gains_text
 from .manifest import ANALYSIS_K, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_WEIGHTS, SEEDS
 from .models.gating import CONDITIONAL_RANGE
 from .names import run_label, throughput_label
-from .paths import RESULTS_DIR, tables_dir
+from .paths import RESULTS_DIR
 from .seeds import REFERENCE
 from .selection import GOALS
 from .study import PAIRED_CI, adaptive_gap
@@ -211,7 +211,7 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         text += (": training adds to that class structure." if learnt(table, partial)
                  else ": much of the class structure is in the images and the architecture, not learnt.")
     text += class_structure_over_seeds(
-        read_table(tables_dir(results_dir) / f"02_attention_similarity_seeds_{profile}_k{ANALYSIS_K}.csv"), dy)
+        read_table(results_dir, "attention_seeds", profile=profile, k=ANALYSIS_K), dy)
     return Finding("Dynamic convolution, do similar classes attend alike?", text,
                    "02_dy_attention_class_similarity.png")
 
@@ -260,7 +260,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
                  + f", lie within {max(abs(float(m)) for _, m in margins):.2f} points of the static frontier "
                  f"(L0 = {' / '.join(f'{w:g}' for w, _ in margins)}: {' / '.join(m for _, m in margins)} points; "
                  "one seed each, so no verdict).")
-    speed = read_table(tables_dir(results_dir) / f"03_gating_batch1_speed_{profile}.csv")
+    speed = read_table(results_dir, "gating_speed", profile=profile)
     if speed is not None and "gated, active channels only" in speed.index:
         fast = speed.loc["gated, active channels only"]
         text += (f" Fewer MACs do not mean less time here: computing only the active channels at batch 1 "
@@ -304,7 +304,7 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         text += (f", against {partial:+.2f} trained, so the gates learn to follow the split." if
                  learnt(table, partial) else
                  ", so it is not shown to be learnt: the untrained architecture gives it too.")
-    text += class_structure_over_seeds(read_table(tables_dir(results_dir) / f"03_gating_similarity_seeds_{profile}.csv"),
+    text += class_structure_over_seeds(read_table(results_dir, "gating_seeds", profile=profile),
                                        "the headline gated model")
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")
@@ -422,10 +422,10 @@ def _higher(points: float) -> str:
 CAP_SHOWN = 1.25
 
 
-def _adaptive_energy(tables: Path, profile: str) -> str:
+def _adaptive_energy(results_dir: Path, profile: str) -> str:
     """The sentence on notebook 04's adaptive energy attack (gradients through the gates'
     straight-through relaxation) against the plain one, paired by seed; "" without its table."""
-    adaptive = read_table(tables / f"04_energy_adaptive_{profile}.csv")
+    adaptive = read_table(results_dir, "energy_adaptive", profile=profile)
     if adaptive is None or adaptive.empty:
         return ""
     gap = adaptive_gap(adaptive)
@@ -438,7 +438,7 @@ def _adaptive_energy(tables: Path, profile: str) -> str:
     text = (f" An adaptive attacker, with gradients as if each on/off gate were its sigmoid (the "
             f"straight-through relaxation), reaches {adaptive['adaptive / clean'].mean():.2f}×: {word} the plain "
             f"attack ({difference})")
-    strength = read_table(tables / f"04_energy_strength_{profile}.csv")
+    strength = read_table(results_dir, "energy_strength", profile=profile)
     if strength is not None and len(strength) > 1:
         strength = strength.reset_index()
         main = strength[strength["main"]]
@@ -455,7 +455,6 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
     found = read_energy(results_dir, profile)
     if found is None:
         return None
-    tables = tables_dir(results_dir)
     eps, top, shares, ratio = found.eps, found.top, found.shares, found.ratio
     share = seeds.interval(shares["energy"])
     stealthy = seeds.interval(shares["stealthy"].dropna())
@@ -468,7 +467,7 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
                + (seeds.plus_minus(stealthy["mean"], stealthy["std"], 1, "%") if stealthy["n"] == share["n"]
                   else seeds.over_seeds(stealthy, 1, "%"))
                if stealthy["n"] else "")
-            + "." + _adaptive_energy(tables, profile))
+            + "." + _adaptive_energy(results_dir, profile))
     caps = read_mac_caps(results_dir, profile)
     if caps is not None and len(caps):
         caps = caps.reset_index()
@@ -552,7 +551,7 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
     results_dir = Path(results_dir)
     table, over = load_overview(results_dir, profile)
     found = [question(over, profile) if not over.empty else None,
-             dynamic_convolution(over, table, read_table(tables_dir(results_dir) / "02_dy_speed_benchmark.csv"))
+             dynamic_convolution(over, table, read_table(results_dir, "dy_speed"))
              if not over.empty else None,
              attention_by_class(results_dir, profile),
              channel_gating(over, results_dir, profile) if not over.empty else None,

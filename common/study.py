@@ -33,19 +33,40 @@ from .selection import frontier_accuracy
 from .tables import cached_table
 from .train import train
 
-# Tables one notebook writes for a later one (under results/tables/), named once.
+# Tables one notebook writes and a later step reads (notebook 05, ``common.verdicts``, ``common.findings``),
+# under results/tables/: their names live here only, so writer and reader cannot drift apart.
 HANDOFF = {
-    "attention_tsne": "02_attention_tsne_{profile}_k{k}.csv",
-    "attention_similarity": "02_attention_class_similarity_{profile}_k{k}.csv",
-    "channel_usage": "03_gating_channel_usage_{profile}.csv",
-    "robustness": "04_robustness_long_{profile}.csv",
+    "attention_tsne": "02_attention_tsne_{profile}_k{k}",
+    "attention_similarity": "02_attention_class_similarity_{profile}_k{k}",
+    "attention_controls": "02_attention_similarity_controls_{profile}_k{k}",
+    "attention_seeds": "02_attention_similarity_seeds_{profile}_k{k}",
+    "dy_speed": "02_dy_speed_benchmark",
+    "channel_usage": "03_gating_channel_usage_{profile}",
+    "gating_input_dependence": "03_gating_input_dependence_{profile}",
+    "gating_controls": "03_gating_similarity_controls_{profile}",
+    "gating_seeds": "03_gating_similarity_seeds_{profile}",
+    "gating_speed": "03_gating_batch1_speed_{profile}",
+    "robustness": "04_robustness_long_{profile}",
+    "attack_paired": "04_attack_paired_{profile}",
+    "energy": "04_energy_{profile}",
+    "energy_recovered": "04_energy_saving_recovered_{profile}",
+    "energy_adaptive": "04_energy_adaptive_{profile}",
+    "energy_strength": "04_energy_strength_{profile}",
+    "mac_cap": "04_mac_cap_{profile}",
 }
 
-def handoff_path(tables_dir: str | Path, table: str, **fields) -> Path:
-    """Where the shared table ``table`` (a key of ``HANDOFF``) of these fields lives."""
+
+def handoff_name(table: str, **fields) -> str:
+    """The file stem of the shared table ``table`` (a key of ``HANDOFF``) of these fields, as
+    ``common.tables.save_table`` takes it."""
     if table not in HANDOFF:
         raise KeyError(f"unknown hand-off table {table!r}; known: {sorted(HANDOFF)}")
-    return Path(tables_dir) / HANDOFF[table].format(**fields)
+    return HANDOFF[table].format(**fields)
+
+
+def handoff_path(tables_dir: str | Path, table: str, **fields) -> Path:
+    """Where the shared table ``table`` (a key of ``HANDOFF``) of these fields lives (its CSV)."""
+    return Path(tables_dir) / f"{handoff_name(table, **fields)}.csv"
 
 
 def study_specs(kernels=(), l0_weights=()) -> dict[str, tuple[str, dict]]:

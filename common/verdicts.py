@@ -33,30 +33,31 @@ class Finding(NamedTuple):
     figure: Optional[str]  # file name under figures/<profile>/
 
 
-def read_table(path: Path) -> Optional[pd.DataFrame]:
-    """A table a notebook wrote (its first column the index), or None where that notebook has
-    not run: a finding that needs it is then left out."""
+def read_table(results_dir: Path, table: str, **fields) -> Optional[pd.DataFrame]:
+    """The shared table ``table`` (a key of ``study.HANDOFF``) a notebook wrote, its first column
+    the index, or None where that notebook has not run: a finding that needs it is then left out."""
+    path = handoff_path(tables_dir(results_dir), table, **fields)
     return pd.read_csv(path, index_col=0) if path.exists() else None
 
 
 def read_attention_controls(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
     """Notebook 02's similarity controls of DY K=``ANALYSIS_K``'s attention (seed 0)."""
-    return read_table(tables_dir(results_dir) / f"02_attention_similarity_controls_{profile}_k{ANALYSIS_K}.csv")
+    return read_table(results_dir, "attention_controls", profile=profile, k=ANALYSIS_K)
 
 
 def read_gating_controls(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
     """Notebook 03's similarity controls of the headline gated model's channel usage (seed 0)."""
-    return read_table(tables_dir(results_dir) / f"03_gating_similarity_controls_{profile}.csv")
+    return read_table(results_dir, "gating_controls", profile=profile)
 
 
 def read_input_dependence(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
     """Notebook 03's input-dependence table of the gated models (seed 0), by model."""
-    return read_table(tables_dir(results_dir) / f"03_gating_input_dependence_{profile}.csv")
+    return read_table(results_dir, "gating_input_dependence", profile=profile)
 
 
 def read_mac_caps(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
     """Notebook 04's MAC-cap table of the headline gated model, one row per cap."""
-    return read_table(tables_dir(results_dir) / f"04_mac_cap_{profile}.csv")
+    return read_table(results_dir, "mac_cap", profile=profile)
 
 
 def spans_zero(row: pd.Series, prefix: str) -> Optional[bool]:
@@ -209,7 +210,7 @@ def read_robustness(results_dir: Path, profile: str) -> Optional[Robustness]:
     sweep = pd.read_csv(path)
     eps, largest = smallest_attack_eps(sweep), sweep["eps_255"].max()
     most = sweep[(sweep["eps_255"] == largest) & sweep["attack"].str.startswith("PGD")]["robust_acc"].max()
-    paired = tables_dir(results_dir) / f"04_attack_paired_{profile}.csv"
+    paired = handoff_path(tables_dir(results_dir), "attack_paired", profile=profile)
     paired = pd.read_csv(paired) if paired.exists() else None
     # one measure for the accuracies and their differences: per image, every PGD variant
     strongest = (paired.set_index("model")["robust acc (%)"] if paired is not None
@@ -263,9 +264,8 @@ class EnergyAttack(NamedTuple):
 def read_energy(results_dir: Path, profile: str) -> Optional[EnergyAttack]:
     """Notebook 04's energy attack on the headline gated model at ``profile``, or None where
     notebook 04 has not run or has not attacked it."""
-    tables = tables_dir(results_dir)
-    energy, recovered = (read_table(tables / f"04_energy_{profile}.csv"),
-                         read_table(tables / f"04_energy_saving_recovered_{profile}.csv"))
+    energy, recovered = (read_table(results_dir, "energy", profile=profile),
+                         read_table(results_dir, "energy_recovered", profile=profile))
     if energy is None or recovered is None:
         return None
     headline = HEADLINE_LABEL

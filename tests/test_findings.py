@@ -472,10 +472,10 @@ def test_the_adaptive_energy_attack_is_read_against_the_plain_one_by_seed(tmp_pa
     pd.DataFrame({"model": [f"headline seed {s}" for s in range(len(adaptive))],
                   "energy / clean": plain[:len(adaptive)], "adaptive / clean": adaptive}).to_csv(
         tmp_path / "tables" / "04_energy_adaptive_full.csv", index=False)
-    text = findings._adaptive_energy(tmp_path / "tables", "full")
+    text = findings._adaptive_energy(tmp_path, "full")
     assert f"reaches {sum(adaptive) / len(adaptive):.2f}×: {says} the plain attack" in text
     assert ("one seed: no verdict" in text) == (len(adaptive) == 1)
-    assert findings._adaptive_energy(tmp_path / "tables", "paper") == ""
+    assert findings._adaptive_energy(tmp_path, "paper") == ""
 
 
 def test_the_energy_attack_effort_is_read_against_the_attack_of_the_tables(tmp_path):
@@ -485,7 +485,7 @@ def test_the_energy_attack_effort_is_read_against_the_attack_of_the_tables(tmp_p
     pd.DataFrame({"steps": [10, 20, 80, 20], "restarts": [1, 1, 1, 2], "attacked / clean": [1.5, 1.6, 1.64, 1.62],
                   "main": [False, True, False, False], "images": 300}).to_csv(
         tmp_path / "tables" / "04_energy_strength_full.csv", index=False)
-    text = findings._adaptive_energy(tmp_path / "tables", "full")
+    text = findings._adaptive_energy(tmp_path, "full")
     assert text.endswith("more effort (80 steps, 1 restart) adds +0.040× to the 20-step attack on 300 images of seed 0.")
 
 

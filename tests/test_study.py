@@ -72,8 +72,32 @@ def test_tables_and_figures_name_layers_alike():
 def test_handoff_paths_are_named_once(tmp_path):
     assert study.handoff_path(tmp_path, "attention_tsne", profile="full", k=4).name == \
         "02_attention_tsne_full_k4.csv"
+    assert study.handoff_name("mac_cap", profile="paper") == "04_mac_cap_paper"
     with pytest.raises(KeyError, match="hand-off"):
         study.handoff_path(tmp_path, "nothing", profile="full")
+
+
+def test_each_shared_table_has_one_writer_and_no_second_spelling():
+    """Every table in ``study.HANDOFF`` is written by the notebook its name numbers, through
+    ``study.handoff_name`` / ``handoff_path``; no other module spells a shared table's file name."""
+    import json
+    import re
+    from pathlib import Path
+
+    from common.report import numbered_notebooks
+
+    sources = {nb.stem[:2]: "\n".join("".join(cell["source"]) for cell in json.loads(nb.read_text())["cells"]
+                                      if cell["cell_type"] == "code") for nb in numbered_notebooks()}
+    for key, name in study.HANDOFF.items():
+        writer = sources[name[:2]]
+        assert re.search(rf'study\.handoff_(name|path)\((tables_dir, )?"{key}"', writer), (key, name[:2])
+        # a second spelling: the name as a string or f-string, its fields any placeholders
+        spelled = re.compile(re.sub(r"\\\{[^}]*\\\}", r"\\{[^}]*\\}", re.escape(name)) + r'(\.csv)?"')
+        for module in Path(study.__file__).parent.glob("*.py"):
+            if module.name != "study.py":
+                assert not spelled.search(module.read_text()), (module.name, name)
+        for number, source in sources.items():
+            assert not spelled.search(source), (number, name)
 
 
 def test_strongest_pgd_takes_the_lowest_pgd_variant_at_one_eps():
