@@ -139,3 +139,16 @@ def test_notebooks_run_at_different_commits_are_listed(tmp_path):
     assert "| notebooks run at | 01: `aaa` (day 1); 05: `bbb` (day 2) |" in tail
     runs["01_baseline_resnet20.ipynb"]["git_commit"] = "bbb"
     assert "notebooks run at" not in combine_notebooks([path], "paper", "copy", info, runs).cells[-1].source
+
+
+def test_every_local_link_of_the_front_pages_exists():
+    """Each figure or file the README and results/README.md link to is committed (a renamed
+    figure would otherwise leave a dead link on the front page)."""
+    import re
+
+    root = README.parent
+    for page in (README, root / "results" / "README.md"):
+        targets = re.findall(r"\]\(([^)#:]+)\)", page.read_text())  # relative links, no URLs
+        assert targets or page != README
+        missing = [t for t in targets if not (page.parent / t).exists()]
+        assert missing == [], f"{page.name} links to missing files: {missing}"
