@@ -31,8 +31,8 @@ from .tables import counted
 from .verdicts import (CAP_INTERVAL, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding, accuracy_text, cap_words,
                        gates_per_image, is_learnt, learnt, like_random, load_overview, paired_by_seed,
                        read_attention_controls, read_energy, read_gating_controls, read_input_dependence,
-                       read_mac_caps, read_robustness, read_table, same_cost, similarity_controls, spans_zero,
-                       untrained_twins)
+                       read_mac_caps, read_robustness, read_table, same_cost, settled, similarity_controls,
+                       spans_zero, untrained_twins, waiting)
 
 
 def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
@@ -49,7 +49,8 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
     distinguishable = [label for label, row in rows.iterrows() if spans_zero(row, "delta") is False]
     single = [label.split()[-1] for label, row in rows.iterrows() if not row["delta_n"] >= 2]
     paired = (f"paired by seed {seeds.signed(best, 'delta')} points (95% interval)" if best["delta_n"] >= 2 else
-              f"against ResNet-20's run of the same seed {seeds.signed(best, 'delta')} points (one seed: no verdict)")
+              f"against ResNet-20's run of the same seed ({_shared_seeds(table, best.name, 'test_acc')[1]:.2f}%) "
+              f"{seeds.signed(best, 'delta')} points (one seed: no verdict)")
     text = (f"{best.name} reaches {accuracy_text(best)} against ResNet-20's {accuracy_text(over.loc[REFERENCE])}: {paired} at "
             f"{100 * best['macs'] / RESNET20_MACS:.1f}% of ResNet-20's MACs"
             + (f" and {params[best.name] / params[REFERENCE]:.1f}× its parameters" if
@@ -63,11 +64,11 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
                     else f". Distinguishable from ResNet-20: {', '.join(distinguishable)}")
                  + (f"; one seed gives no verdict ({', '.join(single)})." if single else "."))
     text += " " + _among_reimplementations(best)
-    train = seeds.summarize(table, "train_acc")["mean"]
-    if REFERENCE in train and best.name in train:
+    train = _shared_seeds(table, best.name, "train_acc")
+    if train[2]:
         gain = paired_by_seed(table, best.name, REFERENCE, "train_acc")
-        numbers = (f"{seeds.signed(gain, 'd')} points ({train[best.name]:.2f}% against ResNet-20's "
-                   f"{train[REFERENCE]:.2f}%, mean over seeds)")
+        numbers = (f"{seeds.signed(gain, 'd')} points ({train[0]:.2f}% against ResNet-20's {train[1]:.2f}%, "
+                   + ("mean over seeds)" if train[2] > 1 else "the same seed)"))
         text += (f" On the training images (un-augmented) the difference is {numbers}, one seed: no verdict."
                  if gain["d_n"] < 2 else
                  f" On the training images (un-augmented) {best.name} gains more: {numbers}, a closer fit to the "
@@ -76,6 +77,15 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
                  f"it learnt from than to new ones.")
     text += _dy_time(speed, int(best.name.split("=")[-1]))
     return Finding("Dynamic convolution, accuracy against K", text, "05_accuracy_vs_k.png")
+
+
+def _shared_seeds(table: pd.DataFrame, label: str, column: str) -> tuple[float, float, int]:
+    """``label``'s and ResNet-20's mean ``column`` over the seeds both have finished (the values
+    a difference paired by seed compares), and how many seeds that is."""
+    runs = table[table["label"].isin([label, REFERENCE])].dropna(subset=[column])
+    shared = set(runs.loc[runs["label"] == label, "seed"]) & set(runs.loc[runs["label"] == REFERENCE, "seed"])
+    means = runs[runs["seed"].isin(shared)].groupby("label")[column].mean()
+    return means.get(label, float("nan")), means.get(REFERENCE, float("nan")), len(shared)
 
 
 def _dy_time(speed: Optional[pd.DataFrame], k: int) -> str:
@@ -228,12 +238,13 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     uniform = [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
     margins = [(w, f"{over.loc[u, 'margin_mean']:+.2f}") for w, u in zip(L0_WEIGHTS, uniform)
                if u in over.index and over.loc[u, "margin_n"] >= 1]
-    verdict = {True: "not distinguishable from it", False: "different from it", None: "one paired seed: no verdict"}
     text = (f"The headline gated model (conditional gates, MAC-weighted L0, chosen on a training "
             f"hold-out) executes {row['macs'] / 1e6:.2f}M MACs on average "
             f"({100 * row['macs'] / RESNET20_MACS:.1f}% of ResNet-20's) at {accuracy_text(row)}: "
             f"{seeds.signed(row, 'delta')} points against ResNet-20 and {seeds.signed(row, 'nearest')} against "
-            f"{control}, {_nearest_words(over, row, control)} ({verdict[spans_zero(row, 'nearest')]})"
+            f"{control}, {_nearest_words(over, row, control)} ("
+            + (("not distinguishable from it" if spans_zero(row, "nearest") else "different from it")
+               if settled(row["nearest_n"]) else waiting(row["nearest_n"])) + ")"
             + (f"; {seeds.signed(row, 'margin')} over the static frontier at its own MACs (interpolated between the "
                f"thin ResNet-20s of each seed)." if row["margin_n"] >= 1 else "."))
     dependence = read_input_dependence(results_dir, profile)
@@ -338,9 +349,9 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
     if paired is not None:  # the comparison between models: differences paired by image
         spread = paired[f"Δ vs {REFERENCE} (points)"].dropna()
         half = (paired[PAIRED_CI[1]] - paired[PAIRED_CI[0]]).dropna() / 2
-        beyond = found.differ(strongest.index)
+        beyond = found.differ_words(strongest.index)
         compared = ((f" and {_none_of(parts)} from ResNet-20" if not beyond else
-                     f"; {', '.join(beyond)} differ from ResNet-20")
+                     f"; {_and(beyond)} than ResNet-20")
                     + f" (each model against ResNet-20 on the same {found.images} test images, paired by image, "
                     f"an image counting as robust only if it survives every PGD variant, for gated models the "
                     f"straight-through ones adapted to their gates too: "
@@ -374,18 +385,20 @@ def _none_of(parts: list[str]) -> str:
     return f"{names.get(families[0], families[0]) if families else 'no other model'} is not distinguishable"
 
 
-def _cap_against_static(caps: pd.DataFrame, row: pd.Series) -> str:
-    """The capped model (at the cap ``row`` of the MAC-cap table ``caps``) against the static
-    network that spends the cap on every image, with its interval where there are seeds, and
-    over all caps."""
+def _cap_against_static(caps: pd.DataFrame, row: pd.Series, n: int) -> str:
+    """The capped model (at the cap ``row`` of the MAC-cap table ``caps``, over ``n`` seeds)
+    against the static network that spends the cap on every image, with its interval where there
+    are seeds, and over all caps."""
     if row["capped − static"] != row["capped − static"]:
         return ""
     word = cap_words(row.to_frame().T)[0]
     text = (f" Against a static network with the same worst case, one that spends the cap ({row['cap (M)']:.2f}M) on "
             f"every image (its accuracy read off the static frontier between the trained widths), the capped model "
             f"({row['clean MACs (M)']:.2f}M on average) ")
-    if word == "one seed":
-        return text + f"scores {_higher(row['capped − static'])} it (one seed: no verdict)."
+    if word == "one seed" or not settled(n):
+        why = ("one seed: no verdict" if word == "one seed" else
+               f"[{row[CAP_INTERVAL[0]]:+.2f}, {row[CAP_INTERVAL[1]]:+.2f}] paired by seed; {waiting(n)}")
+        return text + f"scores {_higher(row['capped − static'])} it ({why})."
     compared = caps[caps["capped − static"].notna()]
     words = cap_words(compared)
     single = words.count("one seed")
@@ -429,8 +442,8 @@ def _adaptive_energy(results_dir: Path, profile: str) -> str:
     if adaptive is None or adaptive.empty:
         return ""
     gap = adaptive_gap(adaptive)
-    if gap["n"] < 2:
-        difference, word = f"{seeds.difference_text(gap, 3, '×')}; one seed: no verdict", "compared with"
+    if not settled(gap["n"]):
+        difference, word = f"{seeds.difference_text(gap, 3, '×')}; {waiting(gap['n'])}", "compared with"
     else:
         difference = f"{seeds.difference_text(gap, 3, '×')} paired by seed"
         word = {"ahead": "more than", "behind": "less than", "not distinguishable": "not distinguishable from"}[
@@ -473,10 +486,13 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
         caps = caps.reset_index()
         bounded = caps[caps["attacked max (M)"] <= CAP_SHOWN * caps["clean MACs (M)"].max()]
         row = (bounded if len(bounded) else caps).sort_values("cap (× mean MACs)").iloc[-1]
+        several = len(top) > 1  # each seed has its own cap; the table gives their means
+        largest = " (mean over seeds of each seed's largest)" if several else ""
         text += (f" A per-image MAC cap bounds it by construction: capped at {row['cap (× mean MACs)']:.2f}× "
-                 f"its mean over all test images ({row['cap (M)']:.2f}M), clean accuracy changes by "
-                 f"{row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
-                 f"{row['attacked max (M)']:.2f}M per image." + _cap_against_static(caps, row))
+                 f"its mean over all test images ({row['cap (M)']:.2f}M{', mean over seeds' if several else ''}), "
+                 f"clean accuracy changes by {row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
+                 f"{row['attacked max (M)']:.2f}M per image{largest}."
+                 + _cap_against_static(caps, row, len(top)))
     return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
 
 
@@ -498,15 +514,17 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
     if not compared:
         return None
     shown = [seeds.verdict_word(row, prefix) == "ahead" for row, prefix, _ in compared]
-    decided = [spans_zero(row, prefix) is not None for row, prefix, _ in compared]
+    decided = [settled(row[f"{prefix}_n"]) for row, prefix, _ in compared]
+    intervals = any(row[f"{prefix}_n"] >= 2 for row, prefix, _ in compared)
     answer = ("Yes" + (" for both" if len(compared) == 2 else "") if all(shown) else
               "For one family" if any(shown) else
               "No gain shown" if all(decided) else f"No verdict yet at {epochs} epochs")
-    bounds = [f"{row[f'{prefix}_ci_high']:+.2f}" for row, prefix, _ in compared if row[f"{prefix}_n"] >= 2]
-    bounded = [words.split(" against")[0] for row, prefix, words in compared if row[f"{prefix}_n"] >= 2]
+    bounds = [f"{row[f'{prefix}_ci_high']:+.2f}" for (row, prefix, _), done in zip(compared, decided) if done]
+    bounded = [words.split(" against")[0] for (row, prefix, words), done in zip(compared, decided) if done]
     text = (f"Does input dependence beat a static network of the same cost? {answer}: "
             + ", ".join(f"{seeds.signed(row, prefix)} points for {words}" for row, prefix, words in compared)
-            + (" (paired by seed, 95% intervals; an interval that includes 0 shows no gain)" if any(decided) else "")
+            + (" (paired by seed, 95% intervals; an interval that includes 0 shows no gain)" if intervals else "")
+            + ("" if all(decided) else f"; a verdict waits for {len(SEEDS)} seeds of each")
             + (f"; at 95%, {'these two models gain' if len(bounds) == 2 else bounded[0] + ' gains'} at most "
                f"{' and '.join(bounds)} points at {epochs} epochs" if bounds and not any(shown) else "")
             + ("" if dy in over.index else f"; {dy} has no finished run at {epochs} epochs yet")
@@ -520,9 +538,12 @@ def reading_rules() -> str:
     ``lengths.analyses_by_length``, as a Markdown list."""
     return "\n".join([
         "- **Ahead or behind**: a difference paired by seed whose 95% interval excludes 0; **not "
-        "distinguishable**: one that includes 0; with one seed, no verdict. This rule is for comparisons over "
-        "seeds; the analyses of notebooks 02–04 (seed 0; the attacks on compute over the headline gated "
-        "model's seeds) are read by the rules below.",
+        "distinguishable**: one that includes 0; with one seed, no verdict. The comparisons of the study's "
+        f"models (ResNet-20, {DY_LABEL}, the headline gated model and its static control) wait for all "
+        f"{len(SEEDS)} seeds: with two, the interval is shown without a verdict; the sweeps over K and the L0 "
+        "weight are read on the seeds they have. This rule is for comparisons over seeds; the analyses of "
+        "notebooks 02–04 (seed 0; the attacks on compute over the headline gated model's seeds) are read by the "
+        "rules below.",
         f"- **Follows the vehicle/animal split** beyond ResNet-20's features: partial correlation "
         f"≥ {split_threshold():.2f}, the 5% critical value of a partial correlation over the 45 class pairs "
         "(the pairs share classes, so this is a fixed reading rule, not a test).",

@@ -26,8 +26,8 @@ from .tables import counted
 from .verdicts import (ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, against_constant, binomial_differ,
                        cap_verdict, energy_word, gates_per_image, learnt, like_random, load_overview,
                        over_frontier, paired_by_seed, read_attention_controls, read_energy, read_gating_controls,
-                       read_input_dependence, read_mac_caps, read_robustness, same_cost, similarity_controls,
-                       untrained_twins)
+                       read_input_dependence, read_mac_caps, read_robustness, same_cost, settled,
+                       similarity_controls, untrained_twins)
 
 
 def paper_models() -> list[str]:
@@ -179,7 +179,7 @@ def _conclusions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             word = seeds.verdict_word(values, "d")
             row[f"{length(profile)}: Δ (points) [95% CI]"] = seeds.signed(values, "d") if values["d_n"] else "–"
             row[f"{length(profile)}: verdict"] = word if values["d_n"] else "–"
-            words.append(word if values["d_n"] >= len(SEEDS) else None)
+            words.append(word if settled(values["d_n"]) else None)
         seeds_done, outside = found[profiles[-1]][name]["d_n"], found[profiles[-1]][name].get("d_outside", 0)
         row[SAME] = _outcome(words[0], words[-1], f"pending ({seeds_done:.0f} of {len(SEEDS)} seeds compared "
                                                   f"at {length(profiles[-1])}" + (
@@ -238,11 +238,11 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
         shown = robustness.strongest.reindex([REFERENCE, dy, headline])  # "–" for a model not attacked
         strongest = shown.dropna()
         if REFERENCE in strongest.index and robustness.paired is not None:
-            differ = [reader_name(label) for label in robustness.differ(strongest.index)]
+            differ = robustness.differ_words(strongest.index, reader_name)
             rows[f"attacks: models differ at ε = {eps:g}/255?"] = (
                 f"accuracy (%) surviving every PGD variant image by image, {' / '.join(map(reader_name, shown.index))}; "
                 f"{robustness.images} test images, seed 0; differences paired by image", " / ".join("–" if v != v else f"{v:.1f}" for v in shown),
-                f"{', '.join(differ)} differ" if differ else "not distinguishable")
+                ", ".join(differ) if differ else "not distinguishable")
         rows[f"attacks: a model robust at ε = {largest:g}/255?"] = (
             "highest accuracy (%) under PGD of any model attacked", f"{most:.1f}",
             "some model robust" if most >= ROBUST_ACC else "no model robust")
@@ -333,10 +333,12 @@ def _control_cost(full_over: pd.DataFrame, paper_over: pd.DataFrame) -> str:
         return ""
     before = (f" (at {length('full')}: {full_over.loc[headline, 'macs'] / 1e6:.2f}M against "
               f"{full_over.loc[control, 'macs'] / 1e6:.2f}M)" if {headline, control} <= set(full_over.index) else "")
-    return (f"At {length('paper')} the headline gated model executes {gated / 1e6:.2f}M MACs on average, "
+    n = int(paper_over.loc[headline, "n"])
+    return (f"At {length('paper')} the headline gated model executes {gated / 1e6:.2f}M MACs on average "
+            f"({counted(n, 'seed')}), "
             f"{100 * gated / static:.0f}% of its static control's {static / 1e6:.2f}M{before}: trained longer, its "
             f"gates switch {'more' if gated < static else 'fewer'} channels off, so the comparison with the "
-            f"control no longer holds cost equal (the control costs {'more' if gated < static else 'less'}: "
+            f"control is not at equal cost (the control costs {'more' if gated < static else 'less'}: "
             + ("a gain over it still counts, a loss may be the control's extra MACs)" if gated < static
                else "a loss against it still counts, a gain may be the gated model's extra MACs)"))
 
@@ -399,13 +401,15 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     decisive = sum(map(len, by_outcome.values()))
     lead = (f"Of the {decisive} decisive comparisons, {len(by_outcome['changes'])} changed, "
             f"{len(by_outcome['same'])} kept {'its' if len(by_outcome['same']) == 1 else 'their'} verdict and "
-            f"{len(by_outcome['pending'])} wait for {len(SEEDS)} seeds at {long}")
+            f"{len(by_outcome['pending'])} wait for runs at {long}")
     verdicts = ". ".join(filter(None, [  # what changed first, then what is still open
         "Changed: " + "; ".join(f"{name} ({table.loc[name, SAME].split(': ')[1]})"
                                 for name in by_outcome["changes"]) if by_outcome["changes"] else "",
         "Same verdict at both lengths — " + "; ".join(f"{name}: {table.loc[name, f'{long}: verdict']}"
                                                      for name in by_outcome["same"]) if by_outcome["same"] else "",
-        f"Waiting for {len(SEEDS)} seeds at {long} before a verdict: {'; '.join(by_outcome['pending'])}"
+        f"Waiting for runs at {long} before a verdict: "
+        + "; ".join(f"{name} ({table.loc[name, SAME].removeprefix('pending (').removesuffix(')')})"
+                    for name in by_outcome["pending"])
         if by_outcome["pending"] else ""]))
     by_length = analyses_by_length(results_dir)
     outcome = by_length[SAME] if len(by_length) else pd.Series(dtype=str)

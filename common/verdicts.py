@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import seeds
 from .analysis import TWINS, UNTRAINED_STATIC, control_partials, follows_split, partial_column
-from .manifest import ANALYSIS_K, HEADLINE_LABEL
+from .manifest import ANALYSIS_K, HEADLINE_LABEL, SEEDS
 from .names import FAMILIES
 from .paths import RESULTS_DIR, tables_dir
 from .selection import decides_per_image
@@ -65,6 +65,20 @@ def spans_zero(row: pd.Series, prefix: str) -> Optional[bool]:
     (``seeds.verdict_word``); None with fewer than two paired seeds (no verdict)."""
     word = seeds.verdict_word(row, prefix)
     return None if word in ("no comparison", "one seed") else word == "not distinguishable"
+
+
+def settled(n: float) -> bool:
+    """Whether a comparison over ``n`` paired seeds of the study's models has its verdict: all the
+    study's seeds (``manifest.SEEDS``) compared. With fewer its interval is shown and the verdict
+    waits (two seeds give a t-interval of one degree of freedom). The sweeps over K and the L0
+    weight, trained with fewer seeds, are read on the seeds they have (``seeds.interval_word``)."""
+    return n == n and n >= len(SEEDS)
+
+
+def waiting(n: float) -> str:
+    """The words of a comparison that is not ``settled``: "one seed: no verdict", "2 of 3 seeds:
+    no verdict yet"."""
+    return "one seed: no verdict" if not n >= 2 else f"{n:.0f} of {len(SEEDS)} seeds: no verdict yet"
 
 
 def accuracy_text(row: pd.Series) -> str:
@@ -199,6 +213,12 @@ class Robustness(NamedTuple):
         without notebook 04's paired table)."""
         found = differing(self.paired) if self.paired is not None else []
         return [label for label in labels if label in found]
+
+    def differ_words(self, labels, name=str) -> list[str]:
+        """``differ``'s models as "<name> more robust" or "<name> less robust" (than ResNet-20)."""
+        reference = self.strongest[seeds.REFERENCE]
+        return [f"{name(label)} {'more' if self.strongest[label] > reference else 'less'} robust"
+                for label in self.differ(labels)]
 
 
 def read_robustness(results_dir: Path, profile: str) -> Optional[Robustness]:

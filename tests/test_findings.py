@@ -83,7 +83,8 @@ def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
     assert "ResNet-20 91.50% (1 seed) at 200 epochs against 87.00 ± 0.60% (3 seeds) at 30" in text
     assert ("With at least one seed finished at 200 epochs: ResNet-20, DY K=4, headline gated model, ResNet-20 ×0.5 "
             "width; none finished yet: ResNet-20 ×0.45 width.") in text
-    assert "Waiting for 3 seeds at 200 epochs before a verdict" in text
+    assert ("Waiting for runs at 200 epochs before a verdict: ResNet-20 (JPEG copy) against He et al.'s 91.25% "
+            "(original images) (1 of 3 seeds compared at 200 epochs); DY K=4 against ResNet-20 (1 of 3") in text
     assert ("Ours at 200 epochs against the published ones, all trained on the original images: "
             "He et al. 2016 91.25% (+0.25 points)") in text  # 91.50 - 91.25: the gap is signed, whichever way it goes
 
@@ -91,11 +92,11 @@ def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
 def test_a_control_no_longer_at_equal_macs_is_said(full_study):
     write_run(full_study, "width0.5", "paper", 0, 87.0)
     write_run(full_study, "headline", "paper", 0, 88.0)
-    assert "no longer holds cost equal" not in lengths.training_length(full_study).text  # 10.20M against 10.40M
+    assert "is not at equal cost" not in lengths.training_length(full_study).text  # 10.20M against 10.40M
     write_run(full_study, "headline", "paper", 1, 88.0, macs=6.0e6)
-    assert ("At 200 epochs the headline gated model executes 8.10M MACs on average, 78% of its static control's "
-            "10.40M (at 30 epochs: 10.20M against 10.40M): trained longer, its gates switch more channels off, so "
-            "the comparison with the control no longer holds cost equal (the control costs more: a gain over it "
+    assert ("At 200 epochs the headline gated model executes 8.10M MACs on average (2 seeds), 78% of its static "
+            "control's 10.40M (at 30 epochs: 10.20M against 10.40M): trained longer, its gates switch more channels "
+            "off, so the comparison with the control is not at equal cost (the control costs more: a gain over it "
             "still counts, a loss may be the control's extra MACs).") \
         in lengths.training_length(full_study).text
 
@@ -392,11 +393,11 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
                            run_label(*HEADLINE): ref ^ (np.arange(300) % 50 == 0)})  # 6 flips, net -2
     paired_by_image(robust, "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
     text = findings.attacks(tmp_path, "paper").text
-    assert text.startswith("No model is robust at 8/255; DY K=4 differ from ResNet-20 (each model against ResNet-20 on the "
+    assert text.startswith("No model is robust at 8/255; DY K=4 more robust than ResNet-20 (each model against ResNet-20 on the "
                            "same 300 test images, paired by image")
     assert "DY K=4 70.0%" in text and "every model is at 0.0%." in text
     found = lengths.analyses(tmp_path, "paper")
-    assert found["attacks: models differ at ε = 1/255?"][1:] == ("55.0 / 70.0 / 54.3", "DY K=4 differ")  # per image
+    assert found["attacks: models differ at ε = 1/255?"][1:] == ("55.0 / 70.0 / 54.3", "DY K=4 more robust")  # per image
     assert found["attacks: a model robust at ε = 8/255?"][1:] == ("0.0", "no model robust")
     second = [{**row, "model": f"{row['model']} (seed 2)"} for row in rows if row["model"] == run_label(*HEADLINE)]
     pd.DataFrame(rows + second).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
@@ -441,10 +442,10 @@ def test_one_dy_seed_is_compared_with_resnet20s_run_of_that_seed_and_decides_not
     table, over = verdicts.load_overview(full_study, "paper")
     text = findings.dynamic_convolution(over, table).text
     assert text.startswith("DY K=4 reaches 91.40% (1 seed) against ResNet-20's 92.00 ± 1.00% (3 seeds): against "
-                           "ResNet-20's run of the same seed +0.40 (seed 0 only) points (one seed: no verdict) at 103.1%")
+                           "ResNet-20's run of the same seed (91.00%) +0.40 (seed 0 only) points (one seed: no verdict) at 103.1%")
     assert "ours, +0.40 on one seed, would be within that range (one seed: no verdict)." in text
     assert text.endswith("On the training images (un-augmented) the difference is -1.00 (seed 0 only) points (95.00% "
-                         "against ResNet-20's 96.00%, mean over seeds), one seed: no verdict.")
+                         "against ResNet-20's 96.00%, the same seed), one seed: no verdict.")
 
 
 @pytest.mark.parametrize("random, says", [
@@ -533,7 +534,7 @@ def _caps(gaps, half=None):
 def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     behind = _caps([-2.0, -1.0, -0.8], half=0.5)
     assert verdicts.cap_verdict(behind) == "static higher at every cap"
-    assert findings._cap_against_static(behind, behind.iloc[1]) == (
+    assert findings._cap_against_static(behind, behind.iloc[1], 3) == (
         " Against a static network with the same worst case, one that spends the cap (12.50M) on every image (its "
         "accuracy read off the static frontier between the trained widths), the capped model (9.90M on average) is "
         "behind it: -1.00 [-1.50, -0.50] points, paired by seed; over the 3 caps with a static network to compare, "
@@ -541,7 +542,7 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
         "well or better.")
     mixed = _caps([-2.0, -0.3, 0.9], half=0.5)
     assert verdicts.cap_verdict(mixed) == "capped higher at some cap"
-    assert findings._cap_against_static(mixed, mixed.iloc[1]).endswith(
+    assert findings._cap_against_static(mixed, mixed.iloc[1], 3).endswith(
         "is not distinguishable from it: -0.30 [-0.80, +0.20] points, paired by seed; over the 3 caps with a static "
         "network to compare, it is behind at 1, ahead at 1 and not distinguishable at 1.")
     assert verdicts.cap_verdict(_caps([-2.0, -0.3], half=0.5)) == "static higher at some caps, never lower"
@@ -549,12 +550,14 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     partly = _caps([-2.0, -0.3, 0.4], half=0.5)
     partly.loc[2, list(verdicts.CAP_INTERVAL)] = float("nan")  # the loosest cap reached by one seed's frontier only
     assert verdicts.cap_verdict(partly) == "one seed: no verdict"
-    assert findings._cap_against_static(partly, partly.iloc[1]).endswith(
+    assert findings._cap_against_static(partly, partly.iloc[1], 3).endswith(
         "over the 3 caps with a static network to compare, it is behind at 1, ahead at 0, not distinguishable at 1 "
         "and on one seed (no interval) at 1; with a cap on one seed, no verdict over the caps.")
+    assert findings._cap_against_static(mixed, mixed.iloc[1], 2).endswith(  # an interval, but not the study's seeds
+        "scores 0.30 points lower than it ([-0.80, +0.20] paired by seed; 2 of 3 seeds: no verdict yet).")
     single = _caps([-0.5, 0.47])
     assert verdicts.cap_verdict(single) == "one seed: no verdict"
-    assert findings._cap_against_static(single, single.iloc[1]).endswith(
+    assert findings._cap_against_static(single, single.iloc[1], 3).endswith(
         "scores 0.47 points higher than it (one seed: no verdict).")
 
 
@@ -585,3 +588,10 @@ def test_a_frozen_network_that_runs_fewer_macs_is_said(full_study, frozen_macs, 
     assert "On seed 0 its decisions" in text and "costs 19.20 points (no retraining" in text
     assert ("the frozen network executes 0.14× ResNet-20's MACs against 0.26×, so not all of that is input "
             "dependence" in text) == says
+
+
+def test_a_verdict_waits_for_the_study_seeds():
+    """Two seeds give an interval (one degree of freedom) but no verdict, as in the training-length tables."""
+    assert [verdicts.settled(n) for n in (float("nan"), 1, 2, 3)] == [False, False, False, True]
+    assert verdicts.waiting(1) == "one seed: no verdict"
+    assert verdicts.waiting(2) == "2 of 3 seeds: no verdict yet"
