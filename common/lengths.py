@@ -27,7 +27,7 @@ from .verdicts import (ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, against_
                        cap_verdict, energy_word, gates_per_image, learnt, like_random, load_overview,
                        over_frontier, paired_by_seed, read_attention_controls, read_energy, read_gating_controls,
                        read_input_dependence, read_mac_caps, read_robustness, same_cost, settled,
-                       similarity_controls, untrained_twins)
+                       similarity_controls, untrained_twins, waiting)
 
 
 def paper_models() -> list[str]:
@@ -178,7 +178,8 @@ def _conclusions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             values = found[profile][name]
             word = seeds.verdict_word(values, "d")
             row[f"{length(profile)}: Δ (points) [95% CI]"] = seeds.signed(values, "d") if values["d_n"] else "–"
-            row[f"{length(profile)}: verdict"] = word if values["d_n"] else "–"
+            row[f"{length(profile)}: verdict"] = (word if settled(values["d_n"]) else waiting(values["d_n"])
+                                                  if values["d_n"] else "–")
             words.append(word if settled(values["d_n"]) else None)
         seeds_done, outside = found[profiles[-1]][name]["d_n"], found[profiles[-1]][name].get("d_outside", 0)
         row[SAME] = _outcome(words[0], words[-1], f"pending ({seeds_done:.0f} of {len(SEEDS)} seeds compared "
@@ -377,9 +378,9 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
             f"section sets each conclusion about the {len(paper_models())} {epochs}-epoch models at both lengths as their runs "
             f"finish ({finished} of {planned} so far).{still}"), None)
     paper_named, full_named = paper_over.rename(index=reader_name), full_over.rename(index=reader_name)
-    waiting = [label for label in map(reader_name, paper_models()) if label not in done]
+    unfinished = [label for label in map(reader_name, paper_models()) if label not in done]
     accuracy = ("**Accuracy.** " + f"With at least one seed finished at {long}: " + ", ".join(done)
-                + (f"; none finished yet: {', '.join(waiting)}" if waiting else "") + ". Test accuracy: "
+                + (f"; none finished yet: {', '.join(unfinished)}" if unfinished else "") + ". Test accuracy: "
                 + "; ".join(f"{label} {accuracy_text(paper_named.loc[label])} at {long}"
                             + (f" against {accuracy_text(full_named.loc[label])} at {short}"
                                if label in full_named.index else "")

@@ -74,7 +74,7 @@ def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
         write_run(full_study, run, "paper", 0, acc)
     table = lengths.conclusions(full_study)
     assert table.loc["DY K=4 against ResNet-20", "200 epochs: Δ (points) [95% CI]"] == "+0.50 (seed 0 only)"
-    assert table.loc["DY K=4 against ResNet-20", "200 epochs: verdict"] == "one seed"
+    assert table.loc["DY K=4 against ResNet-20", "200 epochs: verdict"] == "one seed: no verdict"
     assert set(table[lengths.SAME].iloc[:5]) == {"pending (1 of 3 seeds compared at 200 epochs)"}
     side = lengths.profiles_side_by_side(full_study)
     assert side.loc["ResNet-20", "200 epochs: test acc (%)"] == "91.50% (1 seed)"
