@@ -385,16 +385,29 @@ def _none_of(parts: list[str]) -> str:
     return f"{names.get(families[0], families[0]) if families else 'no other model'} is not distinguishable"
 
 
-def _cap_against_static(caps: pd.DataFrame, row: pd.Series, n: int) -> str:
+def _widths_around(over: pd.DataFrame, macs: float) -> str:
+    """", here ResNet-20 ×0.5 width (10.25M) and ResNet-20 (40.55M)": the static networks in
+    ``over`` nearest ``macs`` on either side, between which the frontier is interpolated; "" if
+    they are not both there."""
+    static = over.loc[over.index.str.startswith(REFERENCE), "macs"].sort_values()
+    below, above = static[static <= macs], static[static >= macs]
+    if below.empty or above.empty:
+        return ""
+    return (f", here {below.index[-1]} ({below.iloc[-1] / 1e6:.2f}M) and {above.index[0]} "
+            f"({above.iloc[0] / 1e6:.2f}M), linear in log MACs")
+
+
+def _cap_against_static(caps: pd.DataFrame, row: pd.Series, n: int, around: str = "") -> str:
     """The capped model (at the cap ``row`` of the MAC-cap table ``caps``, over ``n`` seeds)
-    against the static network that spends the cap on every image, with its interval where there
-    are seeds, and over all caps."""
+    against the static network that spends the cap on every image (read off the frontier between
+    the static networks ``around`` names), with its interval where there are seeds, and over all
+    caps."""
     if row["capped − static"] != row["capped − static"]:
         return ""
     word = cap_words(row.to_frame().T)[0]
     text = (f" Against a static network with the same worst case, one that spends the cap ({row['cap (M)']:.2f}M) on "
-            f"every image (its accuracy read off the static frontier between the trained widths), the capped model "
-            f"({row['clean MACs (M)']:.2f}M on average) ")
+            f"every image (its accuracy read off the static frontier between the trained widths{around}), the capped "
+            f"model ({row['clean MACs (M)']:.2f}M on average) ")
     if word == "one seed" or not settled(n):
         why = ("one seed: no verdict" if word == "one seed" else
                f"[{row[CAP_INTERVAL[0]]:+.2f}, {row[CAP_INTERVAL[1]]:+.2f}] paired by seed; {waiting(n)}")
@@ -492,7 +505,8 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
                  f"its mean over all test images ({row['cap (M)']:.2f}M{', mean over seeds' if several else ''}), "
                  f"clean accuracy changes by {row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
                  f"{row['attacked max (M)']:.2f}M per image{largest}."
-                 + _cap_against_static(caps, row, len(top)))
+                 + _cap_against_static(caps, row, len(top),
+                                       _widths_around(load_overview(results_dir, profile)[1], row["cap (M)"] * 1e6)))
     return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
 
 
