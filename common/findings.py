@@ -173,13 +173,13 @@ def _random_features(table: pd.DataFrame, partial: float) -> str:
     if value is None:
         return ""
     if not follows_split(value):
-        return f"; the pooled features of an untrained ResNet-20 give {value:+.2f} by the same test"
+        return f"; the pooled features of an untrained ResNet-20 at the same layers give {value:+.2f} by the same test"
     if not follows_split(partial):
-        return f", while the pooled features of an untrained ResNet-20 pass the same test ({value:+.2f})"
+        return f", while the pooled features of an untrained ResNet-20 at the same layers pass the same test ({value:+.2f})"
     if like_random(table, partial):
-        return (f", as do the pooled features of an untrained ResNet-20 ({value:+.2f}): this test alone does not "
+        return (f", as do the pooled features of an untrained ResNet-20 at the same layers ({value:+.2f}): this test alone does not "
                 f"set trained features apart from random ones")
-    return f", beyond the pooled features of an untrained ResNet-20 ({value:+.2f})"
+    return f", beyond the pooled features of an untrained ResNet-20 at the same layers ({value:+.2f})"
 
 
 def _threshold_words() -> str:

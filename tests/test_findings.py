@@ -301,11 +301,11 @@ def test_the_notebooks_per_seed_note_says_when_there_is_nothing_to_compare():
 
 
 @pytest.mark.parametrize("partial, random, says", [
-    (0.95, 0.82, ", as do the pooled features of an untrained ResNet-20 (+0.82): this test alone does not set "
-                 "trained features apart from random ones"),
-    (0.95, 0.50, ", beyond the pooled features of an untrained ResNet-20 (+0.50)"),
-    (-0.21, 0.81, ", while the pooled features of an untrained ResNet-20 pass the same test (+0.81)"),
-    (0.95, 0.10, "; the pooled features of an untrained ResNet-20 give +0.10 by the same test")])
+    (0.95, 0.82, ", as do the pooled features of an untrained ResNet-20 at the same layers (+0.82): this test "
+                 "alone does not set trained features apart from random ones"),
+    (0.95, 0.50, ", beyond the pooled features of an untrained ResNet-20 at the same layers (+0.50)"),
+    (-0.21, 0.81, ", while the pooled features of an untrained ResNet-20 at the same layers pass the same test (+0.81)"),
+    (0.95, 0.10, "; the pooled features of an untrained ResNet-20 at the same layers give +0.10 by the same test")])
 def test_following_the_split_is_read_against_a_random_network(partial, random, says):
     static = pd.Series(name="ResNet-20 pooled features", dtype=float)
     column = f"… given {static.name}"
@@ -449,10 +449,10 @@ def test_one_dy_seed_is_compared_with_resnet20s_run_of_that_seed_and_decides_not
 
 
 @pytest.mark.parametrize("random, says", [
-    (0.81, "correlation +0.46; ≥ 0.30 counts as following), as do the pooled features of an untrained ResNet-20 (+0.81): this "
-           "test alone does not set trained features apart from random ones. An untrained"),
-    (0.10, "correlation +0.46; ≥ 0.30 counts as following); the pooled features of an untrained ResNet-20 give +0.10 by the "
-           "same test: it adds class structure of its own. An untrained")])
+    (0.81, "correlation +0.46; ≥ 0.30 counts as following), as do the pooled features of an untrained ResNet-20 at "
+           "the same layers (+0.81): this test alone does not set trained features apart from random ones. An untrained"),
+    (0.10, "correlation +0.46; ≥ 0.30 counts as following); the pooled features of an untrained ResNet-20 at the same "
+           "layers give +0.10 by the same test: it adds class structure of its own. An untrained")])
 def test_attention_that_follows_the_split_adds_structure_only_beyond_random_features(tmp_path, random, says):
     write_controls(tmp_path, "02_attention_similarity_controls_paper_k4.csv", "DY K=4 attention", 0.46, 0.77)
     path = tmp_path / "tables" / "02_attention_similarity_controls_paper_k4.csv"
