@@ -130,19 +130,23 @@ def precision_check(data_source: str | None, train_size: int = 2000, holdout: in
 
 
 @torch.no_grad()
-def gating_inference(model: nn.Module, images: torch.Tensor, rounds: int = 3) -> dict:
+def gating_inference(model: nn.Module, images: torch.Tensor, rounds: int = 3, widths=()) -> dict:
     """Batch-1 CPU inference of a trained gated model on real images, side by side with
     ResNet-20: does skipping the off channels save wall-clock time, not just MACs?
 
     Three ways, interleaved image by image so drifts in machine speed hit all alike: ResNet-20
     (the same weights without gates), the gated model computing every channel and multiplying
-    the off ones by 0, and ``forward_active_channels`` (only the active channels are computed).
+    the off ones by 0, and ``forward_active_channels`` (only the active channels are computed);
+    then a thin ResNet-20 per width in ``widths`` (static networks of fewer MACs, e.g. the gated
+    model's static control; untrained, as speed does not depend on the weights).
     """
     model = model.cpu().eval()
     static = build_model("resnet20").eval()
     static.load_state_dict(model.state_dict(), strict=False)  # everything but the gates
     ways = {"ResNet-20": static, "gated, all channels computed": model,
             "gated, active channels only": lambda x: forward_active_channels(model, x)}
+    thin = {run_label("resnet20", {"width": w}): build_model("resnet20", width=w).eval() for w in widths}
+    ways |= thin
     seconds = dict.fromkeys(ways, 0.0)
     batch = [to_float(images[i:i + 1]) for i in range(len(images))]
     for fn in ways.values():  # warm-up
@@ -156,6 +160,7 @@ def gating_inference(model: nn.Module, images: torch.Tensor, rounds: int = 3) ->
     macs = {"ResNet-20": count_macs(static),
             "gated, all channels computed": count_macs(model),
             "gated, active channels only": executed_macs(model, images).mean().item()}
+    macs |= {name: count_macs(network) for name, network in thin.items()}
     rows = [{"way": name, "images_per_s": round(rounds * len(batch) / seconds[name], 1),
              "macs_per_image": round(macs[name])} for name in ways]
     for row in rows:

@@ -18,9 +18,10 @@ from .analysis import (RATE_MATCHED, TRAINED, TWINS, UNTRAINED, UNTRAINED_STATIC
                        follows_split, split_threshold)
 from .config import PROFILES
 from .flops import RESNET20_MACS
-from .lengths import SAME, length, training_length
+from .lengths import SAME, analyses_by_length, length, training_length
 from .literature import dy_gain_range, dy_gains_text
-from .manifest import ANALYSIS_K, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_WEIGHTS, SEEDS
+from .manifest import (ANALYSIS_K, CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_CHOSEN_AFTER_TEST,
+                       L0_WEIGHTS, SEEDS)
 from .models.gating import CONDITIONAL_RANGE
 from .names import run_label, throughput_label
 from .paths import RESULTS_DIR
@@ -270,13 +271,18 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
                  + (f" ({shares.min():.0f}–{shares.max():.0f}% of live gates conditional)" if len(shares) else "")
                  + f", lie within {max(abs(float(m)) for _, m in margins):.2f} points of the static frontier "
                  f"(L0 = {' / '.join(f'{w:g}' for w, _ in margins)}: {' / '.join(m for _, m in margins)} points; "
-                 "one seed each, so no verdict).")
+                 "one seed each, so no verdict"
+                 + (f"; the weight {L0_CHOSEN_AFTER_TEST:g} was added after other weights' test accuracies were known"
+                    if L0_CHOSEN_AFTER_TEST in dict(margins) else "") + ").")
     speed = read_table(results_dir, "gating_speed", profile=profile)
     if speed is not None and "gated, active channels only" in speed.index:
         fast = speed.loc["gated, active channels only"]
+        thin = speed.loc[CONTROL_LABEL] if CONTROL_LABEL in speed.index else None
         text += (f" Fewer MACs do not mean less time here: computing only the active channels at batch 1 "
                  f"runs at {fast['speed_vs_resnet20']:.2f}× ResNet-20's images/s for "
-                 f"{fast['macs_vs_resnet20']:.2f}× its MACs on the images timed (CPU, notebook 03).")
+                 f"{fast['macs_vs_resnet20']:.2f}× its MACs on the images timed"
+                 + (f", its static control {CONTROL_LABEL} at {thin['speed_vs_resnet20']:.2f}× for "
+                    f"{thin['macs_vs_resnet20']:.2f}×" if thin is not None else "") + " (CPU, notebook 03).")
     return Finding("Channel gating, accuracy and executed MACs", text, "05_accuracy_vs_macs.png")
 
 
@@ -594,7 +600,33 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
              attacks(results_dir, profile),
              energy_attack(results_dir, profile),
              training_length(results_dir, in_progress=False)]
-    return [f for f in found if f is not None]
+    found = [f for f in found if f is not None]
+    return _with_longer_training(found, results_dir) if profile == "full" else found
+
+
+# The finding each per-image analysis of ``lengths.analyses`` belongs to, by the question's subject.
+ANALYSIS_TOPICS = {f"{DY_LABEL} attention": "Dynamic convolution, do similar classes attend alike?",
+                   "gates' channel usage": "Channel gating, do similar classes use similar channels?",
+                   "gates": "Channel gating, accuracy and executed MACs",
+                   "attacks": "Adversarial attacks",
+                   "energy attack": "Can an attacker make a gated model spend more?",
+                   "MAC cap": "Can an attacker make a gated model spend more?"}
+
+
+def _with_longer_training(found: list[Finding], results_dir: Path) -> list[Finding]:
+    """``found`` (the 30-epoch findings) with a closing sentence on each whose analysis reaches
+    another conclusion at 200 epochs (``lengths.analyses_by_length``), so that no finding reads
+    as settled where the longer training says otherwise."""
+    by_length = analyses_by_length(results_dir)
+    outcome = by_length[SAME] if len(by_length) else pd.Series(dtype=str)
+    notes: dict[str, str] = {}
+    for question, same in outcome.items():
+        if same.startswith("changes: "):
+            subject, asked = question.split(": ", 1)
+            notes[ANALYSIS_TOPICS[subject]] = notes.get(ANALYSIS_TOPICS[subject], "") + (
+                f" At {length('paper')} (seed 0) the answer to “{asked}” changes: "
+                f"{same.removeprefix('changes: ')} (see Training length).")
+    return [f._replace(text=f.text + notes.get(f.topic, "")) for f in found]
 
 
 def findings_markdown(found: list[Finding], figures: Optional[str] = None) -> str:

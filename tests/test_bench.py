@@ -122,3 +122,18 @@ def test_concurrency_benchmark_runs_processes_side_by_side():
     assert len(result["rows"][1]["seconds_per_epoch_each"]) == 2
     assert result["rows"][0]["vs_one_run"] == 1.0 and result["runs_per_device"] in (1, 2)
     assert result["compiled"] is False  # the CPU trainer runs eager
+
+
+def test_gating_inference_times_the_static_control_beside_the_gated_model():
+    import torch
+
+    from common.bench import gating_inference
+    from common.manifest import CONTROL_LABEL
+    from common.models import build_model
+
+    images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    result = gating_inference(build_model("gated_resnet20", l0_weight=0.5), images, rounds=1, widths=(0.5,))
+    rows = {row["way"]: row for row in result["rows"]}
+    assert list(rows) == ["ResNet-20", "gated, all channels computed", "gated, active channels only", CONTROL_LABEL]
+    assert rows["ResNet-20"]["speed_vs_resnet20"] == 1.0
+    assert rows[CONTROL_LABEL]["macs_vs_resnet20"] == pytest.approx(0.25, abs=0.01)  # ×0.5 width: a quarter

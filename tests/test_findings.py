@@ -595,3 +595,16 @@ def test_a_verdict_waits_for_the_study_seeds():
     assert [verdicts.settled(n) for n in (float("nan"), 1, 2, 3)] == [False, False, False, True]
     assert verdicts.waiting(1) == "one seed: no verdict"
     assert verdicts.waiting(2) == "2 of 3 seeds: no verdict yet"
+
+
+def test_a_30_epoch_finding_says_where_200_epochs_change_its_analysis():
+    """On the committed results: every per-image analysis belongs to a finding, and each whose
+    conclusion changes at 200 epochs is said so in that 30-epoch finding."""
+    by_length = lengths.analyses_by_length()
+    found = {f.topic: f.text for f in findings.findings()}
+    assert {question.split(": ")[0] for question in by_length.index} <= set(findings.ANALYSIS_TOPICS)
+    assert set(findings.ANALYSIS_TOPICS.values()) <= set(found)
+    for question, same in by_length[lengths.SAME].items():
+        said = f"the answer to “{question.split(': ', 1)[1]}” changes"
+        topic = findings.ANALYSIS_TOPICS[question.split(": ")[0]]
+        assert (said in found[topic]) == same.startswith("changes"), question
