@@ -318,7 +318,7 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
                  f"correlation its channel usage gives {twins[UNTRAINED]:+.2f}")
         if RATE_MATCHED in twins:
             text += f", and {twins[RATE_MATCHED]:+.2f} with its gates set to the trained model's on-rates"
-        text += (f", against {partial:+.2f} trained, so the gates learn to follow the split." if
+        text += (f", against {partial:+.2f} trained, so on seed 0 the gates learn to follow the split." if
                  learnt(table, partial) else
                  ", so it is not shown to be learnt: the untrained architecture gives it too.")
     text += class_structure_over_seeds(read_table(results_dir, "gating_seeds", profile=profile),

@@ -217,7 +217,7 @@ def test_the_question_names_a_model_still_training_and_gives_no_verdict_on_one_s
     assert answer.endswith("DY K=4 has no finished run at 200 epochs yet.") and "at most" not in answer
 
 
-@pytest.mark.parametrize("untrained_partial, says", [(0.10, "against +0.95 trained, so the gates learn to follow the split."),
+@pytest.mark.parametrize("untrained_partial, says", [(0.10, "against +0.95 trained, so on seed 0 the gates learn to follow the split."),
                                                      (0.90, "so it is not shown to be learnt")])
 def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, untrained_partial, says):
     usage, static = "gated X channel usage", "ResNet-20 pooled features"
@@ -235,7 +235,7 @@ def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, unt
             f"channel usage gives {untrained_partial:+.2f}, {says}") in text
 
 
-@pytest.mark.parametrize("matched_partial, says", [(0.30, "against +0.95 trained, so the gates learn to follow the split."),
+@pytest.mark.parametrize("matched_partial, says", [(0.30, "against +0.95 trained, so on seed 0 the gates learn to follow the split."),
                                                    (0.80, "so it is not shown to be learnt")])
 def test_learnt_channel_classes_must_also_beat_untrained_gates_at_the_trained_on_rates(tmp_path, matched_partial,
                                                                                       says):
