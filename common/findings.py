@@ -481,9 +481,10 @@ def _adaptive_energy(results_dir: Path, profile: str) -> str:
     return text + "."
 
 
-def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
+def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Optional[Finding]:
     """How much compute an attacker can force on the headline gated model, and what a cap costs
-    (notebook 04's tables)."""
+    (notebook 04's tables), the cap set against the static widths of ``over`` (``load_overview``'s
+    table over seeds) around it."""
     found = read_energy(results_dir, profile)
     if found is None:
         return None
@@ -512,7 +513,7 @@ def energy_attack(results_dir: Path, profile: str) -> Optional[Finding]:
                  f"clean accuracy changes by {row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
                  f"{row['attacked max (M)']:.2f}M per image{largest}."
                  + _cap_against_static(caps, row, len(top),
-                                       _widths_around(load_overview(results_dir, profile)[1], row["cap (M)"] * 1e6)))
+                                       _widths_around(over, row["cap (M)"] * 1e6)))
     return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
 
 
@@ -598,7 +599,7 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
              channel_gating(over, results_dir, profile) if not over.empty else None,
              channels_by_class(results_dir, profile),
              attacks(results_dir, profile),
-             energy_attack(results_dir, profile),
+             energy_attack(over, results_dir, profile),
              training_length(results_dir, in_progress=False)]
     found = [f for f in found if f is not None]
     return _with_longer_training(found, results_dir) if profile == "full" else found
