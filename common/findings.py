@@ -29,7 +29,7 @@ from .seeds import REFERENCE
 from .selection import GOALS
 from .study import PAIRED_CI, adaptive_gap
 from .tables import counted
-from .verdicts import (CAP_INTERVAL, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding, accuracy_text, cap_words,
+from .verdicts import (CAP_INTERVAL, CAP_SEEDS, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding, accuracy_text, cap_words,
                        gates_per_image, is_learnt, learnt, like_random, load_overview, paired_by_seed,
                        read_attention_controls, read_energy, read_gating_controls, read_input_dependence,
                        read_mac_caps, read_robustness, read_table, same_cost, settled, similarity_controls,
@@ -151,8 +151,10 @@ def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted
             + f"; learnt on {len(learnt)} of {n} seeds"
             + (f" (by {learnt.min():+.2f} where narrowest, seed {learnt.idxmin()}, against the {LEARNT_MARGIN:g} "
                f"required)" if len(learnt) else "")
-            + (f". Untrained networks alone range from {_range(untrained, '+.2f')} over the seeds (an untrained "
-               f"ResNet-20's features {_range(table[UNTRAINED_STATIC], '+.2f')}), far more than the {threshold:.2f} "
+            + (f". Untrained networks alone range from {_range(untrained, '+.2f')} over the seeds"
+               + ("" if _range(untrained, '+.2f') == _range(table[UNTRAINED_STATIC], '+.2f') else
+                  f" (an untrained ResNet-20's features {_range(table[UNTRAINED_STATIC], '+.2f')})")
+               + f", far more than the {threshold:.2f} "
                f"the split rule allows for chance, so these per-seed counts are weak evidence."
                if untrained.max() - untrained.min() > 2 * threshold else "."))
 
@@ -403,31 +405,31 @@ def _widths_around(over: pd.DataFrame, macs: float) -> str:
             f"({above.iloc[0] / 1e6:.2f}M), linear in log MACs")
 
 
-def _cap_against_static(caps: pd.DataFrame, row: pd.Series, n: int, around: str = "") -> str:
-    """The capped model (at the cap ``row`` of the MAC-cap table ``caps``, over ``n`` seeds)
-    against the static network that spends the cap on every image (read off the frontier between
-    the static networks ``around`` names), with its interval where there are seeds, and over all
-    caps."""
+def _cap_against_static(caps: pd.DataFrame, row: pd.Series, around: str = "") -> str:
+    """The capped model (at the cap ``row`` of the MAC-cap table ``caps``) against the static
+    network that spends the cap on every image (read off the frontier between the static networks
+    ``around`` names), with its interval where there are seeds, and over all caps; a verdict only
+    from all the study's seeds (``cap_words``)."""
     if row["capped − static"] != row["capped − static"]:
         return ""
     word = cap_words(row.to_frame().T)[0]
     text = (f" Against a static network with the same worst case, one that spends the cap ({row['cap (M)']:.2f}M) on "
             f"every image (its accuracy read off the static frontier between the trained widths{around}), the capped "
             f"model ({row['clean MACs (M)']:.2f}M on average) ")
-    if word == "one seed" or not settled(n):
-        why = ("one seed: no verdict" if word == "one seed" else
-               f"[{row[CAP_INTERVAL[0]]:+.2f}, {row[CAP_INTERVAL[1]]:+.2f}] paired by seed; {waiting(n)}")
+    position = {"behind": "is behind it", "ahead": "is ahead of it", "not distinguishable": "is not distinguishable from it"}
+    if word not in position:
+        why = word if row[CAP_SEEDS] < 2 else (f"[{row[CAP_INTERVAL[0]]:+.2f}, {row[CAP_INTERVAL[1]]:+.2f}] "
+                                               f"paired by seed; {word}")
         return text + f"scores {_higher(row['capped − static'])} it ({why})."
     compared = caps[caps["capped − static"].notna()]
     words = cap_words(compared)
-    single = words.count("one seed")
+    short = sum(w not in position for w in words)
     over = (f"behind at every one ({compared['capped − static'].min():+.2f} to "
             f"{compared['capped − static'].max():+.2f} points)" if set(words) == {"behind"} else
             _and([f"behind at {words.count('behind')}", f"ahead at {words.count('ahead')}",
                   f"not distinguishable at {words.count('not distinguishable')}"]
-                 + ([f"on one seed (no interval) at {single}"] if single else [])))
-    position = {"behind": "is behind it", "ahead": "is ahead of it", "not distinguishable": "is not distinguishable from it"}
-    takeaway = ("; with a cap on one seed, no verdict over the caps" if single else
+                 + ([f"short of the {len(SEEDS)} seeds (no verdict) at {short}"] if short else [])))
+    takeaway = ("; with a cap short of the seeds, no verdict over the caps" if short else
                 "; a static network of the same worst-case cost does as well or better" if "ahead" not in words else
                 "; the capped model does as well or better than a static network of the same worst-case cost"
                 if "behind" not in words else "")
@@ -476,7 +478,7 @@ def _adaptive_energy(results_dir: Path, profile: str) -> str:
         main = strength[strength["main"]]
         if len(main):
             most, main = strength.loc[strength["attacked / clean"].idxmax()], main.iloc[0]
-            text += (f"; more effort ({int(most['steps'])} steps, {counted(int(most['restarts']), 'restart')}) adds {most['attacked / clean'] - main['attacked / clean']:+.3f}× "
+            text += (f"; more effort ({int(most['steps'])} steps, {counted(int(most['restarts']), 'random start')}) adds {most['attacked / clean'] - main['attacked / clean']:+.3f}× "
                      f"to the {int(main['steps'])}-step attack on {int(strength['images'].iloc[0])} images of seed 0")
     return text + "."
 
@@ -512,8 +514,7 @@ def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Option
                  f"its mean over all test images ({row['cap (M)']:.2f}M{', mean over seeds' if several else ''}), "
                  f"clean accuracy changes by {row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
                  f"{row['attacked max (M)']:.2f}M per image{largest}."
-                 + _cap_against_static(caps, row, len(top),
-                                       _widths_around(over, row["cap (M)"] * 1e6)))
+                 + _cap_against_static(caps, row, _widths_around(over, row["cap (M)"] * 1e6)))
     return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
 
 
@@ -537,21 +538,32 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
     shown = [seeds.verdict_word(row, prefix) == "ahead" for row, prefix, _ in compared]
     decided = [settled(row[f"{prefix}_n"]) for row, prefix, _ in compared]
     intervals = any(row[f"{prefix}_n"] >= 2 for row, prefix, _ in compared)
-    answer = ("Yes" + (" for both" if len(compared) == 2 else "") if all(shown) else
-              "For one family" if any(shown) else
-              "No gain shown" if all(decided) else f"No verdict yet at {epochs} epochs")
     bounds = [f"{row[f'{prefix}_ci_high']:+.2f}" for (row, prefix, _), done in zip(compared, decided) if done]
     bounded = [words.split(" against")[0] for (row, prefix, words), done in zip(compared, decided) if done]
+    open_ = [words.split(" against")[0] for (row, prefix, words), done in zip(compared, decided) if not done]
+    answer = ("Yes" + (" for both" if len(compared) == 2 else "") if all(shown) else
+              "For one family" if any(shown) else
+              "No gain shown" if all(decided) else
+              f"No gain shown for {bounded[0]}, no verdict yet for {open_[0]}" if bounded else "No verdict yet")
     text = (f"Does input dependence beat a static network of the same cost? {answer}: "
             + ", ".join(f"{seeds.signed(row, prefix)} points for {words}" for row, prefix, words in compared)
             + (" (paired by seed, 95% intervals; an interval that includes 0 shows no gain)" if intervals else "")
-            + ("" if all(decided) else f"; a verdict waits for {len(SEEDS)} seeds of each")
+            + ("" if all(decided) else f"; a verdict waits for {len(SEEDS)} seeds" + (" of each" if len(open_) > 1 else ""))
             + (f"; at 95%, {'these two models gain' if len(bounds) == 2 else bounded[0] + ' gains'} at most "
                f"{' and '.join(bounds)} points at {epochs} epochs" if bounds and not any(shown) else "")
             + ("" if dy in over.index else f"; {dy} has no finished run at {epochs} epochs yet")
             + ("" if headline in over.index else f"; the headline gated model has no finished run at {epochs} "
                "epochs yet") + ".")
     return Finding("The study's question", text, None)
+
+
+def _with_longer_answer(found: Optional[Finding], over: pd.DataFrame) -> Optional[Finding]:
+    """The study's question (``found``, at 30 epochs) with its answer at 200 epochs (``over``: the
+    ``paper`` profile's table over seeds) as a second line, so that both answers lead."""
+    longer = question(over, "paper") if found is not None and not over.empty else None
+    if longer is None:
+        return found
+    return found._replace(text=f"{found.text}\n- **At {length('paper')}.** {longer.text.split('? ', 1)[1]}")
 
 
 def reading_rules() -> str:
@@ -601,6 +613,8 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
              attacks(results_dir, profile),
              energy_attack(over, results_dir, profile),
              training_length(results_dir, in_progress=False)]
+    if profile == "full":
+        found[0] = _with_longer_answer(found[0], load_overview(results_dir, "paper")[1])
     found = [f for f in found if f is not None]
     return _with_longer_training(found, results_dir) if profile == "full" else found
 

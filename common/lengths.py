@@ -27,7 +27,7 @@ from .verdicts import (ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, against_
                        cap_verdict, energy_word, gates_per_image, learnt, like_random, load_overview,
                        over_frontier, paired_by_seed, read_attention_controls, read_energy, read_gating_controls,
                        read_input_dependence, read_mac_caps, read_robustness, same_cost, settled,
-                       similarity_controls, untrained_twins, waiting)
+                       similarity_controls, untrained_twins, waiting, waits)
 
 
 def paper_models() -> list[str]:
@@ -281,7 +281,7 @@ def analyses_by_length(results_dir: str | Path = RESULTS_DIR, profiles=("full", 
         row = {"measure": measure}
         row |= {length(profile): f"{v[1]}: {v[2]}" if v else "–" for profile, v in zip(profiles, values)}
         first, last = (v[2] if v else None for v in (values[0], values[-1]))
-        row[SAME] = (f"pending ({last})" if last and last.startswith("one seed") else
+        row[SAME] = (f"pending ({last})" if last and waits(last) else
                      _outcome(first, last, f"pending (not analysed at {length(profiles[-1])})"))
         rows[name] = row
     return pd.DataFrame(rows).T.rename_axis("question")
@@ -400,7 +400,7 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     by_outcome = {outcome: [name for name, row in table.iterrows() if row[SAME].startswith(outcome)]
                   for outcome in ("same", "changes", "pending")}
     decisive = sum(map(len, by_outcome.values()))
-    lead = (f"Of the {decisive} decisive comparisons, {len(by_outcome['changes'])} changed, "
+    lead = (f"Of the {decisive} decisive comparisons over seeds, {len(by_outcome['changes'])} changed, "
             f"{len(by_outcome['same'])} kept {'its' if len(by_outcome['same']) == 1 else 'their'} verdict and "
             f"{len(by_outcome['pending'])} wait for runs at {long}")
     verdicts = ". ".join(filter(None, [  # what changed first, then what is still open
@@ -416,15 +416,16 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     outcome = by_length[SAME] if len(by_length) else pd.Series(dtype=str)
     changed = [f"{name} ({outcome[name].split(': ')[1]})" for name in outcome.index
                if outcome[name].startswith("changes")]
-    single = [name for name in outcome.index if outcome[name].startswith("pending (one seed")]
-    one_seed = len(single)  # made, but one seed decides nothing
+    single = [name for name in outcome.index if outcome[name].startswith("pending") and
+              waits(outcome[name].removesuffix(")"))]
+    one_seed = len(single)  # made, but on fewer seeds than a verdict needs
     pending = outcome.str.startswith("pending").sum() - one_seed
     analysed = len(outcome) - pending - one_seed
     parts = ([f"{(outcome == 'same').sum()} of the {analysed} made at {long} keep their conclusion"
               + (f"; changed: {'; '.join(changed)}" if changed else "")] if analysed else [])
     more = " more" if analysed else ""
-    parts += [f"{one_seed}{more}, resting in part on one seed, {'gives' if one_seed == 1 else 'give'} no verdict "
-              f"({'; '.join(name + ' ' + by_length.loc[name, long].split(': ')[0] for name in single)})"
+    parts += [f"{one_seed}{more}, resting in part on fewer than {len(SEEDS)} seeds, {'gives' if one_seed == 1 else 'give'} "
+              f"no verdict yet ({'; '.join(name + ' ' + by_length.loc[name, long].split(': ')[0] for name in single)})"
               ] if one_seed else []
     parts += [f"{pending} not yet made"] if pending else []
     per_image = ("" if not len(outcome) else

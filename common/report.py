@@ -106,8 +106,9 @@ def combine_notebooks(executed: list[Path], profile: str, data_source: str, info
     packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items())
     ran = {path.name for path in executed}
     missing = [path.stem[3:].replace("_", " ") for path in numbered_notebooks() if path.name not in ran]
+    title = f"Input-dependent dynamic CNNs on CIFAR-10: the report at {PROFILES[profile]['epochs']} epochs per run"
     head = "\n".join([
-        "# Input-dependent dynamic CNNs on CIFAR-10: the report", "",
+        f"# {title}", "",
         "The findings and the evidence for each come first (notebook 05); notebooks 01-04 follow with "
         "every analysis in detail. Every number was computed by the notebooks from the runs under "
         "`results/`; the code is in the executed notebooks beside this file."
@@ -129,6 +130,7 @@ def combine_notebooks(executed: list[Path], profile: str, data_source: str, info
     report.cells = ([nbformat.v4.new_markdown_cell(head)] + cells
                     + [nbformat.v4.new_markdown_cell(tail)])
     report.metadata = nbformat.read(executed[0], as_version=4).metadata if executed else {}
+    report.metadata["title"] = title  # the browser tab's title in the HTML page
     return report
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import seeds
 from .analysis import TWINS, UNTRAINED_STATIC, control_partials, follows_split, partial_column
-from .manifest import ANALYSIS_K, HEADLINE_LABEL, SEEDS
+from .manifest import ANALYSIS_K, CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, SEEDS
 from .names import FAMILIES
 from .paths import RESULTS_DIR, tables_dir
 from .selection import decides_per_image
@@ -79,6 +79,21 @@ def waiting(n: float) -> str:
     """The words of a comparison that is not ``settled``: "one seed: no verdict", "2 of 3 seeds:
     no verdict yet"."""
     return "one seed: no verdict" if not n >= 2 else f"{n:.0f} of {len(SEEDS)} seeds: no verdict yet"
+
+
+def waits(words: str) -> bool:
+    """Whether a conclusion's ``words`` are ``waiting``'s: no verdict for want of seeds."""
+    return words.endswith(("one seed: no verdict", "seeds: no verdict yet"))
+
+
+def supported(label: str, row: pd.Series, prefix: str) -> str:
+    """What the difference ``prefix`` ("delta", "margin") of ``load_overview``'s row ``label``
+    supports (``seeds.verdict``), under the seed-count rule: a comparison of the study's models
+    over fewer than all seeds waits (``waiting``); the sweeps' models are read on the seeds they have."""
+    n = row[f"{prefix}_n"]
+    if label in (DY_LABEL, HEADLINE_LABEL, CONTROL_LABEL) and n >= 1 and not settled(n):
+        return waiting(n)
+    return seeds.verdict(row, prefix)
 
 
 def accuracy_text(row: pd.Series) -> str:
@@ -241,23 +256,25 @@ def read_robustness(results_dir: Path, profile: str) -> Optional[Robustness]:
 
 
 CAP_INTERVAL = ("capped − static: 95% CI low", "capped − static: 95% CI high")  # notebook 04's columns
+CAP_SEEDS = "capped − static: seeds"  # the seeds whose frontier reaches the cap (notebook 04's column)
 
 
 def cap_words(caps: pd.DataFrame) -> list[str]:
     """Per cap of notebook 04's MAC-cap table: the capped model against the static network that
-    costs the cap, "behind" / "ahead" / "not distinguishable" by the 95% interval over seeds
-    (``seeds.interval_word``), or "one seed" (no interval; also for tables written without one)."""
-    if not set(CAP_INTERVAL) <= set(caps.columns):
-        return ["one seed"] * len(caps)
-    return ["one seed" if low != low else seeds.interval_word(2, low, high)  # an interval: two seeds or more
-            for low, high in caps[list(CAP_INTERVAL)].itertuples(index=False)]
+    costs the cap, "behind" / "ahead" / "not distinguishable" by the 95% interval once all the
+    study's seeds are compared (``settled``, ``seeds.interval_word``); before that ``waiting``'s
+    words ("one seed: no verdict", "2 of 3 seeds: no verdict yet")."""
+    return [seeds.interval_word(n, low, high) if settled(n) else waiting(n)
+            for n, low, high in caps[[CAP_SEEDS, *CAP_INTERVAL]].itertuples(index=False)]
 
 
 def cap_verdict(caps: pd.DataFrame) -> str:
-    """The MAC cap's conclusion over its caps (those with a static network to compare with)."""
-    words = cap_words(caps[caps["capped − static"].notna()])
-    if "one seed" in words:
-        return "one seed: no verdict"
+    """The MAC cap's conclusion over its caps (those with a static network to compare with); the
+    words of the fewest seeds (``waiting``) while a cap has fewer than all the study's seeds."""
+    compared = caps[caps["capped − static"].notna()]
+    if not all(map(settled, compared[CAP_SEEDS])):
+        return waiting(compared[CAP_SEEDS].min())
+    words = cap_words(compared)
     return ("static higher at every cap" if set(words) == {"behind"} else
             "capped higher at some cap" if "ahead" in words else
             "static higher at some caps, never lower" if "behind" in words else "not distinguishable at any cap")

@@ -9,7 +9,7 @@ import pytest
 
 from common import findings, lengths, literature, verdicts
 from common.analysis import VEHICLE_ANIMAL
-from common.manifest import HEADLINE, HEADLINE_CONTROL, parse_run
+from common.manifest import DY_LABEL, HEADLINE, HEADLINE_CONTROL, HEADLINE_LABEL, parse_run
 from common.names import run_label
 
 RUNS = {"resnet20": parse_run("resnet20"), "dy4": parse_run("dy4"), "headline": HEADLINE,
@@ -211,10 +211,25 @@ def test_the_question_names_a_model_still_training_and_gives_no_verdict_on_one_s
     write_run(full_study, "headline", "paper", 0, 88.0, macs=8.0e6)  # cheaper than its control here
     _, over = verdicts.load_overview(full_study, "paper")
     answer = findings.question(over, "paper").text
-    assert answer.startswith("Does input dependence beat a static network of the same cost? No verdict yet at "
-                             "200 epochs: +1.00 (seed 0 only) points for the headline gated model against "
+    assert answer.startswith("Does input dependence beat a static network of the same cost? No verdict yet: "
+                             "+1.00 (seed 0 only) points for the headline gated model against "
                              "the static network nearest in MACs of those trained, at 10.40M")
     assert answer.endswith("DY K=4 has no finished run at 200 epochs yet.") and "at most" not in answer
+
+
+def test_both_answers_lead_and_a_settled_family_is_answered_while_the_other_waits(full_study):
+    assert "At 200 epochs" not in findings.findings(full_study)[0].text  # no 200-epoch run yet
+    for seed, noise in enumerate((0.0, 0.6, -0.6)):
+        write_run(full_study, "resnet20", "paper", seed, 91.0 + noise)
+        write_run(full_study, "width0.5", "paper", seed, 87.0 + noise)
+        write_run(full_study, "headline", "paper", seed, 87.0 + noise * 0.8)
+    write_run(full_study, "dy4", "paper", 0, 91.5)
+    lead, longer = findings.findings(full_study)[0].text.split("\n")
+    assert lead.startswith("Does input dependence beat a static network of the same cost? No gain shown: ")
+    assert longer.startswith("- **At 200 epochs.** No gain shown for the headline gated model, no verdict yet for "
+                             "DY K=4: +0.50 (seed 0 only) points for DY K=4")
+    assert longer.endswith("; a verdict waits for 3 seeds; at 95%, the headline gated model gains at most +0.30 "
+                           "points at 200 epochs.")
 
 
 @pytest.mark.parametrize("untrained_partial, says", [(0.10, "against +0.95 trained, so on seed 0 the gates learn to follow the split."),
@@ -487,7 +502,7 @@ def test_the_energy_attack_effort_is_read_against_the_attack_of_the_tables(tmp_p
                   "main": [False, True, False, False], "images": 300}).to_csv(
         tmp_path / "tables" / "04_energy_strength_full.csv", index=False)
     text = findings._adaptive_energy(tmp_path, "full")
-    assert text.endswith("more effort (80 steps, 1 restart) adds +0.040× to the 20-step attack on 300 images of seed 0.")
+    assert text.endswith("more effort (80 steps, 1 random start) adds +0.040× to the 20-step attack on 300 images of seed 0.")
 
 
 def test_the_published_resnet20_on_the_copy_is_reported_for_the_runs_data(full_study):
@@ -521,11 +536,11 @@ def test_the_published_resnet20_on_the_copy_is_reported_for_the_runs_data(full_s
     assert "(88.00%, 1 seed): a ResNet-20 can reach He et al.'s 91.25% on the copy." in text
 
 
-def _caps(gaps, half=None):
-    """A MAC-cap table as notebook 04 writes it: one row per cap, capped − static per cap, with
-    its 95% interval ± ``half`` (None: one seed, no interval)."""
+def _caps(gaps, half=None, n=3):
+    """A MAC-cap table as notebook 04 writes it: one row per cap, capped − static per cap over
+    ``n`` seeds, with its 95% interval ± ``half`` (None: one seed, no interval)."""
     table = pd.DataFrame({"cap (× mean MACs)": [1.0, 1.25, 1.5][:len(gaps)], "cap (M)": [10.0, 12.5, 15.0][:len(gaps)],
-                          "clean MACs (M)": 9.9, "capped − static": gaps})
+                          "clean MACs (M)": 9.9, "capped − static": gaps, verdicts.CAP_SEEDS: n if half else 1})
     table[verdicts.CAP_INTERVAL[0]] = table["capped − static"] - half if half else float("nan")
     table[verdicts.CAP_INTERVAL[1]] = table["capped − static"] + half if half else float("nan")
     return table
@@ -534,7 +549,7 @@ def _caps(gaps, half=None):
 def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     behind = _caps([-2.0, -1.0, -0.8], half=0.5)
     assert verdicts.cap_verdict(behind) == "static higher at every cap"
-    assert findings._cap_against_static(behind, behind.iloc[1], 3) == (
+    assert findings._cap_against_static(behind, behind.iloc[1]) == (
         " Against a static network with the same worst case, one that spends the cap (12.50M) on every image (its "
         "accuracy read off the static frontier between the trained widths), the capped model (9.90M on average) is "
         "behind it: -1.00 [-1.50, -0.50] points, paired by seed; over the 3 caps with a static network to compare, "
@@ -542,22 +557,27 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
         "well or better.")
     mixed = _caps([-2.0, -0.3, 0.9], half=0.5)
     assert verdicts.cap_verdict(mixed) == "capped higher at some cap"
-    assert findings._cap_against_static(mixed, mixed.iloc[1], 3).endswith(
+    assert findings._cap_against_static(mixed, mixed.iloc[1]).endswith(
         "is not distinguishable from it: -0.30 [-0.80, +0.20] points, paired by seed; over the 3 caps with a static "
         "network to compare, it is behind at 1, ahead at 1 and not distinguishable at 1.")
     assert verdicts.cap_verdict(_caps([-2.0, -0.3], half=0.5)) == "static higher at some caps, never lower"
     assert verdicts.cap_verdict(_caps([-0.2, -0.3], half=0.5)) == "not distinguishable at any cap"
     partly = _caps([-2.0, -0.3, 0.4], half=0.5)
     partly.loc[2, list(verdicts.CAP_INTERVAL)] = float("nan")  # the loosest cap reached by one seed's frontier only
+    partly.loc[2, verdicts.CAP_SEEDS] = 1
     assert verdicts.cap_verdict(partly) == "one seed: no verdict"
-    assert findings._cap_against_static(partly, partly.iloc[1], 3).endswith(
+    assert findings._cap_against_static(partly, partly.iloc[1]).endswith(
         "over the 3 caps with a static network to compare, it is behind at 1, ahead at 0, not distinguishable at 1 "
-        "and on one seed (no interval) at 1; with a cap on one seed, no verdict over the caps.")
-    assert findings._cap_against_static(mixed, mixed.iloc[1], 2).endswith(  # an interval, but not the study's seeds
+        "and short of the 3 seeds (no verdict) at 1; with a cap short of the seeds, no verdict over the caps.")
+    partly.loc[2, verdicts.CAP_SEEDS] = 2  # an interval, but not the study's seeds
+    assert verdicts.cap_verdict(partly) == "2 of 3 seeds: no verdict yet"
+    two = _caps([-2.0, -0.3, 0.9], half=0.5, n=2)
+    assert verdicts.cap_verdict(two) == "2 of 3 seeds: no verdict yet"
+    assert findings._cap_against_static(two, two.iloc[1]).endswith(
         "scores 0.30 points lower than it ([-0.80, +0.20] paired by seed; 2 of 3 seeds: no verdict yet).")
     single = _caps([-0.5, 0.47])
     assert verdicts.cap_verdict(single) == "one seed: no verdict"
-    assert findings._cap_against_static(single, single.iloc[1], 3).endswith(
+    assert findings._cap_against_static(single, single.iloc[1]).endswith(
         "scores 0.47 points higher than it (one seed: no verdict).")
 
 
@@ -572,9 +592,11 @@ def test_a_one_seed_analysis_at_200_epochs_is_pending(full_study):
     assert table.loc[cap, lengths.SAME] == "pending (one seed: no verdict)"
     write_run(full_study, "resnet20", "paper", 0, 88.0)
     assert ("\n- **Analyses of notebooks 02–04** (1 in all; seed 0, the attacks on compute over the "
-            "headline's seeds): 1, resting in part on one seed, gives no verdict "
+            "headline's seeds): 1, resting in part on fewer than 3 seeds, gives no verdict yet "
             f"({cap} -1.00 to +0.47).\n") in \
         lengths.training_length(full_study).text
+    _caps([-1.0, 0.47], half=0.5, n=2).to_csv(tmp_path / "tables" / "04_mac_cap_paper.csv", index=False)
+    assert lengths.analyses_by_length(tmp_path).loc[cap, lengths.SAME] == "pending (2 of 3 seeds: no verdict yet)"
 
 
 @pytest.mark.parametrize("frozen_macs, says", [(0.25, False), (0.14, True)])
@@ -608,3 +630,11 @@ def test_a_30_epoch_finding_says_where_200_epochs_change_its_analysis():
         said = f"the answer to “{question.split(': ', 1)[1]}” changes"
         topic = findings.ANALYSIS_TOPICS[question.split(": ")[0]]
         assert (said in found[topic]) == same.startswith("changes"), question
+
+
+def test_what_the_intervals_support_waits_for_every_seed_of_the_study_models_only():
+    row = pd.Series({"delta_n": 2.0, "delta_ci_low": -9.0, "delta_ci_high": -1.0})
+    assert verdicts.supported(HEADLINE_LABEL, row, "delta") == "2 of 3 seeds: no verdict yet"
+    assert verdicts.supported("DY K=5", row, "delta") == "behind (95% CI below 0)"  # a sweep: read on its seeds
+    assert verdicts.supported(HEADLINE_LABEL, row.replace(2.0, 3.0), "delta") == "behind (95% CI below 0)"
+    assert verdicts.supported(DY_LABEL, row.replace(2.0, 1.0), "delta") == "one seed: no verdict"

@@ -118,7 +118,10 @@ def test_a_report_without_a_notebook_says_so(tmp_path):
     info = {"git_commit": "aaa", "date": "day", "python": "3", "machine": "x", "cuda": False, "packages": {}}
     executed = [notebook(n, n) for n in ("01_baseline_resnet20.ipynb", "03_channel_gating.ipynb",
                                           "04_adversarial_attacks.ipynb", "05_report.ipynb")]
-    head = combine_notebooks(executed, "paper", "copy", info).cells[0].source
+    report = combine_notebooks(executed, "paper", "copy", info)
+    head = report.cells[0].source
+    assert head.startswith("# Input-dependent dynamic CNNs on CIFAR-10: the report at 200 epochs per run\n")
+    assert report.metadata["title"] == head.splitlines()[0][2:]  # the HTML page's title too
     assert "**Not in this report:** dynamic convolution, whose notebook has not run at this profile" in head
     head = combine_notebooks(executed + [notebook("02_dynamic_convolution.ipynb", "02")], "paper", "copy",
                              info).cells[0].source
