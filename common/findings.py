@@ -91,7 +91,7 @@ def _shared_seeds(table: pd.DataFrame, label: str, column: str) -> tuple[float, 
 
 def _dy_time(speed: Optional[pd.DataFrame], k: int) -> str:
     """" Equal MACs are not equal time: …" from notebook 02's speed table (images/s over ResNet-20's,
-    the computation the trained models use), or "" where it is missing."""
+    the computation the trained models use, and the device measured), or "" where it is missing."""
     row = throughput_label(f"dy_resnet20 K={k} aggregate")  # the computation the trained models use
     if speed is None or row not in speed.index:
         return ""
@@ -99,7 +99,7 @@ def _dy_time(speed: Optional[pd.DataFrame], k: int) -> str:
               for setting in ("train, batch 128", "infer, batch 1")}
     if None in column.values():
         return ""
-    return (f" Equal MACs are not equal time: on the CPU, DY K={k} trains at "
+    return (f" Equal MACs are not equal time: on {speed['device'].iloc[0]}, DY K={k} trains at "
             f"{speed.loc[row, column['train, batch 128']]:.2f}× ResNet-20's images/s and classifies single images "
             f"at {speed.loc[row, column['infer, batch 1']]:.2f}× (notebook 02's benchmark).")
 
@@ -284,7 +284,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
                  f"runs at {fast['speed_vs_resnet20']:.2f}× ResNet-20's images/s for "
                  f"{fast['macs_vs_resnet20']:.2f}× its MACs on the images timed"
                  + (f", its static control {CONTROL_LABEL} at {thin['speed_vs_resnet20']:.2f}× for "
-                    f"{thin['macs_vs_resnet20']:.2f}×" if thin is not None else "") + " (CPU, notebook 03).")
+                    f"{thin['macs_vs_resnet20']:.2f}×" if thin is not None else "") + f" ({fast['device']}, notebook 03).")
     return Finding("Channel gating, accuracy and executed MACs", text, "05_accuracy_vs_macs.png")
 
 

@@ -428,9 +428,9 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
     assert "DY K=4 reaches 92.00 ± 0.30% (3 seeds)" in text and "Over K" not in text
     assert "Equal MACs are not equal time" not in text  # no speed table given
     speed = pd.DataFrame({"train, batch 128 (bf16)": [1.0, 0.501], "infer, batch 128 (bf16)": [1.0, 0.434],
-                          "infer, batch 1 (bf16)": [1.0, 0.378]},
+                          "infer, batch 1 (bf16)": [1.0, 0.378], "device": "AMD EPYC CPU (2 threads)"},
                          index=["ResNet-20", "DY K=4, kernels mixed per image"])
-    assert text + (" Equal MACs are not equal time: on the CPU, DY K=4 trains at 0.50× ResNet-20's images/s and "
+    assert text + (" Equal MACs are not equal time: on AMD EPYC CPU (2 threads), DY K=4 trains at 0.50× ResNet-20's images/s and "
                    "classifies single images at 0.38× (notebook 02's benchmark).") == findings.dynamic_convolution(
         over, table, speed).text
     assert findings.question(over, "paper").text.startswith(
