@@ -29,7 +29,7 @@ from .seeds import REFERENCE
 from .selection import GOALS
 from .study import PAIRED_CI, adaptive_gap
 from .tables import counted
-from .verdicts import (CAP_INTERVAL, CAP_SEEDS, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding, accuracy_text, cap_words,
+from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding, accuracy_text, cap_words,
                        gates_per_image, is_learnt, learnt, like_random, load_overview, paired_by_seed,
                        read_attention_controls, read_energy, read_gating_controls, read_input_dependence,
                        read_mac_caps, read_robustness, read_table, same_cost, settled, similarity_controls,
@@ -526,9 +526,10 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
     epochs = PROFILES[profile]["epochs"]
     compared = []  # (row, prefix, words) of each model with a finished run
     if dy in over.index:
-        equal = same_cost(over.loc[dy, "macs"], over.loc[REFERENCE, "macs"]) if REFERENCE in over.index else False
+        share = over.loc[dy, "macs"] / over.loc[REFERENCE, "macs"] if REFERENCE in over.index else float("nan")
         compared.append((over.loc[dy], "delta", f"{dy} against ResNet-20"
-                         + (" (equal MACs, not equal parameters)" if equal else "")))
+                         + (f" ({share:.0%} of ResNet-20's MACs, equal within {COST_TOLERANCE:.0%}; not equal parameters)"
+                            if same_cost(share, 1.0) else "")))
     if headline in over.index:
         row = over.loc[headline]
         compared.append((row, "nearest", f"the headline gated model against "
