@@ -29,11 +29,11 @@ from .seeds import REFERENCE
 from .selection import GOALS
 from .study import PAIRED_CI, adaptive_gap
 from .tables import counted
-from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding, accuracy_text, cap_words,
-                       gates_per_image, is_learnt, learnt, like_random, load_overview, paired_by_seed,
-                       read_attention_controls, read_energy, read_gating_controls, read_input_dependence,
-                       read_mac_caps, read_robustness, read_table, same_cost, settled, similarity_controls,
-                       spans_zero, untrained_twins, waiting)
+from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding,
+                       accuracy_text, cap_words, gates_per_image, is_learnt, learnt, like_random, load_overview,
+                       paired_by_seed, read_attention_controls, read_energy, read_gating_controls,
+                       read_input_dependence, read_mac_caps, read_robustness, read_table, same_cost, settled,
+                       similarity_controls, spans_zero, untrained_twins, waiting)
 
 
 def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
