@@ -89,6 +89,8 @@ def parse_run(name: str) -> tuple[str, dict]:
 DY_LABEL = run_label("dy_resnet20", {"num_kernels": ANALYSIS_K})
 HEADLINE_LABEL = run_label(*HEADLINE)
 CONTROL_LABEL = run_label(*parse_run(HEADLINE_CONTROL))
+# Their comparisons wait for every seed in SEEDS before a verdict; the sweeps' models do not.
+STUDY_LABELS = (DY_LABEL, HEADLINE_LABEL, CONTROL_LABEL)
 
 
 def swept(profile: str) -> dict[str, tuple]:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import seeds
 from .analysis import TWINS, UNTRAINED_STATIC, control_partials, follows_split, partial_column
-from .manifest import ANALYSIS_K, CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, SEEDS
+from .manifest import ANALYSIS_K, HEADLINE_LABEL, SEEDS, STUDY_LABELS
 from .names import FAMILIES
 from .paths import RESULTS_DIR, tables_dir
 from .selection import decides_per_image
@@ -91,7 +91,7 @@ def supported(label: str, row: pd.Series, prefix: str) -> str:
     supports (``seeds.verdict``), under the seed-count rule: a comparison of the study's models
     over fewer than all seeds waits (``waiting``); the sweeps' models are read on the seeds they have."""
     n = row[f"{prefix}_n"]
-    if label in (DY_LABEL, HEADLINE_LABEL, CONTROL_LABEL) and n >= 1 and not settled(n):
+    if label in STUDY_LABELS and n >= 1 and not settled(n):
         return waiting(n)
     return seeds.verdict(row, prefix)
 
