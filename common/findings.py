@@ -30,7 +30,7 @@ from .selection import GOALS
 from .study import PAIRED_CI, adaptive_gap
 from .tables import counted
 from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding,
-                       accuracy_text, cap_words, gates_per_image, is_learnt, learnt, like_random, load_overview,
+                       accuracy_text, cap_words, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
                        paired_by_seed, read_attention_controls, read_energy, read_gating_controls,
                        read_input_dependence, read_mac_caps, read_robustness, read_table, same_cost, settled,
                        similarity_controls, spans_zero, untrained_twins, waiting)
@@ -138,9 +138,10 @@ def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted
     if table is None or len(table) < 2:
         return ""
     n, twins = len(table), [c for c in TWINS if c in table]
-    trained, stricter = table[TRAINED], table[twins].max(axis=1)
+    trained = table[TRAINED]
     untrained, threshold = table[[*twins, UNTRAINED_STATIC]].to_numpy(), split_threshold()
-    learnt = (trained - stricter)[[is_learnt(twin, value) for twin, value in zip(stricter, trained)]]
+    learnt = learnt_by_seed(table)
+    missed = [seed for seed in table.index if seed not in learnt.index]
     place = ("" if quoted not in trained.index else "the highest of them" if trained[quoted] == trained.max() else
              "the lowest of them" if trained[quoted] == trained.min() else "between the others")
     return (f" Over the {n} seeds of {model}, each against the ResNet-20 of its seed"
@@ -150,7 +151,8 @@ def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted
             + ", ".join(f"{TWIN_WORDS[c]} {_range(table[c], '+.2f')}" for c in twins)
             + f"; learnt on {len(learnt)} of {n} seeds"
             + (f" (by {learnt.min():+.2f} where narrowest, seed {learnt.idxmin()}, against the {LEARNT_MARGIN:g} "
-               f"required)" if len(learnt) else "")
+               f"required" + (f"; not on seed{'s' if len(missed) > 1 else ''} {_and(list(map(str, missed)))}" if missed else "") + ")"
+               if len(learnt) else "")
             + (f". Untrained networks alone range from {_range(untrained, '+.2f')} over the seeds"
                + ("" if _range(untrained, '+.2f') == _range(table[UNTRAINED_STATIC], '+.2f') else
                   f" (an untrained ResNet-20's features {_range(table[UNTRAINED_STATIC], '+.2f')})")
@@ -428,8 +430,9 @@ def _cap_against_static(caps: pd.DataFrame, row: pd.Series, around: str = "") ->
             f"{compared['capped − static'].max():+.2f} points)" if set(words) == {"behind"} else
             _and([f"behind at {words.count('behind')}", f"ahead at {words.count('ahead')}",
                   f"not distinguishable at {words.count('not distinguishable')}"]
-                 + ([f"short of the {len(SEEDS)} seeds (no verdict) at {short}"] if short else [])))
-    takeaway = ("; with a cap short of the seeds, no verdict over the caps" if short else
+                 + ([f"without a verdict at {short} (static widths on both sides of the cap for fewer than "
+                     f"{len(SEEDS)} seeds)"] if short else [])))
+    takeaway = (f"; until every cap is compared on all {len(SEEDS)} seeds, no verdict over the caps" if short else
                 "; a static network of the same worst-case cost does as well or better" if "ahead" not in words else
                 "; the capped model does as well or better than a static network of the same worst-case cost"
                 if "behind" not in words else "")
@@ -588,7 +591,9 @@ def reading_rules() -> str:
         f"- **Per image** (gating): at least {100 * GOALS['min_live_conditional']:.0f}% of live gates conditional "
         f"and per-image MACs varying by at least {100 * GOALS['min_macs_cv']:.0f}%, the selection rule's criteria.",
         "- **Differ under attack**: the difference from ResNet-20 on the same test images, paired by image "
-        "(an image robust if it survives every PGD variant), has a 95% interval that excludes 0; **robust**: at least "
+        "(an image robust if it survives every PGD variant), has a 95% interval that excludes 0 (each model's own "
+        "interval, not corrected for the several models compared: among several, one may exclude 0 by chance); "
+        "**robust**: at least "
         f"{ROBUST_ACC:g}% under the strongest PGD at the largest ε.",
         "- **Spends " + " / ".join(word for _, word in ENERGY_WORDS) + " / hardly more** under the energy "
         "attack: mean executed MACs at least " + " / ".join(f"{least:g}×" for least, _ in ENERGY_WORDS)

@@ -17,16 +17,16 @@ from . import seeds
 from .analysis import RATE_MATCHED, UNTRAINED, UNTRAINED_STATIC, control_partials, follows_split
 from .config import PROFILES
 from .literature import HE_RESNET20_ACC, RESNET20
-from .manifest import CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_WEIGHTS, SEEDS, parse_run, queue
+from .manifest import ANALYSIS_K, CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_WEIGHTS, SEEDS, parse_run, queue
 from .names import run_label
 from .paths import PUBLISHED_CHECK, RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE
 from .seeds import REFERENCE
 from .tables import counted
 from .verdicts import (ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, against_constant, binomial_differ,
-                       cap_verdict, energy_word, gates_per_image, learnt, like_random, load_overview,
+                       cap_verdict, energy_word, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
                        over_frontier, paired_by_seed, read_attention_controls, read_energy, read_gating_controls,
-                       read_input_dependence, read_mac_caps, read_robustness, same_cost, settled,
+                       read_input_dependence, read_mac_caps, read_robustness, read_table, same_cost, settled,
                        similarity_controls, untrained_twins, waiting, waits)
 
 
@@ -190,9 +190,11 @@ def _conclusions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows).T.rename_axis("comparison")
 
 
-def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str) -> dict[str, tuple]:
+def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str,
+                     by_seed: Optional[pd.DataFrame] = None) -> dict[str, tuple]:
     """A similarity-controls table's two conclusions: does ``what`` follow the vehicle/animal split
-    beyond a static ResNet-20's features, and is that learnt (against the untrained ``model``)?"""
+    beyond a static ResNet-20's features, and is that learnt (against the untrained ``model``)?
+    The per-seed controls table ``by_seed``, with two or more seeds, adds on how many it is learnt."""
     found = similarity_controls(table)
     if found is None:
         return {}
@@ -206,9 +208,12 @@ def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str) -> di
     if twins:
         rows[f"{what}: learnt?"] = (
             f"partial correlation, trained against an untrained {model}"
-            + (f" (and one {RATE_MATCHED})" if RATE_MATCHED in twins else ""),
+            + (f" (and one {RATE_MATCHED})" if RATE_MATCHED in twins else "")
+            + ("; seed 0, and on how many seeds it is learnt" if by_seed is not None and len(by_seed) > 1 else ""),
             f"trained {partial:+.2f}, untrained {twins[UNTRAINED]:+.2f}"
-            + (f" ({twins[RATE_MATCHED]:+.2f})" if RATE_MATCHED in twins else ""),
+            + (f" ({twins[RATE_MATCHED]:+.2f})" if RATE_MATCHED in twins else "")
+            + (f"; learnt on {len(learnt_by_seed(by_seed))} of {len(by_seed)} seeds"
+               if by_seed is not None and len(by_seed) > 1 else ""),
             "learnt" if learnt(table, partial) else "not learnt")
     return rows
 
@@ -219,8 +224,10 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
     notebooks 02-04 wrote: {question: (what is measured, its numbers, its conclusion in a word or
     two)}; a question whose table is missing is left out."""
     dy, headline = DY_LABEL, HEADLINE_LABEL
-    rows = _similarity_rows(read_attention_controls(results_dir, profile), f"{dy} attention", dy)
-    rows |= _similarity_rows(read_gating_controls(results_dir, profile), "gates' channel usage", "gated model")
+    rows = _similarity_rows(read_attention_controls(results_dir, profile), f"{dy} attention", dy,
+                            read_table(results_dir, "attention_seeds", profile=profile, k=ANALYSIS_K))
+    rows |= _similarity_rows(read_gating_controls(results_dir, profile), "gates' channel usage", "gated model",
+                             read_table(results_dir, "gating_seeds", profile=profile))
     dependence = read_input_dependence(results_dir, profile)
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
@@ -421,10 +428,9 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     one_seed = len(single)  # made, but on fewer seeds than a verdict needs
     pending = outcome.str.startswith("pending").sum() - one_seed
     analysed = len(outcome) - pending - one_seed
-    parts = ([f"{(outcome == 'same').sum()} of the {analysed} made at {long} keep their conclusion"
+    parts = ([f"of the {analysed} with a conclusion at both lengths, {(outcome == 'same').sum()} keep it"
               + (f"; changed: {'; '.join(changed)}" if changed else "")] if analysed else [])
-    more = " more" if analysed else ""
-    parts += [f"{one_seed}{more}, resting in part on fewer than {len(SEEDS)} seeds, {'gives' if one_seed == 1 else 'give'} "
+    parts += [f"{one_seed} {'rests' if one_seed == 1 else 'rest'} in part on fewer than {len(SEEDS)} seeds at {long}: "
               f"no verdict yet ({'; '.join(name + ' ' + by_length.loc[name, long].split(': ')[0] for name in single)})"
               ] if one_seed else []
     parts += [f"{pending} not yet made"] if pending else []
@@ -432,7 +438,7 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
                  f"The {len(outcome)} analyses of notebooks 02–04 (class structure of attention and channel "
                  f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending
                  else f"**Analyses of notebooks 02–04** ({len(outcome)} in all; seed 0, the attacks on compute over the "
-                   f"headline's seeds): {'; '.join(parts)}.")
+                   f"headline gated model's seeds): {'; '.join(parts)}.")
     # the counts lead; the rest as sub-bullets, one subject each
     items = [f"**Verdicts.** {verdicts}" if verdicts else "", per_image, accuracy, published,
              f"**Cost.** {cost}" if cost else "", still.strip()]

@@ -262,7 +262,7 @@ def overview_markdown(over: pd.DataFrame, reference_macs: float) -> str:
 
 
 # Why a model has no margin over the static frontier: the frontier is never extrapolated.
-OUTSIDE_FRONTIER = "outside the MACs of the static widths trained"
+OUTSIDE_FRONTIER = "outside the MACs of the static widths trained on the same seed"
 
 # What a difference's 95% interval supports, and the reason printed beside it.
 VERDICTS = {"no comparison": "", "one seed": "no interval", "ahead": "95% CI above 0",

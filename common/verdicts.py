@@ -17,7 +17,7 @@ from typing import NamedTuple, Optional
 import pandas as pd
 
 from . import seeds
-from .analysis import TWINS, UNTRAINED_STATIC, control_partials, follows_split, partial_column
+from .analysis import TRAINED, TWINS, UNTRAINED_STATIC, control_partials, follows_split, partial_column
 from .manifest import ANALYSIS_K, HEADLINE_LABEL, SEEDS, STUDY_LABELS
 from .names import FAMILIES
 from .paths import RESULTS_DIR, tables_dir
@@ -186,6 +186,15 @@ def learnt(table: pd.DataFrame, partial: float) -> Optional[bool]:
     return is_learnt(max(twins.values()), partial) if twins else None
 
 
+def learnt_by_seed(table: pd.DataFrame) -> pd.Series:
+    """Per seed of a per-seed controls table (``analysis.controls_by_seed``, index seed): the trained
+    partial correlation minus the stricter of its untrained twins', where ``is_learnt``; the seeds
+    where it is not learnt are left out."""
+    stricter = table[[c for c in TWINS if c in table]].max(axis=1)
+    margin = table[TRAINED] - stricter
+    return margin[[is_learnt(twin, value) for twin, value in zip(stricter, table[TRAINED])]]
+
+
 def like_random(table: pd.DataFrame, partial: float) -> bool:
     """Whether an untrained ResNet-20's pooled features follow the split too, within
     ``LEARNT_MARGIN`` of the trained feature's ``partial``: then following it says nothing of
@@ -270,10 +279,13 @@ def cap_words(caps: pd.DataFrame) -> list[str]:
 
 def cap_verdict(caps: pd.DataFrame) -> str:
     """The MAC cap's conclusion over its caps (those with a static network to compare with); the
-    words of the fewest seeds (``waiting``) while a cap has fewer than all the study's seeds."""
+    words of the fewest seeds (``waiting``) while a cap has fewer than all the study's seeds,
+    preceded by how many caps, "1 of 6 caps on one seed: no verdict", where some have them all."""
     compared = caps[caps["capped − static"].notna()]
-    if not all(map(settled, compared[CAP_SEEDS])):
-        return waiting(compared[CAP_SEEDS].min())
+    short = [n for n in compared[CAP_SEEDS] if not settled(n)]
+    if short:
+        every = len(short) == len(compared)
+        return waiting(min(short)) if every else f"{len(short)} of {len(compared)} caps on {waiting(min(short))}"
     words = cap_words(compared)
     return ("static higher at every cap" if set(words) == {"behind"} else
             "capped higher at some cap" if "ahead" in words else

@@ -109,7 +109,7 @@ def test_the_headline_is_priced_by_the_200_epoch_frontier_once_it_brackets_its_m
     table = lengths.conclusions(full_study)
     assert table.loc[row, "200 epochs: verdict"] == "–"  # 8.5M: below the ×0.5 width, no frontier there
     assert table.loc[row, lengths.SAME] == ("pending (0 of 3 seeds compared at 200 epochs; 3 finished seeds lie "
-                                             "outside the MACs of the static widths trained)")
+                                             "outside the MACs of the static widths trained on the same seed)")
     for seed, noise in enumerate((0.0, 0.3, -0.3)):
         write_run(full_study, "width0.45", "paper", seed, 85.0 + noise)
     for seed, noise in enumerate((0.0, 0.6, -0.6)):  # the 30-epoch frontier brackets 10.2M too
@@ -131,7 +131,7 @@ def test_resnet20_alone_finished_at_paper(full_study):
     assert "how much of that gap the JPEG copy costs is not measured" in text
     # analysed at 30 epochs only: nothing is "kept" yet
     assert "the attacks) are not yet made at 200 epochs." in text
-    assert "keep their conclusion" not in text
+    assert "with a conclusion at both lengths" not in text
 
 
 def test_verdicts_that_change_with_training_length_are_named(full_study):
@@ -291,10 +291,12 @@ def test_learnt_class_structure_is_counted_over_seeds(tmp_path):
     assert text.endswith(" Over the 3 seeds of the headline gated model, each against the ResNet-20 of its seed (seed "
                          "0, quoted above, is the highest of them): trained +0.40 to +0.95, following the split on 3 of "
                          "3; untrained -0.75 to +0.10, untrained at the trained on-rates -0.20 to +0.65; learnt on 2 of "
-                         "3 seeds (by +0.30 where narrowest, seed 2, against the 0.2 required). Untrained networks alone "
-                         "range from -0.75 to +0.80 over the seeds (an untrained ResNet-20's features -0.60 to +0.80), "
-                         "far more than the 0.30 the split rule allows for chance, so these per-seed counts are weak "
-                         "evidence.")
+                         "3 seeds (by +0.30 where narrowest, seed 2, against the 0.2 required; not on seed 1). Untrained "
+                         "networks alone range from -0.75 to +0.80 over the seeds (an untrained ResNet-20's features "
+                         "-0.60 to +0.80), far more than the 0.30 the split rule allows for chance, so these per-seed "
+                         "counts are weak evidence.")
+    # the training-length table reads seed 0's conclusion, and shows the count over seeds beside it
+    assert lengths.analyses(tmp_path, "full")["gates' channel usage: learnt?"][1].endswith("; learnt on 2 of 3 seeds")
     gated.iloc[:1].to_csv(path, index=False)
     assert "Over the" not in findings.channels_by_class(tmp_path, "full").text  # one seed: the sentence above says it
     dy = pd.DataFrame({"seed": [0, 1], "trained": [-0.21, 0.75], "untrained": [0.50, 0.30],
@@ -303,7 +305,7 @@ def test_learnt_class_structure_is_counted_over_seeds(tmp_path):
     assert findings.attention_by_class(tmp_path, "full").text.endswith(
         " Over the 2 seeds of DY K=4, each against the ResNet-20 of its seed (seed 0, quoted above, is the lowest of "
         "them): trained -0.21 to +0.75, following the split on 1 of 2; untrained +0.30 to +0.50; learnt on 1 of 2 "
-        "seeds (by +0.45 where narrowest, seed 1, against the 0.2 required).")
+        "seeds (by +0.45 where narrowest, seed 1, against the 0.2 required; not on seed 0).")
 
 
 def test_the_notebooks_per_seed_note_says_when_there_is_nothing_to_compare():
@@ -565,12 +567,13 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     partly = _caps([-2.0, -0.3, 0.4], half=0.5)
     partly.loc[2, list(verdicts.CAP_INTERVAL)] = float("nan")  # the loosest cap reached by one seed's frontier only
     partly.loc[2, verdicts.CAP_SEEDS] = 1
-    assert verdicts.cap_verdict(partly) == "one seed: no verdict"
+    assert verdicts.cap_verdict(partly) == "1 of 3 caps on one seed: no verdict"
     assert findings._cap_against_static(partly, partly.iloc[1]).endswith(
         "over the 3 caps with a static network to compare, it is behind at 1, ahead at 0, not distinguishable at 1 "
-        "and short of the 3 seeds (no verdict) at 1; with a cap short of the seeds, no verdict over the caps.")
+        "and without a verdict at 1 (static widths on both sides of the cap for fewer than 3 seeds); until every cap "
+        "is compared on all 3 seeds, no verdict over the caps.")
     partly.loc[2, verdicts.CAP_SEEDS] = 2  # an interval, but not the study's seeds
-    assert verdicts.cap_verdict(partly) == "2 of 3 seeds: no verdict yet"
+    assert verdicts.cap_verdict(partly) == "1 of 3 caps on 2 of 3 seeds: no verdict yet"
     two = _caps([-2.0, -0.3, 0.9], half=0.5, n=2)
     assert verdicts.cap_verdict(two) == "2 of 3 seeds: no verdict yet"
     assert findings._cap_against_static(two, two.iloc[1]).endswith(
@@ -592,7 +595,7 @@ def test_a_one_seed_analysis_at_200_epochs_is_pending(full_study):
     assert table.loc[cap, lengths.SAME] == "pending (one seed: no verdict)"
     write_run(full_study, "resnet20", "paper", 0, 88.0)
     assert ("\n- **Analyses of notebooks 02–04** (1 in all; seed 0, the attacks on compute over the "
-            "headline's seeds): 1, resting in part on fewer than 3 seeds, gives no verdict yet "
+            "headline gated model's seeds): 1 rests in part on fewer than 3 seeds at 200 epochs: no verdict yet "
             f"({cap} -1.00 to +0.47).\n") in \
         lengths.training_length(full_study).text
     _caps([-1.0, 0.47], half=0.5, n=2).to_csv(tmp_path / "tables" / "04_mac_cap_paper.csv", index=False)

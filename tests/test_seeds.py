@@ -143,7 +143,7 @@ def test_accuracy_vs_k_plot_shows_every_seed_and_the_seed_counts():
 
 def test_no_frontier_comparison_says_why():
     row = {"margin_n": 0, "margin_ci_low": np.nan, "margin_ci_high": np.nan}
-    assert seeds.verdict(row, "margin") == "no comparison (outside the MACs of the static widths trained)"
+    assert seeds.verdict(row, "margin") == "no comparison (outside the MACs of the static widths trained on the same seed)"
     assert seeds.verdict({"delta_n": 0, "delta_ci_low": np.nan, "delta_ci_high": np.nan}, "delta") == "no comparison"
 
 
