@@ -395,16 +395,21 @@ def _none_of(parts: list[str]) -> str:
     return f"{names.get(families[0], families[0]) if families else 'no other model'} is not distinguishable"
 
 
+WIDE_BRACKET = 2.0  # static widths further apart than this in MACs: the interpolation is said to be coarse
+
+
 def _widths_around(over: pd.DataFrame, macs: float) -> str:
     """", here ResNet-20 ×0.5 width (10.25M) and ResNet-20 (40.55M)": the static networks in
-    ``over`` nearest ``macs`` on either side, between which the frontier is interpolated; "" if
-    they are not both there."""
+    ``over`` nearest ``macs`` on either side, between which the frontier is interpolated, and
+    whether they are more than ``WIDE_BRACKET`` apart in MACs; "" if they are not both there."""
     static = over.loc[over.index.str.startswith(REFERENCE), "macs"].sort_values()
     below, above = static[static <= macs], static[static >= macs]
     if below.empty or above.empty:
         return ""
+    span = above.iloc[0] / below.iloc[-1]
     return (f", here {below.index[-1]} ({below.iloc[-1] / 1e6:.2f}M) and {above.index[0]} "
-            f"({above.iloc[0] / 1e6:.2f}M), linear in log MACs")
+            f"({above.iloc[0] / 1e6:.2f}M), linear in log MACs"
+            + (f"; a bracket {span:.1f}× wide in MACs, so a coarse reading" if span > WIDE_BRACKET else ""))
 
 
 def _cap_against_static(caps: pd.DataFrame, row: pd.Series, around: str = "") -> str:

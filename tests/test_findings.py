@@ -548,6 +548,16 @@ def _caps(gaps, half=None, n=3):
     return table
 
 
+def test_the_static_widths_around_a_cap_say_when_they_are_far_apart():
+    over = pd.DataFrame({"macs": [10.25e6, 12.94e6, 40.55e6]},
+                        index=["ResNet-20 ×0.5 width", "ResNet-20 ×0.58 width", "ResNet-20"])
+    assert findings._widths_around(over, 11.4e6) == (", here ResNet-20 ×0.5 width (10.25M) and ResNet-20 ×0.58 "
+                                                      "width (12.94M), linear in log MACs")
+    assert findings._widths_around(over.drop("ResNet-20 ×0.58 width"), 11.4e6).endswith(
+        "and ResNet-20 (40.55M), linear in log MACs; a bracket 4.0× wide in MACs, so a coarse reading")
+    assert findings._widths_around(over, 9e6) == ""  # nothing below: the frontier is never extrapolated
+
+
 def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     behind = _caps([-2.0, -1.0, -0.8], half=0.5)
     assert verdicts.cap_verdict(behind) == "static higher at every cap"
