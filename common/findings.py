@@ -18,7 +18,7 @@ from .analysis import (RATE_MATCHED, TRAINED, TWINS, UNTRAINED, UNTRAINED_STATIC
                        follows_split, split_threshold)
 from .config import PROFILES
 from .flops import RESNET20_MACS
-from .lengths import SAME, analyses_by_length, length, training_length
+from .lengths import SAME, analyses_by_length, length, outcome_detail, training_length
 from .literature import dy_gain_range, dy_gains_text
 from .manifest import (ANALYSIS_K, CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_CHOSEN_AFTER_TEST,
                        L0_WEIGHTS, SEEDS)
@@ -651,7 +651,7 @@ def _with_longer_training(found: list[Finding], results_dir: Path) -> list[Findi
             subject, asked = question.split(": ", 1)
             notes[ANALYSIS_TOPICS[subject]] = notes.get(ANALYSIS_TOPICS[subject], "") + (
                 f" At {length('paper')} (seed 0) the answer to “{asked}” changes: "
-                f"{same.removeprefix('changes: ')} (see Training length).")
+                f"{outcome_detail(same)} (see Training length).")
     return [f._replace(text=f.text + notes.get(f.topic, "")) for f in found]
 
 

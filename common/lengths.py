@@ -161,10 +161,19 @@ def _sweeps(over: pd.DataFrame, profiles) -> pd.DataFrame:
 
 
 def _outcome(first: Optional[str], last: Optional[str], pending: str) -> str:
-    """The last column of a training-length table: "same", "changes: a → b" or ``pending``."""
+    """The last column of a training-length table: "same", "changes: a → b" or ``pending``
+    ("pending (why)"); ``outcome_detail`` reads it back."""
     if first is None or last is None:
         return pending
     return "same" if first == last else f"changes: {first} → {last}"
+
+
+def outcome_detail(cell: str) -> str:
+    """What follows the kind in an ``_outcome`` cell: "a → b" of "changes: a → b", the reason of
+    "pending (reason)"; "" for "same"."""
+    if cell.startswith("changes: "):
+        return cell.removeprefix("changes: ")
+    return cell.removeprefix("pending (").removesuffix(")") if cell.startswith("pending (") else ""
 
 
 def _conclusions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -411,20 +420,20 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
             f"{len(by_outcome['same'])} kept {'its' if len(by_outcome['same']) == 1 else 'their'} verdict and "
             f"{len(by_outcome['pending'])} wait for runs at {long}")
     verdicts = ". ".join(filter(None, [  # what changed first, then what is still open
-        "Changed: " + "; ".join(f"{name} ({table.loc[name, SAME].split(': ')[1]})"
+        "Changed: " + "; ".join(f"{name} ({outcome_detail(table.loc[name, SAME])})"
                                 for name in by_outcome["changes"]) if by_outcome["changes"] else "",
         "Same verdict at both lengths — " + "; ".join(f"{name}: {table.loc[name, f'{long}: verdict']}"
                                                      for name in by_outcome["same"]) if by_outcome["same"] else "",
         f"Waiting for runs at {long} before a verdict: "
-        + "; ".join(f"{name} ({table.loc[name, SAME].removeprefix('pending (').removesuffix(')')})"
+        + "; ".join(f"{name} ({outcome_detail(table.loc[name, SAME])})"
                     for name in by_outcome["pending"])
         if by_outcome["pending"] else ""]))
     by_length = analyses_by_length(results_dir)
     outcome = by_length[SAME] if len(by_length) else pd.Series(dtype=str)
-    changed = [f"{name} ({outcome[name].split(': ')[1]})" for name in outcome.index
+    changed = [f"{name} ({outcome_detail(outcome[name])})" for name in outcome.index
                if outcome[name].startswith("changes")]
     single = [name for name in outcome.index if outcome[name].startswith("pending") and
-              waits(outcome[name].removesuffix(")"))]
+              waits(outcome_detail(outcome[name]))]
     one_seed = len(single)  # made, but on fewer seeds than a verdict needs
     pending = outcome.str.startswith("pending").sum() - one_seed
     analysed = len(outcome) - pending - one_seed
