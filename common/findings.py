@@ -20,7 +20,7 @@ from .config import PROFILES
 from .flops import RESNET20_MACS
 from .lengths import SAME, analyses_by_length, length, outcome_detail, training_length
 from .literature import dy_gain_range, dy_gains_text
-from .manifest import (ANALYSIS_K, CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_CHOSEN_AFTER_TEST,
+from .manifest import (CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_CHOSEN_AFTER_TEST,
                        L0_WEIGHTS, SEEDS)
 from .models.gating import CONDITIONAL_RANGE
 from .names import run_label, throughput_label
@@ -31,7 +31,8 @@ from .study import PAIRED_CI, adaptive_gap
 from .tables import counted
 from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding,
                        accuracy_text, cap_words, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
-                       paired_by_seed, read_attention_controls, read_energy, read_gating_controls,
+                       paired_by_seed, read_attention_controls, read_attention_seeds, read_energy, read_gating_controls,
+                       read_gating_seeds,
                        read_input_dependence, read_mac_caps, read_robustness, read_table, same_cost, settled,
                        similarity_controls, spans_zero, untrained_twins, waiting)
 
@@ -226,7 +227,7 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         text += (": training adds to that class structure." if learnt(table, partial)
                  else ": much of the class structure is in the images and the architecture, not learnt.")
     text += class_structure_over_seeds(
-        read_table(results_dir, "attention_seeds", profile=profile, k=ANALYSIS_K), dy)
+        read_attention_seeds(results_dir, profile), dy)
     return Finding("Dynamic convolution, do similar classes attend alike?", text,
                    "02_dy_attention_class_similarity.png")
 
@@ -325,7 +326,7 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         text += (f", against {partial:+.2f} trained, so on seed 0 the gates learn to follow the split." if
                  learnt(table, partial) else
                  ", so it is not shown to be learnt: the untrained architecture gives it too.")
-    text += class_structure_over_seeds(read_table(results_dir, "gating_seeds", profile=profile),
+    text += class_structure_over_seeds(read_gating_seeds(results_dir, profile),
                                        "the headline gated model")
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")

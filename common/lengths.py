@@ -17,7 +17,7 @@ from . import seeds
 from .analysis import RATE_MATCHED, UNTRAINED, UNTRAINED_STATIC, control_partials, follows_split
 from .config import PROFILES
 from .literature import HE_RESNET20_ACC, RESNET20
-from .manifest import ANALYSIS_K, CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_WEIGHTS, SEEDS, parse_run, queue
+from .manifest import CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_WEIGHTS, SEEDS, parse_run, queue
 from .names import run_label
 from .paths import PUBLISHED_CHECK, RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE
@@ -25,8 +25,9 @@ from .seeds import REFERENCE
 from .tables import counted
 from .verdicts import (ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, against_constant, binomial_differ,
                        cap_verdict, energy_word, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
-                       over_frontier, paired_by_seed, read_attention_controls, read_energy, read_gating_controls,
-                       read_input_dependence, read_mac_caps, read_robustness, read_table, same_cost, settled,
+                       over_frontier, paired_by_seed, read_attention_controls, read_attention_seeds, read_energy,
+                       read_gating_controls, read_gating_seeds,
+                       read_input_dependence, read_mac_caps, read_robustness, same_cost, settled,
                        similarity_controls, untrained_twins, waiting, waits)
 
 
@@ -214,15 +215,15 @@ def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str,
         ("follows, as random features do" if like_random(table, partial) else "follows") if follows_split(partial)
         else "does not follow")}
     twins = untrained_twins(table)
+    over_seeds = by_seed is not None and len(by_seed) > 1
     if twins:
         rows[f"{what}: learnt?"] = (
             f"partial correlation, trained against an untrained {model}"
             + (f" (and one {RATE_MATCHED})" if RATE_MATCHED in twins else "")
-            + ("; seed 0, and on how many seeds it is learnt" if by_seed is not None and len(by_seed) > 1 else ""),
+            + ("; seed 0, and on how many seeds it is learnt" if over_seeds else ""),
             f"trained {partial:+.2f}, untrained {twins[UNTRAINED]:+.2f}"
             + (f" ({twins[RATE_MATCHED]:+.2f})" if RATE_MATCHED in twins else "")
-            + (f"; learnt on {len(learnt_by_seed(by_seed))} of {len(by_seed)} seeds"
-               if by_seed is not None and len(by_seed) > 1 else ""),
+            + (f"; learnt on {len(learnt_by_seed(by_seed))} of {len(by_seed)} seeds" if over_seeds else ""),
             "learnt" if learnt(table, partial) else "not learnt")
     return rows
 
@@ -234,9 +235,9 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
     two)}; a question whose table is missing is left out."""
     dy, headline = DY_LABEL, HEADLINE_LABEL
     rows = _similarity_rows(read_attention_controls(results_dir, profile), f"{dy} attention", dy,
-                            read_table(results_dir, "attention_seeds", profile=profile, k=ANALYSIS_K))
+                            read_attention_seeds(results_dir, profile))
     rows |= _similarity_rows(read_gating_controls(results_dir, profile), "gates' channel usage", "gated model",
-                             read_table(results_dir, "gating_seeds", profile=profile))
+                             read_gating_seeds(results_dir, profile))
     dependence = read_input_dependence(results_dir, profile)
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]

@@ -50,6 +50,16 @@ def read_gating_controls(results_dir: Path, profile: str) -> Optional[pd.DataFra
     return read_table(results_dir, "gating_controls", profile=profile)
 
 
+def read_attention_seeds(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
+    """Notebook 02's similarity controls of DY K=``ANALYSIS_K``'s attention, one row per seed."""
+    return read_table(results_dir, "attention_seeds", profile=profile, k=ANALYSIS_K)
+
+
+def read_gating_seeds(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
+    """Notebook 03's similarity controls of the headline gated model's channel usage, one row per seed."""
+    return read_table(results_dir, "gating_seeds", profile=profile)
+
+
 def read_input_dependence(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
     """Notebook 03's input-dependence table of the gated models (seed 0), by model."""
     return read_table(results_dir, "gating_input_dependence", profile=profile)
