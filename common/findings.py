@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import pandas as pd
 
 from . import seeds
@@ -18,7 +19,7 @@ from .analysis import (RATE_MATCHED, TRAINED, TWINS, UNTRAINED, UNTRAINED_STATIC
                        follows_split, split_threshold)
 from .config import PROFILES
 from .flops import RESNET20_MACS
-from .lengths import SAME, analyses_by_length, length, outcome_detail, training_length
+from .lengths import SAME, analyses_by_length, length, outcome_detail, reader_name, training_length
 from .literature import dy_gain_range, dy_gains_text
 from .manifest import (CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_CHOSEN_AFTER_TEST,
                        L0_WEIGHTS, SEEDS)
@@ -27,7 +28,7 @@ from .names import run_label, throughput_label
 from .paths import RESULTS_DIR
 from .seeds import REFERENCE
 from .selection import GOALS
-from .study import PAIRED_CI, adaptive_gap
+from .study import PAIRED_CI, SEED_SUFFIX, adaptive_gap, robust_over_seeds
 from .tables import counted
 from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding,
                        accuracy_text, cap_words, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
@@ -277,7 +278,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
                  + f", lie within {max(abs(float(m)) for _, m in margins):.2f} points of the static frontier "
                  f"(L0 = {' / '.join(f'{w:g}' for w, _ in margins)}: {' / '.join(m for _, m in margins)} points; "
                  "one seed each, so no verdict"
-                 + (f"; the weight {L0_CHOSEN_AFTER_TEST:g} was added after other weights' test accuracies were known"
+                 + (f"; the weight {L0_CHOSEN_AFTER_TEST:g} was chosen after other weights' test accuracies were known"
                     if L0_CHOSEN_AFTER_TEST in dict(margins) else "") + ").")
     speed = read_table(results_dir, "gating_speed", profile=profile)
     if speed is not None and "gated, active channels only" in speed.index:
@@ -291,13 +292,23 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     return Finding("Channel gating, accuracy and executed MACs", text, "05_accuracy_vs_macs.png")
 
 
+def _costlier(over: pd.DataFrame, row: pd.Series) -> bool:
+    """Whether ``row``'s nearest static network costs more than it, beyond ``same_cost``."""
+    control = row["nearest_static"]
+    macs = over.loc[control, "macs"] if control in over.index else float("nan")
+    return not same_cost(row["macs"], macs) and macs > row["macs"]
+
+
 def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str) -> str:
-    """"the static network of equal MACs", or, when its MACs differ (``same_cost``), "the static
-    network nearest in MACs of those trained, at 10.25M"."""
+    """"the static network of equal MACs", or, when its MACs differ (``same_cost``), "ResNet-20
+    ×0.5 width, the static network nearest in MACs of those trained (10.25M, 13% more than its
+    9.09M)"."""
     macs = over.loc[control, "macs"] if control in over.index else float("nan")
     if same_cost(row["macs"], macs):
         return "the static network of equal MACs"
-    return f"the static network nearest in MACs of those trained, at {macs / 1e6:.2f}M"
+    more = macs / row["macs"] - 1
+    return (f"{control}, the static network nearest in MACs of those trained ({macs / 1e6:.2f}M, "
+            f"{abs(more):.0%} {'more' if more > 0 else 'less'} than its {row['macs'] / 1e6:.2f}M)")
 
 
 def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
@@ -353,30 +364,67 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         if len(values):
             parts.append(f"{family} {values.min():.1f}–{values.max():.1f}% (lowest–highest of its {len(values)} "
                          "models, seed 0)" if len(values) > 1 else f"{family} {values.iloc[0]:.1f}%")
-    headline_seeds = sweep.loc[sweep["model"].str.startswith(HEADLINE_LABEL), "model"].nunique()
-    extra = (f", {'both' if headline_seeds == 2 else f'all {headline_seeds}'} seeds of the headline gated model"
-             if headline_seeds > 1 else "")
-    paired, compared = found.paired, ""
+    paired, compared, over = found.paired, "", ""
     if paired is not None:  # the comparison between models: differences paired by image
         spread = paired[f"Δ vs {REFERENCE} (points)"].dropna()
         half = (paired[PAIRED_CI[1]] - paired[PAIRED_CI[0]]).dropna() / 2
-        beyond = found.differ_words(strongest.index)
+        # seed 0's models here; those attacked at several seeds are read over their seeds (``over``)
+        beyond = found.differ_words(strongest.index[strongest.index.str.extract(SEED_SUFFIX)[0].isna()])
+        by_seed = "paired with" in paired and paired["paired with"].str.startswith(f"{REFERENCE} (seed").any()
         compared = ((f" and {_none_of(parts)} from ResNet-20" if not beyond else
                      f"; {_and(beyond)} than ResNet-20")
-                    + f" (each model against ResNet-20 on the same {found.images} test images, paired by image, "
+                    + f" (each model against {'the ResNet-20 of its seed' if by_seed else 'ResNet-20'} on the same "
+                    f"{found.images} test images, paired by image, "
                     f"an image counting as robust only if it survives every PGD variant, for gated models the "
                     f"straight-through ones adapted to their gates too: "
                     + ("differences " if len(spread) > 1 else "difference ") + _range(spread, "+.1f") + " points, "
                     + ("95% intervals " if len(half) > 1 else "95% interval ") + _range(half, ".1f", "±")
-                    + f"; seed 0 of each model{extra})")
+                    + f"; {_attacked_seeds(sweep)})")
+        over = _robust_over_seeds(paired)
     text = ((f"No model is robust at {largest:g}/255" if most < ROBUST_ACC else
              f"A model keeps {most:.1f}% at {largest:g}/255")
             + f"{compared}: at ε = {eps:g}/255 "
             + ("the share of images that survive every PGD variant is" if paired is not None
                else "the strongest PGD leaves")
             + f" {'; '.join(parts)}; at {largest:g}/255 "
-            + (f"every model is at {most:.1f}%." if most == 0 else f"every model is at {most:.1f}% or less."))
+            + (f"every model is at {most:.1f}%." if most == 0 else f"every model is at {most:.1f}% or less.")
+            + over)
     return Finding("Adversarial attacks", text, "05_robustness_curves.png")
+
+
+def _in_prose(label: str) -> str:
+    """A model's name inside a sentence: "the headline gated model", else its label."""
+    return f"the {reader_name(label)}" if label == HEADLINE_LABEL else label
+
+
+def _attacked_seeds(sweep: pd.DataFrame) -> str:
+    """Which seeds of which models were attacked: "seed 0 of each model, all 3 seeds of ResNet-20,
+    DY K=4 and the headline gated model"."""
+    base = pd.Series(sweep["model"].unique()).str.replace(SEED_SUFFIX, "", regex=True)
+    counts = base.value_counts(sort=False)
+    more = counts[counts > 1]
+    groups = [(n, [_in_prose(label) for label in labels.index]) for n, labels in more.groupby(more, sort=False)]
+    return "seed 0 of each model" + "".join(
+        f", {'both' if n == 2 else f'all {n}'} seeds of {_and(names)}" for n, names in groups)
+
+
+def _robust_over_seeds(paired: pd.DataFrame) -> str:
+    """The models attacked at several seeds, each seed against the ResNet-20 of that seed: " Over
+    seeds, ... DY K=4 +1.0 [-3.0, +5.0] points (3 seeds): not distinguishable"; "" without them."""
+    if "paired with" not in paired:
+        return ""
+    table = robust_over_seeds(paired, REFERENCE)
+    if table.empty:
+        return ""
+    parts = []
+    for _, row in table.iterrows():
+        n, low, high = row["seeds"], row[PAIRED_CI[0]], row[PAIRED_CI[1]]
+        word = seeds.interval_word(n, low, high)
+        parts.append(f"{_in_prose(row['model'])} {row['Δ mean (points)']:+.1f} [{low:+.1f}, {high:+.1f}] points "
+                     + (f"({n:.0f} seeds): " + {"ahead": "more robust", "behind": "less robust"}.get(word, word)
+                        if settled(n) else f"({waiting(n)})"))
+    return (" Over seeds, each seed's difference from the ResNet-20 of that seed, mean and 95% interval over the "
+            "seeds (Student's t): " + "; ".join(parts) + ".")
 
 
 def _range(values: pd.Series, spec: str, prefix: str = "") -> str:
@@ -399,18 +447,36 @@ def _none_of(parts: list[str]) -> str:
 WIDE_BRACKET = 2.0  # static widths further apart than this in MACs: the interpolation is said to be coarse
 
 
-def _widths_around(over: pd.DataFrame, macs: float) -> str:
+def _widths_around(over: pd.DataFrame, macs: float, shorter: Optional[pd.DataFrame] = None) -> str:
     """", here ResNet-20 ×0.5 width (10.25M) and ResNet-20 (40.55M)": the static networks in
     ``over`` nearest ``macs`` on either side, between which the frontier is interpolated, and
-    whether they are more than ``WIDE_BRACKET`` apart in MACs; "" if they are not both there."""
+    whether they are more than ``WIDE_BRACKET`` apart in MACs; "" if they are not both there.
+    For a wide bracket, ``shorter`` (the 30-epoch table over seeds, with more widths) says how far
+    the widths between the two lie above the straight line there: a line across a frontier that
+    bends reads the static network low."""
     static = over.loc[over.index.str.startswith(REFERENCE), "macs"].sort_values()
     below, above = static[static <= macs], static[static >= macs]
     if below.empty or above.empty:
         return ""
     span = above.iloc[0] / below.iloc[-1]
-    return (f", here {below.index[-1]} ({below.iloc[-1] / 1e6:.2f}M) and {above.index[0]} "
-            f"({above.iloc[0] / 1e6:.2f}M), linear in log MACs"
-            + (f"; a bracket {span:.1f}× wide in MACs, so a coarse reading" if span > WIDE_BRACKET else ""))
+    text = (f", here {below.index[-1]} ({below.iloc[-1] / 1e6:.2f}M) and {above.index[0]} "
+            f"({above.iloc[0] / 1e6:.2f}M), linear in log MACs")
+    if span <= WIDE_BRACKET:
+        return text
+    text += f"; a bracket {span:.1f}× wide in MACs, so a coarse reading"
+    ends = [below.index[-1], above.index[0]]
+    if shorter is None or not set(ends) <= set(shorter.index):
+        return text
+    (low_macs, low_acc), (high_macs, high_acc) = (shorter.loc[end, ["macs", "test_acc"]] for end in ends)
+    inside = shorter[shorter.index.str.startswith(REFERENCE) & (shorter["macs"] > low_macs)
+                     & (shorter["macs"] < high_macs)]
+    if inside.empty:
+        return text
+    line = low_acc + (high_acc - low_acc) * np.log(inside["macs"] / low_macs) / np.log(high_macs / low_macs)
+    gap = (inside["test_acc"] - line).max()
+    return text + (f": at {length('full')} the widths between them lie up to {gap:.2f} points above such a line, "
+                   "so it may read the static network low" if gap > 0 else
+                   f": at {length('full')} the widths between them lie on or below such a line")
 
 
 def _cap_against_static(caps: pd.DataFrame, row: pd.Series, around: str = "") -> str:
@@ -479,8 +545,8 @@ def _adaptive_energy(results_dir: Path, profile: str) -> str:
         word = {"ahead": "more than", "behind": "less than", "not distinguishable": "not distinguishable from"}[
             seeds.interval_word(gap["n"], gap["ci_low"], gap["ci_high"])]
     text = (f" An adaptive attacker, with gradients as if each on/off gate were its sigmoid (the "
-            f"straight-through relaxation), reaches {adaptive['adaptive / clean'].mean():.2f}×: {word} the plain "
-            f"attack ({difference})")
+            f"straight-through relaxation), reaches {adaptive['adaptive / clean'].mean():.3f}× against the plain attack's "
+            f"{adaptive['energy / clean'].mean():.3f}× on the same images: {word} it ({difference})")
     strength = read_table(results_dir, "energy_strength", profile=profile)
     if strength is not None and len(strength) > 1:
         strength = strength.reset_index()
@@ -523,7 +589,8 @@ def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Option
                  f"its mean over all test images ({row['cap (M)']:.2f}M{', mean over seeds' if several else ''}), "
                  f"clean accuracy changes by {row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
                  f"{row['attacked max (M)']:.2f}M per image{largest}."
-                 + _cap_against_static(caps, row, _widths_around(over, row["cap (M)"] * 1e6)))
+                 + _cap_against_static(caps, row, _widths_around(
+                     over, row["cap (M)"] * 1e6, load_overview(results_dir, "full")[1] if profile != "full" else None)))
     return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
 
 
@@ -548,7 +615,10 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
     shown = [seeds.verdict_word(row, prefix) == "ahead" for row, prefix, _ in compared]
     decided = [settled(row[f"{prefix}_n"]) for row, prefix, _ in compared]
     intervals = any(row[f"{prefix}_n"] >= 2 for row, prefix, _ in compared)
+    # A bound against a control that costs more than the model is not a bound at equal cost: say so.
     bounds = [f"{row[f'{prefix}_ci_high']:+.2f}" for (row, prefix, _), done in zip(compared, decided) if done]
+    costlier = any(prefix == "nearest" and _costlier(over, row) and done
+                   for (row, prefix, _), done in zip(compared, decided))
     bounded = [words.split(" against")[0] for (row, prefix, words), done in zip(compared, decided) if done]
     open_ = [words.split(" against")[0] for (row, prefix, words), done in zip(compared, decided) if not done]
     answer = ("Yes" + (" for both" if len(compared) == 2 else "") if all(shown) else
@@ -557,10 +627,14 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
               f"No gain shown for {bounded[0]}, no verdict yet for {open_[0]}" if bounded else "No verdict yet")
     text = (f"Does input dependence beat a static network of the same cost? {answer}: "
             + ", ".join(f"{seeds.signed(row, prefix)} points for {words}" for row, prefix, words in compared)
-            + (" (paired by seed, 95% intervals; an interval that includes 0 shows no gain)" if intervals else "")
-            + ("" if all(decided) else f"; a verdict waits for {len(SEEDS)} seeds" + (" of each" if len(open_) > 1 else ""))
+            + (" (paired by seed, 95% intervals; an interval that includes 0 does not show a gain)" if intervals else "")
+            + ("" if all(decided) else f"; a verdict on {' and '.join(open_)} waits for {len(SEEDS)} seeds"
+               + (" of each" if len(open_) > 1 else ""))
             + (f"; at 95%, {'these two models gain' if len(bounds) == 2 else bounded[0] + ' gains'} at most "
-               f"{' and '.join(bounds)} points at {epochs} epochs" if bounds and not any(shown) else "")
+               f"{' and '.join(bounds)} points at {epochs} epochs"
+               + ((" (the headline gated model's against a static network that costs more than it)" if len(bounds) == 2
+                   else ", against a static network that costs more than it") if costlier else "")
+               if bounds and not any(shown) else "")
             + ("" if dy in over.index else f"; {dy} has no finished run at {epochs} epochs yet")
             + ("" if headline in over.index else f"; the headline gated model has no finished run at {epochs} "
                "epochs yet") + ".")
@@ -592,7 +666,7 @@ def reading_rules() -> str:
         "(the pairs share classes, so this is a fixed reading rule, not a test).",
         f"- **Learnt**: the trained model's partial correlation exceeds its untrained twin's by more than "
         f"{LEARNT_MARGIN:g} (for a gated model, the larger of its two untrained twins': as initialised, and "
-        f"with each gate set to the trained model's on-rate; that second twin was added after the first 200-epoch "
+        f"with each gate set to the trained model's on-rate; that second twin was defined after the first 200-epoch "
         f"analyses and can only make the rule stricter).",
         f"- **Per image** (gating): at least {100 * GOALS['min_live_conditional']:.0f}% of live gates conditional "
         f"and per-image MACs varying by at least {100 * GOALS['min_macs_cv']:.0f}%, the selection rule's criteria.",

@@ -361,6 +361,18 @@ def _control_cost(full_over: pd.DataFrame, paper_over: pd.DataFrame) -> str:
                else "a loss against it still counts, a gain may be the gated model's extra MACs)"))
 
 
+def _on_the_same_seeds(full_table: pd.DataFrame, paper_table: pd.DataFrame, label: str) -> str:
+    """" (87.73% on the same seed)": ``label``'s 30-epoch accuracy over just the seeds finished at
+    200 epochs, where those are fewer than its 30-epoch seeds, so that a reader can compare the same
+    runs at both lengths; "" otherwise."""
+    long_seeds = set(paper_table.loc[paper_table["label"] == label, "seed"])
+    short_runs = full_table[full_table["label"] == label]
+    if not long_seeds or len(long_seeds) >= len(short_runs) or not long_seeds <= set(short_runs["seed"]):
+        return ""
+    same = short_runs.loc[short_runs["seed"].isin(long_seeds), "test_acc"].mean()
+    return f" ({same:.2f}% on the same {'seed' if len(long_seeds) == 1 else 'seeds'})"
+
+
 def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = True
                     ) -> Optional[Finding]:
     """What the ``paper`` runs say beside the ``full`` ones (``conclusions``,
@@ -396,10 +408,12 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
             f"finish ({finished} of {planned} so far).{still}"), None)
     paper_named, full_named = paper_over.rename(index=reader_name), full_over.rename(index=reader_name)
     unfinished = [label for label in map(reader_name, paper_models()) if label not in done]
+    labels = {reader_name(label): label for label in paper_models()}
     accuracy = ("**Accuracy.** " + f"With at least one seed finished at {long}: " + ", ".join(done)
                 + (f"; none finished yet: {', '.join(unfinished)}" if unfinished else "") + ". Test accuracy: "
                 + "; ".join(f"{label} {accuracy_text(paper_named.loc[label])} at {long}"
                             + (f" against {accuracy_text(full_named.loc[label])} at {short}"
+                               + _on_the_same_seeds(full_table, paper_table, labels[label])
                                if label in full_named.index else "")
                             for label in done))
     if REFERENCE in paper_over.index:  # the literature's ResNet-20s, trained on the original images

@@ -358,6 +358,8 @@ def plot_robustness_curves(sweep: pd.DataFrame, title: str, images: int | None =
     (the labels' first word: "DY", "gated"; ``common.names``), the ``reference`` model in black
     in every panel.
 
+    The reference at other seeds ("ResNet-20 (seed 1)") is drawn thin and grey in every panel.
+
     ``sweep`` is ``common.attacks.robustness_sweep``'s table. Error bars are the binomial standard
     error of an accuracy on the attacked images, sqrt(p (1 - p) / n): n is the sweep's ``images``
     column, else ``images``; without either the figure says it has no error bars. Straight-through
@@ -393,19 +395,21 @@ def plot_robustness_curves(sweep: pd.DataFrame, title: str, images: int | None =
         handles = {}
         for row, attack in enumerate(attacks):
             ax = axes[row][col]
-            rows = sweep[(sweep["base"] == attack)
-                         & ((sweep["family"] == family) | (sweep["model"] == reference))]
-            members = [m for m in dict.fromkeys(rows["model"]) if m != reference]
+            # the reference at other seeds ("ResNet-20 (seed 1)") in grey: the spread a family is read against
+            reference_seeds = sweep["model"].str.startswith(f"{reference} (seed")
+            rows = sweep[(sweep["base"] == attack) & ((sweep["family"] == family) | (sweep["model"] == reference)
+                                                      | reference_seeds)]
+            members = [m for m in dict.fromkeys(rows["model"]) if m != reference and not m.startswith(f"{reference} (seed")]
             palette = dict(zip(members, sns.color_palette("colorblind", max(len(members), 1))))  # distinct hues
-            palette[reference] = "black"
+            palette |= {m: "grey" for m in rows["model"] if m.startswith(f"{reference} (seed")} | {reference: "black"}
             for (model, adaptive), line in rows.groupby(["model", "adaptive"], sort=False):
                 drawn = ax.errorbar(line["eps_255"], line["robust_acc"],
                                     yerr=line["stderr"] if count is not None else None,
                                     fmt="--" if adaptive else "-", marker="o", ms=3, capsize=2,
                                     elinewidth=0.8, color=palette[model],
-                                    lw=2 if model == reference else 1.3)
+                                    lw=2 if model == reference else 0.8 if palette[model] == "grey" else 1.3)
                 if not adaptive:
-                    handles.setdefault(model, drawn)
+                    handles.setdefault(f"{reference} (other seeds)" if palette[model] == "grey" else model, drawn)
                 elif "adaptive" not in handles:
                     handles["adaptive"] = Line2D([], [], color="gray", ls="--", marker="o", ms=3)
             ax.set(title=f"{attack}: {family} models", xticks=sorted(sweep["eps_255"].unique()))

@@ -263,27 +263,57 @@ def per_image_table(run_dir: Path, model: nn.Module, images, labels, data_key: d
         cache_dir, recompute)
 
 
+SEED_SUFFIX = r" \(seed (\d+)\)$"  # "<label> (seed s)": a run at another seed than the notebook's (``seed_replicates``)
+
+
+def seed_reference(label: str, reference: str, labels) -> str:
+    """The run ``label`` is compared with: ``reference`` at ``label``'s seed ("ResNet-20 (seed 1)"
+    for "DY K=4 (seed 1)") where ``labels`` has it, else ``reference`` (the notebook's seed)."""
+    found = pd.Series([label]).str.extract(SEED_SUFFIX)[0].iloc[0]
+    same_seed = f"{reference} (seed {found})"
+    return same_seed if isinstance(found, str) and same_seed in labels else reference
+
+
 def paired_by_image(robust: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Per model (a column of ``robust``: one bool per image, the same images for every model):
-    its robust accuracy (%) and, for every model but ``reference``, its difference from
-    ``reference``'s paired by image with a 95% interval (normal approximation for two
-    proportions on the same images, from the images only one of the two survives)."""
-    ref = robust[reference].astype(bool)
-    n = len(ref)
+    its robust accuracy (%) and, for every model but ``reference`` and its other seeds, its
+    difference from ``reference`` at its own seed (``seed_reference``, named in "paired with")
+    paired by image, with a 95% interval (normal approximation for two proportions on the same
+    images, from the images only one of the two survives)."""
+    n = len(robust)
     rows = []
     for label in robust.columns:
-        own = robust[label].astype(bool)
+        against = seed_reference(label, reference, robust.columns)
+        own, ref = robust[label].astype(bool), robust[against].astype(bool)
         only_own, only_ref = int((own & ~ref).sum()), int((~own & ref).sum())
         d = (only_own - only_ref) / n
         half = 1.96 * np.sqrt(max(only_own + only_ref - n * d ** 2, 0)) / n
-        other = label != reference
+        other = label != against
         rows.append({"model": label, "robust acc (%)": 100 * own.mean(),
                      f"Δ vs {reference} (points)": 100 * d if other else np.nan,
                      PAIRED_CI[0]: 100 * (d - half) if other else np.nan,
                      PAIRED_CI[1]: 100 * (d + half) if other else np.nan,
                      "only this model survives": only_own if other else np.nan,
-                     f"only {reference} survives": only_ref if other else np.nan, "images": n})
+                     f"only {reference} survives": only_ref if other else np.nan,
+                     "paired with": against if other else "", "images": n})
     return pd.DataFrame(rows)
+
+
+def robust_over_seeds(paired: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Per model with at least two seeds in a ``paired_by_image`` table, each paired with
+    ``reference`` at its own seed: the differences over those seeds, their mean and Student's t
+    95% interval (``seeds.interval``: the seeds are the replicates, the images of each only its
+    own error)."""
+    same_seed = paired[paired["paired with"].str.startswith(reference)
+                       & ~((paired["paired with"] == reference) & paired["model"].str.extract(SEED_SUFFIX)[0].notna())]
+    base = same_seed["model"].str.replace(SEED_SUFFIX, "", regex=True)
+    rows = []
+    for model, group in same_seed.groupby(base, sort=False):
+        if len(group) >= 2:
+            found = interval(group[f"Δ vs {reference} (points)"])
+            rows.append({"model": model, "seeds": len(group), "Δ mean (points)": found["mean"],
+                         PAIRED_CI[0]: found["ci_low"], PAIRED_CI[1]: found["ci_high"]})
+    return pd.DataFrame(rows, columns=["model", "seeds", "Δ mean (points)", *PAIRED_CI])
 
 
 PAIRED_CI = ("95% CI low", "95% CI high")  # the interval columns of ``paired_by_image``

@@ -249,10 +249,10 @@ class Robustness(NamedTuple):
         return [label for label in labels if label in found]
 
     def differ_words(self, labels, name=str) -> list[str]:
-        """``differ``'s models as "<name> more robust" or "<name> less robust" (than ResNet-20)."""
-        reference = self.strongest[seeds.REFERENCE]
-        return [f"{name(label)} {'more' if self.strongest[label] > reference else 'less'} robust"
-                for label in self.differ(labels)]
+        """``differ``'s models as "<name> more robust" or "<name> less robust" (than the ResNet-20
+        it is paired with)."""
+        delta = self.paired.set_index("model")[f"Δ vs {seeds.REFERENCE} (points)"] if self.paired is not None else {}
+        return [f"{name(label)} {'more' if delta[label] > 0 else 'less'} robust" for label in self.differ(labels)]
 
 
 def read_robustness(results_dir: Path, profile: str) -> Optional[Robustness]:

@@ -352,6 +352,12 @@ def test_robustness_curves_have_binomial_error_bars():
     spans = [np.ptp(seg[:, 1]) / 2 for seg in bars[0].lines[2][0].get_segments()]
     assert spans == pytest.approx([100 * (0.9 * 0.1 / 100) ** 0.5, 100 * (0.5 * 0.5 / 100) ** 0.5])
     assert "100 images" in fig._suptitle.get_text()
+    other_seeds = pd.concat([sweep[sweep["model"] == "ResNet-20"].assign(model=f"ResNet-20 (seed {s})") for s in (1, 2)])
+    fig = plot_robustness_curves(pd.concat([sweep, other_seeds]), "t", images=100)
+    assert len(fig.axes) == 6  # ResNet-20's other seeds are no family of their own
+    grey = [line for line in fig.axes[0].get_lines() if line.get_color() == "grey" and line.get_linestyle() == "-"]
+    assert len(grey) == 2  # drawn in every panel, thin and grey
+    assert [t.get_text() for t in fig.axes[4].get_legend().get_texts()] == ["ResNet-20", "DY K=4", "ResNet-20 (other seeds)"]
     with_column = plot_robustness_curves(sweep.assign(images=100), "t")  # the sweep's own count
     assert "100 images" in with_column._suptitle.get_text()
     with pytest.warns(UserWarning, match="no error bars"):

@@ -80,7 +80,11 @@ def test_one_paper_seed_is_marked_and_decides_nothing(full_study):
     assert side.loc["ResNet-20", "200 epochs: test acc (%)"] == "91.50% (1 seed)"
     assert side.loc["headline gated model", "200 epochs: MACs (M)"] == "10.20"
     text = lengths.training_length(full_study).text
-    assert "ResNet-20 91.50% (1 seed) at 200 epochs against 87.00 ± 0.60% (3 seeds) at 30" in text
+    assert "ResNet-20 91.50% (1 seed) at 200 epochs against 87.00 ± 0.60% (3 seeds) at 30 epochs (87.00% on the same seed)" in text
+    for seed in (1, 2):  # all seeds at both lengths: nothing to add
+        write_run(full_study, "resnet20", "paper", seed, 91.5)
+    resnet20 = lengths.training_length(full_study).text.split("Test accuracy: ")[1].split(";")[0]
+    assert resnet20.endswith("(3 seeds) at 30 epochs") and "same seed" not in resnet20
     assert ("With at least one seed finished at 200 epochs: ResNet-20, DY K=4, headline gated model, ResNet-20 ×0.5 "
             "width; none finished yet: ResNet-20 ×0.45 width.") in text
     assert ("Waiting for runs at 200 epochs before a verdict: ResNet-20 (JPEG copy) against He et al.'s 91.25% "
@@ -213,7 +217,8 @@ def test_the_question_names_a_model_still_training_and_gives_no_verdict_on_one_s
     answer = findings.question(over, "paper").text
     assert answer.startswith("Does input dependence beat a static network of the same cost? No verdict yet: "
                              "+1.00 (seed 0 only) points for the headline gated model against "
-                             "the static network nearest in MACs of those trained, at 10.40M")
+                             "ResNet-20 ×0.5 width, the static network nearest in MACs of those trained "
+                             "(10.40M, 30% more than its 8.00M)")
     assert answer.endswith("DY K=4 has no finished run at 200 epochs yet.") and "at most" not in answer
 
 
@@ -228,8 +233,22 @@ def test_both_answers_lead_and_a_settled_family_is_answered_while_the_other_wait
     assert lead.startswith("Does input dependence beat a static network of the same cost? No gain shown: ")
     assert longer.startswith("- **At 200 epochs.** No gain shown for the headline gated model, no verdict yet for "
                              "DY K=4: +0.50 (seed 0 only) points for DY K=4")
-    assert longer.endswith("; a verdict waits for 3 seeds; at 95%, the headline gated model gains at most +0.30 "
-                           "points at 200 epochs.")
+    assert longer.endswith("; a verdict on DY K=4 waits for 3 seeds; at 95%, the headline gated model gains at most "
+                           "+0.30 points at 200 epochs.")
+
+
+def test_a_bound_against_a_costlier_control_says_it_is_not_at_equal_cost(full_study):
+    for seed, noise in enumerate((0.0, 0.6, -0.6)):
+        write_run(full_study, "resnet20", "paper", seed, 91.0 + noise)
+        write_run(full_study, "width0.5", "paper", seed, 87.0 + noise)
+        write_run(full_study, "headline", "paper", seed, 87.0 + noise * 0.8, macs=8.0e6)
+    _, over = verdicts.load_overview(full_study, "paper")
+    answer = findings.question(over, "paper").text
+    assert "(10.40M, 30% more than its 8.00M)" in answer
+    assert answer.endswith("gains at most +0.30 points at 200 epochs, against a static network that costs more than it; "
+                           "DY K=4 has no finished run at 200 epochs yet.")
+    _, over = verdicts.load_overview(full_study, "full")  # equal MACs: a plain bound
+    assert "costs more" not in findings.question(over, "full").text
 
 
 @pytest.mark.parametrize("untrained_partial, says", [(0.10, "against +0.95 trained, so on seed 0 the gates learn to follow the split."),
@@ -421,6 +440,29 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
     assert "seed 0 of each model, both seeds of the headline gated model)" in findings.attacks(tmp_path, "paper").text
 
 
+def test_attacks_pair_each_seed_with_the_resnet20_of_its_seed_and_read_over_seeds(tmp_path):
+    from common.study import handoff_path, paired_by_image
+
+    headline = run_label(*HEADLINE)
+    seeded = lambda label, s: label if s == 0 else f"{label} (seed {s})"
+    rows = [{"model": seeded(model, s), "attack": "PGD-20", "eps_255": eps, "robust_acc": acc, "images": 300}
+            for model in ("ResNet-20", "DY K=4", headline) for s in (0, 1, 2) for eps, acc in ((0, 90.0), (1, 50.0), (8, 0.0))]
+    (tmp_path / "tables").mkdir()
+    pd.DataFrame(rows).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
+    index = np.arange(300)
+    robust = {}
+    for s, (ref, dy) in enumerate(((150, 200), (160, 120), (140, 150))):  # DY: +16.7 on seed 0, -13.3 on seed 1
+        robust |= {seeded("ResNet-20", s): index < ref, seeded("DY K=4", s): index < dy, seeded(headline, s): index < ref}
+    paired_by_image(pd.DataFrame(robust), "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
+    text = findings.attacks(tmp_path, "paper").text
+    assert text.startswith("No model is robust at 8/255; DY K=4 more robust than ResNet-20 (")  # seed 0's models
+    assert "(each model against the ResNet-20 of its seed on the same 300 test images" in text
+    assert "seed 0 of each model, all 3 seeds of ResNet-20, DY K=4 and the headline gated model)" in text
+    assert text.endswith("Over seeds, each seed's difference from the ResNet-20 of that seed, mean and 95% interval over "
+                         "the seeds (Student's t): DY K=4 +2.2 [-35.1, +39.6] points (3 seeds): not distinguishable; "
+                         "the headline gated model +0.0 [+0.0, +0.0] points (3 seeds): not distinguishable.")
+
+
 def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
     for seed, noise in enumerate((0.0, 0.3, -0.3)):
         for run, acc in [("resnet20", 91.6), ("dy4", 92.0), ("headline", 88.6), ("width0.5", 88.4)]:
@@ -491,7 +533,8 @@ def test_the_adaptive_energy_attack_is_read_against_the_plain_one_by_seed(tmp_pa
                   "energy / clean": plain[:len(adaptive)], "adaptive / clean": adaptive}).to_csv(
         tmp_path / "tables" / "04_energy_adaptive_full.csv", index=False)
     text = findings._adaptive_energy(tmp_path, "full")
-    assert f"reaches {sum(adaptive) / len(adaptive):.2f}×: {says} the plain attack" in text
+    assert (f"reaches {sum(adaptive) / len(adaptive):.3f}× against the plain attack's "
+            f"{sum(plain[:len(adaptive)]) / len(adaptive):.3f}× on the same images: {says} it") in text
     assert ("one seed: no verdict" in text) == (len(adaptive) == 1)
     assert findings._adaptive_energy(tmp_path, "paper") == ""
 
@@ -556,6 +599,12 @@ def test_the_static_widths_around_a_cap_say_when_they_are_far_apart():
     assert findings._widths_around(over.drop("ResNet-20 ×0.58 width"), 11.4e6).endswith(
         "and ResNet-20 (40.55M), linear in log MACs; a bracket 4.0× wide in MACs, so a coarse reading")
     assert findings._widths_around(over, 9e6) == ""  # nothing below: the frontier is never extrapolated
+    shorter = pd.DataFrame({"macs": [10.25e6, 12.94e6, 40.55e6], "test_acc": [83.30, 84.24, 87.09]},
+                           index=["ResNet-20 ×0.5 width", "ResNet-20 ×0.58 width", "ResNet-20"])
+    line = 83.30 + (87.09 - 83.30) * np.log(12.94 / 10.25) / np.log(40.55 / 10.25)  # 83.94
+    assert findings._widths_around(over.drop("ResNet-20 ×0.58 width"), 11.4e6, shorter).endswith(
+        f"so a coarse reading: at 30 epochs the widths between them lie up to {84.24 - line:.2f} points above such a "
+        "line, so it may read the static network low")
 
 
 def test_a_mac_cap_gets_a_verdict_only_from_its_interval():

@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from common import names, study
 from common.data import load_cifar10
@@ -340,6 +341,26 @@ def test_paired_by_image_counts_the_images_only_one_model_survives():
     assert table.loc["A", "95% CI low"] == pytest.approx(10 - half)
     assert table.loc["B", "95% CI low"] == table.loc["B", "95% CI high"] == 0  # the same images: no doubt
     assert np.isnan(table.loc["R", "Δ vs R (points)"])
+
+
+def test_each_seed_is_paired_with_the_reference_of_its_seed_and_averaged_over_seeds():
+    from common.study import paired_by_image, robust_over_seeds
+
+    first = np.arange(100) < 50
+    robust = pd.DataFrame({"R": first, "A": first | (np.arange(100) >= 90),  # seed 0: +10 points
+                           "R (seed 1)": np.arange(100) < 40, "A (seed 1)": np.arange(100) < 44,  # +4
+                           "R (seed 2)": np.arange(100) < 60, "A (seed 2)": np.arange(100) < 67,  # +7
+                           "B (seed 3)": first})  # no R at seed 3: paired with R, and left out over seeds
+    table = paired_by_image(robust, "R").set_index("model")
+    assert table.loc["A (seed 1)", "paired with"] == "R (seed 1)"
+    assert table.loc["A (seed 1)", "Δ vs R (points)"] == pytest.approx(4)
+    assert table.loc["B (seed 3)", "paired with"] == "R" and table.loc["R (seed 2)", "paired with"] == ""
+    assert np.isnan(table.loc["R (seed 1)", "Δ vs R (points)"])  # the reference at another seed: nothing to pair
+    over = robust_over_seeds(table.reset_index(), "R").set_index("model")
+    assert list(over.index) == ["A"] and over.loc["A", "seeds"] == 3
+    assert over.loc["A", "Δ mean (points)"] == pytest.approx(7)
+    half = stats.t.ppf(0.975, 2) * 3 / np.sqrt(3)  # std of (10, 4, 7) is 3
+    assert over.loc["A", "95% CI high"] == pytest.approx(7 + half)
 
 
 def test_the_transfer_takeaway_says_whether_shared_epochs_explain_the_transfer():
