@@ -659,7 +659,8 @@ def reading_rules() -> str:
         f"models (ResNet-20, {DY_LABEL}, the headline gated model and its static control) wait for all "
         f"{len(SEEDS)} seeds: with two, the interval is shown without a verdict; the sweeps over K and the L0 "
         "weight are read on the seeds they have. This rule is for comparisons over seeds; the analyses of "
-        "notebooks 02–04 (seed 0; the attacks on compute over the headline gated model's seeds) are read by the "
+        "notebooks 02–04 (on seed 0, except the attacks on compute, which use every seed of the headline gated "
+        "model) are read by the "
         "rules below.",
         f"- **Follows the vehicle/animal split** beyond ResNet-20's features: partial correlation "
         f"≥ {split_threshold():.2f}, the 5% critical value of a partial correlation over the 45 class pairs "

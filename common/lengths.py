@@ -461,8 +461,8 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     per_image = ("" if not len(outcome) else
                  f"The {len(outcome)} analyses of notebooks 02–04 (class structure of attention and channel "
                  f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending
-                 else f"**Analyses of notebooks 02–04** ({len(outcome)} in all; seed 0, the attacks on compute over the "
-                   f"headline gated model's seeds): {'; '.join(parts)}.")
+                 else f"**Analyses of notebooks 02–04** ({len(outcome)} in all; on seed 0, except the attacks on "
+                   f"compute, which use every seed of the headline gated model): {'; '.join(parts)}.")
     # the counts lead; the rest as sub-bullets, one subject each
     items = [f"**Verdicts.** {verdicts}" if verdicts else "", per_image, accuracy, published,
              f"**Cost.** {cost}" if cost else "", still.strip()]

@@ -653,8 +653,8 @@ def test_a_one_seed_analysis_at_200_epochs_is_pending(full_study):
     assert table.loc[cap, "30 epochs"] == "-2.00 to -1.00: static higher at every cap"
     assert table.loc[cap, lengths.SAME] == "pending (one seed: no verdict)"
     write_run(full_study, "resnet20", "paper", 0, 88.0)
-    assert ("\n- **Analyses of notebooks 02–04** (1 in all; seed 0, the attacks on compute over the "
-            "headline gated model's seeds): 1 rests in part on fewer than 3 seeds at 200 epochs: no verdict yet "
+    assert ("\n- **Analyses of notebooks 02–04** (1 in all; on seed 0, except the attacks on compute, "
+            "which use every seed of the headline gated model): 1 rests in part on fewer than 3 seeds at 200 epochs: no verdict yet "
             f"({cap} -1.00 to +0.47).\n") in \
         lengths.training_length(full_study).text
     _caps([-1.0, 0.47], half=0.5, n=2).to_csv(tmp_path / "tables" / "04_mac_cap_paper.csv", index=False)
