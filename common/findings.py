@@ -361,9 +361,14 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         if family == "DY" and len(values):  # "DY K=2…5", or the one K trained
             ks = [label.split("=")[-1] for label in values.index]
             family = f"DY K={ks[0]}" + (f"…{ks[-1]}" if len(ks) > 1 else "")
-        if len(values):
+        if len(values) > 1:
             parts.append(f"{family} {values.min():.1f}–{values.max():.1f}% (lowest–highest of its {len(values)} "
-                         "models, seed 0)" if len(values) > 1 else f"{family} {values.iloc[0]:.1f}%")
+                         "models, seed 0)")
+        elif len(values):  # one model: with its other seeds' spread, where they were attacked
+            label = values.index[0]
+            every = strongest[(strongest.index == label) | strongest.index.str.startswith(f"{label} (seed")]
+            parts.append(f"{family} {values.iloc[0]:.1f}%" + (
+                f" (seed 0; {every.min():.1f}–{every.max():.1f}% over its {len(every)} seeds)" if len(every) > 1 else ""))
     paired, compared, over = found.paired, "", ""
     if paired is not None:  # the comparison between models: differences paired by image
         spread = paired[f"Δ vs {REFERENCE} (points)"].dropna()
@@ -375,8 +380,9 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
                      f"; {_and(beyond)} than ResNet-20")
                     + f" (each model against {'the ResNet-20 of its seed' if by_seed else 'ResNet-20'} on the same "
                     f"{found.images} test images, paired by image, "
-                    f"an image counting as robust only if it survives every PGD variant, for gated models the "
-                    f"straight-through ones adapted to their gates too: "
+                    f"an image counting as robust only if it survives every PGD variant, for gated models also their "
+                    f"straight-through versions, which attack through the gates; "
+                    + (f"{len(spread)} comparisons, " if len(spread) > 1 else "")
                     + ("differences " if len(spread) > 1 else "difference ") + _range(spread, "+.1f") + " points, "
                     + ("95% intervals " if len(half) > 1 else "95% interval ") + _range(half, ".1f", "±")
                     + f"; {_attacked_seeds(sweep)})")
@@ -398,14 +404,15 @@ def _in_prose(label: str) -> str:
 
 
 def _attacked_seeds(sweep: pd.DataFrame) -> str:
-    """Which seeds of which models were attacked: "seed 0 of each model, all 3 seeds of ResNet-20,
-    DY K=4 and the headline gated model"."""
-    base = pd.Series(sweep["model"].unique()).str.replace(SEED_SUFFIX, "", regex=True)
-    counts = base.value_counts(sort=False)
-    more = counts[counts > 1]
-    groups = [(n, [_in_prose(label) for label in labels.index]) for n, labels in more.groupby(more, sort=False)]
+    """Which seeds of which models were compared: "seed 0 of each model, and seeds 1 and 2 of DY
+    K=4 and the headline gated model" (ResNet-20's other seeds are the references, not compared)."""
+    found = pd.Series(sweep["model"].unique()).str.extract(r"^(.*) \(seed (\d+)\)$").dropna()
+    found = found[found[0] != REFERENCE]
+    seeds_of = found.groupby(0, sort=False)[1].agg(lambda s: tuple(sorted(s, key=int)))
+    groups = seeds_of.groupby(seeds_of, sort=False).groups  # {(seeds): [models]}
     return "seed 0 of each model" + "".join(
-        f", {'both' if n == 2 else f'all {n}'} seeds of {_and(names)}" for n, names in groups)
+        f", and seed{'s' if len(numbers) > 1 else ''} {_and(list(numbers))} of {_and([_in_prose(m) for m in models])}"
+        for numbers, models in groups.items())
 
 
 def _robust_over_seeds(paired: pd.DataFrame) -> str:
@@ -424,7 +431,8 @@ def _robust_over_seeds(paired: pd.DataFrame) -> str:
                      + (f"({n:.0f} seeds): " + {"ahead": "more robust", "behind": "less robust"}.get(word, word)
                         if settled(n) else f"({waiting(n)})"))
     return (" Over seeds, each seed's difference from the ResNet-20 of that seed, mean and 95% interval over the "
-            "seeds (Student's t): " + "; ".join(parts) + ".")
+            "seeds (Student's t; every seed on the same images, so the interval is the spread between training runs): "
+            + "; ".join(parts) + ".")
 
 
 def _range(values: pd.Series, spec: str, prefix: str = "") -> str:

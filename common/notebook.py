@@ -28,10 +28,12 @@ def setup(profile: str, results_dir: Optional[str | Path] = None,
           figures_dir: Optional[str | Path] = None) -> Folders:
     """Set the figure style and return the notebook's folders: ``results_dir`` (default
     ``results/``), ``figures_dir`` (default ``figures/<profile>/``) and ``<results>/tables``,
-    created if missing. Tables then show their cells whole (run folders are provenance) and a
-    missing value as "–"."""
+    created if missing. Tables then show their cells whole (run folders are provenance), every
+    row up to 200 (a table the reader cannot see in full supports nothing) and a missing value
+    as "–"."""
     set_style()
     pd.set_option("display.max_colwidth", None)
+    pd.set_option("display.max_rows", 200)
     shell = get_ipython()
     if shell is not None:  # inside Jupyter or papermill: how every DataFrame is shown as HTML
         shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _html_table)

@@ -437,7 +437,7 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
     assert found["attacks: a model robust at ε = 8/255?"][1:] == ("0.0", "no model robust")
     second = [{**row, "model": f"{row['model']} (seed 2)"} for row in rows if row["model"] == run_label(*HEADLINE)]
     pd.DataFrame(rows + second).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
-    assert "seed 0 of each model, both seeds of the headline gated model)" in findings.attacks(tmp_path, "paper").text
+    assert "seed 0 of each model, and seed 2 of the headline gated model)" in findings.attacks(tmp_path, "paper").text
 
 
 def test_attacks_pair_each_seed_with_the_resnet20_of_its_seed_and_read_over_seeds(tmp_path):
@@ -457,9 +457,12 @@ def test_attacks_pair_each_seed_with_the_resnet20_of_its_seed_and_read_over_seed
     text = findings.attacks(tmp_path, "paper").text
     assert text.startswith("No model is robust at 8/255; DY K=4 more robust than ResNet-20 (")  # seed 0's models
     assert "(each model against the ResNet-20 of its seed on the same 300 test images" in text
-    assert "seed 0 of each model, all 3 seeds of ResNet-20, DY K=4 and the headline gated model)" in text
+    assert "; 6 comparisons, differences " in text  # 2 models at 3 seeds; ResNet-20's other seeds are references
+    assert "seed 0 of each model, and seeds 1 and 2 of DY K=4 and the headline gated model)" in text
+    assert "ResNet-20 50.0% (seed 0; 46.7–53.3% over its 3 seeds)" in text
     assert text.endswith("Over seeds, each seed's difference from the ResNet-20 of that seed, mean and 95% interval over "
-                         "the seeds (Student's t): DY K=4 +2.2 [-35.1, +39.6] points (3 seeds): not distinguishable; "
+                         "the seeds (Student's t; every seed on the same images, so the interval is the spread between training "
+                         "runs): DY K=4 +2.2 [-35.1, +39.6] points (3 seeds): not distinguishable; "
                          "the headline gated model +0.0 [+0.0, +0.0] points (3 seeds): not distinguishable.")
 
 
