@@ -155,3 +155,17 @@ def test_every_local_link_of_the_front_pages_exists():
         assert targets or page != README
         missing = [t for t in targets if not (page.parent / t).exists()]
         assert missing == [], f"{page.name} links to missing files: {missing}"
+
+
+def test_every_committed_table_is_one_that_the_code_writes():
+    """A table under results/tables/ that no notebook or module names any more is stale: it would
+    show a reader numbers nothing regenerates."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    code = "".join(p.read_text() for folder in ("common", "notebooks") for p in (root / folder).rglob("*")
+                   if p.suffix in (".py", ".ipynb"))
+    stale = [p.name for p in (root / "results" / "tables").glob("*.*")
+             if re.sub(r"_(full|paper|smoke)(_k\d+)?$", "", p.stem) not in code]
+    assert stale == []
