@@ -158,8 +158,8 @@ def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted
             + (f". Untrained networks alone range from {_range(untrained, '+.2f')} over the seeds"
                + ("" if _range(untrained, '+.2f') == _range(table[UNTRAINED_STATIC], '+.2f') else
                   f" (an untrained ResNet-20's features {_range(table[UNTRAINED_STATIC], '+.2f')})")
-               + f", far more than the {threshold:.2f} "
-               f"the split rule allows for chance, so these per-seed counts are weak evidence."
+               + f", a spread far wider than the {threshold:.2f} cutoff, so crossing it can happen by chance and "
+               f"these per-seed counts are weak evidence."
                if untrained.max() - untrained.min() > 2 * threshold else "."))
 
 
@@ -513,8 +513,10 @@ def _cap_against_static(caps: pd.DataFrame, row: pd.Series, around: str = "") ->
                  + ([f"without a verdict at {short} (static widths on both sides of the cap for fewer than "
                      f"{len(SEEDS)} seeds)"] if short else [])))
     takeaway = (f"; until every cap is compared on all {len(SEEDS)} seeds, no verdict over the caps" if short else
-                "; a static network of the same worst-case cost does as well or better" if "ahead" not in words else
-                "; the capped model does as well or better than a static network of the same worst-case cost"
+                "; a static network of the same worst-case cost does better at every cap" if set(words) == {"behind"} else
+                "; at no cap is the capped model ahead of a static network of the same worst-case cost"
+                if "ahead" not in words else
+                "; at no cap is a static network of the same worst-case cost ahead of the capped model"
                 if "behind" not in words else "")
     return (text + f"{position[word]}: {row['capped − static']:+.2f} [{row[CAP_INTERVAL[0]]:+.2f}, "
             f"{row[CAP_INTERVAL[1]]:+.2f}] points, paired by seed; over the {len(words)} caps with a static network "
@@ -592,11 +594,11 @@ def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Option
         bounded = caps[caps["attacked max (M)"] <= CAP_SHOWN * caps["clean MACs (M)"].max()]
         row = (bounded if len(bounded) else caps).sort_values("cap (× mean MACs)").iloc[-1]
         several = len(top) > 1  # each seed has its own cap; the table gives their means
-        largest = " (mean over seeds of each seed's largest)" if several else ""
+        largest = " (mean over seeds of each seed's costliest)" if several else ""
         text += (f" A per-image MAC cap bounds it by construction: capped at {row['cap (× mean MACs)']:.2f}× "
                  f"its mean over all test images ({row['cap (M)']:.2f}M{', mean over seeds' if several else ''}), "
-                 f"clean accuracy changes by {row['Δ acc vs uncapped']:+.2f} points and the attack reaches at most "
-                 f"{row['attacked max (M)']:.2f}M per image{largest}."
+                 f"clean accuracy changes by {row['Δ acc vs uncapped']:+.2f} points and the costliest attacked image "
+                 f"executes {row['attacked max (M)']:.2f}M{largest}."
                  + _cap_against_static(caps, row, _widths_around(
                      over, row["cap (M)"] * 1e6, load_overview(results_dir, "full")[1] if profile != "full" else None)))
     return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
@@ -638,8 +640,9 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
             + (" (paired by seed, 95% intervals; an interval that includes 0 does not show a gain)" if intervals else "")
             + ("" if all(decided) else f"; a verdict on {' and '.join(open_)} waits for {len(SEEDS)} seeds"
                + (" of each" if len(open_) > 1 else ""))
-            + (f"; at 95%, {'these two models gain' if len(bounds) == 2 else bounded[0] + ' gains'} at most "
-               f"{' and '.join(bounds)} points at {epochs} epochs"
+            + (f"; the 95% interval{'s rule' if len(bounds) == 2 else ' rules'} out "
+               + _and([f"a gain larger than {bound} points for {name}" for bound, name in zip(bounds, bounded)])
+               + f" at {epochs} epochs"
                + ((" (the headline gated model's against a static network that costs more than it)" if len(bounds) == 2
                    else ", against a static network that costs more than it") if costlier else "")
                if bounds and not any(shown) else "")

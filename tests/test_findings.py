@@ -205,7 +205,7 @@ def test_the_question_is_answered_first_with_what_the_intervals_rule_out(full_st
     _, over = verdicts.load_overview(full_study)
     answer = findings.question(over).text
     high = over.loc["DY K=4", "delta_ci_high"]
-    assert "No gain shown" in answer and f"at 95%, these two models gain at most {high:+.2f} and" in answer
+    assert "No gain shown" in answer and f"the 95% intervals rule out a gain larger than {high:+.2f} points for DY K=4 and a gain larger than" in answer
     assert findings.findings(full_study)[0].topic == "The study's question"
 
 
@@ -233,8 +233,8 @@ def test_both_answers_lead_and_a_settled_family_is_answered_while_the_other_wait
     assert lead.startswith("Does input dependence beat a static network of the same cost? No gain shown: ")
     assert longer.startswith("- **At 200 epochs.** No gain shown for the headline gated model, no verdict yet for "
                              "DY K=4: +0.50 (seed 0 only) points for DY K=4")
-    assert longer.endswith("; a verdict on DY K=4 waits for 3 seeds; at 95%, the headline gated model gains at most "
-                           "+0.30 points at 200 epochs.")
+    assert longer.endswith("; a verdict on DY K=4 waits for 3 seeds; the 95% interval rules out a gain larger than "
+                           "+0.30 points for the headline gated model at 200 epochs.")
 
 
 def test_a_bound_against_a_costlier_control_says_it_is_not_at_equal_cost(full_study):
@@ -245,7 +245,8 @@ def test_a_bound_against_a_costlier_control_says_it_is_not_at_equal_cost(full_st
     _, over = verdicts.load_overview(full_study, "paper")
     answer = findings.question(over, "paper").text
     assert "(10.40M, 30% more than its 8.00M)" in answer
-    assert answer.endswith("gains at most +0.30 points at 200 epochs, against a static network that costs more than it; "
+    assert answer.endswith("rules out a gain larger than +0.30 points for the headline gated model at 200 epochs, against a static "
+                           "network that costs more than it; "
                            "DY K=4 has no finished run at 200 epochs yet.")
     _, over = verdicts.load_overview(full_study, "full")  # equal MACs: a plain bound
     assert "costs more" not in findings.question(over, "full").text
@@ -312,8 +313,8 @@ def test_learnt_class_structure_is_counted_over_seeds(tmp_path):
                          "3; untrained -0.75 to +0.10, untrained at the trained on-rates -0.20 to +0.65; learnt on 2 of "
                          "3 seeds (by +0.30 where narrowest, seed 2, against the 0.2 required; not on seed 1). Untrained "
                          "networks alone range from -0.75 to +0.80 over the seeds (an untrained ResNet-20's features "
-                         "-0.60 to +0.80), far more than the 0.30 the split rule allows for chance, so these per-seed "
-                         "counts are weak evidence.")
+                         "-0.60 to +0.80), a spread far wider than the 0.30 cutoff, so crossing it can happen by chance and "
+                         "these per-seed counts are weak evidence.")
     # the training-length table reads seed 0's conclusion, and shows the count over seeds beside it
     assert lengths.analyses(tmp_path, "full")["gates' channel usage: learnt?"][1].endswith("; learnt on 2 of 3 seeds")
     gated.iloc[:1].to_csv(path, index=False)
@@ -617,8 +618,11 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
         " Against a static network with the same worst case, one that spends the cap (12.50M) on every image (its "
         "accuracy read off the static frontier between the trained widths), the capped model (9.90M on average) is "
         "behind it: -1.00 [-1.50, -0.50] points, paired by seed; over the 3 caps with a static network to compare, "
-        "it is behind at every one (-2.00 to -0.80 points); a static network of the same worst-case cost does as "
-        "well or better.")
+        "it is behind at every one (-2.00 to -0.80 points); a static network of the same worst-case cost does better "
+        "at every cap.")
+    some = _caps([-2.0, -0.3], half=0.5)
+    assert findings._cap_against_static(some, some.iloc[1]).endswith(
+        "; at no cap is the capped model ahead of a static network of the same worst-case cost.")
     mixed = _caps([-2.0, -0.3, 0.9], half=0.5)
     assert verdicts.cap_verdict(mixed) == "capped higher at some cap"
     assert findings._cap_against_static(mixed, mixed.iloc[1]).endswith(
