@@ -24,11 +24,11 @@ from .literature import dy_gain_range, dy_gains_text
 from .manifest import (CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_CHOSEN_AFTER_TEST,
                        L0_WEIGHTS, SEEDS)
 from .models.gating import CONDITIONAL_RANGE
-from .names import run_label, throughput_label
+from .names import run_label, split_seed, throughput_label
 from .paths import RESULTS_DIR
 from .seeds import REFERENCE
 from .selection import GOALS
-from .study import PAIRED_CI, SEED_SUFFIX, adaptive_gap, robust_over_seeds
+from .study import PAIRED_CI, adaptive_gap, robust_over_seeds
 from .tables import counted
 from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding,
                        accuracy_text, cap_words, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
@@ -366,7 +366,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
                          "models, seed 0)")
         elif len(values):  # one model: with its other seeds' spread, where they were attacked
             label = values.index[0]
-            every = strongest[(strongest.index == label) | strongest.index.str.startswith(f"{label} (seed")]
+            every = strongest[[split_seed(other)[0] == label for other in strongest.index]]
             parts.append(f"{family} {values.iloc[0]:.1f}%" + (
                 f" (seed 0; {every.min():.1f}–{every.max():.1f}% over its {len(every)} seeds)" if len(every) > 1 else ""))
     paired, compared, over = found.paired, "", ""
@@ -374,8 +374,8 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         spread = paired[f"Δ vs {REFERENCE} (points)"].dropna()
         half = (paired[PAIRED_CI[1]] - paired[PAIRED_CI[0]]).dropna() / 2
         # seed 0's models here; those attacked at several seeds are read over their seeds (``over``)
-        beyond = found.differ_words(strongest.index[strongest.index.str.extract(SEED_SUFFIX)[0].isna()])
-        by_seed = "paired with" in paired and paired["paired with"].str.startswith(f"{REFERENCE} (seed").any()
+        beyond = found.differ_words([label for label in strongest.index if split_seed(label)[1] is None])
+        by_seed = "paired with" in paired and any(split_seed(label)[1] is not None for label in paired["paired with"].dropna())
         compared = ((f" and {_none_of(parts)} from ResNet-20" if not beyond else
                      f"; {_and(beyond)} than ResNet-20")
                     + f" (each model against {'the ResNet-20 of its seed' if by_seed else 'ResNet-20'} on the same "
@@ -406,12 +406,12 @@ def _in_prose(label: str) -> str:
 def _attacked_seeds(sweep: pd.DataFrame) -> str:
     """Which seeds of which models were compared: "seed 0 of each model, and seeds 1 and 2 of DY
     K=4 and the headline gated model" (ResNet-20's other seeds are the references, not compared)."""
-    found = pd.Series(sweep["model"].unique()).str.extract(r"^(.*) \(seed (\d+)\)$").dropna()
-    found = found[found[0] != REFERENCE]
-    seeds_of = found.groupby(0, sort=False)[1].agg(lambda s: tuple(sorted(s, key=int)))
+    found = pd.DataFrame([split_seed(label) for label in sweep["model"].unique()], columns=["model", "seed"])
+    found = found[found["seed"].notna() & (found["model"] != REFERENCE)]
+    seeds_of = found.groupby("model", sort=False)["seed"].agg(lambda s: tuple(sorted(s.astype(int))))
     groups = seeds_of.groupby(seeds_of, sort=False).groups  # {(seeds): [models]}
     return "seed 0 of each model" + "".join(
-        f", and seed{'s' if len(numbers) > 1 else ''} {_and(list(numbers))} of {_and([_in_prose(m) for m in models])}"
+        f", and seed{'s' if len(numbers) > 1 else ''} {_and([str(n) for n in numbers])} of {_and([_in_prose(m) for m in models])}"
         for numbers, models in groups.items())
 
 

@@ -106,6 +106,21 @@ def run_family(model: str, model_kwargs: Optional[dict] = None) -> str:
     return f"{family} ({', '.join(extra)})" if extra else family
 
 
+SEED_LABEL = re.compile(r"^(.*) \(seed (\d+)\)$")
+
+
+def seed_label(label: str, seed: int) -> str:
+    """A run at another seed than the notebook's: "DY K=4 (seed 1)"."""
+    return f"{label} (seed {seed})"
+
+
+def split_seed(label: str) -> tuple[str, Optional[int]]:
+    """``seed_label`` read back: ("DY K=4", 1) for "DY K=4 (seed 1)", (label, None) for a run at
+    the notebook's seed."""
+    found = SEED_LABEL.fullmatch(label)
+    return (found[1], int(found[2])) if found else (label, None)
+
+
 LAYER_PATH = re.compile(r"stages\.(\d+)\.(\d+)(?:\.(.+))?")
 
 

@@ -26,7 +26,7 @@ from .attacks import (Attack, budget_curve, energy_sweep, pgd_attack, robust_per
 from .config import TrainConfig
 from .data import CifarData
 from .manifest import parse_run
-from .names import FAMILIES, layer_name, run_label
+from .names import FAMILIES, layer_name, run_label, seed_label, split_seed
 from .runs import finished_run, load_history, load_metrics
 from .seeds import interval, seed_frontier
 from .selection import frontier_accuracy
@@ -113,7 +113,7 @@ def seed_replicates(runs: list[str], seeds, data: CifarData, profile: str,
     found = {}
     for seed in seeds:
         runs_of_seed, _ = finished_runs(specs, data, profile, seed, results_dir)
-        found |= {label if seed == main_seed else f"{label} (seed {seed})": d
+        found |= {label if seed == main_seed else seed_label(label, seed): d
                   for label, d in runs_of_seed.items()
                   if not (seed == main_seed and label in main_labels)}
     return found
@@ -263,15 +263,12 @@ def per_image_table(run_dir: Path, model: nn.Module, images, labels, data_key: d
         cache_dir, recompute)
 
 
-SEED_SUFFIX = r" \(seed (\d+)\)$"  # "<label> (seed s)": a run at another seed than the notebook's (``seed_replicates``)
-
-
 def seed_reference(label: str, reference: str, labels) -> str:
     """The run ``label`` is compared with: ``reference`` at ``label``'s seed ("ResNet-20 (seed 1)"
     for "DY K=4 (seed 1)") where ``labels`` has it, else ``reference`` (the notebook's seed)."""
-    found = pd.Series([label]).str.extract(SEED_SUFFIX)[0].iloc[0]
-    same_seed = f"{reference} (seed {found})"
-    return same_seed if isinstance(found, str) and same_seed in labels else reference
+    seed = split_seed(label)[1]
+    same_seed = reference if seed is None else seed_label(reference, seed)
+    return same_seed if same_seed in labels else reference
 
 
 def paired_by_image(robust: pd.DataFrame, reference: str) -> pd.DataFrame:
@@ -304,9 +301,10 @@ def robust_over_seeds(paired: pd.DataFrame, reference: str) -> pd.DataFrame:
     ``reference`` at its own seed: the differences over those seeds, their mean and Student's t
     95% interval (``seeds.interval``: the seeds are the replicates, the images of each only its
     own error)."""
-    same_seed = paired[paired["paired with"].str.startswith(reference)
-                       & ~((paired["paired with"] == reference) & paired["model"].str.extract(SEED_SUFFIX)[0].notna())]
-    base = same_seed["model"].str.replace(SEED_SUFFIX, "", regex=True)
+    split = [split_seed(label) for label in paired["model"]]
+    own = [reference if seed is None else seed_label(reference, seed) for _, seed in split]
+    same_seed = paired[paired["paired with"] == own]  # the reference's own rows are paired with ""
+    base = pd.Series([name for name, _ in split], index=paired.index)[same_seed.index]
     rows = []
     for model, group in same_seed.groupby(base, sort=False):
         if len(group) >= 2:

@@ -38,6 +38,11 @@ def test_every_label_starts_with_its_family_word():
         assert "," not in label.split("(")[0], label  # lists of labels in prose stay apart
 
 
+def test_a_seed_label_reads_back():
+    assert names.split_seed(names.seed_label("DY K=4", 1)) == ("DY K=4", 1)
+    assert names.split_seed("gated conditional (MAC-weighted L0=1.0)") == ("gated conditional (MAC-weighted L0=1.0)", None)
+
+
 def test_run_families_keep_thin_resnets_on_the_static_line():
     assert names.run_family("resnet20", {"width": 0.58}) == names.run_family("resnet20") == "ResNet-20"
     assert names.run_family("dy_resnet20", {"num_kernels": 4}) == "DY-ResNet-20"
