@@ -18,7 +18,6 @@ from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 from .data import CLASSES
-from .names import split_seed
 from .tables import counted
 
 # How a point says how many seeds it stands for: filled with ±std error bars for a mean over
@@ -378,8 +377,6 @@ def plot_robustness_curves(sweep: pd.DataFrame, title: str, images: int | None =
     sweep = sweep.assign(base=sweep["attack"].str.replace(" (straight-through)", "", regex=False),
                          adaptive=sweep["attack"].str.contains("straight-through", regex=False),
                          family=sweep["model"].str.split().str[0],
-                         # the reference at another seed ("ResNet-20 (seed 1)"): drawn grey in every panel
-                         reference_seed=[m != reference and split_seed(m)[0] == reference for m in sweep["model"]],
                          stderr=100 * np.sqrt(p * (1 - p) / count) if count is not None else np.nan)
     attacks = list(dict.fromkeys(sweep["base"]))
     reference_family = sweep.loc[sweep["model"] == reference, "family"].iloc[0] \
@@ -399,11 +396,12 @@ def plot_robustness_curves(sweep: pd.DataFrame, title: str, images: int | None =
         for row, attack in enumerate(attacks):
             ax = axes[row][col]
             # the reference at other seeds ("ResNet-20 (seed 1)") in grey: the spread a family is read against
-            rows = sweep[(sweep["base"] == attack) & ((sweep["family"] == family) | sweep["reference_seed"]
-                                                      | (sweep["model"] == reference))]
-            members = [m for m in dict.fromkeys(rows.loc[~rows["reference_seed"], "model"]) if m != reference]
+            reference_seeds = sweep["model"].str.startswith(f"{reference} (seed")
+            rows = sweep[(sweep["base"] == attack) & ((sweep["family"] == family) | (sweep["model"] == reference)
+                                                      | reference_seeds)]
+            members = [m for m in dict.fromkeys(rows["model"]) if m != reference and not m.startswith(f"{reference} (seed")]
             palette = dict(zip(members, sns.color_palette("colorblind", max(len(members), 1))))  # distinct hues
-            palette |= dict.fromkeys(rows.loc[rows["reference_seed"], "model"], "grey") | {reference: "black"}
+            palette |= {m: "grey" for m in rows["model"] if m.startswith(f"{reference} (seed")} | {reference: "black"}
             for (model, adaptive), line in rows.groupby(["model", "adaptive"], sort=False):
                 drawn = ax.errorbar(line["eps_255"], line["robust_acc"],
                                     yerr=line["stderr"] if count is not None else None,
@@ -440,7 +438,7 @@ def plot_transfer_matrix(matrix: pd.DataFrame, title: str) -> plt.Figure:
     order their first seed appears. The diagonal (a white-box attack on its own model) is left
     blank, so the colour scale spans the transfer cells only.
     """
-    base = [split_seed(label)[0] for label in matrix.index]
+    base = matrix.index.str.replace(r" \(seed \d+\)$", "", regex=True)
     first = {name: i for i, name in reversed(list(enumerate(base)))}
     order = sorted(range(len(matrix)), key=lambda i: (first[base[i]], i))
     square = list(matrix.index) == list(matrix.columns)  # sources are the targets: reorder both
