@@ -52,7 +52,8 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
     distinguishable = [label for label, row in rows.iterrows() if spans_zero(row, "delta") is False]
     single = [label.split()[-1] for label, row in rows.iterrows() if not row["delta_n"] >= 2]
     paired = (f"paired by seed {seeds.signed(best, 'delta')} points (95% interval)" if best["delta_n"] >= 2 else
-              f"against ResNet-20's run of the same seed ({_shared_seeds(table, best.name, 'test_acc')[1]:.2f}%) "
+              f"against ResNet-20's run of the same seed ({_shared_seeds(table, best.name, 'test_acc')[1]:.2f}%"
+              f"{_reference_rank(table, best.name)}) "
               f"{seeds.signed(best, 'delta')} points (one seed: no verdict)")
     text = (f"{best.name} reaches {accuracy_text(best)} against ResNet-20's {accuracy_text(over.loc[REFERENCE])}: {paired} at "
             f"{100 * best['macs'] / RESNET20_MACS:.1f}% of ResNet-20's MACs"
@@ -89,6 +90,19 @@ def _shared_seeds(table: pd.DataFrame, label: str, column: str) -> tuple[float, 
     shared = set(runs.loc[runs["label"] == label, "seed"]) & set(runs.loc[runs["label"] == REFERENCE, "seed"])
     means = runs[runs["seed"].isin(shared)].groupby("label")[column].mean()
     return means.get(label, float("nan")), means.get(REFERENCE, float("nan")), len(shared)
+
+
+def _reference_rank(table: pd.DataFrame, label: str) -> str:
+    """", the lowest of its 3 seeds" (or highest) when the one ResNet-20 run that ``label``'s single
+    seed is paired with is an extreme of ResNet-20's seeds, so a one-seed difference is read with it;
+    else ""."""
+    runs = table[table["label"] == REFERENCE].dropna(subset=["test_acc"]).set_index("seed")["test_acc"]
+    mine = table.loc[table["label"] == label, "seed"]
+    if len(runs) < 3 or len(mine) != 1 or mine.iloc[0] not in runs.index:
+        return ""
+    value = runs[mine.iloc[0]]
+    return (f", the lowest of its {len(runs)} seeds" if value == runs.min() else
+            f", the highest of its {len(runs)} seeds" if value == runs.max() else "")
 
 
 def _dy_time(speed: Optional[pd.DataFrame], k: int) -> str:
@@ -249,7 +263,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
             f"hold-out) executes {row['macs'] / 1e6:.2f}M MACs on average "
             f"({100 * row['macs'] / RESNET20_MACS:.1f}% of ResNet-20's) at {accuracy_text(row)}: "
             f"{seeds.signed(row, 'delta')} points against ResNet-20 and {seeds.signed(row, 'nearest')} against "
-            f"{control}, {_nearest_words(over, row, control)} ("
+            f"{_nearest_words(over, row, control, named=True)} ("
             + (("not distinguishable from it" if spans_zero(row, "nearest") else "different from it")
                if settled(row["nearest_n"]) else waiting(row["nearest_n"])) + ")"
             + (f"; {seeds.signed(row, 'margin')} over the static frontier at its own MACs (interpolated between the "
@@ -299,13 +313,13 @@ def _costlier(over: pd.DataFrame, row: pd.Series) -> bool:
     return not same_cost(row["macs"], macs) and macs > row["macs"]
 
 
-def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str) -> str:
-    """"the static network of equal MACs", or, when its MACs differ (``same_cost``), "ResNet-20
-    ×0.5 width, the static network nearest in MACs of those trained (10.25M, 13% more than its
-    9.09M)"."""
+def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str, named: bool = False) -> str:
+    """"the static network of equal MACs" ("ResNet-20 ×0.5 width, the static network of equal MACs"
+    when ``named``), or, when its MACs differ (``same_cost``), "ResNet-20 ×0.5 width, the static
+    network nearest in MACs of those trained (10.25M, 13% more than its 9.09M)"."""
     macs = over.loc[control, "macs"] if control in over.index else float("nan")
     if same_cost(row["macs"], macs):
-        return "the static network of equal MACs"
+        return f"{control + ', ' if named else ''}the static network of equal MACs"
     more = macs / row["macs"] - 1
     return (f"{control}, the static network nearest in MACs of those trained ({macs / 1e6:.2f}M, "
             f"{abs(more):.0%} {'more' if more > 0 else 'less'} than its {row['macs'] / 1e6:.2f}M)")
@@ -374,10 +388,16 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         spread = paired[f"Δ vs {REFERENCE} (points)"].dropna()
         half = (paired[PAIRED_CI[1]] - paired[PAIRED_CI[0]]).dropna() / 2
         # seed 0's models here; those attacked at several seeds are read over their seeds (``over``)
-        beyond = found.differ_words([label for label in strongest.index if split_seed(label)[1] is None])
+        zero = [label for label in strongest.index if split_seed(label)[1] is None]
+        beyond = found.differ_words(zero)
         by_seed = "paired with" in paired and any(split_seed(label)[1] is not None for label in paired["paired with"].dropna())
+        # a difference on seed 0 that no interval over seeds backs says so where it is stated
+        several = set(robust_over_seeds(paired, REFERENCE)["model"]) if by_seed else set()
+        alone = [label for label in found.differ(zero) if label not in several]
         compared = ((f" and {_none_of(parts)} from ResNet-20" if not beyond else
-                     f"; {_and(beyond)} than ResNet-20")
+                     f"; {_and(beyond)} than ResNet-20"
+                     + ("" if not alone else " on seed 0 alone" if len(alone) == len(beyond)
+                        else f" ({_and([_in_prose(label) for label in alone])} on seed 0 alone)"))
                     + f" (each model against {'the ResNet-20 of its seed' if by_seed else 'ResNet-20'} on the same "
                     f"{found.images} test images, paired by image, "
                     f"an image counting as robust only if it survives every PGD variant, for gated models also their "

@@ -24,7 +24,7 @@ from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE
 from .seeds import REFERENCE
 from .tables import counted
 from .verdicts import (ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, against_constant, binomial_differ,
-                       cap_verdict, energy_word, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
+                       cap_verdict, cap_words, energy_word, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
                        over_frontier, paired_by_seed, read_attention_controls, read_attention_seeds, read_energy,
                        read_gating_controls, read_gating_seeds,
                        read_input_dependence, read_mac_caps, read_robustness, same_cost, settled,
@@ -98,6 +98,11 @@ def training_histories(results_dir: str | Path = RESULTS_DIR, profiles=("full", 
 def profile_epochs(profiles=("full", "paper")) -> dict[str, int]:
     """Each profile's epochs, for the training curves' x-axes."""
     return {profile: PROFILES[profile]["epochs"] for profile in profiles}
+
+
+def _verb(count: int, verb: str) -> str:
+    """"1 keeps", "2 keep": a count and its verb."""
+    return f"{count} {verb}{'s' if count == 1 else ''}"
 
 
 def comparisons(table: pd.DataFrame) -> dict[str, dict]:
@@ -280,8 +285,19 @@ def analyses(results_dir: str | Path, profile: str) -> dict[str, tuple[str, str,
             rows["MAC cap: beats the static network costing the cap?"] = (
                 "capped − static accuracy (points) over the caps, paired by seed with its 95% interval; the "
                 "static network is read off each seed's frontier of the thin networks trained at that length",
-                f"{gap.min():+.2f} to {gap.max():+.2f}", cap_verdict(caps))
+                f"{gap.min():+.2f} to {gap.max():+.2f}" + _cap_counts(caps), cap_verdict(caps))
     return rows
+
+
+def _cap_counts(caps: pd.DataFrame) -> str:
+    """" (behind at 4 of 6 caps)" where the caps differ in their verdict and every cap has the
+    study's seeds, so that a conclusion kept at both lengths ("static higher at some caps") still
+    shows how many; else ""."""
+    words = cap_words(caps[caps["capped − static"].notna()])
+    if len(set(words)) < 2 or not all(word in ("behind", "ahead", "not distinguishable") for word in words):
+        return ""  # one word for every cap: the conclusion says it
+    ahead = words.count("ahead")
+    return f" (behind at {words.count('behind')}{f', ahead at {ahead}' if ahead else ''} of {len(words)} caps)"
 
 
 def analyses_by_length(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")
@@ -452,12 +468,15 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     one_seed = len(single)  # made, but on fewer seeds than a verdict needs
     pending = outcome.str.startswith("pending").sum() - one_seed
     analysed = len(outcome) - pending - one_seed
-    parts = ([f"of the {analysed} with a conclusion at both lengths, {(outcome == 'same').sum()} keep it"
+    parts = ([f"of the {analysed} with a conclusion at both lengths, {_verb((outcome == 'same').sum(), 'keep')} it"
               + (f"; changed: {'; '.join(changed)}" if changed else "")] if analysed else [])
     parts += [f"{one_seed} {'rests' if one_seed == 1 else 'rest'} in part on fewer than {len(SEEDS)} seeds at {long}: "
               f"no verdict yet ({'; '.join(name + ' ' + by_length.loc[name, long].split(': ')[0] for name in single)})"
               ] if one_seed else []
     parts += [f"{pending} not yet made"] if pending else []
+    if analysed:  # the analyses' count leads too, so that a change among them is not only in a sub-bullet
+        lead += (f"; of the {analysed} analyses of notebooks 02–04 with a conclusion at both lengths, "
+                 f"{_verb((outcome == 'same').sum(), 'keep')} it and {_verb(len(changed), 'change')}")
     per_image = ("" if not len(outcome) else
                  f"The {len(outcome)} analyses of notebooks 02–04 (class structure of attention and channel "
                  f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending

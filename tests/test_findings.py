@@ -2,6 +2,7 @@
 runs beside the `full` ones, finished or still training."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -430,7 +431,8 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
                            run_label(*HEADLINE): ref ^ (np.arange(300) % 50 == 0)})  # 6 flips, net -2
     paired_by_image(robust, "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
     text = findings.attacks(tmp_path, "paper").text
-    assert text.startswith("No model is robust at 8/255; DY K=4 more robust than ResNet-20 (each model against ResNet-20 on the "
+    assert text.startswith("No model is robust at 8/255; DY K=4 more robust than ResNet-20 on seed 0 alone (each model "
+                           "against ResNet-20 on the "
                            "same 300 test images, paired by image")
     assert "DY K=4 70.0%" in text and "every model is at 0.0%." in text
     found = lengths.analyses(tmp_path, "paper")
@@ -505,10 +507,15 @@ def test_one_dy_seed_is_compared_with_resnet20s_run_of_that_seed_and_decides_not
     table, over = verdicts.load_overview(full_study, "paper")
     text = findings.dynamic_convolution(over, table).text
     assert text.startswith("DY K=4 reaches 91.40% (1 seed) against ResNet-20's 92.00 ± 1.00% (3 seeds): against "
-                           "ResNet-20's run of the same seed (91.00%) +0.40 (seed 0 only) points (one seed: no verdict) at 103.1%")
+                           "ResNet-20's run of the same seed (91.00%, the lowest of its 3 seeds) +0.40 (seed 0 only) points "
+                           "(one seed: no verdict) at 103.1%")
     assert "ours, +0.40 on one seed, would be within that range (one seed: no verdict)." in text
     assert text.endswith("On the training images (un-augmented) the difference is -1.00 (seed 0 only) points (95.00% "
                          "against ResNet-20's 96.00%, the same seed), one seed: no verdict.")
+    shutil.rmtree(full_study / "dy4-paper-seed0-0000")
+    write_run(full_study, "dy4", "paper", 1, 92.4)  # paired with ResNet-20's middle seed: no rank to mention
+    table, over = verdicts.load_overview(full_study, "paper")
+    assert "run of the same seed (92.00%) +0.40 (seed 1 only)" in findings.dynamic_convolution(over, table).text
 
 
 @pytest.mark.parametrize("random, says", [
@@ -707,3 +714,35 @@ def test_what_the_intervals_support_waits_for_every_seed_of_the_study_models_onl
     assert verdicts.supported("DY K=5", row, "delta") == "behind (95% CI below 0)"  # a sweep: read on its seeds
     assert verdicts.supported(HEADLINE_LABEL, row.replace(2.0, 3.0), "delta") == "behind (95% CI below 0)"
     assert verdicts.supported(DY_LABEL, row.replace(2.0, 1.0), "delta") == "one seed: no verdict"
+
+
+@pytest.mark.parametrize("macs, words", [(8.0e6, "ResNet-20 ×0.5 width, the static network nearest in MACs of those "
+                                                 "trained (10.40M, 30% more than its 8.00M) ("),
+                                         (None, "ResNet-20 ×0.5 width, the static network of equal MACs (")])
+def test_the_gating_finding_names_its_control_once(full_study, macs, words):
+    for seed, noise in enumerate((0.0, 0.6, -0.6)):
+        write_run(full_study, "resnet20", "paper", seed, 91.0 + noise)
+        write_run(full_study, "width0.5", "paper", seed, 87.0 + noise)
+        write_run(full_study, "headline", "paper", seed, 87.0 + noise * 0.8, macs=macs)
+    _, over = verdicts.load_overview(full_study, "paper")
+    text = findings.channel_gating(over, full_study, "paper").text
+    assert words in text and text.count("ResNet-20 ×0.5 width") == 1
+
+
+def test_the_training_length_lead_counts_the_analyses_that_change(full_study):
+    write_controls(full_study, "02_attention_similarity_controls_full_k4.csv", "DY K=4 attention", -0.21, 0.77)
+    write_controls(full_study, "02_attention_similarity_controls_paper_k4.csv", "DY K=4 attention", 0.60, 0.77)
+    write_run(full_study, "resnet20", "paper", 0, 88.0)
+    lead = lengths.training_length(full_study).text.split("\n")[0]
+    assert lead.endswith("; of the 2 analyses of notebooks 02–04 with a conclusion at both lengths, 1 keeps it and "
+                         "1 changes.")
+
+
+def test_a_mac_cap_read_the_same_at_both_lengths_still_counts_its_caps(tmp_path):
+    (tmp_path / "tables").mkdir()
+    _caps([-2.0, -1.5, -0.2], half=0.5).to_csv(tmp_path / "tables" / "04_mac_cap_full.csv", index=False)
+    _caps([-1.0, -0.3, 0.2], half=0.5).to_csv(tmp_path / "tables" / "04_mac_cap_paper.csv", index=False)
+    row = lengths.analyses_by_length(tmp_path).loc["MAC cap: beats the static network costing the cap?"]
+    assert row["30 epochs"] == "-2.00 to -0.20 (behind at 2 of 3 caps): static higher at some caps, never lower"
+    assert row["200 epochs"] == "-1.00 to +0.20 (behind at 1 of 3 caps): static higher at some caps, never lower"
+    assert row[lengths.SAME] == "same"
