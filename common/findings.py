@@ -21,28 +21,28 @@ from .config import PROFILES
 from .flops import RESNET20_MACS
 from .lengths import SAME, analyses_by_length, length, outcome_detail, reader_name, training_length
 from .literature import dy_gain_range, dy_gains_text
-from .manifest import (CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_CHOSEN_AFTER_TEST,
-                       L0_WEIGHTS, SEEDS)
+from .manifest import (CONTROL_LABEL, DY_LABEL, DY_LABELS, HEADLINE_LABEL, L0_CHOSEN_AFTER_TEST, L0_WEIGHTS,
+                       SEEDS, UNIFORM_LABELS)
 from .models.gating import CONDITIONAL_RANGE
-from .names import run_label, split_seed, throughput_label
+from .names import split_seed, throughput_label
 from .paths import RESULTS_DIR
 from .seeds import REFERENCE
 from .selection import GOALS
 from .study import PAIRED_CI, adaptive_gap, robust_over_seeds
 from .tables import counted
 from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding,
-                       accuracy_text, cap_words, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
+                       accuracy_text, cap_words, energy_word, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
                        paired_by_seed, read_attention_controls, read_attention_seeds, read_energy, read_gating_controls,
                        read_gating_seeds,
                        read_input_dependence, read_mac_caps, read_robustness, read_table, same_cost, settled,
-                       similarity_controls, spans_zero, untrained_twins, waiting)
+                       read_controls, spans_zero, untrained_twins, waiting)
 
 
 def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
                         speed: Optional[pd.DataFrame] = None) -> Optional[Finding]:
     """DY against ResNet-20 over K, among published re-implementations, on the training images, and
     (from notebook 02's ``speed`` table, when given) in wall-clock time."""
-    labels = [run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS]
+    labels = DY_LABELS
     params = table.groupby("label")["params"].first().dropna()
     rows = over.loc[[label for label in labels if label in over.index]]
     if rows.empty or REFERENCE not in over.index:
@@ -136,7 +136,7 @@ def _among_reimplementations(row: pd.Series) -> str:
 
 
 def _apart(own: pd.Series) -> str:
-    """", against -0.40 on average for a vehicle and an animal": the baseline of a
+    """", against -0.50 on average for a vehicle and an animal": the baseline of a
     similarity-controls row (``analysis.VEHICLE_ANIMAL``), "" where the table predates it."""
     value = own.get(VEHICLE_ANIMAL)
     return "" if value is None or pd.isna(value) else f", against {value:.2f} on average for a vehicle and an animal"
@@ -211,7 +211,7 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     """Do similar classes attend alike? From notebook 02's similarity controls (seed 0) and its
     per-seed table; None where notebook 02 has not run at ``profile``."""
     table = read_attention_controls(results_dir, profile)
-    found = similarity_controls(table)
+    found = read_controls(table)
     if found is None:
         return None
     own, static, agreement, partial = found
@@ -256,7 +256,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
         return None
     row = over.loc[headline]
     control = row["nearest_static"]  # the control whose paired difference is printed beside it
-    uniform = [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
+    uniform = list(UNIFORM_LABELS)
     margins = [(w, f"{over.loc[u, 'margin_mean']:+.2f}") for w, u in zip(L0_WEIGHTS, uniform)
                if u in over.index and over.loc[u, "margin_n"] >= 1]
     text = (f"The headline gated model (conditional gates, MAC-weighted L0, chosen on a training "
@@ -316,7 +316,7 @@ def _costlier(over: pd.DataFrame, row: pd.Series) -> bool:
 def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str, named: bool = False) -> str:
     """"the static network of equal MACs" ("ResNet-20 ×0.5 width, the static network of equal MACs"
     when ``named``), or, when its MACs differ (``same_cost``), "ResNet-20 ×0.5 width, the static
-    network nearest in MACs of those trained (10.25M, 13% more than its 9.09M)"."""
+    network nearest in MACs of those trained (10.00M, 25% more than its 8.00M)"."""
     macs = over.loc[control, "macs"] if control in over.index else float("nan")
     if same_cost(row["macs"], macs):
         return f"{control + ', ' if named else ''}the static network of equal MACs"
@@ -329,7 +329,7 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     """Do similar classes use similar channels? From notebook 03's similarity controls (seed 0)
     and its per-seed table; None where notebook 03 has not run at ``profile``."""
     table = read_gating_controls(results_dir, profile)
-    found = similarity_controls(table)
+    found = read_controls(table)
     if found is None:
         return None
     own, static, agreement, partial = found
@@ -366,9 +366,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
     sweep, eps, strongest = found.sweep, found.eps, found.strongest
     largest, most = found.largest, found.most
     families = {"ResNet-20": [REFERENCE],
-                "DY": [run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS],
-                "gated": [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
-                + [HEADLINE_LABEL]}
+                "DY": list(DY_LABELS), "gated": [*UNIFORM_LABELS, HEADLINE_LABEL]}
     parts = []
     for family, labels in families.items():
         values = strongest.reindex(labels).dropna()
@@ -455,11 +453,11 @@ def _robust_over_seeds(paired: pd.DataFrame) -> str:
             + "; ".join(parts) + ".")
 
 
-def _range(values: pd.Series, spec: str, prefix: str = "") -> str:
-    """"-4.3 to +1.3" over ``values`` in the format ``spec`` (each after ``prefix``), or the one
-    value when they agree."""
+def _range(values: pd.Series, spec: str, prefix: str = "", sep: str = " to ") -> str:
+    """"-4.3 to +1.3" over ``values`` in the format ``spec`` (each after ``prefix``, the two joined
+    by ``sep``), or the one value when they agree."""
     low, high = (prefix + format(v, spec) for v in (values.min(), values.max()))
-    return low if low == high else f"{low} to {high}"
+    return low if low == high else f"{low}{sep}{high}"
 
 
 def _none_of(parts: list[str]) -> str:
@@ -586,6 +584,92 @@ def _adaptive_energy(results_dir: Path, profile: str) -> str:
             text += (f"; more effort ({int(most['steps'])} steps, {counted(int(most['restarts']), 'random start')}) adds {most['attacked / clean'] - main['attacked / clean']:+.3f}× "
                      f"to the {int(main['steps'])}-step attack on {int(strength['images'].iloc[0])} images of seed 0")
     return text + "."
+
+
+_ENERGY_VERDICTS = {"much more": "Yes: an attacker can make the headline gated model spend much more",
+                    "more": "Yes, within limits: an attacker can make the headline gated model spend more",
+                    "hardly more": "Hardly: the energy attack barely moves the headline gated model's compute"}
+
+
+def energy_summary(table: pd.DataFrame, recovered: pd.DataFrame, transfer: pd.DataFrame, headline: list[str],
+                   uniform: list[str], references: list[str], eps: list[float], resnet20_macs: float,
+                   control: Optional[tuple[str, float]] = None) -> str:
+    """Notebook 04's energy attack in Markdown paragraphs: on the headline gated model (its seeds'
+    labels ``headline``) at the largest of ``eps`` against uniform noise of the same ε, its
+    stealthy variant, the uniform-L0 gated models (``uniform``), the static ``references``, which
+    no attack can push, and a black-box attack from one headline seed to another.
+
+    ``table``: ``study.energy_overview``'s, labelled; ``recovered``: per model, the share of its
+    saving over ResNet-20 that the "energy" and "stealthy" attacks take back, in %
+    (``study.saving_recovered``); ``transfer``: ``study.energy_transfer``'s rows at the largest ε;
+    ``control``: the static control's (label, MACs), or None."""
+    own = table.set_index(["model", "ε (/255)"])
+
+    def at(labels, e):  # the rows of ``labels`` at ε = e, those measured
+        return own.loc[[(label, e) for label in labels if (label, e) in own.index]]
+
+    def ratio(rows, name):  # mean MACs on the image set ``name`` over the clean ones
+        return rows[f"mean MACs {name} (M)"] / rows["mean MACs clean (M)"]
+
+    def span(values, digits=2):  # "low–high" over the seeds, or the one value
+        return _range(values, f".{digits}f", sep="–")
+
+    top, low = max(eps), min(eps)
+    headline_top, headline_low, uniform_top = at(headline, top), at(headline, low), at(uniform, top)
+    reference_top = at(references, top)
+    constant = bool(len(reference_top)) and all(np.allclose(reference_top[f"mean MACs {s} (M)"],
+                                                            reference_top["mean MACs clean (M)"])
+                                                for s in ("noise", "energy"))
+    stealthy_ratio = ratio(headline_top, "stealthy").dropna()
+    paragraphs = []
+    if len(headline_top):
+        shares = seeds.interval(recovered["energy"].reindex(headline).dropna())
+        paragraphs.append(
+            f"**{_ENERGY_VERDICTS[energy_word(ratio(headline_top, 'energy').mean())]}, and the noise control shows "
+            f"that it is the attack, not the perturbation.** At ε = {top:g}/255 the energy attack raises its mean "
+            f"executed MACs from {span(headline_top['mean MACs clean (M)'])}M to "
+            f"{span(headline_top['mean MACs energy (M)'])}M per image ({span(ratio(headline_top, 'energy'))}×, "
+            f"{counted(len(headline_top), 'seed')}), taking back {seeds.over_seeds(shares, 1, '%')} "
+            f"of its saving over ResNet-20; the costliest attacked image executes "
+            f"{span(headline_top['max MACs energy (M)'], 1)}M (ResNet-20: {resnet20_macs / 1e6:.2f}M). Uniform noise "
+            f"of the same ε changes the mean by a factor {span(ratio(headline_top, 'noise'), 3)}. At ε = {low:g}/255 "
+            f"the attack gets {span(ratio(headline_low, 'energy'))}×."
+            + (f" Images that execute more than {control[0]} ({control[1] / 1e6:.2f}M for every image, against the "
+               f"gated model's {headline_top['mean MACs clean (M)'].mean():.2f}M average) go from "
+               f"{span(headline_top['above static clean (%)'], 1)}% of the clean images to "
+               f"{span(headline_top['above static energy (%)'], 1)}% of the attacked ones." if control else ""))
+    if len(stealthy_ratio):
+        extra = headline_top["mean MACs energy (M)"] - headline_top["mean MACs clean (M)"]
+        kept_share = ((headline_top["mean MACs stealthy (M)"] - headline_top["mean MACs clean (M)"]) / extra).mean()
+        stealthy = seeds.interval(recovered["stealthy"].reindex(headline).dropna())
+        paragraphs.append(
+            f"**The stealthy variant keeps every prediction** (accuracy stays at the clean "
+            f"{span(headline_top['acc clean (%)'], 1)}%, where the unconstrained attack leaves "
+            f"{span(headline_top['acc energy (%)'], 1)}%) and still reaches {span(stealthy_ratio)}× the clean MACs: "
+            f"{kept_share * 100:.0f}% of the unconstrained attack's extra MACs, so a compute attack need not show in "
+            f"the outputs ({stealthy['mean']:.1f}% of the saving recovered).")
+    if len(uniform_top):
+        paragraphs.append(
+            f"**The uniform-L0 gated models** at ε = {top:g}/255 (clean → attacked mean MACs; share of their own "
+            f"saving over ResNet-20 taken back): "
+            + "; ".join(f"{label.removeprefix('gated ')} {row['mean MACs clean (M)']:.1f} → "
+                        f"{row['mean MACs energy (M)']:.1f}M ({recovered['energy'].get(label, np.nan):.0f}% of "
+                        f"{resnet20_macs / 1e6 - row['mean MACs clean (M)']:.1f}M)"
+                        for (label, _), row in uniform_top.iterrows())
+            + ". The share depends on how much a model saved as well as on what the attack switches on.")
+    if constant:
+        several = len(reference_top) > 1
+        paragraphs.append(
+            f"**{' and '.join(dict.fromkeys(label for label, _ in reference_top.index))} cannot be pushed:** on the "
+            f"same energy images {'their' if several else 'its'} MACs equal the clean ones ("
+            + ", ".join(f"{label} {row['mean MACs clean (M)']:.2f}M" for (label, _), row in reference_top.iterrows())
+            + f"), as {'they' if several else 'it'} must: no part of {'them' if several else 'it'} can be switched off.")
+    if len(transfer):
+        paragraphs.append(
+            f"**A black-box attacker gets part of it:** images attacked on one seed of the headline model raise "
+            f"another seed's mean MACs by {(transfer['transferred / clean'].mean() - 1) * 100:.0f}%, "
+            f"{transfer['share of white-box gain'].mean() * 100:.0f}% of the white-box gain on that seed.")
+    return "\n\n".join(paragraphs) or "No gated runs of this profile to attack yet."
 
 
 def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Optional[Finding]:

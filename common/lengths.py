@@ -17,10 +17,10 @@ from . import seeds
 from .analysis import RATE_MATCHED, UNTRAINED, UNTRAINED_STATIC, control_partials, follows_split
 from .config import PROFILES
 from .literature import HE_RESNET20_ACC, RESNET20
-from .manifest import CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNELS, L0_WEIGHTS, SEEDS, parse_run, queue
+from .manifest import CONTROL_LABEL, DY_LABEL, DY_LABELS, HEADLINE_LABEL, SEEDS, UNIFORM_LABELS, parse_run, queue
 from .names import run_label
 from .paths import PUBLISHED_CHECK, RESULTS_DIR
-from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE
+from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, load_history, read_json
 from .seeds import REFERENCE
 from .tables import counted
 from .verdicts import (ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, against_constant, binomial_differ,
@@ -28,7 +28,7 @@ from .verdicts import (ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, against_
                        over_frontier, paired_by_seed, read_attention_controls, read_attention_seeds, read_energy,
                        read_gating_controls, read_gating_seeds,
                        read_input_dependence, read_mac_caps, read_robustness, same_cost, settled,
-                       similarity_controls, untrained_twins, waiting, waits)
+                       read_controls, untrained_twins, waiting, waits)
 
 
 def paper_models() -> list[str]:
@@ -85,13 +85,12 @@ def training_histories(results_dir: str | Path = RESULTS_DIR, profiles=("full", 
     found: dict[str, dict[str, pd.DataFrame]] = {label: {} for label in wanted}
     for profile in profiles:
         for config_path in sorted(Path(results_dir).glob(f"*-{profile}-seed*/{CONFIG_FILE}")):
-            config = pd.read_json(config_path, typ="series")
+            config = read_json(config_path)
             label = run_label(config["model"], config.get("model_kwargs") or {})
-            history = config_path.parent / HISTORY_FILE
             finished = (config_path.parent / METRICS_FILE).exists()
-            if (label in found and history.exists() and config.get("holdout", 0) == 0
+            if (label in found and (config_path.parent / HISTORY_FILE).exists() and config.get("holdout", 0) == 0
                     and (finished or in_progress)):
-                found[label][f"{profile} seed {config['seed']}"] = pd.read_csv(history)
+                found[label][f"{profile} seed {config['seed']}"] = load_history(config_path.parent)
     return {reader_name(label): runs for label, runs in found.items()}
 
 
@@ -124,7 +123,7 @@ def comparisons(table: pd.DataFrame) -> dict[str, dict]:
     }
 
 
-SAME = "same at 200 epochs?"  # the last column of the training-length tables
+SAME = f"same at {length('paper')}?"  # the last column of the training-length tables
 
 
 def conclusions(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> pd.DataFrame:
@@ -144,8 +143,7 @@ def conclusions(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"
 def _sweeps(over: pd.DataFrame, profiles) -> pd.DataFrame:
     """The conclusions over the sweeps (K, the uniform L0 weight), which the longer profiles do
     not train, in the columns of ``_conclusions``."""
-    dy = [run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS]
-    uniform = [run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS]
+    dy, uniform = DY_LABELS, UNIFORM_LABELS
     longest = length(profiles[-1])
     groups = {"DY K = 2…5 against ResNet-20 (the sweep over K)": (dy, "delta", f"the sweep over K is not trained at {longest}"),
               "uniform-L0 gated models over the static frontier":
@@ -210,10 +208,10 @@ def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str,
     """A similarity-controls table's two conclusions: does ``what`` follow the vehicle/animal split
     beyond a static ResNet-20's features, and is that learnt (against the untrained ``model``)?
     The per-seed controls table ``by_seed``, with two or more seeds, adds on how many it is learnt."""
-    found = similarity_controls(table)
+    found = read_controls(table)
     if found is None:
         return {}
-    partial, random = found[3], control_partials(table).get(UNTRAINED_STATIC)
+    partial, random = found.partial, control_partials(table).get(UNTRAINED_STATIC)
     rows = {f"{what}: follows the vehicle/animal split?": (
         "partial correlation given ResNet-20's features (an untrained ResNet-20's features)",
         f"{partial:+.2f}" + (f" ({random:+.2f})" if random is not None else ""),
@@ -378,7 +376,7 @@ def _control_cost(full_over: pd.DataFrame, paper_over: pd.DataFrame) -> str:
 
 
 def _on_the_same_seeds(full_table: pd.DataFrame, paper_table: pd.DataFrame, label: str) -> str:
-    """" (87.73% on the same seed)": ``label``'s 30-epoch accuracy over just the seeds finished at
+    """" (87.50% on the same seed)": ``label``'s 30-epoch accuracy over just the seeds finished at
     200 epochs, where those are fewer than its 30-epoch seeds, so that a reader can compare the same
     runs at both lengths; "" otherwise."""
     long_seeds = set(paper_table.loc[paper_table["label"] == label, "seed"])

@@ -1,6 +1,7 @@
-"""The study in one place: which runs it trains, under which short names, at which seeds, and
-which of them each notebook uses. The notebooks, the Makefile (``python -m common.manifest``)
-and ``common.sweep`` read it; nothing else lists runs.
+"""The study in one place: which runs it trains, under which short names and at which seeds
+(``queue``: a profile's runs in the order they train; ``swept``: the values its notebooks sweep).
+The notebooks, the Makefile (``python -m common.manifest``) and ``common.sweep`` read it; nothing
+else lists runs.
 
 A run's short name (``resnet20``, ``dy4``, ``gated0.5``, ``width0.5``, ``headline``) stands for a
 model and its keyword arguments; ``model:{json kwargs}`` names any other run.
@@ -36,15 +37,6 @@ _PATTERNS = [(r"resnet20", "resnet20", None), (r"dy(\d+)", "dy_resnet20", ("num_
              (r"gated([\d.]+)", "gated_resnet20", ("l0_weight", float)),
              (r"width([\d.]+)", "resnet20", ("width", float))]
 
-# What the notebooks show: the short names of their runs (at every seed that has finished).
-NOTEBOOK_RUNS = {
-    "02": ["resnet20", *(f"dy{k}" for k in KERNELS)],
-    "03": ["resnet20", *(f"gated{w}" for w in L0_WEIGHTS), "headline",
-           *(f"width{w}" for w in WIDTHS)],
-    # attacked: the baseline, both dynamic families, and other seeds of the first three
-    "04": ["resnet20", *(f"dy{k}" for k in KERNELS), *(f"gated{w}" for w in L0_WEIGHTS),
-           "headline"],
-}
 # Other training histories of the same models: seeds 1 and 2 of these (notebook 04 transfers
 # attacks between them).
 REPLICATED = ["resnet20", "dy4", "headline"]
@@ -91,6 +83,9 @@ HEADLINE_LABEL = run_label(*HEADLINE)
 CONTROL_LABEL = run_label(*parse_run(HEADLINE_CONTROL))
 # Their comparisons wait for every seed in SEEDS before a verdict; the sweeps' models do not.
 STUDY_LABELS = (DY_LABEL, HEADLINE_LABEL, CONTROL_LABEL)
+# The sweeps' models: DY at each K, and the gated models with a uniform L0 penalty at each weight.
+DY_LABELS = tuple(run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS)
+UNIFORM_LABELS = tuple(run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS)
 
 
 def swept(profile: str) -> dict[str, tuple]:

@@ -19,6 +19,7 @@ from .names import run_label
 from .paths import REPO_ROOT, RESULTS_DIR, portable
 from .runs import RunFileError, list_finished_runs, trained_on
 from .selection import load_proxies, select_headline, proxy_frontier
+from .verdicts import load_overview
 
 README = REPO_ROOT / "README.md"
 RESULTS_README = RESULTS_DIR / "README.md"
@@ -116,10 +117,10 @@ def conditional_proxy_table(selection_dir: Path = SELECTION_DIR) -> str:
 
 def seeds_table(results_dir: Path = RESULTS_DIR, profile: str = "full") -> str:
     """Markdown table of every model of ``profile`` over its seeds (``common.seeds.overview``)."""
-    table = seeds.seed_table(seeds.load_runs(results_dir, profile))
-    if table.empty:
+    over = load_overview(results_dir, profile)[1]
+    if over.empty:
         return f"*no finished runs of profile {profile!r} yet*"
-    return seeds.overview_markdown(seeds.overview(table), RESNET20_MACS)
+    return seeds.overview_markdown(over, RESNET20_MACS)
 
 
 def readme_sections(results_dir: Path = RESULTS_DIR) -> dict[Path, dict[str, str]]:

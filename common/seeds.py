@@ -116,7 +116,7 @@ def _seeds(values) -> str:
 
 
 def over_seeds(found: dict, digits: int = 2, unit: str = "") -> str:
-    """``interval``'s dict as "22.8 ± 3.3% (mean ± std over 3 seeds)", or "20.0% (1 seed)"."""
+    """``interval``'s dict as "20.0 ± 3.0% (mean ± std over 3 seeds)", or "20.0% (1 seed)"."""
     return (plus_minus(found["mean"], found["std"], digits, unit)
             + (f" (mean ± std over {found['n']} seeds)" if found["n"] > 1 else ""))
 
@@ -177,8 +177,8 @@ def frontier_margins(table: pd.DataFrame, static_labels: list[str], labels: list
 
 
 def plus_minus(mean: float, std: float, digits: int = 2, unit: str = "") -> str:
-    """"86.86 ± 0.21", or "86.86 (1 seed)" when there is no spread to show; ``unit`` follows the
-    numbers ("86.86 ± 0.21%", "86.86% (1 seed)")."""
+    """"86.50 ± 0.25", or "86.50 (1 seed)" when there is no spread to show; ``unit`` follows the
+    numbers ("86.50 ± 0.25%", "86.50% (1 seed)")."""
     if std != std:
         return f"{mean:.{digits}f}{unit} (1 seed)"
     return f"{mean:.{digits}f} ± {std:.{digits}f}{unit}"

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import torch.nn as nn
 
-from .attacks import (Attack, budget_curve, energy_sweep, pgd_attack, robust_per_image, robustness_sweep,
-                      transfer_matrix)
+from .attacks import (ENERGY_SETS, Attack, budget_curve, energy_sweep, pgd_attack, robust_per_image,
+                      robustness_sweep, transfer_matrix)
 from .config import TrainConfig
 from .data import CifarData
 from .manifest import parse_run
@@ -202,8 +202,8 @@ def strongest_pgd(sweep: pd.DataFrame, eps_255: float) -> pd.Series:
 
 
 def smallest_attack_eps(sweep: pd.DataFrame) -> float:
-    """The smallest non-zero ε (in 1/255) of a robustness sweep: at larger ones PGD drives every
-    model here to ~0%, so that is where models can differ."""
+    """The smallest non-zero ε (in 1/255) of a robustness sweep: where models can differ, since
+    at larger ones PGD can leave every model near 0%."""
     return float(sweep.loc[sweep["eps_255"] > 0, "eps_255"].min())
 
 
@@ -399,11 +399,9 @@ def energy_overview(rows: pd.DataFrame) -> pd.DataFrame:
             row = {"model": model, "ε (/255)": eps}
             for stat in ("mean", "median", "max"):
                 row |= {f"{stat} MACs {s} (M)": _get(sets, s, f"macs_{stat}") / 1e6
-                        for s in ("clean", "noise", "energy", "energy stealthy")}
-            row |= {f"above static {s} (%)": _get(sets, s, "above_static")
-                    for s in ("clean", "noise", "energy", "energy stealthy")}
-            row |= {f"acc {s} (%)": _get(sets, s, "acc")
-                    for s in ("clean", "noise", "energy", "energy stealthy")}
+                        for s in ENERGY_SETS}
+            row |= {f"above static {s} (%)": _get(sets, s, "above_static") for s in ENERGY_SETS}
+            row |= {f"acc {s} (%)": _get(sets, s, "acc") for s in ENERGY_SETS}
             out.append(row)
     return pd.DataFrame(out).rename(columns=lambda c: c.replace("energy stealthy", "stealthy"))
 
@@ -508,7 +506,7 @@ def energy_transfer(rows: pd.DataFrame) -> pd.DataFrame:
 
 def gate_shift(rows: pd.DataFrame, model: str, eps_255: float) -> pd.DataFrame:
     """Per gated block of ``model`` (labelled ``energy_table`` rows, own rows; short block
-    names, "s2.b0"): its mean gate on-rate on clean, noise, energy and stealthy images at
+    names, "s2.b1"): its mean gate on-rate on clean, noise, energy and stealthy images at
     ``eps_255`` (those run)."""
     own = rows[rows["target"].isna() & (rows["model"] == model)]
     sets = own[(own["attack"] == "clean") | (own["eps_255"] == eps_255)]

@@ -116,7 +116,7 @@ def parallel_runs(device: str = "auto", threads: int = 1, bench_dir: Path | None
 def measure_compile_decisions(profile: str, device: str = "auto", threads: int = 1) -> None:
     """Before CPU runs of a profile that compiles where it pays (``COMPILE_PROFILES``): measure,
     once per CPU model, threads and precision, whether the compiled training step pays for each
-    model family (``bench.trainer_speed``, ~10 min) and record it for ``resolve_compile``."""
+    model family (``bench.trainer_speed``) and record it for ``resolve_compile``."""
     dev = resolve_device(device)
     if dev.type != "cpu" or profile not in COMPILE_PROFILES:
         return

@@ -107,7 +107,7 @@ def supported(label: str, row: pd.Series, prefix: str) -> str:
 
 
 def accuracy_text(row: pd.Series) -> str:
-    """"87.09 ± 0.31% (3 seeds)", or "91.50% (1 seed)" where there is no spread."""
+    """"87.50 ± 0.25% (3 seeds)", or "91.50% (1 seed)" where there is no spread."""
     n = int(row["n"])
     return seeds.plus_minus(row["test_acc"], row["test_acc_std"], unit="%") + (f" ({n} seeds)" if n > 1 else "")
 
@@ -157,17 +157,23 @@ def same_cost(macs: float, other: float) -> bool:
     return abs(macs / other - 1) <= COST_TOLERANCE
 
 
-def similarity_controls(table: Optional[pd.DataFrame]) -> Optional[tuple]:
-    """From a similarity-controls table (notebook 02's or 03's, its first row the feature's, its
-    second the static ResNet-20 features'): (the feature's row, the static features' row, the
-    static features' agreement with the feature's class similarity, the feature's partial
-    correlation with the vehicle/animal split given the static features); None without both rows."""
+class Controls(NamedTuple):
+    """What a similarity-controls table (``analysis.similarity_controls``) says of its feature."""
+    own: pd.Series  # the feature's row (attention or channel usage)
+    static: pd.Series  # the static ResNet-20 features' row
+    agreement: float  # the static features' class similarity against the feature's (r)
+    partial: float  # the feature's partial correlation with the vehicle/animal split given the static features
+
+
+def read_controls(table: Optional[pd.DataFrame]) -> Optional[Controls]:
+    """A similarity-controls table as notebook 02 or 03 wrote it (its first row the feature's, its
+    second the static ResNet-20 features'), read into ``Controls``; None without both rows."""
     if table is None or len(table) < 2:
         return None
     own, static = table.iloc[0], table.iloc[1]
     agreement = next(c for c in table.columns if c.startswith("agreement with")
                      and "vehicles" not in c)
-    return own, static, table[agreement].iloc[1], own[partial_column(table)]
+    return Controls(own, static, table[agreement].iloc[1], own[partial_column(table)])
 
 
 # A trained feature's partial agreement with the vehicle/animal split (given ResNet-20's features)

@@ -746,3 +746,37 @@ def test_a_mac_cap_read_the_same_at_both_lengths_still_counts_its_caps(tmp_path)
     assert row["30 epochs"] == "-2.00 to -0.20 (behind at 2 of 3 caps): static higher at some caps, never lower"
     assert row["200 epochs"] == "-1.00 to +0.20 (behind at 1 of 3 caps): static higher at some caps, never lower"
     assert row[lengths.SAME] == "same"
+
+
+def _energy_row(model, eps, clean, energy, stealthy=float("nan"), noise=None):
+    return {"model": model, "ε (/255)": eps, "mean MACs clean (M)": clean, "mean MACs noise (M)": noise or clean,
+            "mean MACs energy (M)": energy, "mean MACs stealthy (M)": stealthy, "max MACs energy (M)": energy * 1.2,
+            "above static clean (%)": 10.0, "above static energy (%)": 60.0, "acc clean (%)": 85.0,
+            "acc energy (%)": 40.0}
+
+
+def test_the_energy_summary_reads_the_attack_against_noise_stealth_and_static_models():
+    headline = [HEADLINE_LABEL, f"{HEADLINE_LABEL} (seed 1)"]
+    table = pd.DataFrame([_energy_row(headline[0], 8, 10.0, 17.0, 16.0, noise=10.05),
+                          _energy_row(headline[1], 8, 10.0, 15.0, 14.0, noise=10.05),
+                          _energy_row(headline[0], 1, 10.0, 11.0),
+                          _energy_row("gated L0=2", 8, 12.0, 12.5),
+                          _energy_row("ResNet-20", 8, 40.55, 40.55)])
+    recovered = pd.DataFrame({"energy": [20.0, 10.0, 1.7], "stealthy": [18.0, 9.0, float("nan")]},
+                             index=[*headline, "gated L0=2"])
+    transfer = pd.DataFrame({"transferred / clean": [1.3], "share of white-box gain": [0.5]})
+    text = findings.energy_summary(table, recovered, transfer, headline, ["gated L0=2"], ["ResNet-20"], [1, 8],
+                                   40.55e6, ("ResNet-20 ×0.5 width", 10.25e6))
+    lead, stealthy, uniform, static, black_box = text.split("\n\n")
+    assert lead.startswith("**Yes: an attacker can make the headline gated model spend much more, and the noise control")
+    assert ("raises its mean executed MACs from 10.00M to 15.00–17.00M per image (1.50–1.70×, 2 seeds), taking back "
+            "15.0 ± 7.1% (mean ± std over 2 seeds)") in lead
+    assert "changes the mean by a factor 1.005. At ε = 1/255 the attack gets 1.10×." in lead
+    assert "Images that execute more than ResNet-20 ×0.5 width (10.25M for every image" in lead
+    assert "reaches 1.40–1.60× the clean MACs: 83% of the unconstrained attack's extra MACs" in stealthy
+    assert "(13.5% of the saving recovered)" in stealthy
+    assert uniform.startswith("**The uniform-L0 gated models** at ε = 8/255") and "L0=2 12.0 → 12.5M (2% of 28.5M)" in uniform
+    assert static.startswith("**ResNet-20 cannot be pushed:**") and "its MACs equal the clean ones" in static
+    assert black_box.endswith("raise another seed's mean MACs by 30%, 50% of the white-box gain on that seed.")
+    empty = findings.energy_summary(table.iloc[:0], recovered, transfer.iloc[:0], headline, [], [], [1, 8], 40.55e6)
+    assert empty == "No gated runs of this profile to attack yet."

@@ -72,7 +72,8 @@ class DynamicConv2d(nn.Module):
             nn.init.kaiming_normal_(self.weight[k])
 
     def update_schedule(self, epoch: float) -> None:
-        """Called by the trainer before every step: anneal tau (30 -> 1 over 10 epochs)."""
+        """Called by the trainer before every step: tau at ``epoch`` by ``self.schedule`` (start,
+        end, epochs of the linear anneal; ``temperature_at``)."""
         self.temperature.fill_(temperature_at(epoch, *self.schedule))
 
     def apply_weight_decay_(self, weight_decay: float) -> None:
@@ -82,7 +83,7 @@ class DynamicConv2d(nn.Module):
 
         Plain decay of every kernel collapses dynamic convolution: while tau is large, pi is
         near-uniform, so the K kernels receive the same gradient and decay only shrinks their
-        differences (to ~4% of their initial size by the end of annealing at lr 0.2, wd 5e-4);
+        differences, by the same factor at every step;
         with identical kernels pi has no gradient and the attention weights decay to nothing,
         leaving a static ResNet-20. So: decay only the mean kernel (what the
         layer computes under uniform attention, exactly the static model's decay when K=1) and
@@ -108,8 +109,7 @@ class DynamicConv2d(nn.Module):
             pi = self.attention_weights(x)
         if self.record_attention:
             self.last_attention = pi.detach()
-        mode = (choose_mode(len(x), self.training, x.device.type) if self.mode == "auto"
-                else self.mode)
+        mode = choose_mode(self.training, x.device.type) if self.mode == "auto" else self.mode
         return self.forward_with(x, pi, mode)
 
     def forward_with(self, x: torch.Tensor, pi: torch.Tensor, mode: str) -> torch.Tensor:
@@ -117,7 +117,7 @@ class DynamicConv2d(nn.Module):
         n = len(x)
         pi = pi.to(x.dtype) if x.dtype in (torch.float16, torch.bfloat16) else pi
         if mode == "aggregate":
-            # (N, K) @ (K, out*in*k*k): one matmul (half the time of the equivalent einsum at batch 1)
+            # (N, K) @ (K, out*in*k*k): the N per-image kernels in one matmul
             weight = torch.mm(pi.to(self.weight.dtype), self.weight.view(self.num_kernels, -1))
             if n == 1 and self.bias is None:  # latency path: a plain conv, no grouped reshape
                 weight = weight.view(self.weight.shape[1:])
@@ -147,13 +147,12 @@ class DynamicConv2d(nn.Module):
                 f"mode={self.mode}")
 
 
-def choose_mode(batch_size: int, training: bool, device_type: str = "cpu") -> str:
+def choose_mode(training: bool, device_type: str = "cpu") -> str:
     """Which exact computation to run: "dense" for CUDA training, where the grouped convolution
     of N per-sample kernels is slow in cuDNN, "aggregate" everywhere else.
 
     The rule follows ``python -m common.bench dynamic`` (CPU: ``results/benchmarks/
     dynamic_conv_throughput.json``; CUDA: ``--device cuda`` writes ``..._cuda.json``).
-    ``batch_size`` is part of the signature so that a rule by batch size needs no new call sites.
     """
     return "dense" if device_type == "cuda" and training else "aggregate"
 
