@@ -26,6 +26,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Optional
 
+import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -399,8 +400,6 @@ def robustness_sweep(models: dict[str, nn.Module], images: torch.Tensor, labels:
     ``straight_through_models`` (the gated ones) are attacked twice: naively and with the
     straight-through relaxation. ``seconds`` is the wall time of each row's attack and scoring,
     so a stored sweep still says what recomputing it costs."""
-    import pandas as pd
-
     rows = []
     for name, model in models.items():
         variants = (False, True) if name in straight_through_models else (False,)
@@ -421,8 +420,6 @@ def transfer_matrix(models: dict[str, nn.Module], images: torch.Tensor, labels: 
                     progress: bool = True):
     """Accuracy (percent) of each target model (columns) on adversarial images made on each
     source model (rows) with ``attack``; the diagonal is the white-box attack."""
-    import pandas as pd
-
     table = {}
     for source, model in models.items():
         adversarial = attack_images(model, images, labels, attack, device=device, seed=seed,
@@ -486,8 +483,6 @@ def energy_sweep(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, e
     ones), ``seconds`` (making the set, on the rows of ``model``) and ``on <block>`` (the block's
     mean gate on-rate, gated models).
     """
-    import pandas as pd
-
     if not 0 < step_share:
         raise ValueError(f"step_share must be > 0 (got {step_share})")
     x = to_float(images).contiguous()
@@ -545,8 +540,6 @@ def budget_curve(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, c
     measured on its images: ``attacked_macs_mean`` / ``_median`` / ``_max``, ``attacked_acc``,
     and ``seconds`` (the attack's wall time).
     """
-    import pandas as pd
-
     x = to_float(images).contiguous()
     labels = labels.cpu()
     uncapped, uncapped_prediction, _ = _run(model, x, 2 * batch_size, device)

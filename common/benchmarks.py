@@ -12,9 +12,7 @@ import pandas as pd
 
 from .config import COMPILE_DECISIONS, MIN_COMPILE_GAIN, compile_decisions
 from .names import throughput_label
-from .paths import RESULTS_DIR
-
-BENCH_DIR = RESULTS_DIR / "benchmarks"
+from .paths import BENCH_DIR
 
 
 def record_compile_decisions(result: dict, path: Path = COMPILE_DECISIONS) -> dict:

@@ -17,7 +17,7 @@ from typing import Optional
 import torch
 
 from .models import model_settings
-from .paths import RESULTS_DIR
+from .paths import BENCH_DIR
 
 # Profiles: how much data and how many epochs. `smoke` is what tests and CI run.
 PROFILES = {
@@ -118,7 +118,7 @@ def autocast(device: torch.device, precision: str):
 
 # Compiling the training step on the CPU pays for some model families and loses for others
 # (measured per machine by `python -m common.bench trainer`, which records its decisions here).
-COMPILE_DECISIONS = RESULTS_DIR / "benchmarks" / "compile_cpu.json"
+COMPILE_DECISIONS = BENCH_DIR / "compile_cpu.json"
 MIN_COMPILE_GAIN = 1.10  # compile on the CPU only where the compiled step is >= 10% faster
 COMPILE_PROFILES = ("paper",)  # committed `full` runs keep the eager step they were trained with
 

@@ -837,9 +837,9 @@ def _with_longer_training(found: list[Finding], results_dir: Path) -> list[Findi
     by_length = analyses_by_length(results_dir)
     outcome = by_length[SAME] if len(by_length) else pd.Series(dtype=str)
     notes: dict[str, str] = {}
-    for question, same in outcome.items():
+    for asked_of, same in outcome.items():
         if same.startswith("changes: "):
-            subject, asked = question.split(": ", 1)
+            subject, asked = asked_of.split(": ", 1)
             notes[ANALYSIS_TOPICS[subject]] = notes.get(ANALYSIS_TOPICS[subject], "") + (
                 f" At {length('paper')} (seed 0) the answer to “{asked}” changes: "
                 f"{outcome_detail(same)} (see Training length).")

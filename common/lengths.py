@@ -391,64 +391,61 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
                     ) -> Optional[Finding]:
     """What the ``paper`` runs say beside the ``full`` ones (``conclusions``,
     ``analyses_by_length``); with ``in_progress``, where the paper queue stands (not for pages
-    that must not change while a run trains)."""
-    short, long = length("full"), length("paper")
-    epochs = PROFILES["paper"]["epochs"]
-    paper = {label: {run: h for run, h in runs.items() if run.startswith("paper")}
-             for label, runs in training_histories(results_dir, in_progress=in_progress).items()}
+    that must not change while a run trains). The counts lead; the rest follows as sub-bullets,
+    one subject each."""
     full_table, full_over = load_overview(results_dir, "full")
     paper_table, paper_over = load_overview(results_dir, "paper")
     if REFERENCE not in full_over.index:
         return None  # no full-profile ResNet-20 to compare with (e.g. a smoke-only results folder)
+    still = _queue_progress(results_dir, len(paper_table)) if in_progress else ""
+    done = [label for label in map(reader_name, paper_models()) if label in paper_over.rename(index=reader_name).index]
+    if not done:
+        epochs = PROFILES["paper"]["epochs"]
+        return Finding("Training length", (
+            f"No run of the {epochs}-epoch `paper` profile has finished: every conclusion here rests on "
+            f"{length('full')}, where ResNet-20 reaches {accuracy_text(full_over.loc[REFERENCE])} against He et "
+            f"al.'s {HE_RESNET20_ACC:.2f}% (original images, ~164 epochs). The report's training-length "
+            f"section sets each conclusion about the {len(paper_models())} {epochs}-epoch models at both lengths as "
+            f"their runs finish ({len(paper_table)} of {len(queue('paper'))} so far).{still}"), None)
+    lead, verdicts = _verdicts_item(_conclusions({"full": full_table, "paper": paper_table}))
+    counted_analyses, per_image = _analyses_item(results_dir)
+    cost = _control_cost(full_over, paper_over)
+    items = [f"**Verdicts.** {verdicts}" if verdicts else "", per_image,
+             _accuracy_item(done, full_table, full_over, paper_table, paper_over),
+             _published_item(results_dir, paper_over), f"**Cost.** {cost}" if cost else "", still.strip()]
+    return Finding("Training length", lead + counted_analyses + "."
+                   + "".join(f"\n- {item.rstrip('.')}." for item in items if item), "05_profiles.png")
+
+
+def _queue_progress(results_dir: str | Path, finished: int) -> str:
+    """" Of the 15 runs planned at 200 epochs (5 models × 3 seeds): 13 finished; 2 training (…);
+    0 queued. …": where the ``paper`` queue stands (``finished``: its finished runs)."""
+    epochs, long = PROFILES["paper"]["epochs"], length("paper")
+    histories = training_histories(results_dir, in_progress=True)
     running = [f"{label} seed {run.split()[-1]} at epoch {len(h)}"
-               for label, runs in paper.items() for run, h in runs.items() if len(h) < epochs]
+               for label, runs in histories.items() for run, h in runs.items()
+               if run.startswith("paper") and len(h) < epochs]
     planned = len(queue("paper"))
-    finished = len(paper_table)
     per_model = {run for run, _ in queue("paper")}
     shape = (f"{len(per_model)} models × {len(SEEDS)} seeds" if planned == len(per_model) * len(SEEDS)
              else f"{len(per_model)} models")
-    still = (f" Of the {planned} runs planned at {long} ({shape}): "
-             f"{finished} finished; {len(running)} training"
-             + (f" ({', '.join(running)} of {epochs})" if running else "")
-             + f"; {planned - finished - len(running)} queued. Accuracy during training is not a result."
-             if in_progress else "")
-    done = [label for label in map(reader_name, paper_models()) if label in paper_over.rename(index=reader_name).index]
-    if not done:
-        return Finding("Training length", (
-            f"No run of the {epochs}-epoch `paper` profile has finished: every conclusion here rests on "
-            f"{short}, where ResNet-20 reaches {accuracy_text(full_over.loc[REFERENCE])} against He et "
-            f"al.'s {HE_RESNET20_ACC:.2f}% (original images, ~164 epochs). The report's training-length "
-            f"section sets each conclusion about the {len(paper_models())} {epochs}-epoch models at both lengths as their runs "
-            f"finish ({finished} of {planned} so far).{still}"), None)
-    paper_named, full_named = paper_over.rename(index=reader_name), full_over.rename(index=reader_name)
-    unfinished = [label for label in map(reader_name, paper_models()) if label not in done]
-    labels = {reader_name(label): label for label in paper_models()}
-    accuracy = ("**Accuracy.** " + f"With at least one seed finished at {long}: " + ", ".join(done)
-                + (f"; none finished yet: {', '.join(unfinished)}" if unfinished else "") + ". Test accuracy: "
-                + "; ".join(f"{label} {accuracy_text(paper_named.loc[label])} at {long}"
-                            + (f" against {accuracy_text(full_named.loc[label])} at {short}"
-                               + _on_the_same_seeds(full_table, paper_table, labels[label])
-                               if label in full_named.index else "")
-                            for label in done))
-    if REFERENCE in paper_over.index:  # the literature's ResNet-20s, trained on the original images
-        reference = paper_over.loc[REFERENCE, "test_acc"]
-        published = (f"**Against published ResNet-20s.** Ours at {long} against the published ones, all trained "
-                     "on the original images: " + ", ".join(
-                         f"{p.source.split(' (')[0]} {p.static_acc:.2f}% ({reference - p.static_acc:+.2f} points)"
-                         for p in RESNET20) + ". This study has not trained on the original images, so how "
-                     "much of that gap the JPEG copy costs is not measured directly"
-                     + _published(results_dir, paper_over.loc[REFERENCE]))
-    else:
-        published = ""
-    cost = _control_cost(full_over, paper_over)
-    table = _conclusions({"full": full_table, "paper": paper_table})
+    return (f" Of the {planned} runs planned at {long} ({shape}): {finished} finished; {len(running)} training"
+            + (f" ({', '.join(running)} of {epochs})" if running else "")
+            + f"; {planned - finished - len(running)} queued. Accuracy during training is not a result.")
+
+
+def _verdicts_item(table: pd.DataFrame) -> tuple[str, str]:
+    """The decisive comparisons of ``_conclusions``' ``table``: the lead's count of those that
+    changed, kept their verdict or wait, and the sub-bullet that names them (what changed first,
+    then what is still open)."""
+    long = length("paper")
     by_outcome = {outcome: [name for name, row in table.iterrows() if row[SAME].startswith(outcome)]
                   for outcome in ("same", "changes", "pending")}
-    decisive = sum(map(len, by_outcome.values()))
-    lead = (f"Of the {decisive} decisive comparisons over seeds, {len(by_outcome['changes'])} changed, "
+    lead = (f"Of the {sum(map(len, by_outcome.values()))} decisive comparisons over seeds, "
+            f"{len(by_outcome['changes'])} changed, "
             f"{len(by_outcome['same'])} kept {'its' if len(by_outcome['same']) == 1 else 'their'} verdict and "
             f"{len(by_outcome['pending'])} wait for runs at {long}")
-    verdicts = ". ".join(filter(None, [  # what changed first, then what is still open
+    verdicts = ". ".join(filter(None, [
         "Changed: " + "; ".join(f"{name} ({outcome_detail(table.loc[name, SAME])})"
                                 for name in by_outcome["changes"]) if by_outcome["changes"] else "",
         "Same verdict at both lengths — " + "; ".join(f"{name}: {table.loc[name, f'{long}: verdict']}"
@@ -457,6 +454,14 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
         + "; ".join(f"{name} ({outcome_detail(table.loc[name, SAME])})"
                     for name in by_outcome["pending"])
         if by_outcome["pending"] else ""]))
+    return lead, verdicts
+
+
+def _analyses_item(results_dir: str | Path) -> tuple[str, str]:
+    """The per-image analyses of ``analyses_by_length``: the lead's count of those that keep or
+    change their conclusion (so that a change is not only in a sub-bullet; "" before any has both
+    lengths), and the sub-bullet that names them ("" without analyses)."""
+    long = length("paper")
     by_length = analyses_by_length(results_dir)
     outcome = by_length[SAME] if len(by_length) else pd.Series(dtype=str)
     changed = [f"{name} ({outcome_detail(outcome[name])})" for name in outcome.index
@@ -466,22 +471,49 @@ def training_length(results_dir: str | Path = RESULTS_DIR, in_progress: bool = T
     one_seed = len(single)  # made, but on fewer seeds than a verdict needs
     pending = outcome.str.startswith("pending").sum() - one_seed
     analysed = len(outcome) - pending - one_seed
-    parts = ([f"of the {analysed} with a conclusion at both lengths, {_verb((outcome == 'same').sum(), 'keep')} it"
+    kept = _verb((outcome == "same").sum(), "keep")
+    parts = ([f"of the {analysed} with a conclusion at both lengths, {kept} it"
               + (f"; changed: {'; '.join(changed)}" if changed else "")] if analysed else [])
     parts += [f"{one_seed} {'rests' if one_seed == 1 else 'rest'} in part on fewer than {len(SEEDS)} seeds at {long}: "
               f"no verdict yet ({'; '.join(name + ' ' + by_length.loc[name, long].split(': ')[0] for name in single)})"
               ] if one_seed else []
     parts += [f"{pending} not yet made"] if pending else []
-    if analysed:  # the analyses' count leads too, so that a change among them is not only in a sub-bullet
-        lead += (f"; of the {analysed} analyses of notebooks 02–04 with a conclusion at both lengths, "
-                 f"{_verb((outcome == 'same').sum(), 'keep')} it and {_verb(len(changed), 'change')}")
-    per_image = ("" if not len(outcome) else
-                 f"The {len(outcome)} analyses of notebooks 02–04 (class structure of attention and channel "
-                 f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending
-                 else f"**Analyses of notebooks 02–04** ({len(outcome)} in all; on seed 0, except the attacks on "
-                   f"compute, which use every seed of the headline gated model): {'; '.join(parts)}.")
-    # the counts lead; the rest as sub-bullets, one subject each
-    items = [f"**Verdicts.** {verdicts}" if verdicts else "", per_image, accuracy, published,
-             f"**Cost.** {cost}" if cost else "", still.strip()]
-    return Finding("Training length", lead + "." + "".join(f"\n- {item.rstrip('.')}." for item in items if item),
-                   "05_profiles.png")
+    lead = (f"; of the {analysed} analyses of notebooks 02–04 with a conclusion at both lengths, "
+            f"{kept} it and {_verb(len(changed), 'change')}" if analysed else "")
+    item = ("" if not len(outcome) else
+            f"The {len(outcome)} analyses of notebooks 02–04 (class structure of attention and channel "
+            f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending
+            else f"**Analyses of notebooks 02–04** ({len(outcome)} in all; on seed 0, except the attacks on "
+            f"compute, which use every seed of the headline gated model): {'; '.join(parts)}.")
+    return lead, item
+
+
+def _accuracy_item(done: list[str], full_table: pd.DataFrame, full_over: pd.DataFrame, paper_table: pd.DataFrame,
+                   paper_over: pd.DataFrame) -> str:
+    """Test accuracy at both lengths of the ``paper`` models with a finished run (``done``, by
+    ``reader_name``), one-seed ones beside the same seed at 30 epochs."""
+    short, long = length("full"), length("paper")
+    paper_named, full_named = paper_over.rename(index=reader_name), full_over.rename(index=reader_name)
+    unfinished = [label for label in map(reader_name, paper_models()) if label not in done]
+    labels = {reader_name(label): label for label in paper_models()}
+    return ("**Accuracy.** " + f"With at least one seed finished at {long}: " + ", ".join(done)
+            + (f"; none finished yet: {', '.join(unfinished)}" if unfinished else "") + ". Test accuracy: "
+            + "; ".join(f"{label} {accuracy_text(paper_named.loc[label])} at {long}"
+                        + (f" against {accuracy_text(full_named.loc[label])} at {short}"
+                           + _on_the_same_seeds(full_table, paper_table, labels[label])
+                           if label in full_named.index else "")
+                        for label in done))
+
+
+def _published_item(results_dir: str | Path, paper_over: pd.DataFrame) -> str:
+    """Our 200-epoch ResNet-20 against the published ones, all trained on the original images,
+    with the check of what the JPEG copy costs (``_published``); "" without a 200-epoch ResNet-20."""
+    if REFERENCE not in paper_over.index:
+        return ""
+    reference = paper_over.loc[REFERENCE, "test_acc"]
+    return (f"**Against published ResNet-20s.** Ours at {length('paper')} against the published ones, all trained "
+            "on the original images: " + ", ".join(
+                f"{p.source.split(' (')[0]} {p.static_acc:.2f}% ({reference - p.static_acc:+.2f} points)"
+                for p in RESNET20) + ". This study has not trained on the original images, so how "
+            "much of that gap the JPEG copy costs is not measured directly"
+            + _published(results_dir, paper_over.loc[REFERENCE]))

@@ -5,6 +5,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "results"
 FIGURES_DIR = REPO_ROOT / "figures"
+BENCH_DIR = RESULTS_DIR / "benchmarks"  # speed measurements (``common.benchmarks``)
 # Decoded datasets and downloads; git-ignored, safe to delete.
 CACHE_DIR = REPO_ROOT / ".cache"
 

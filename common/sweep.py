@@ -17,7 +17,6 @@ where it stopped. Finished runs are skipped before anything is submitted; result
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ from .config import (COMPILE_PROFILES, PROFILES, TrainConfig, compile_decisions,
                      resolve_device, resolve_precision)
 from .data import load_cifar10
 from .manifest import parse_run
-from .paths import REPO_ROOT, RESULTS_DIR
+from .paths import BENCH_DIR, REPO_ROOT, RESULTS_DIR
 from .runs import CONFIG_FILE, finished_run, run_prefix, run_progress
 from .train import train
 
@@ -102,9 +101,9 @@ def parallel_runs(device: str = "auto", threads: int = 1, bench_dir: Path | None
     dev = resolve_device(device)
     if dev.type != "cuda":
         return max(1, (os.cpu_count() or 1) // threads)
-    bench_dir = Path(bench_dir or benchmarks.BENCH_DIR)
+    bench_dir = Path(bench_dir or BENCH_DIR)
     path = bench_dir / "concurrency_cuda.json"
-    measured = json.loads(path.read_text()) if path.exists() else None
+    measured = benchmarks.load("concurrency_cuda", bench_dir) if path.exists() else None
     if not measured or measured["device"] != bench.device_name(dev):
         print(f"[sweep] measuring how many runs share this GPU (writes {path.name})", flush=True)
         measured = bench.concurrency(device)
