@@ -134,7 +134,7 @@ def l0_loss(probs: torch.Tensor, costs: torch.Tensor | None = None,
     return (probs.float().mean(0) * costs).sum() / costs.sum()
 
 
-def gating_loss_weights(progress: float, bs_weight: float = 0.75, l0_weight: float = 0.1,
+def gating_loss_weights(progress: float, bs_weight: float, l0_weight: float,
                         bs_until: float | None = 0.2, l0_start: float = 0.2,
                         l0_full: float = 0.6) -> tuple[float, float]:
     """(batch-shaping weight, L0 weight) at ``progress`` (fraction of training, 0..1).

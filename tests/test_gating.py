@@ -163,8 +163,8 @@ def test_mac_weighted_l0_charges_expensive_channels_more():
 def test_batch_shaping_can_be_held_for_the_whole_run():
     from common.losses import gating_loss_weights
 
-    assert gating_loss_weights(0.9, bs_weight=0.75, bs_until=None)[0] == 0.75
-    assert gating_loss_weights(0.9, bs_weight=0.75, bs_until=0.2)[0] == 0.0
+    assert gating_loss_weights(0.9, bs_weight=0.75, l0_weight=2.0, bs_until=None)[0] == 0.75
+    assert gating_loss_weights(0.9, bs_weight=0.75, l0_weight=2.0, bs_until=0.2)[0] == 0.0
     model = build_model("gated_resnet20", bs_until=None).train()
     model(torch.rand(8, 3, 32, 32))
     assert model.regularizer(0.95)["batch_shaping"].item() > 0

@@ -98,8 +98,8 @@ def test_schedules():
     (lambda: batch_shaping_loss(torch.rand(8, 2) * 3), "probabilities in \\[0, 1\\]"),
     (lambda: batch_shaping_loss(torch.rand(1, 2)), "at least 2"),
     (lambda: l0_loss(-torch.rand(4, 2)), "probabilities"),
-    (lambda: gating_loss_weights(0.5, bs_weight=-1.0), "must be >= 0"),
-    (lambda: gating_loss_weights(0.5, l0_start=0.7, l0_full=0.6), "schedule points"),
+    (lambda: gating_loss_weights(0.5, bs_weight=-1.0, l0_weight=1.0), "must be >= 0"),
+    (lambda: gating_loss_weights(0.5, 0.75, 1.0, l0_start=0.7, l0_full=0.6), "schedule points"),
 ])
 def test_bad_parameters(call, message):
     with pytest.raises(ValueError, match=message):
