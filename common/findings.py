@@ -586,6 +586,57 @@ def _adaptive_energy(results_dir: Path, profile: str) -> str:
     return text + "."
 
 
+# What notebook 04 asks of a per-image MAC cap: a guaranteed worst case of CAP_GOAL × the mean
+# MACs for at most CAP_TOLERANCE points of clean accuracy.
+CAP_GOAL, CAP_TOLERANCE = 1.25, 0.5
+
+
+def _spread(std: float) -> str:
+    """" ± 0.12", or "" with one seed (no spread)."""
+    return f" ± {std:.2f}" if std == std else ""
+
+
+def mac_cap_summary(summary: pd.DataFrame, n_seeds: int) -> str:
+    """Notebook 04's MAC cap in two Markdown paragraphs: whether a cap of ``CAP_GOAL`` × the mean
+    MACs costs less than ``CAP_TOLERANCE`` points of clean accuracy (else what it costs and why),
+    the tighter caps, and what a user gives up against the static network of the same worst case.
+    ``summary``: ``study.budget_summary``'s table over the headline's ``n_seeds`` seeds."""
+    goal, tolerance = CAP_GOAL, CAP_TOLERANCE
+    within = summary[(summary["multiple"] <= goal) & (summary["delta_acc_mean"] >= -tolerance)]
+    loose = summary[summary["delta_acc_mean"] >= -tolerance]
+    tight = summary[summary["multiple"] < (loose["multiple"].min() if len(loose) else goal)]  # cost more
+    at_goal = summary.loc[(summary["multiple"] - goal).abs().idxmin()]
+    return (
+        (f"**A cap of {within['multiple'].max():g}× the mean MACs costs less than {tolerance:g} points:** no image, "
+         "attacked or not, can execute "
+         + (f"more than its seed's cap ({within['cap_mean'].max() / 1e6:.2f}M on average over {n_seeds} seeds)"
+            if n_seeds > 1 else f"more than {within['cap_mean'].max() / 1e6:.2f}M MACs")
+         + f", and clean accuracy stays within {tolerance:g} points of the "
+         f"uncapped model ({within.iloc[-1]['delta_acc_mean']:+.2f})." if len(within) else
+         f"**No cap gets there: a guaranteed worst case of {goal:g}× the mean MACs costs "
+         f"{-at_goal['delta_acc_mean']:.2f}{_spread(at_goal['delta_acc_std'])} points of clean accuracy** (paired over "
+         f"seeds; more than {tolerance:g}), because {at_goal['capped_mean']:.0f}% of the clean test images need more "
+         f"than the cap and lose channels they would have used.")
+        + (f" The smallest cap within {tolerance:g} points is {loose['multiple'].min():g}× "
+           f"({loose.iloc[0]['cap_mean'] / 1e6:.1f}M, {loose.iloc[0]['delta_acc_mean']:+.2f} points)."
+           if len(loose) and (not len(within) or loose["multiple"].min() < within["multiple"].max()) else "")
+        + (" Tighter caps cost more" + (" (mean ± std over seeds)" if tight["delta_acc_std"].notna().any() else "")
+           + ": " + ", ".join(
+               f"{r.multiple:g}× {r.delta_acc_mean:+.2f}{_spread(r.delta_acc_std)} points ({r.capped_mean:.0f}% of "
+               "images capped)" for r in tight.itertuples()) + "." if len(tight) else "")
+        + f"\n\n**What a user gives up, and what the alternative is.** At {at_goal['multiple']:g}× the cap is "
+        f"{at_goal['cap_mean'] / 1e6:.2f}M MACs; the static ResNet-20 that costs exactly that on every image would "
+        f"reach {at_goal['frontier_acc_mean']:.2f}%, against the capped gated model's {at_goal['acc_mean']:.2f}% "
+        f"({seeds.signed(at_goal, 'acc_vs_frontier')} points"
+        + (", paired by seed" if at_goal["acc_vs_frontier_n"] > 1 else "")
+        + f") at a lower clean average ({at_goal['macs_mean_mean'] / 1e6:.2f}M). Across the caps the capped gated "
+        f"model is {summary['acc_vs_frontier_mean'].min():+.2f} to {summary['acc_vs_frontier_mean'].max():+.2f} points "
+        f"from the static network of the same worst case. Under the energy attack every capped model stays at or "
+        f"below its cap (largest attacked image / cap: "
+        f"{(summary['attacked_macs_max_mean'] / summary['cap_mean']).max():.3f}); accuracy on those attacked images "
+        f"is {summary['attacked_acc_mean'].min():.1f}–{summary['attacked_acc_mean'].max():.1f}% across the caps.")
+
+
 _ENERGY_VERDICTS = {"much more": "Yes: an attacker can make the headline gated model spend much more",
                     "more": "Yes, within limits: an attacker can make the headline gated model spend more",
                     "hardly more": "Hardly: the energy attack barely moves the headline gated model's compute"}

@@ -1,4 +1,5 @@
-"""What every notebook does first: the figure style and the folders it reads and writes."""
+"""What every notebook does first (the figure style and the folders it reads and writes), and how
+notebook 05 shows a finding or a table that another notebook wrote."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from typing import NamedTuple, Optional
 
 import pandas as pd
 from IPython import get_ipython
+from IPython.display import Markdown, display
 
 from .paths import FIGURES_DIR, RESULTS_DIR, tables_dir
 from .plots import set_style
+from .study import HANDOFF
+from .verdicts import Finding, read_table
 
 
 class Folders(NamedTuple):
@@ -41,3 +45,18 @@ def setup(profile: str, results_dir: Optional[str | Path] = None,
     folders = Folders(results, Path(figures_dir or FIGURES_DIR / profile), tables_dir(results))
     folders.tables.mkdir(parents=True, exist_ok=True)
     return folders
+
+
+def handoff_table(results_dir: str | Path, name: str, **fields) -> Optional[pd.DataFrame]:
+    """The table ``name`` (a key of ``study.HANDOFF``, of these ``fields``) that notebooks 02-04
+    wrote; None, with a note in the notebook, where that notebook has not run at this profile."""
+    found = read_table(results_dir, name, **fields)
+    if found is None:
+        display(Markdown(f"*Notebook {HANDOFF[name][:2]} has not run at this profile, so this part is not shown.*"))
+    return found
+
+
+def say(finding: Optional[Finding]) -> bool:
+    """Show a finding, or a note that there is none yet; whether there is one."""
+    display(Markdown(finding.text if finding else "*No finished runs answer this question at this profile.*"))
+    return finding is not None

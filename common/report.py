@@ -236,9 +236,9 @@ def main(argv=None) -> None:
         started = time.perf_counter()
         print(f"[report] running {nb.name} (profile={args.profile}, data={data_source})",
               flush=True)
-        parameters = dict(profile=args.profile, seed=0)
+        parameters = dict(profile=args.profile)
         if nb.name != REPORT_NOTEBOOK:  # it reads results/ only
-            parameters.update(data_source=data_source, device=args.device)
+            parameters.update(seed=0, data_source=data_source, device=args.device)
         executed.append(run_notebook(nb, output_dir, parameters))
         timing[nb.name] = round(time.perf_counter() - started, 1)
         print(f"[report] {nb.name} done in {timing[nb.name]:.0f} s", flush=True)

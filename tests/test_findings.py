@@ -780,3 +780,26 @@ def test_the_energy_summary_reads_the_attack_against_noise_stealth_and_static_mo
     assert black_box.endswith("raise another seed's mean MACs by 30%, 50% of the white-box gain on that seed.")
     empty = findings.energy_summary(table.iloc[:0], recovered, transfer.iloc[:0], headline, [], [], [1, 8], 40.55e6)
     assert empty == "No gated runs of this profile to attack yet."
+
+
+def _cap_summary(deltas):
+    multiples = [1.0, 1.1, 1.25, 1.5, 2.0][:len(deltas)]
+    return pd.DataFrame({"multiple": multiples, "cap_mean": [m * 9e6 for m in multiples], "delta_acc_mean": deltas,
+                         "delta_acc_std": 0.1, "capped_mean": [40.0 / m for m in multiples],
+                         "frontier_acc_mean": 84.0, "acc_mean": [85.0 + d for d in deltas],
+                         "acc_vs_frontier_mean": [1.0 + d for d in deltas], "acc_vs_frontier_n": 3,
+                         "acc_vs_frontier_ci_low": [0.5 + d for d in deltas], "acc_vs_frontier_ci_high": [1.5 + d for d in deltas],
+                         "macs_mean_mean": 8.9e6, "attacked_macs_max_mean": [m * 8.9e6 for m in multiples],
+                         "attacked_acc_mean": 30.0})
+
+
+def test_the_mac_cap_summary_says_whether_the_goal_cap_costs_little():
+    text = findings.mac_cap_summary(_cap_summary([-2.0, -0.8, -0.3, -0.1]), 3)
+    assert text.startswith(f"**A cap of 1.25× the mean MACs costs less than {findings.CAP_TOLERANCE:g} points:** no image")
+    assert "(11.25M on average over 3 seeds)" in text and "uncapped model (-0.30)." in text
+    assert "Tighter caps cost more (mean ± std over seeds): 1× -2.00 ± 0.10 points (40% of images capped), 1.1× -0.80" in text
+    assert "At 1.25× the cap is 11.25M MACs" in text and "(+0.70 [+0.20, +1.20] points, paired by seed)" in text
+    costly = findings.mac_cap_summary(_cap_summary([-3.0, -2.0, -1.0, -0.2]), 1)
+    assert costly.startswith("**No cap gets there: a guaranteed worst case of 1.25× the mean MACs costs 1.00 ± 0.10 "
+                             "points of clean accuracy**")
+    assert " The smallest cap within 0.5 points is 1.5× (13.5M, -0.20 points)." in costly

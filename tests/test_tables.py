@@ -51,3 +51,17 @@ def test_notebook_tables_show_missing_values_as_a_dash_and_whole_cells(tmp_path)
     run = "gated_resnet20_bs_untilNone_l0_costmacs_l0_weight1.0-full-seed0-3935b800"  # 70 characters
     html = shell.display_formatter.format(pd.DataFrame({"run": [run], "acc": [np.nan]}))[0]["text/html"]
     assert run in html and "NaN" not in html and "<td>–</td>" in html
+
+
+def test_notebook_05_says_which_notebook_a_missing_table_needs(tmp_path, monkeypatch):
+    from common import notebook, study
+    from common.verdicts import Finding
+
+    shown = []
+    monkeypatch.setattr(notebook, "display", lambda markdown: shown.append(markdown.data))
+    assert notebook.handoff_table(tmp_path, "mac_cap", profile="full") is None
+    assert shown.pop() == "*Notebook 04 has not run at this profile, so this part is not shown.*"
+    save_table(pd.DataFrame({"a": [1]}), study.handoff_name("mac_cap", profile="full"), tmp_path / "tables")
+    assert notebook.handoff_table(tmp_path, "mac_cap", profile="full")["a"].tolist() == [1] and not shown
+    assert notebook.say(Finding("t", "the text", None)) and shown.pop() == "the text"
+    assert not notebook.say(None) and shown.pop().startswith("*No finished runs answer")
