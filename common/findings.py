@@ -27,7 +27,7 @@ from .models.gating import CONDITIONAL_RANGE
 from .names import split_seed, throughput_label
 from .paths import RESULTS_DIR
 from .seeds import REFERENCE
-from .selection import GOALS
+from .selection import GOALS, frontier_accuracy
 from .study import PAIRED_CI, adaptive_gap, robust_over_seeds
 from .tables import counted
 from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding,
@@ -584,6 +584,33 @@ def _adaptive_energy(results_dir: Path, profile: str) -> str:
             text += (f"; more effort ({int(most['steps'])} steps, {counted(int(most['restarts']), 'random start')}) adds {most['attacked / clean'] - main['attacked / clean']:+.3f}× "
                      f"to the {int(main['steps'])}-step attack on {int(strength['images'].iloc[0])} images of seed 0")
     return text + "."
+
+
+WITHIN_POINTS = 1.0  # notebook 03's cheapest gated model: within this many points of ResNet-20's accuracy
+
+
+def cheapest_gated(summary: pd.DataFrame, baseline: dict, static_points: Optional[pd.DataFrame], seed: int) -> str:
+    """Notebook 03's one-seed reading of its gated models (``summary``: label, avg_executed_macs,
+    test_acc, "Δ test acc (points)", "MACs vs ResNet-20"): the cheapest within ``WITHIN_POINTS``
+    of ResNet-20 (``baseline``'s metrics), set against a static network of the same MACs read off
+    ``static_points`` (``seeds.seed_frontier`` of the thin ResNet-20s of ``seed``; None: none);
+    else the closest to ResNet-20."""
+    within = f"{WITHIN_POINTS:g} point{'' if WITHIN_POINTS == 1 else 's'}"
+    good = summary[(summary["avg_executed_macs"] < baseline["macs"]) & (summary["Δ test acc (points)"] >= -WITHIN_POINTS)]
+    if not len(good):
+        closest = summary.loc[summary["Δ test acc (points)"].idxmax()]
+        return (f"No gated model is both cheaper than ResNet-20 and within {within} of its accuracy in this profile; "
+                f"the closest, {closest['label']}, is {closest['Δ test acc (points)']:+.2f} points from it at "
+                f"{100 * closest['MACs vs ResNet-20']:.1f}% of its MACs.")
+    best = good.loc[good["avg_executed_macs"].idxmin()]
+    at = frontier_accuracy(static_points, best["avg_executed_macs"])[0] if static_points is not None else np.nan
+    return (f"The cheapest gated model within {within} of ResNet-20 is {best['label']}: "
+            f"{best['test_acc']:.2f}% test accuracy ({best['Δ test acc (points)']:+.2f} points) at "
+            f"**{100 * best['MACs vs ResNet-20']:.1f}%** of ResNet-20's MACs "
+            f"({best['avg_executed_macs'] / 1e6:.2f}M vs {baseline['macs'] / 1e6:.2f}M)."
+            + (f" A static network of the same MACs (ResNet-20's thin versions, seed {seed}, interpolated) "
+               f"reaches {at:.2f}%: the gated model is {best['test_acc'] - at:+.2f} points from it." if at == at else
+               " No static networks of this seed bracket its MACs, so there is no equal-cost control here."))
 
 
 # What notebook 04 asks of a per-image MAC cap: a guaranteed worst case of CAP_GOAL × the mean

@@ -803,3 +803,18 @@ def test_the_mac_cap_summary_says_whether_the_goal_cap_costs_little():
     assert costly.startswith("**No cap gets there: a guaranteed worst case of 1.25× the mean MACs costs 1.00 ± 0.10 "
                              "points of clean accuracy**")
     assert " The smallest cap within 0.5 points is 1.5× (13.5M, -0.20 points)." in costly
+
+
+def test_the_cheapest_gated_model_within_a_point_is_set_against_a_static_network_of_its_macs():
+    summary = pd.DataFrame({"label": ["gated L0=0.5", "gated L0=2"], "avg_executed_macs": [20e6, 10e6],
+                            "test_acc": [86.5, 84.0], "Δ test acc (points)": [-0.5, -3.0],
+                            "MACs vs ResNet-20": [20 / 40.55, 10 / 40.55]})
+    baseline = {"macs": 40.55e6, "test_acc": 87.0}
+    static = pd.DataFrame({"macs": [10.25e6, 40.55e6], "acc": [83.0, 87.0]})  # seeds.seed_frontier
+    text = findings.cheapest_gated(summary, baseline, static, 0)
+    assert text.startswith("The cheapest gated model within 1 point of ResNet-20 is gated L0=0.5: 86.50% test accuracy "
+                           "(-0.50 points) at **49.3%** of ResNet-20's MACs (20.00M vs 40.55M).")
+    assert "ResNet-20's thin versions, seed 0, interpolated) reaches 84.94%: the gated model is +1.56 points" in text
+    assert findings.cheapest_gated(summary, baseline, None, 0).endswith("so there is no equal-cost control here.")
+    behind = findings.cheapest_gated(summary.assign(**{"Δ test acc (points)": [-1.5, -3.0]}), baseline, static, 0)
+    assert behind.startswith("No gated model is both cheaper than ResNet-20 and within 1 point of its accuracy")
