@@ -169,3 +169,13 @@ def test_every_committed_table_is_one_that_the_code_writes():
     stale = [p.name for p in (root / "results" / "tables").glob("*.*")
              if re.sub(r"_(full|paper|smoke)(_k\d+)?$", "", p.stem) not in code]
     assert stale == []
+
+
+def test_the_readme_terms_give_the_reading_rules_cutoffs():
+    """The README's definitions are typed prose: their cutoffs must be the rules' constants."""
+    from common.analysis import split_threshold
+    from common.verdicts import LEARNT_MARGIN
+
+    terms = README.read_text().split("<!-- findings:start -->")[0]
+    assert f"(partial correlation ≥ {split_threshold():.2f})" in terms
+    assert f"exceeds the same model's untrained by more than {LEARNT_MARGIN:g} (for a gated model" in terms
