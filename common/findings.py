@@ -313,16 +313,21 @@ def _costlier(over: pd.DataFrame, row: pd.Series) -> bool:
     return not same_cost(row["macs"], macs) and macs > row["macs"]
 
 
-def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str, named: bool = False) -> str:
+def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str, named: bool = False,
+                   share: Optional[float] = None) -> str:
     """"the static network of equal MACs" ("ResNet-20 ×0.5 width, the static network of equal MACs"
     when ``named``), or, when its MACs differ (``same_cost``), "ResNet-20 ×0.5 width, the static
-    network nearest in MACs of those trained (10.00M, 25% more than its 8.00M)"."""
+    network nearest in MACs of those trained (10.00M, 25% more than the gated model's 8.00M)";
+    with ``share`` (the gated model's MACs over ResNet-20's), that share too."""
     macs = over.loc[control, "macs"] if control in over.index else float("nan")
+    of_resnet = f"{share:.0%} of ResNet-20's" if share is not None else ""
     if same_cost(row["macs"], macs):
-        return f"{control + ', ' if named else ''}the static network of equal MACs"
+        return (f"{control + ', ' if named else ''}the static network of equal MACs"
+                + (f" (both about {of_resnet})" if of_resnet else ""))
     more = macs / row["macs"] - 1
     return (f"{control}, the static network nearest in MACs of those trained ({macs / 1e6:.2f}M, "
-            f"{abs(more):.0%} {'more' if more > 0 else 'less'} than its {row['macs'] / 1e6:.2f}M)")
+            f"{abs(more):.0%} {'more' if more > 0 else 'less'} than the gated model's {row['macs'] / 1e6:.2f}M"
+            + (f", {of_resnet}" if of_resnet else "") + ")")
 
 
 def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
@@ -800,8 +805,9 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
                             if same_cost(share, 1.0) else "")))
     if headline in over.index:
         row = over.loc[headline]
+        share = row["macs"] / over.loc[REFERENCE, "macs"] if REFERENCE in over.index else None
         compared.append((row, "nearest", f"the headline gated model against "
-                                         f"{_nearest_words(over, row, row['nearest_static'])}"))
+                                         f"{_nearest_words(over, row, row['nearest_static'], share=share)}"))
     if not compared:
         return None
     shown = [seeds.verdict_word(row, prefix) == "ahead" for row, prefix, _ in compared]
@@ -832,6 +838,22 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
             + ("" if headline in over.index else f"; the headline gated model has no finished run at {epochs} "
                "epochs yet") + ".")
     return Finding("The study's question", text, None)
+
+
+def short_answer(results_dir: str | Path = RESULTS_DIR) -> str:
+    """The study's answer in one line, for the README's first screen: ``question``'s answer at each
+    length with finished runs; "" without any."""
+    answers = []
+    for profile in ("full", "paper"):
+        over = load_overview(results_dir, profile)[1]
+        found = question(over, profile) if not over.empty else None
+        if found is not None:  # its answer sits between the question mark and the colon
+            answers.append((found.text.split("? ", 1)[1].split(": ", 1)[0], length(profile)))
+    if not answers:
+        return ""
+    (first, at), *rest = answers
+    return (f"**In short:** {first} at {at}" + "".join(f"; at {later}, {a[0].lower()}{a[1:]}" for a, later in rest)
+            + ". The first finding below gives the numbers and their intervals.")
 
 
 def _with_longer_answer(found: Optional[Finding], over: pd.DataFrame) -> Optional[Finding]:

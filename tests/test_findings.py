@@ -219,7 +219,7 @@ def test_the_question_names_a_model_still_training_and_gives_no_verdict_on_one_s
     assert answer.startswith("Does input dependence beat a static network of the same cost? No verdict yet: "
                              "+1.00 (seed 0 only) points for the headline gated model against "
                              "ResNet-20 ×0.5 width, the static network nearest in MACs of those trained "
-                             "(10.40M, 30% more than its 8.00M)")
+                             "(10.40M, 30% more than the gated model's 8.00M, 20% of ResNet-20's)")
     assert answer.endswith("DY K=4 has no finished run at 200 epochs yet.") and "at most" not in answer
 
 
@@ -245,7 +245,7 @@ def test_a_bound_against_a_costlier_control_says_it_is_not_at_equal_cost(full_st
         write_run(full_study, "headline", "paper", seed, 87.0 + noise * 0.8, macs=8.0e6)
     _, over = verdicts.load_overview(full_study, "paper")
     answer = findings.question(over, "paper").text
-    assert "(10.40M, 30% more than its 8.00M)" in answer
+    assert "(10.40M, 30% more than the gated model's 8.00M, 20% of ResNet-20's)" in answer
     assert answer.endswith("rules out a gain larger than +0.30 points for the headline gated model at 200 epochs, against a static "
                            "network that costs more than it; "
                            "DY K=4 has no finished run at 200 epochs yet.")
@@ -717,7 +717,7 @@ def test_what_the_intervals_support_waits_for_every_seed_of_the_study_models_onl
 
 
 @pytest.mark.parametrize("macs, words", [(8.0e6, "ResNet-20 ×0.5 width, the static network nearest in MACs of those "
-                                                 "trained (10.40M, 30% more than its 8.00M) ("),
+                                                 "trained (10.40M, 30% more than the gated model's 8.00M) ("),
                                          (None, "ResNet-20 ×0.5 width, the static network of equal MACs (")])
 def test_the_gating_finding_names_its_control_once(full_study, macs, words):
     for seed, noise in enumerate((0.0, 0.6, -0.6)):
@@ -818,3 +818,17 @@ def test_the_cheapest_gated_model_within_a_point_is_set_against_a_static_network
     assert findings.cheapest_gated(summary, baseline, None, 0).endswith("so there is no equal-cost control here.")
     behind = findings.cheapest_gated(summary.assign(**{"Δ test acc (points)": [-1.5, -3.0]}), baseline, static, 0)
     assert behind.startswith("No gated model is both cheaper than ResNet-20 and within 1 point of its accuracy")
+
+
+def test_the_short_answer_gives_each_lengths_answer_in_one_line(full_study):
+    assert findings.short_answer(full_study) == ("**In short:** No gain shown at 30 epochs. The first finding below "
+                                                 "gives the numbers and their intervals.")
+    for seed, noise in enumerate((0.0, 0.6, -0.6)):
+        write_run(full_study, "resnet20", "paper", seed, 91.0 + noise)
+        write_run(full_study, "width0.5", "paper", seed, 87.0 + noise)
+        write_run(full_study, "headline", "paper", seed, 87.0 + noise * 0.8)
+    write_run(full_study, "dy4", "paper", 0, 91.5)
+    assert findings.short_answer(full_study).startswith(
+        "**In short:** No gain shown at 30 epochs; at 200 epochs, no gain shown for the headline gated model, "
+        "no verdict yet for DY K=4.")
+    assert findings.short_answer(full_study / "nothing") == ""

@@ -18,6 +18,7 @@ def test_readme_is_a_front_page():
     assert len(text.splitlines()) <= 150
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings[:2] == ["## Two commands", "## Findings"]
+    assert text.index("**In short:**") < text.index("## Two commands")  # the answer on the first screen
     findings = text.split("<!-- findings:start -->")[1].split("<!-- findings:end -->")[0]
     assert findings.count("\n- **") >= 5  # one bullet per question of the proposal
 
@@ -178,4 +179,5 @@ def test_the_readme_terms_give_the_reading_rules_cutoffs():
 
     terms = README.read_text().split("<!-- findings:start -->")[0]
     assert f"(partial correlation ≥ {split_threshold():.2f})" in terms
-    assert f"exceeds the same model's untrained by more than {LEARNT_MARGIN:g} (for a gated model" in terms
+    assert f"exceeds that of the same model untrained by more than {LEARNT_MARGIN:g} (for a gated" in terms
+    assert f"even if it stays below {split_threshold():.2f}" in terms
