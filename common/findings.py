@@ -216,7 +216,7 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         return None
     own, static, agreement, partial = found
     dy = DY_LABEL
-    text = (f"Similar classes do attend alike (class-mean attention of {dy} correlates at "
+    text = (f"On seed 0, similar classes do attend alike (class-mean attention of {dy} correlates at "
             f"{own['cat/dog']:.2f} for cat/dog, {own['automobile/truck']:.2f} for automobile/truck"
             f"{_apart(own)}), "
             f"but a static ResNet-20's pooled features at the same layers group the classes the same way "
@@ -276,7 +276,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
                   " On seed 0 its decisions are less per image than the selection rule required")
                  + f" (at least {100 * GOALS['min_live_conditional']:.0f}% of live gates conditional, per-image MACs "
                  f"varying by at least {100 * GOALS['min_macs_cv']:.0f}%): "
-                 f"{d['live gates conditional (%)']:.0f}% of its live gates are conditional (on for "
+                 f"{d['live gates conditional (%)']:.0f}% of its live gates (those on for some image) are conditional (on for "
                  f"{100 * CONDITIONAL_RANGE[0]:.0f}–{100 * CONDITIONAL_RANGE[1]:.0f}% of images), its per-image MACs vary by {d['MACs spread (%)']:.1f}% (std / "
                  f"mean), and freezing every gate to its majority decision costs "
                  f"{-d['Δ frozen (points)']:.2f} points (no retraining"
@@ -338,7 +338,7 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     if found is None:
         return None
     own, static, agreement, partial = found
-    text = (f"Similar classes use similar channels (cat/dog {own['cat/dog']:.2f}, automobile/truck "
+    text = (f"On seed 0, similar classes use similar channels (cat/dog {own['cat/dog']:.2f}, automobile/truck "
             f"{own['automobile/truck']:.2f}{_apart(own)}); a static ResNet-20's features give "
             f"{static['cat/dog']:.2f} / {static['automobile/truck']:.2f} (agreement r = {agreement:.2f}). "
             f"Given them, channel usage "
