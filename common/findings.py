@@ -394,8 +394,10 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         zero = [label for label in strongest.index if split_seed(label)[1] is None]
         beyond = found.differ_words(zero)
         by_seed = "paired with" in paired and any(split_seed(label)[1] is not None for label in paired["paired with"].dropna())
+        # the models attacked at several seeds, each seed against the ResNet-20 of that seed
+        over_seeds = robust_over_seeds(paired, REFERENCE) if "paired with" in paired else None
         # a difference on seed 0 that no interval over seeds backs says so where it is stated
-        several = set(robust_over_seeds(paired, REFERENCE)["model"]) if by_seed else set()
+        several = set(over_seeds["model"]) if over_seeds is not None else set()
         alone = [label for label in found.differ(zero) if label not in several]
         compared = ((f" and {_none_of(parts)} from ResNet-20" if not beyond else
                      f"; {_and(beyond)} than ResNet-20"
@@ -409,7 +411,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
                     + ("differences " if len(spread) > 1 else "difference ") + _range(spread, "+.1f") + " points, "
                     + ("95% intervals " if len(half) > 1 else "95% interval ") + _range(half, ".1f", "±")
                     + f"; {_attacked_seeds(sweep)})")
-        over = _robust_over_seeds(paired)
+        over = _robust_over_seeds(over_seeds)
     text = ((f"No model is robust at {largest:g}/255" if most < ROBUST_ACC else
              f"A model keeps {most:.1f}% at {largest:g}/255")
             + f"{compared}: at ε = {eps:g}/255 "
@@ -438,13 +440,11 @@ def _attacked_seeds(sweep: pd.DataFrame) -> str:
         for numbers, models in groups.items())
 
 
-def _robust_over_seeds(paired: pd.DataFrame) -> str:
-    """The models attacked at several seeds, each seed against the ResNet-20 of that seed: " Over
-    seeds, ... DY K=4 +1.0 [-3.0, +5.0] points (3 seeds): not distinguishable"; "" without them."""
-    if "paired with" not in paired:
-        return ""
-    table = robust_over_seeds(paired, REFERENCE)
-    if table.empty:
+def _robust_over_seeds(table: Optional[pd.DataFrame]) -> str:
+    """``study.robust_over_seeds``' ``table`` (the models attacked at several seeds, each seed
+    against the ResNet-20 of that seed) in words: " Over seeds, ... DY K=4 +1.0 [-3.0, +5.0] points
+    (3 seeds): not distinguishable"; "" without such models (or None: no seed pairing)."""
+    if table is None or table.empty:
         return ""
     parts = []
     for _, row in table.iterrows():
@@ -791,6 +791,9 @@ def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Option
     return Finding("Can an attacker make a gated model spend more?", text, "04_energy_macs.png")
 
 
+QUESTION = "Does input dependence beat a static network of the same cost?"  # ``question``'s opening
+
+
 def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
     """The study's answer in one sentence: DY at K = ``ANALYSIS_K`` against ResNet-20 and the headline gated model
     against its static control, paired by seed; a model without a finished run at ``profile`` is
@@ -823,7 +826,7 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
               "For one family" if any(shown) else
               "No gain shown" if all(decided) else
               f"No gain shown for {bounded[0]}, no verdict yet for {open_[0]}" if bounded else "No verdict yet")
-    text = (f"Does input dependence beat a static network of the same cost? {answer}: "
+    text = (f"{QUESTION} {answer}: "
             + ", ".join(f"{seeds.signed(row, prefix)} points for {words}" for row, prefix, words in compared)
             + (" (paired by seed, 95% intervals; an interval that includes 0 does not show a gain)" if intervals else "")
             + ("" if all(decided) else f"; a verdict on {' and '.join(open_)} waits for {len(SEEDS)} seeds"
@@ -847,8 +850,8 @@ def short_answer(results_dir: str | Path = RESULTS_DIR) -> str:
     for profile in ("full", "paper"):
         over = load_overview(results_dir, profile)[1]
         found = question(over, profile) if not over.empty else None
-        if found is not None:  # its answer sits between the question mark and the colon
-            answers.append((found.text.split("? ", 1)[1].split(": ", 1)[0], length(profile)))
+        if found is not None:  # its answer sits between the question and the colon
+            answers.append((found.text.removeprefix(f"{QUESTION} ").split(": ", 1)[0], length(profile)))
     if not answers:
         return ""
     (first, at), *rest = answers
@@ -862,7 +865,7 @@ def _with_longer_answer(found: Optional[Finding], over: pd.DataFrame) -> Optiona
     longer = question(over, "paper") if found is not None and not over.empty else None
     if longer is None:
         return found
-    return found._replace(text=f"{found.text}\n- **At {length('paper')}.** {longer.text.split('? ', 1)[1]}")
+    return found._replace(text=f"{found.text}\n- **At {length('paper')}.** {longer.text.removeprefix(f'{QUESTION} ')}")
 
 
 def reading_rules() -> str:
