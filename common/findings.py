@@ -19,7 +19,7 @@ from .analysis import (RATE_MATCHED, TRAINED, TWINS, UNTRAINED, UNTRAINED_STATIC
                        follows_split, split_threshold)
 from .config import PROFILES
 from .flops import RESNET20_MACS
-from .lengths import SAME, analyses_by_length, length, outcome_detail, reader_name, training_length
+from .lengths import SAME, analyses_by_length, glance_markdown, length, outcome_detail, reader_name, training_length
 from .literature import dy_gain_range, dy_gains_text
 from .manifest import (CONTROL_LABEL, DY_LABEL, DY_LABELS, HEADLINE_LABEL, L0_CHOSEN_AFTER_TEST, L0_WEIGHTS,
                        SEEDS, UNIFORM_LABELS)
@@ -856,7 +856,14 @@ def short_answer(results_dir: str | Path = RESULTS_DIR) -> str:
         return ""
     (first, at), *rest = answers
     return (f"**In short:** {first} at {at}" + "".join(f"; at {later}, {a[0].lower()}{a[1:]}" for a, later in rest)
-            + ". The first finding below gives the numbers and their intervals.")
+            + ". The table below gives the numbers, the first finding what they mean.")
+
+
+def answer_at_a_glance(results_dir: str | Path = RESULTS_DIR) -> str:
+    """What a reader sees first (the README's first screen, the top of notebook 05's findings): the
+    short answer, then the table of the decisive models at both lengths; "" without any finished run."""
+    answer = short_answer(results_dir)
+    return answer and f"{answer}\n\n{glance_markdown(results_dir)}"
 
 
 def _with_longer_answer(found: Optional[Finding], over: pd.DataFrame) -> Optional[Finding]:

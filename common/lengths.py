@@ -22,7 +22,7 @@ from .names import run_label
 from .paths import PUBLISHED_CHECK, RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, load_history, read_json
 from .seeds import REFERENCE
-from .tables import counted
+from .tables import counted, to_markdown
 from .verdicts import (ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, against_constant, binomial_differ,
                        cap_verdict, cap_words, energy_word, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
                        over_frontier, paired_by_seed, read_attention_controls, read_attention_seeds, read_energy,
@@ -73,6 +73,47 @@ def profiles_side_by_side(results_dir: str | Path = RESULTS_DIR,
                 f"{at}: Δ vs static nearest in MACs": cell(row is not None and seeds.signed(row, "nearest"))}
     table = pd.DataFrame(rows).T.rename_axis("model")
     return table.rename(index=reader_name)
+
+
+def _joined(values: list[str]) -> str:
+    """One value where the lengths agree, else each length's value: "10.19 / 9.09"."""
+    return " / ".join(dict.fromkeys(values))
+
+
+def at_a_glance(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> pd.DataFrame:
+    """The study's answer as one small table: each model of the ``paper`` profile at each length,
+    its test accuracy and its paired difference against the network the study's question
+    compares it with (the headline gated model: the static network nearest in MACs, as in
+    ``findings.question``; every other model: ResNet-20). A cell that differs between the
+    lengths (MACs, the comparison) shows each length's value, "30 epochs / 200 epochs"."""
+    overviews = {profile: load_overview(results_dir, profile)[1] for profile in profiles}
+    table = {}
+    for label in paper_models():
+        rows = {profile: over.loc[label] if label in over.index else None for profile, over in overviews.items()}
+        prefix = "nearest" if label == HEADLINE_LABEL else "delta"
+        found = [row for row in rows.values() if row is not None]
+        cells = {"MACs (M)": _joined([f"{row['macs'] / 1e6:.2f}" for row in found]) or "pending",
+                 "compared with": "–" if label == REFERENCE else _joined(
+                     [row["nearest_static"] if prefix == "nearest" else REFERENCE for row in found]) or "–"}
+        for profile, row in rows.items():
+            at = length(profile)
+            cells[f"{at}: test acc (%)"] = "pending" if row is None else accuracy_text(row)
+            cells[f"{at}: Δ (points) [95% CI]"] = ("–" if label == REFERENCE else "pending" if row is None
+                                                   else seeds.signed(row, prefix))
+        table[reader_name(label)] = cells
+    return pd.DataFrame(table).T.rename_axis("model")
+
+
+GLANCE_NOTE = ("Test accuracy on the JPEG copy's 10,000 test images, mean ± std over seeds; Δ: the difference "
+               "from the network compared with, paired by seed, with its 95% interval (Student's t; an "
+               "interval that includes 0 does not show a difference), \"seed 0 only\" where one seed of both has "
+               "finished; MACs per image, for the gated model executed on average. Where the two lengths differ, "
+               "MACs and the network compared with read \"30 epochs / 200 epochs\".")
+
+
+def glance_markdown(results_dir: str | Path = RESULTS_DIR) -> str:
+    """``at_a_glance`` as Markdown with the note that says how to read it."""
+    return f"{to_markdown(at_a_glance(results_dir))}\n\n{GLANCE_NOTE}"
 
 
 def training_histories(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"),

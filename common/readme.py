@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from . import seeds
-from .findings import findings, findings_markdown, short_answer
+from .findings import answer_at_a_glance, findings, findings_markdown
 from .flops import RESNET20_MACS
 from .names import run_label
 from .paths import REPO_ROOT, RESULTS_DIR, portable
@@ -125,7 +125,7 @@ def seeds_table(results_dir: Path = RESULTS_DIR, profile: str = "full") -> str:
 
 def readme_sections(results_dir: Path = RESULTS_DIR) -> dict[Path, dict[str, str]]:
     """The generated sections of each page, by marker name."""
-    return {README: {"answer": short_answer(results_dir),
+    return {README: {"answer": answer_at_a_glance(results_dir),
                      "findings": findings_markdown(findings(results_dir), "figures/full")},
             RESULTS_README: {
                 "seeds-table": seeds_table(results_dir),
