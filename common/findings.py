@@ -856,14 +856,15 @@ def short_answer(results_dir: str | Path = RESULTS_DIR) -> str:
         return ""
     (first, at), *rest = answers
     return (f"**In short:** {first} at {at}" + "".join(f"; at {later}, {a[0].lower()}{a[1:]}" for a, later in rest)
-            + ". The table below gives the numbers, the first finding what they mean.")
+            + ".")
 
 
 def answer_at_a_glance(results_dir: str | Path = RESULTS_DIR) -> str:
     """What a reader sees first (the README's first screen, the top of notebook 05's findings): the
     short answer, then the table of the decisive models at both lengths; "" without any finished run."""
     answer = short_answer(results_dir)
-    return answer and f"{answer}\n\n{glance_markdown(results_dir)}"
+    return answer and (f"{answer} The table below gives the numbers, and the first finding below explains them."
+                       f"\n\n{glance_markdown(results_dir)}")
 
 
 def _with_longer_answer(found: Optional[Finding], over: pd.DataFrame) -> Optional[Finding]:

@@ -80,12 +80,18 @@ def _joined(values: list[str]) -> str:
     return " / ".join(dict.fromkeys(values))
 
 
+def _compared_with(label: str, row: pd.Series) -> str:
+    """The network the study's question compares ``label`` with (``row``: its row over seeds): the
+    static network nearest in MACs for the headline gated model, as in ``findings.question``;
+    ResNet-20 for every other model."""
+    return row["nearest_static"] if label == HEADLINE_LABEL else REFERENCE
+
+
 def at_a_glance(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> pd.DataFrame:
     """The study's answer as one small table: each model of the ``paper`` profile at each length,
     its test accuracy and its paired difference against the network the study's question
-    compares it with (the headline gated model: the static network nearest in MACs, as in
-    ``findings.question``; every other model: ResNet-20). A cell that differs between the
-    lengths (MACs, the comparison) shows each length's value, "30 epochs / 200 epochs"."""
+    compares it with (``_compared_with``). A cell that differs between the lengths (MACs, the
+    network compared with) shows each length's value, "30 epochs / 200 epochs"."""
     overviews = {profile: load_overview(results_dir, profile)[1] for profile in profiles}
     table = {}
     for label in paper_models():
@@ -93,8 +99,8 @@ def at_a_glance(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"
         prefix = "nearest" if label == HEADLINE_LABEL else "delta"
         found = [row for row in rows.values() if row is not None]
         cells = {"MACs (M)": _joined([f"{row['macs'] / 1e6:.2f}" for row in found]) or "pending",
-                 "compared with": "–" if label == REFERENCE else _joined(
-                     [row["nearest_static"] if prefix == "nearest" else REFERENCE for row in found]) or "–"}
+                 "compared with": "–" if label == REFERENCE else _joined([_compared_with(label, row)
+                                                                          for row in found]) or "–"}
         for profile, row in rows.items():
             at = length(profile)
             cells[f"{at}: test acc (%)"] = "pending" if row is None else accuracy_text(row)
@@ -104,16 +110,36 @@ def at_a_glance(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"
     return pd.DataFrame(table).T.rename_axis("model")
 
 
-GLANCE_NOTE = ("Test accuracy on the JPEG copy's 10,000 test images, mean ± std over seeds; Δ: the difference "
-               "from the network compared with, paired by seed, with its 95% interval (Student's t; an "
-               "interval that includes 0 does not show a difference), \"seed 0 only\" where one seed of both has "
-               "finished; MACs per image, for the gated model executed on average. Where the two lengths differ, "
-               "MACs and the network compared with read \"30 epochs / 200 epochs\".")
+GLANCE_NOTE = ("Test accuracy on the JPEG copy's 10,000 test images, mean ± std over seeds. Δ: the difference from "
+               "the network compared with, paired by seed, with its 95% interval (Student's t): an interval that "
+               "includes 0 does not show a difference, and its upper end is the largest gain it allows; "
+               "\"seed 0 only\": only seed 0 of both has finished, so there is no interval and the "
+               "difference is from that seed of the network compared with, not from its mean. MACs per image, for "
+               "the gated model executed on average; where the two lengths differ, MACs and the network compared "
+               "with read \"30 epochs / 200 epochs\".")
+
+
+def unequal_costs(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> list[str]:
+    """A sentence for each length at which a dynamic model of ``at_a_glance`` (DY K=4, the headline
+    gated model) is not at equal cost (``verdicts.same_cost``) with the network it is compared with."""
+    said = []
+    for profile in profiles:
+        over = load_overview(results_dir, profile)[1]
+        for label in (DY_LABEL, HEADLINE_LABEL):
+            if label not in over.index or _compared_with(label, over.loc[label]) not in over.index:
+                continue
+            macs, other = over.loc[label, "macs"], over.loc[_compared_with(label, over.loc[label]), "macs"]
+            if not same_cost(macs, other):
+                said.append(f"At {length(profile)} the {reader_name(label)} executes {macs / 1e6:.2f}M MACs, "
+                            f"{abs(1 - macs / other):.0%} {'fewer' if macs < other else 'more'} than "
+                            f"{_compared_with(label, over.loc[label])} ({other / 1e6:.2f}M): its Δ there is against "
+                            f"a {'costlier' if macs < other else 'cheaper'} network.")
+    return said
 
 
 def glance_markdown(results_dir: str | Path = RESULTS_DIR) -> str:
-    """``at_a_glance`` as Markdown with the note that says how to read it."""
-    return f"{to_markdown(at_a_glance(results_dir))}\n\n{GLANCE_NOTE}"
+    """``at_a_glance`` as Markdown with the note that says how to read it and where the costs differ."""
+    return " ".join([f"{to_markdown(at_a_glance(results_dir))}\n\n{GLANCE_NOTE}", *unequal_costs(results_dir)])
 
 
 def training_histories(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"),

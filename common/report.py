@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 from .config import PROFILES
 from .data import ENV_VAR, resolve_source
+from .findings import short_answer
 from .paths import REPO_ROOT, RESULTS_DIR, portable
 from .provenance import provenance
 from .readme import update_readme
@@ -76,8 +77,9 @@ REPORT_NOTEBOOK = "05_report.ipynb"  # findings and the answers; the others are 
 
 
 def combine_notebooks(executed: list[Path], profile: str, data_source: str, info: dict | None = None,
-                      runs: dict | None = None):
-    """One notebook: a title and a table of contents, then the report notebook (findings first),
+                      runs: dict | None = None, answer: str = ""):
+    """One notebook: a title, the study's one-line ``answer`` (``findings.short_answer``; none where
+    empty) and a table of contents, then the report notebook (findings first),
     then notebooks 01-04 in order as the detail behind it, then a provenance block (``info``,
     default: ``provenance()`` now; ``runs``, ``record_timing``'s per-notebook commits, listed when
     the notebooks ran at different commits); an anchor before each notebook and each ``##`` section."""
@@ -108,7 +110,7 @@ def combine_notebooks(executed: list[Path], profile: str, data_source: str, info
     missing = [path.stem[3:].replace("_", " ") for path in numbered_notebooks() if path.name not in ran]
     title = f"Input-dependent dynamic CNNs on CIFAR-10: the report at {PROFILES[profile]['epochs']} epochs per run"
     head = "\n".join([
-        f"# {title}", "",
+        f"# {title}", "", *([answer, ""] if answer else []),
         "The findings and the evidence for each come first (notebook 05); notebooks 01-04 follow with "
         "every analysis in detail. Every number was computed by the notebooks from the runs under "
         "`results/`; the code is in the executed notebooks beside this file."
@@ -149,10 +151,10 @@ def to_html(notebook, code: bool = False) -> str:
 
 
 def export_report(executed: list[Path], output: Path, profile: str, data_source: str,
-                  info: dict | None = None, runs: dict | None = None) -> Path:
+                  info: dict | None = None, runs: dict | None = None, answer: str = "") -> Path:
     """Write the combined report (``combine_notebooks``) as one HTML file, images embedded."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(to_html(combine_notebooks(executed, profile, data_source, info, runs)), encoding="utf-8")
+    output.write_text(to_html(combine_notebooks(executed, profile, data_source, info, runs, answer)), encoding="utf-8")
     return output
 
 
@@ -246,7 +248,7 @@ def main(argv=None) -> None:
     combined = [output_dir / nb.name for nb in numbered_notebooks() if (output_dir / nb.name).exists()]
     ran = record_timing(output_dir / "timing.json", timing, info)["notebooks"]
     report = export_report(combined, output_dir / "report.html",
-                           args.profile, data_source, info, ran)
+                           args.profile, data_source, info, ran, short_answer())
     update_readme()
     check = browser_check(report, output_dir / "report.png")
     print(f"[report] {report} ({len(executed)} notebooks run in {sum(timing.values()) / 60:.1f} min); "

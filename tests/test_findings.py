@@ -821,8 +821,7 @@ def test_the_cheapest_gated_model_within_a_point_is_set_against_a_static_network
 
 
 def test_the_short_answer_gives_each_lengths_answer_in_one_line(full_study):
-    assert findings.short_answer(full_study) == ("**In short:** No gain shown at 30 epochs. The table below gives "
-                                                 "the numbers, the first finding what they mean.")
+    assert findings.short_answer(full_study) == "**In short:** No gain shown at 30 epochs."
     for seed, noise in enumerate((0.0, 0.6, -0.6)):
         write_run(full_study, "resnet20", "paper", seed, 91.0 + noise)
         write_run(full_study, "width0.5", "paper", seed, 87.0 + noise)
@@ -844,6 +843,7 @@ def test_the_table_at_a_glance_compares_each_model_as_the_question_does(full_stu
     assert glance.loc["headline gated model", "30 epochs: Δ (points) [95% CI]"].startswith("+0.00 [")
     assert glance.loc["DY K=4", "200 epochs: test acc (%)"] == "pending"
     assert glance.loc["ResNet-20 ×0.45 width", "MACs (M)"] == "pending"  # no run at either length
+    assert lengths.unequal_costs(full_study) == []  # 10.2M against 10.4M: within 5%
     write_run(full_study, "dy4", "paper", 0, 91.5)
     write_run(full_study, "resnet20", "paper", 0, 91.0)
     write_run(full_study, "headline", "paper", 0, 88.0, macs=9.0e6)
@@ -853,6 +853,9 @@ def test_the_table_at_a_glance_compares_each_model_as_the_question_does(full_stu
     # no thin ResNet-20 at 200 epochs yet: the nearest static network trained there is ResNet-20 itself
     assert glance.loc["headline gated model", "200 epochs: Δ (points) [95% CI]"] == "-3.00 (seed 0 only)"
     assert glance.loc["headline gated model", "compared with"] == "ResNet-20 ×0.5 width / ResNet-20"
+    assert lengths.unequal_costs(full_study) == [
+        "At 200 epochs the headline gated model executes 9.00M MACs, 78% fewer than ResNet-20 (40.55M): its Δ there "
+        "is against a costlier network."]
     assert lengths.GLANCE_NOTE in lengths.glance_markdown(full_study)
     front = findings.answer_at_a_glance(full_study)  # the README's first screen: the answer, then the table
     assert front.index("**In short:**") < front.index("| model | MACs (M) |") < front.index(lengths.GLANCE_NOTE)

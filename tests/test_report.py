@@ -125,8 +125,10 @@ def test_a_report_without_a_notebook_says_so(tmp_path):
     assert report.metadata["title"] == head.splitlines()[0][2:]  # the HTML page's title too
     assert "**Not in this report:** dynamic convolution, whose notebook has not run at this profile" in head
     head = combine_notebooks(executed + [notebook("02_dynamic_convolution.ipynb", "02")], "paper", "copy",
-                             info).cells[0].source
+                             info, answer="**In short:** No gain shown at 200 epochs.").cells[0].source
     assert "Not in this report" not in head
+    # the one-line answer on the page's first screen, under the title and above the contents
+    assert head.index("# Input-dependent") < head.index("**In short:** No gain") < head.index("## Contents")
 
 
 def test_notebooks_run_at_different_commits_are_listed(tmp_path):
