@@ -21,8 +21,8 @@ from .config import PROFILES
 from .flops import RESNET20_MACS
 from .lengths import SAME, analyses_by_length, glance_markdown, length, outcome_detail, reader_name, training_length
 from .literature import dy_gain_range, dy_gains_text
-from .manifest import (CONTROL_LABEL, DY_LABEL, DY_LABELS, HEADLINE_LABEL, L0_CHOSEN_AFTER_TEST, L0_WEIGHTS,
-                       SEEDS, UNIFORM_LABELS)
+from .manifest import (CONTROL_LABEL, DY_LABEL, KERNEL_SWEEP_LABELS, HEADLINE_LABEL, L0_CHOSEN_AFTER_TEST, L0_WEIGHTS,
+                       SEEDS, L0_SWEEP_LABELS)
 from .models.gating import CONDITIONAL_RANGE
 from .names import split_seed, throughput_label
 from .paths import RESULTS_DIR
@@ -42,7 +42,7 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
                         speed: Optional[pd.DataFrame] = None) -> Optional[Finding]:
     """DY against ResNet-20 over K, among published re-implementations, on the training images, and
     (from notebook 02's ``speed`` table, when given) in wall-clock time."""
-    labels = DY_LABELS
+    labels = KERNEL_SWEEP_LABELS
     params = table.groupby("label")["params"].first().dropna()
     rows = over.loc[[label for label in labels if label in over.index]]
     if rows.empty or REFERENCE not in over.index:
@@ -256,7 +256,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
         return None
     row = over.loc[headline]
     control = row["nearest_static"]  # the control whose paired difference is printed beside it
-    uniform = list(UNIFORM_LABELS)
+    uniform = list(L0_SWEEP_LABELS)
     margins = [(w, f"{over.loc[u, 'margin_mean']:+.2f}") for w, u in zip(L0_WEIGHTS, uniform)
                if u in over.index and over.loc[u, "margin_n"] >= 1]
     text = (f"The headline gated model (conditional gates, MAC-weighted L0, chosen on a training "
@@ -371,7 +371,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
     sweep, eps, strongest = found.sweep, found.eps, found.strongest
     largest, most = found.largest, found.most
     families = {"ResNet-20": [REFERENCE],
-                "DY": list(DY_LABELS), "gated": [*UNIFORM_LABELS, HEADLINE_LABEL]}
+                "DY": list(KERNEL_SWEEP_LABELS), "gated": [*L0_SWEEP_LABELS, HEADLINE_LABEL]}
     parts = []
     for family, labels in families.items():
         values = strongest.reindex(labels).dropna()

@@ -79,10 +79,13 @@ def channel_gate_macs(module: ChannelGate, inputs: tuple, output: torch.Tensor) 
 
 
 def missing_mac_rules(model: nn.Module) -> list[str]:
-    """Names of leaf module types that neither thop nor our rules know (they would count 0)."""
+    """Names of the module types that ``count_macs`` would count wrong: a leaf that neither thop
+    nor our rules know (it would count 0), or a module with parameters of its own and no rule
+    (thop would count only its children). Rules match the exact type, as thop looks them up, so
+    a subclass of a counted module needs a rule of its own."""
     known = set(MAC_RULES) | set(_THOP_RULES)
     return sorted({type(m).__name__ for m in model.modules()
-                   if not list(m.children()) and type(m) not in known})
+                   if type(m) not in known and (not list(m.children()) or list(m.parameters(recurse=False)))})
 
 
 def count_params(model: nn.Module) -> int:
@@ -91,7 +94,11 @@ def count_params(model: nn.Module) -> int:
 
 
 def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 32, 32)) -> float:
-    """Multiply-accumulates per image for one forward pass in eval mode (see module docstring)."""
+    """Multiply-accumulates per image for one forward pass in eval mode (see module docstring);
+    a ``ValueError`` names the module types it has no rule for (``missing_mac_rules``)."""
+    missing = missing_mac_rules(model)
+    if missing:
+        raise ValueError(f"no MAC rule for {', '.join(missing)}: add one with common.flops.register_mac_rule")
     model = copy.deepcopy(model).eval()  # thop adds buffers and hooks; keep the caller's clean
     device = next(model.parameters()).device
     # thop adds a root module's own count to its children's; wrapping the model keeps a layer

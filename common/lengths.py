@@ -17,7 +17,7 @@ from . import seeds
 from .analysis import RATE_MATCHED, UNTRAINED, UNTRAINED_STATIC, control_partials, follows_split
 from .config import PROFILES
 from .literature import HE_RESNET20_ACC, RESNET20
-from .manifest import CONTROL_LABEL, DY_LABEL, DY_LABELS, HEADLINE_LABEL, SEEDS, UNIFORM_LABELS, parse_run, queue
+from .manifest import CONTROL_LABEL, DY_LABEL, KERNEL_SWEEP_LABELS, HEADLINE_LABEL, SEEDS, L0_SWEEP_LABELS, parse_run, queue
 from .names import run_label
 from .paths import PUBLISHED_CHECK, RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, load_history, read_json
@@ -210,7 +210,7 @@ def conclusions(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"
 def _sweeps(over: pd.DataFrame, profiles) -> pd.DataFrame:
     """The conclusions over the sweeps (K, the uniform L0 weight), which the longer profiles do
     not train, in the columns of ``_conclusions``."""
-    dy, uniform = DY_LABELS, UNIFORM_LABELS
+    dy, uniform = KERNEL_SWEEP_LABELS, L0_SWEEP_LABELS
     longest = length(profiles[-1])
     groups = {"DY K = 2…5 against ResNet-20 (the sweep over K)": (dy, "delta", f"the sweep over K is not trained at {longest}"),
               "uniform-L0 gated models over the static frontier":

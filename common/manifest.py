@@ -84,8 +84,8 @@ CONTROL_LABEL = run_label(*parse_run(HEADLINE_CONTROL))
 # Their comparisons wait for every seed in SEEDS before a verdict; the sweeps' models do not.
 STUDY_LABELS = (DY_LABEL, HEADLINE_LABEL, CONTROL_LABEL)
 # The sweeps' models: DY at each K, and the gated models with a uniform L0 penalty at each weight.
-DY_LABELS = tuple(run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS)
-UNIFORM_LABELS = tuple(run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS)
+KERNEL_SWEEP_LABELS = tuple(run_label("dy_resnet20", {"num_kernels": k}) for k in KERNELS)
+L0_SWEEP_LABELS = tuple(run_label("gated_resnet20", {"l0_weight": w}) for w in L0_WEIGHTS)
 
 
 def swept(profile: str) -> dict[str, tuple]:

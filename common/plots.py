@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from pathlib import Path
 
@@ -180,8 +181,8 @@ def plot_accuracy_vs_macs(points: pd.DataFrame, title: str) -> plt.Figure:
                            test_acc_std=points["test_acc_std"] if "test_acc_std" in points else np.nan,
                            mmacs=points["macs"] / 1e6)
     families = list(points["family"].unique())
-    style = {f: (marker, colour) for f, marker, colour in
-             zip(families, "o^sDv*", sns.color_palette("colorblind"))}
+    style = {f: (marker, colour) for f, marker, colour in  # cycled: a new family never goes unstyled
+             zip(families, itertools.cycle("o^sDv*Xp"), itertools.cycle(sns.color_palette("colorblind")))}
     fig, ax = plt.subplots(figsize=(9.5, 6))
     _draw_models(ax, points, style)
     # log x: the static frontier is interpolated linearly in log MACs, so its segments are the lines

@@ -111,6 +111,18 @@ def test_dy_resnet20_macs(k, lo, hi):
     assert missing_mac_rules(model) == []
 
 
+def test_a_new_kind_of_dynamic_convolution_needs_its_own_mac_rule():
+    """thop matches rules by exact type and counts a module without one through its children only:
+    a subclass of DynamicConv2d would count its router and not its convolution."""
+    class RoutedConv2d(DynamicConv2d):
+        pass
+
+    model = nn.Sequential(RoutedConv2d(8, 8), nn.ReLU())
+    assert missing_mac_rules(model) == ["RoutedConv2d"]
+    with pytest.raises(ValueError, match="no MAC rule for RoutedConv2d"):
+        count_macs(model, (1, 8, 16, 16))
+
+
 def test_collect_attention_leaves_the_output_alone():
     from common.evaluation import collect_attention
     from common.models.dynamic_conv import dynamic_layers
