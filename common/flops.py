@@ -62,8 +62,8 @@ def dynamic_conv_macs(module: DynamicConv2d, inputs: tuple, output: torch.Tensor
     """
     x = inputs[0]
     n, c, h, w = x.shape
-    fc1, fc2 = module.attention[2], module.attention[4]
-    attention = c * h * w + fc1.in_features * fc1.out_features + fc2.in_features * fc2.out_features
+    fcs = [m for m in module.attention.modules() if isinstance(m, nn.Linear)]
+    attention = c * h * w + sum(fc.in_features * fc.out_features for fc in fcs)
     kernel = module.out_ch * module.in_ch * module.kernel_size ** 2
     aggregation = module.num_kernels * kernel
     convolution = output.shape[2] * output.shape[3] * kernel
