@@ -25,9 +25,10 @@ setup: $(VENV)/.installed
 report: setup
 	$(PY) -m common.report --profile $(PROFILE) $(if $(NOTEBOOKS),--only $(NOTEBOOKS))
 
-# JupyterLab at the repository root: notebooks/ and the executed report in results/report/.
+# JupyterLab at the repository root, opening on the executed report (its answer on the first screen).
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(VENV)/bin/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/results/report/$(PROFILE)/report.html \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup
 	$(PY) -m pytest

@@ -208,6 +208,16 @@ def browser_check(report: Path, screenshot: Path | None = None, timeout: int = 1
     return json.loads(html.unescape(found.group(1)))
 
 
+def notebooks_to_run(only: list[str] | None, notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """The numbered notebooks whose number is in ``only`` (all where None), in order, and the report
+    notebook whenever another one runs: it draws its figures and findings from the tables the
+    others write, so it would otherwise show the tables they replaced."""
+    chosen = [nb for nb in numbered_notebooks(notebooks_dir) if only is None or nb.name[:2] in only]
+    if chosen and chosen[-1].name != REPORT_NOTEBOOK:
+        chosen += [nb for nb in numbered_notebooks(notebooks_dir) if nb.name == REPORT_NOTEBOOK]
+    return chosen
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="full", choices=list(PROFILES))
@@ -227,8 +237,7 @@ def main(argv=None) -> None:
     if not data_source.startswith("torchvision"):
         data_source = portable(data_source)
     output_dir = RESULTS_DIR / "report" / args.profile
-    notebooks = [nb for nb in numbered_notebooks()
-                 if args.only is None or nb.name[:2] in args.only]
+    notebooks = notebooks_to_run(args.only)
     if not notebooks:
         raise SystemExit(f"no notebooks to run in {NOTEBOOKS_DIR}")
     # Taken before the notebooks run: what they write (figures, tables) is not a change to the code.

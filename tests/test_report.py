@@ -183,3 +183,17 @@ def test_the_readme_terms_give_the_reading_rules_cutoffs():
     assert f"(partial correlation ≥ {split_threshold():.2f})" in terms
     assert f"exceeds that of the same model untrained by more than {LEARNT_MARGIN:g} (for a gated" in terms
     assert f"even if it stays below {split_threshold():.2f}" in terms
+
+
+def test_the_report_notebook_reruns_after_any_other(tmp_path):
+    """Notebook 05 draws on the tables notebooks 01-04 write: rerunning one of them alone would
+    leave it showing the tables they replaced."""
+    from common.report import notebooks_to_run
+
+    for name in ("01_a.ipynb", "02_b.ipynb", "05_report.ipynb"):
+        (tmp_path / name).write_text("{}")
+    names = lambda only: [p.name for p in notebooks_to_run(only, tmp_path)]  # noqa: E731
+    assert names(["02"]) == ["02_b.ipynb", "05_report.ipynb"]
+    assert names(["05"]) == ["05_report.ipynb"]
+    assert names(None) == ["01_a.ipynb", "02_b.ipynb", "05_report.ipynb"]
+    assert names(["09"]) == []
