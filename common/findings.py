@@ -21,8 +21,8 @@ from .config import PROFILES
 from .flops import RESNET20_MACS
 from .lengths import SAME, analyses_by_length, glance_markdown, length, outcome_detail, reader_name, training_length
 from .literature import dy_gain_range, dy_gains_text
-from .manifest import (CONTROL_LABEL, DY_LABEL, KERNEL_SWEEP_LABELS, HEADLINE_LABEL, L0_CHOSEN_AFTER_TEST, L0_WEIGHTS,
-                       SEEDS, L0_SWEEP_LABELS)
+from .manifest import (CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNEL_SWEEP_LABELS, L0_CHOSEN_AFTER_TEST,
+                       L0_SWEEP_LABELS, L0_WEIGHTS, SEEDS)
 from .models.gating import CONDITIONAL_RANGE
 from .names import split_seed, throughput_label
 from .paths import RESULTS_DIR

@@ -17,7 +17,8 @@ from . import seeds
 from .analysis import RATE_MATCHED, UNTRAINED, UNTRAINED_STATIC, control_partials, follows_split
 from .config import PROFILES
 from .literature import HE_RESNET20_ACC, RESNET20
-from .manifest import CONTROL_LABEL, DY_LABEL, KERNEL_SWEEP_LABELS, HEADLINE_LABEL, SEEDS, L0_SWEEP_LABELS, parse_run, queue
+from .manifest import (CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNEL_SWEEP_LABELS, L0_SWEEP_LABELS, SEEDS,
+                       parse_run, queue)
 from .names import run_label
 from .paths import PUBLISHED_CHECK, RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, load_history, read_json
