@@ -57,11 +57,14 @@ def run_notebook(notebook: Path, output_dir: Path, parameters: dict) -> Path:
 def tidy_executed(nb):
     """What a reader of an executed notebook should not see: progress bars (stderr streams that
     only redraw a tqdm line, empty boxes once finished) and papermill's record of where the
-    notebook ran (absolute paths of the build machine, made repository-relative)."""
+    notebook ran (absolute paths of the build machine, made repository-relative). Its code is
+    folded (``jupyter.source_hidden``; one click in JupyterLab unfolds a cell), so the executed
+    copy opens on its text and results, as its HTML does; the code to run is in ``notebooks/``."""
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (
                 o.output_type == "stream" and o.name == "stderr" and o.text.startswith("\r"))]
+            cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
     record = nb.metadata.get("papermill", {})
     for key in ("input_path", "output_path"):
         if record.get(key):

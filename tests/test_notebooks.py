@@ -195,6 +195,17 @@ def test_executed_notebooks_show_no_paths_or_progress_bars(shared):
         shown = json.dumps([c.get("outputs", []) for c in nb.cells])
         assert "PosixPath(" not in shown, path.name
         assert not Path(nb.metadata["papermill"]["input_path"]).is_absolute()
+        assert all(c.metadata["jupyter"]["source_hidden"] for c in nb.cells if c.cell_type == "code"), path.name
+
+
+def test_committed_executed_notebooks_open_on_their_results():
+    """The executed copies under results/report/ open in JupyterLab with their code folded, as
+    their HTML shows them (report.tidy_executed); the code to run is in notebooks/."""
+    executed = sorted((REPO_ROOT / "results" / "report").glob("*/[0-9][0-9]_*.ipynb"))
+    assert executed
+    for path in executed:
+        cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        assert all(c.metadata.get("jupyter", {}).get("source_hidden") for c in cells), path
 
 
 def test_report_renders_in_a_browser(shared, tmp_path):
