@@ -9,7 +9,7 @@ cannot disagree; notebooks 02 and 03 print ``per_seed_note`` under their per-see
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 import pandas as pd
@@ -794,52 +794,90 @@ def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Option
 QUESTION = "Does input dependence beat a static network of the same cost?"  # ``question``'s opening
 
 
+class _Comparison(NamedTuple):
+    """One of the question's comparisons, for a model with a finished run."""
+    name: str        # as the answer names the model: "DY K=4", "the headline gated model"
+    row: pd.Series   # its row over seeds (``seeds.overview``)
+    prefix: str      # the columns of its difference: "delta" (against ResNet-20) or "nearest" (its static control)
+    against: str     # what it is compared with, in words
+    decided: bool    # every seed in: the interval gives a verdict
+
+    @property
+    def words(self) -> str:
+        return f"{self.name} against {self.against}"
+
+    @property
+    def ahead(self) -> bool:
+        """A gain shown: the interval lies above 0."""
+        return seeds.verdict_word(self.row, self.prefix) == "ahead"
+
+
+def _comparisons(over: pd.DataFrame) -> list[_Comparison]:
+    """The question's comparisons, for each model with a finished run: DY at K = ``ANALYSIS_K``
+    against ResNet-20 (its share of ResNet-20's MACs said where they cost the same) and the headline
+    gated model against the static network nearest in MACs."""
+    found = []
+    if DY_LABEL in over.index:
+        row = over.loc[DY_LABEL]
+        share = row["macs"] / over.loc[REFERENCE, "macs"] if REFERENCE in over.index else float("nan")
+        found.append(_Comparison(DY_LABEL, row, "delta", "ResNet-20" + (
+            f" ({share:.0%} of ResNet-20's MACs, equal within {COST_TOLERANCE:.0%}; not equal parameters)"
+            if same_cost(share, 1.0) else ""), settled(row["delta_n"])))
+    if HEADLINE_LABEL in over.index:
+        row = over.loc[HEADLINE_LABEL]
+        share = row["macs"] / over.loc[REFERENCE, "macs"] if REFERENCE in over.index else None
+        found.append(_Comparison("the headline gated model", row, "nearest",
+                                 _nearest_words(over, row, row["nearest_static"], share=share),
+                                 settled(row["nearest_n"])))
+    return found
+
+
+def _answer(compared: list[_Comparison]) -> str:
+    """The answer's first words: "Yes" (for both), "For one family", "No gain shown", "No gain shown
+    for <a>, no verdict yet for <b>" or "No verdict yet"."""
+    shown = [c.ahead for c in compared]
+    bounded, open_ = [c.name for c in compared if c.decided], [c.name for c in compared if not c.decided]
+    return ("Yes" + (" for both" if len(compared) == 2 else "") if all(shown) else
+            "For one family" if any(shown) else
+            "No gain shown" if not open_ else
+            f"No gain shown for {bounded[0]}, no verdict yet for {open_[0]}" if bounded else "No verdict yet")
+
+
+def _largest_gains(compared: list[_Comparison], over: pd.DataFrame, epochs: int) -> str:
+    """"; the 95% intervals rule out a gain larger than … at <epochs> epochs" for the decided
+    comparisons; a bound against a static control that costs more than the model is not a bound at
+    equal cost, and says so. Nothing where a gain is shown."""
+    decided = [c for c in compared if c.decided]
+    if not decided or any(c.ahead for c in compared):
+        return ""
+    costlier = any(c.prefix == "nearest" and _costlier(over, c.row) for c in decided)
+    return (f"; the 95% interval{'s rule' if len(decided) == 2 else ' rules'} out "
+            + _and([f"a gain larger than {c.row[f'{c.prefix}_ci_high']:+.2f} points for {c.name}" for c in decided])
+            + f" at {epochs} epochs"
+            + ((" (the headline gated model's against a static network that costs more than it)" if len(decided) == 2
+                else ", against a static network that costs more than it") if costlier else ""))
+
+
 def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
     """The study's answer in one sentence: DY at K = ``ANALYSIS_K`` against ResNet-20 and the headline gated model
-    against its static control, paired by seed; a model without a finished run at ``profile`` is
-    named as such."""
-    dy, headline = DY_LABEL, HEADLINE_LABEL
+    against its static control, paired by seed (``_comparisons``); a model without a finished run at ``profile``
+    is named as such."""
     epochs = PROFILES[profile]["epochs"]
-    compared = []  # (row, prefix, words) of each model with a finished run
-    if dy in over.index:
-        share = over.loc[dy, "macs"] / over.loc[REFERENCE, "macs"] if REFERENCE in over.index else float("nan")
-        compared.append((over.loc[dy], "delta", f"{dy} against ResNet-20"
-                         + (f" ({share:.0%} of ResNet-20's MACs, equal within {COST_TOLERANCE:.0%}; not equal parameters)"
-                            if same_cost(share, 1.0) else "")))
-    if headline in over.index:
-        row = over.loc[headline]
-        share = row["macs"] / over.loc[REFERENCE, "macs"] if REFERENCE in over.index else None
-        compared.append((row, "nearest", f"the headline gated model against "
-                                         f"{_nearest_words(over, row, row['nearest_static'], share=share)}"))
+    compared = _comparisons(over)
     if not compared:
         return None
-    shown = [seeds.verdict_word(row, prefix) == "ahead" for row, prefix, _ in compared]
-    decided = [settled(row[f"{prefix}_n"]) for row, prefix, _ in compared]
-    intervals = any(row[f"{prefix}_n"] >= 2 for row, prefix, _ in compared)
-    # A bound against a control that costs more than the model is not a bound at equal cost: say so.
-    bounds = [f"{row[f'{prefix}_ci_high']:+.2f}" for (row, prefix, _), done in zip(compared, decided) if done]
-    costlier = any(prefix == "nearest" and _costlier(over, row) and done
-                   for (row, prefix, _), done in zip(compared, decided))
-    bounded = [words.split(" against")[0] for (row, prefix, words), done in zip(compared, decided) if done]
-    open_ = [words.split(" against")[0] for (row, prefix, words), done in zip(compared, decided) if not done]
-    answer = ("Yes" + (" for both" if len(compared) == 2 else "") if all(shown) else
-              "For one family" if any(shown) else
-              "No gain shown" if all(decided) else
-              f"No gain shown for {bounded[0]}, no verdict yet for {open_[0]}" if bounded else "No verdict yet")
+    answer = _answer(compared)
+    open_ = [c.name for c in compared if not c.decided]
     text = (f"{QUESTION} {answer}: "
-            + ", ".join(f"{seeds.signed(row, prefix)} points for {words}" for row, prefix, words in compared)
-            + (" (paired by seed, 95% intervals; an interval that includes 0 does not show a gain)" if intervals else "")
-            + ("" if all(decided) else f"; a verdict on {' and '.join(open_)} waits for {len(SEEDS)} seeds"
-               + (" of each" if len(open_) > 1 else ""))
-            + (f"; the 95% interval{'s rule' if len(bounds) == 2 else ' rules'} out "
-               + _and([f"a gain larger than {bound} points for {name}" for bound, name in zip(bounds, bounded)])
-               + f" at {epochs} epochs"
-               + ((" (the headline gated model's against a static network that costs more than it)" if len(bounds) == 2
-                   else ", against a static network that costs more than it") if costlier else "")
-               if bounds and not any(shown) else "")
-            + ("" if dy in over.index else f"; {dy} has no finished run at {epochs} epochs yet")
-            + ("" if headline in over.index else f"; the headline gated model has no finished run at {epochs} "
-               "epochs yet") + ".")
+            + ", ".join(f"{seeds.signed(c.row, c.prefix)} points for {c.words}" for c in compared)
+            + (" (paired by seed, 95% intervals; an interval that includes 0 does not show a gain)"
+               if any(c.row[f"{c.prefix}_n"] >= 2 for c in compared) else "")
+            + (f"; a verdict on {' and '.join(open_)} waits for {len(SEEDS)} seeds" + (" of each" if len(open_) > 1 else "")
+               if open_ else "")
+            + _largest_gains(compared, over, epochs)
+            + "".join(f"; {name} has no finished run at {epochs} epochs yet"
+                      for label, name in ((DY_LABEL, DY_LABEL), (HEADLINE_LABEL, "the headline gated model"))
+                      if label not in over.index) + ".")
     return Finding("The study's question", text, None)
 
 
