@@ -30,10 +30,10 @@ from .seeds import REFERENCE
 from .selection import GOALS, frontier_accuracy
 from .study import PAIRED_CI, adaptive_gap, robust_over_seeds
 from .tables import counted
-from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, ROBUST_ACC, Finding,
-                       accuracy_text, cap_words, energy_word, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
-                       paired_by_seed, read_attention_controls, read_attention_seeds, read_energy, read_gating_controls,
-                       read_gating_seeds,
+from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, QUESTION_COLUMNS,
+                       ROBUST_ACC, Finding, compared_with, accuracy_text, cap_words, energy_word, gates_per_image,
+                       learnt, learnt_by_seed, like_random, load_overview, paired_by_seed, read_attention_controls,
+                       read_attention_seeds, read_energy, read_gating_controls, read_gating_seeds,
                        read_input_dependence, read_mac_caps, read_robustness, read_table, same_cost, settled,
                        read_controls, spans_zero, untrained_twins, waiting)
 
@@ -812,23 +812,25 @@ class _Comparison(NamedTuple):
         return seeds.verdict_word(self.row, self.prefix) == "ahead"
 
 
+def _named(label: str) -> str:
+    """A model as the question's sentence names it: "DY K=4", "the headline gated model"."""
+    return "the headline gated model" if label == HEADLINE_LABEL else label
+
+
 def _comparisons(over: pd.DataFrame) -> list[_Comparison]:
-    """The question's comparisons, for each model with a finished run: DY at K = ``ANALYSIS_K``
-    against ResNet-20 (its share of ResNet-20's MACs said where they cost the same) and the headline
-    gated model against the static network nearest in MACs."""
+    """The question's comparisons (``verdicts.QUESTION_COLUMNS``), for each model with a finished run:
+    DY at K = ``ANALYSIS_K`` against ResNet-20 (its share of ResNet-20's MACs said where they cost the
+    same) and the headline gated model against the static network nearest in MACs."""
     found = []
-    if DY_LABEL in over.index:
-        row = over.loc[DY_LABEL]
-        share = row["macs"] / over.loc[REFERENCE, "macs"] if REFERENCE in over.index else float("nan")
-        found.append(_Comparison(DY_LABEL, row, "delta", "ResNet-20" + (
-            f" ({share:.0%} of ResNet-20's MACs, equal within {COST_TOLERANCE:.0%}; not equal parameters)"
-            if same_cost(share, 1.0) else ""), settled(row["delta_n"])))
-    if HEADLINE_LABEL in over.index:
-        row = over.loc[HEADLINE_LABEL]
+    for label, prefix in QUESTION_COLUMNS.items():
+        if label not in over.index:
+            continue
+        row = over.loc[label]
         share = row["macs"] / over.loc[REFERENCE, "macs"] if REFERENCE in over.index else None
-        found.append(_Comparison("the headline gated model", row, "nearest",
-                                 _nearest_words(over, row, row["nearest_static"], share=share),
-                                 settled(row["nearest_n"])))
+        against = ("ResNet-20" + (f" ({share:.0%} of ResNet-20's MACs, equal within {COST_TOLERANCE:.0%}; "
+                                  "not equal parameters)" if share is not None and same_cost(share, 1.0) else "")
+                   if prefix == "delta" else _nearest_words(over, row, compared_with(label, row), share=share))
+        found.append(_Comparison(_named(label), row, prefix, against, settled(row[f"{prefix}_n"])))
     return found
 
 
@@ -875,9 +877,8 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
             + (f"; a verdict on {' and '.join(open_)} waits for {len(SEEDS)} seeds" + (" of each" if len(open_) > 1 else "")
                if open_ else "")
             + _largest_gains(compared, over, epochs)
-            + "".join(f"; {name} has no finished run at {epochs} epochs yet"
-                      for label, name in ((DY_LABEL, DY_LABEL), (HEADLINE_LABEL, "the headline gated model"))
-                      if label not in over.index) + ".")
+            + "".join(f"; {_named(label)} has no finished run at {epochs} epochs yet"
+                      for label in QUESTION_COLUMNS if label not in over.index) + ".")
     return Finding("The study's question", text, None)
 
 

@@ -24,7 +24,7 @@ from .paths import PUBLISHED_CHECK, RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, load_history, read_json
 from .seeds import REFERENCE
 from .tables import counted, to_markdown
-from .verdicts import (ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, against_constant, binomial_differ,
+from .verdicts import (QUESTION_COLUMNS, ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, compared_with, against_constant, binomial_differ,
                        cap_verdict, cap_words, energy_word, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
                        over_frontier, paired_by_seed, read_attention_controls, read_attention_seeds, read_energy,
                        read_gating_controls, read_gating_seeds,
@@ -81,26 +81,19 @@ def _joined(values: list[str]) -> str:
     return " / ".join(dict.fromkeys(values))
 
 
-def _compared_with(label: str, row: pd.Series) -> str:
-    """The network the study's question compares ``label`` with (``row``: its row over seeds): the
-    static network nearest in MACs for the headline gated model, as in ``findings.question``;
-    ResNet-20 for every other model."""
-    return row["nearest_static"] if label == HEADLINE_LABEL else REFERENCE
-
-
 def at_a_glance(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> pd.DataFrame:
     """The study's answer as one small table: each model of the ``paper`` profile at each length,
     its test accuracy and its paired difference against the network the study's question
-    compares it with (``_compared_with``). A cell that differs between the lengths (MACs, the
+    compares it with (``verdicts.compared_with``). A cell that differs between the lengths (MACs, the
     network compared with) shows each length's value, "30 epochs / 200 epochs"."""
     overviews = {profile: load_overview(results_dir, profile)[1] for profile in profiles}
     table = {}
     for label in paper_models():
         rows = {profile: over.loc[label] if label in over.index else None for profile, over in overviews.items()}
-        prefix = "nearest" if label == HEADLINE_LABEL else "delta"
+        prefix = QUESTION_COLUMNS.get(label, "delta")
         found = [row for row in rows.values() if row is not None]
         cells = {"MACs (M)": _joined([f"{row['macs'] / 1e6:.2f}" for row in found]) or "pending",
-                 "compared with": "–" if label == REFERENCE else _joined([_compared_with(label, row)
+                 "compared with": "–" if label == REFERENCE else _joined([compared_with(label, row)
                                                                           for row in found]) or "–"}
         for profile, row in rows.items():
             at = length(profile)
@@ -121,19 +114,20 @@ GLANCE_NOTE = ("Test accuracy on the JPEG copy's 10,000 test images, mean ± std
 
 
 def unequal_costs(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> list[str]:
-    """A sentence for each length at which a dynamic model of ``at_a_glance`` (DY K=4, the headline
-    gated model) is not at equal cost (``verdicts.same_cost``) with the network it is compared with."""
+    """A sentence for each length at which a model of the study's question (``QUESTION_COLUMNS``) is
+    not at equal cost (``verdicts.same_cost``) with the network it is compared with."""
     said = []
     for profile in profiles:
         over = load_overview(results_dir, profile)[1]
-        for label in (DY_LABEL, HEADLINE_LABEL):
-            if label not in over.index or _compared_with(label, over.loc[label]) not in over.index:
+        for label in QUESTION_COLUMNS:
+            control = compared_with(label, over.loc[label]) if label in over.index else None
+            if control not in over.index:
                 continue
-            macs, other = over.loc[label, "macs"], over.loc[_compared_with(label, over.loc[label]), "macs"]
+            macs, other = over.loc[label, "macs"], over.loc[control, "macs"]
             if not same_cost(macs, other):
                 said.append(f"At {length(profile)} the {reader_name(label)} executes {macs / 1e6:.2f}M MACs, "
                             f"{abs(1 - macs / other):.0%} {'fewer' if macs < other else 'more'} than "
-                            f"{_compared_with(label, over.loc[label])} ({other / 1e6:.2f}M): its Δ there is against "
+                            f"{control} ({other / 1e6:.2f}M): its Δ there is against "
                             f"a {'costlier' if macs < other else 'cheaper'} network.")
     return said
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import seeds
 from .analysis import TRAINED, TWINS, UNTRAINED_STATIC, control_partials, follows_split, partial_column
-from .manifest import ANALYSIS_K, HEADLINE_LABEL, SEEDS, STUDY_LABELS
+from .manifest import ANALYSIS_K, DY_LABEL, HEADLINE_LABEL, SEEDS, STUDY_LABELS
 from .names import FAMILIES
 from .paths import RESULTS_DIR, tables_dir
 from .selection import decides_per_image
@@ -155,6 +155,17 @@ COST_TOLERANCE = 0.05  # two networks whose MACs differ by at most this share co
 def same_cost(macs: float, other: float) -> bool:
     """Whether two networks cost the same: MACs within ``COST_TOLERANCE`` of each other."""
     return abs(macs / other - 1) <= COST_TOLERANCE
+
+
+# What the study's question compares each dynamic model with, as the columns of its difference in
+# ``seeds.overview``: "delta" against ResNet-20, "nearest" against the static network nearest in MACs.
+QUESTION_COLUMNS = {DY_LABEL: "delta", HEADLINE_LABEL: "nearest"}
+
+
+def compared_with(label: str, row: pd.Series) -> str:
+    """The network ``label`` (``row``: its row over seeds) is compared with: its nearest static network
+    where ``QUESTION_COLUMNS`` says so, else ResNet-20."""
+    return row["nearest_static"] if QUESTION_COLUMNS.get(label) == "nearest" else seeds.REFERENCE
 
 
 class Controls(NamedTuple):
