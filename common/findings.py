@@ -386,7 +386,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
             every = strongest[[split_seed(other)[0] == label for other in strongest.index]]
             parts.append(f"{family} {values.iloc[0]:.1f}%" + (
                 f" (seed 0; {every.min():.1f}–{every.max():.1f}% over its {len(every)} seeds)" if len(every) > 1 else ""))
-    paired, compared, over = found.paired, "", ""
+    paired, verdict, how, over = found.paired, "", "", ""
     if paired is not None:  # the comparison between models: differences paired by image
         spread = paired[f"Δ vs {REFERENCE} (points)"].dropna()
         half = (paired[PAIRED_CI[1]] - paired[PAIRED_CI[0]]).dropna() / 2
@@ -399,27 +399,27 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         # a difference on seed 0 that no interval over seeds backs says so where it is stated
         several = set(over_seeds["model"]) if over_seeds is not None else set()
         alone = [label for label in found.differ(zero) if label not in several]
-        compared = ((f" and {_none_of(parts)} from ResNet-20" if not beyond else
-                     f"; {_and(beyond)} than ResNet-20"
-                     + ("" if not alone else " on seed 0 alone" if len(alone) == len(beyond)
-                        else f" ({_and([_in_prose(label) for label in alone])} on seed 0 alone)"))
-                    + f" (each model against {'the ResNet-20 of its seed' if by_seed else 'ResNet-20'} on the same "
-                    f"{found.images} test images, paired by image, "
-                    f"an image counting as robust only if it survives every PGD variant, for gated models also their "
-                    f"straight-through versions, which attack through the gates; "
-                    + (f"{len(spread)} comparisons, " if len(spread) > 1 else "")
-                    + ("differences " if len(spread) > 1 else "difference ") + _range(spread, "+.1f") + " points, "
-                    + ("95% intervals " if len(half) > 1 else "95% interval ") + _range(half, ".1f", "±")
-                    + f"; {_attacked_seeds(sweep)})")
+        verdict = (f" and {_none_of(parts)} from ResNet-20" if not beyond else
+                   f"; {_and(beyond)} than ResNet-20"
+                   + ("" if not alone else " on seed 0 alone" if len(alone) == len(beyond)
+                      else f" ({_and([_in_prose(label) for label in alone])} on seed 0 alone)"))
+        how = (f"\n- **How they are compared.** Each model against "
+               f"{'the ResNet-20 of its seed' if by_seed else 'ResNet-20'} on the same {found.images} test images, "
+               f"paired by image, an image counting as robust only if it survives every PGD variant, for gated models "
+               f"also their straight-through versions, which attack through the gates; "
+               + (f"{len(spread)} comparisons, " if len(spread) > 1 else "")
+               + ("differences " if len(spread) > 1 else "difference ") + _range(spread, "+.1f") + " points, "
+               + ("95% intervals " if len(half) > 1 else "95% interval ") + _range(half, ".1f", "±")
+               + f"; {_attacked_seeds(sweep)}.")
         over = _robust_over_seeds(over_seeds)
     text = ((f"No model is robust at {largest:g}/255" if most < ROBUST_ACC else
              f"A model keeps {most:.1f}% at {largest:g}/255")
-            + f"{compared}: at ε = {eps:g}/255 "
-            + ("the share of images that survive every PGD variant is" if paired is not None
-               else "the strongest PGD leaves")
+            + f"{verdict}.\n- **At ε = {eps:g}/255.** "
+            + ("The share of images that survive every PGD variant is" if paired is not None
+               else "The strongest PGD leaves")
             + f" {'; '.join(parts)}; at {largest:g}/255 "
             + (f"every model is at {most:.1f}%." if most == 0 else f"every model is at {most:.1f}% or less.")
-            + over)
+            + over + how)
     return Finding("Adversarial attacks", text, "05_robustness_curves.png")
 
 
@@ -442,8 +442,8 @@ def _attacked_seeds(sweep: pd.DataFrame) -> str:
 
 def _robust_over_seeds(table: Optional[pd.DataFrame]) -> str:
     """``study.robust_over_seeds``' ``table`` (the models attacked at several seeds, each seed
-    against the ResNet-20 of that seed) in words: " Over seeds, ... DY K=4 +1.0 [-3.0, +5.0] points
-    (3 seeds): not distinguishable"; "" without such models (or None: no seed pairing)."""
+    against the ResNet-20 of that seed) in words, a sub-bullet: "Over seeds. ... DY K=4 +1.0 [-3.0, +5.0]
+    points (3 seeds): not distinguishable"; "" without such models (or None: no seed pairing)."""
     if table is None or table.empty:
         return ""
     parts = []
@@ -453,9 +453,9 @@ def _robust_over_seeds(table: Optional[pd.DataFrame]) -> str:
         parts.append(f"{_in_prose(row['model'])} {row['Δ mean (points)']:+.1f} [{low:+.1f}, {high:+.1f}] points "
                      + (f"({n:.0f} seeds): " + {"ahead": "more robust", "behind": "less robust"}.get(word, word)
                         if settled(n) else f"({waiting(n)})"))
-    return (" Over seeds, each seed's difference from the ResNet-20 of that seed, mean and 95% interval over the "
-            "seeds (Student's t; every seed on the same images, so the interval is the spread between training runs): "
-            + "; ".join(parts) + ".")
+    return ("\n- **Over seeds.** Each seed's difference from the ResNet-20 of that seed, mean and 95% interval over "
+            "the seeds (Student's t; every seed on the same images, so the interval is the spread between training "
+            "runs): " + "; ".join(parts) + ".")
 
 
 def _range(values: pd.Series, spec: str, prefix: str = "", sep: str = " to ") -> str:
@@ -565,7 +565,7 @@ CAP_SHOWN = 1.25
 
 
 def _adaptive_energy(results_dir: Path, profile: str) -> str:
-    """The sentence on notebook 04's adaptive energy attack (gradients through the gates'
+    """The sub-bullet on notebook 04's adaptive energy attack (gradients through the gates'
     straight-through relaxation) against the plain one, paired by seed; "" without its table."""
     adaptive = read_table(results_dir, "energy_adaptive", profile=profile)
     if adaptive is None or adaptive.empty:
@@ -577,8 +577,8 @@ def _adaptive_energy(results_dir: Path, profile: str) -> str:
         difference = f"{seeds.difference_text(gap, 3, '×')} paired by seed"
         word = {"ahead": "more than", "behind": "less than", "not distinguishable": "not distinguishable from"}[
             seeds.interval_word(gap["n"], gap["ci_low"], gap["ci_high"])]
-    text = (f" An adaptive attacker, with gradients as if each on/off gate were its sigmoid (the "
-            f"straight-through relaxation), reaches {adaptive['adaptive / clean'].mean():.3f}× against the plain attack's "
+    text = (f"\n- **An adaptive attacker.** With gradients as if each on/off gate were its sigmoid (the "
+            f"straight-through relaxation), it reaches {adaptive['adaptive / clean'].mean():.3f}× against the plain attack's "
             f"{adaptive['energy / clean'].mean():.3f}× on the same images: {word} it ({difference})")
     strength = read_table(results_dir, "energy_strength", profile=profile)
     if strength is not None and len(strength) > 1:
@@ -766,7 +766,8 @@ def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Option
     share = seeds.interval(shares["energy"])
     stealthy = seeds.interval(shares["stealthy"].dropna())
     images = f" on {int(top['images'].iloc[0]):,} test images" if "images" in top else ""
-    text = (f"At ε = {eps:g}/255 an attack on compute raises the headline gated model's mean executed "
+    text = (f"{_ENERGY_VERDICTS[energy_word(ratio.mean())]}. "
+            f"At ε = {eps:g}/255 an attack on compute raises its mean executed "
             f"MACs{images} from {top['mean MACs clean (M)'].mean():.2f}M to {top['mean MACs energy (M)'].mean():.2f}M "
             f"per image ({ratio.mean():.2f}×, {counted(len(top), 'seed')}; uniform noise of the "
             f"same ε: {found.noise.mean():.3f}×), taking back {seeds.over_seeds(share, 1, '%')} of its saving against ResNet-20"
@@ -782,7 +783,7 @@ def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Option
         row = (bounded if len(bounded) else caps).sort_values("cap (× mean MACs)").iloc[-1]
         several = len(top) > 1  # each seed has its own cap; the table gives their means
         largest = " (mean over seeds of each seed's costliest)" if several else ""
-        text += (f" A per-image MAC cap bounds it by construction: capped at {row['cap (× mean MACs)']:.2f}× "
+        text += (f"\n- **A per-image MAC cap.** It bounds the attack by construction: capped at {row['cap (× mean MACs)']:.2f}× "
                  f"its mean over all test images ({row['cap (M)']:.2f}M{', mean over seeds' if several else ''}), "
                  f"clean accuracy changes by {row['Δ acc vs uncapped']:+.2f} points and the costliest attacked image "
                  f"executes {row['attacked max (M)']:.2f}M{largest}."
@@ -993,7 +994,11 @@ def _with_longer_training(found: list[Finding], results_dir: Path) -> list[Findi
             notes[ANALYSIS_TOPICS[subject]] = notes.get(ANALYSIS_TOPICS[subject], "") + (
                 f" At {length('paper')} (seed 0) the answer to “{asked}” changes: "
                 f"{outcome_detail(same)} (see Training length).")
-    return [f._replace(text=f.text + notes.get(f.topic, "")) for f in found]
+    def noted(text: str, note: str) -> str:  # at the end of the lead, before any sub-bullets
+        lead, *details = text.split("\n")
+        return "\n".join([lead + note, *details])
+
+    return [f._replace(text=noted(f.text, notes.get(f.topic, ""))) for f in found]
 
 
 def findings_markdown(found: list[Finding], figures: Optional[str] = None) -> str:

@@ -424,23 +424,23 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
             for eps, acc in ((0, 90.0), (1, at1), (8, 0.0))]
     (tmp_path / "tables").mkdir()
     pd.DataFrame(rows).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
-    assert findings.attacks(tmp_path, "paper").text.startswith("No model is robust at 8/255: at ε = 1/255")  # nothing paired
+    assert findings.attacks(tmp_path, "paper").text.startswith(  # nothing paired
+        "No model is robust at 8/255.\n- **At ε = 1/255.** The strongest PGD leaves")
     assert "attacks: models differ at ε = 1/255?" not in lengths.analyses(tmp_path, "paper")
     ref = np.arange(300) < 165  # ResNet-20 survives 55% of the images
     robust = pd.DataFrame({"ResNet-20": ref, "DY K=4": np.arange(300) < 210,  # 70%: +15 points
                            run_label(*HEADLINE): ref ^ (np.arange(300) % 50 == 0)})  # 6 flips, net -2
     paired_by_image(robust, "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
     text = findings.attacks(tmp_path, "paper").text
-    assert text.startswith("No model is robust at 8/255; DY K=4 more robust than ResNet-20 on seed 0 alone (each model "
-                           "against ResNet-20 on the "
-                           "same 300 test images, paired by image")
+    assert text.startswith("No model is robust at 8/255; DY K=4 more robust than ResNet-20 on seed 0 alone.\n")
+    assert "\n- **How they are compared.** Each model against ResNet-20 on the same 300 test images, paired by image" in text
     assert "DY K=4 70.0%" in text and "every model is at 0.0%." in text
     found = lengths.analyses(tmp_path, "paper")
     assert found["attacks: models differ at ε = 1/255?"][1:] == ("55.0 / 70.0 / 54.3", "DY K=4 more robust")  # per image
     assert found["attacks: a model robust at ε = 8/255?"][1:] == ("0.0", "no model robust")
     second = [{**row, "model": f"{row['model']} (seed 2)"} for row in rows if row["model"] == run_label(*HEADLINE)]
     pd.DataFrame(rows + second).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
-    assert "seed 0 of each model, and seed 2 of the headline gated model)" in findings.attacks(tmp_path, "paper").text
+    assert findings.attacks(tmp_path, "paper").text.endswith("seed 0 of each model, and seed 2 of the headline gated model.")
 
 
 def test_attacks_pair_each_seed_with_the_resnet20_of_its_seed_and_read_over_seeds(tmp_path):
@@ -458,15 +458,15 @@ def test_attacks_pair_each_seed_with_the_resnet20_of_its_seed_and_read_over_seed
         robust |= {seeded("ResNet-20", s): index < ref, seeded("DY K=4", s): index < dy, seeded(headline, s): index < ref}
     paired_by_image(pd.DataFrame(robust), "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
     text = findings.attacks(tmp_path, "paper").text
-    assert text.startswith("No model is robust at 8/255; DY K=4 more robust than ResNet-20 (")  # seed 0's models
-    assert "(each model against the ResNet-20 of its seed on the same 300 test images" in text
+    assert text.startswith("No model is robust at 8/255; DY K=4 more robust than ResNet-20.\n")  # seed 0's models
+    assert "How they are compared.** Each model against the ResNet-20 of its seed on the same 300 test images" in text
     assert "; 6 comparisons, differences " in text  # 2 models at 3 seeds; ResNet-20's other seeds are references
-    assert "seed 0 of each model, and seeds 1 and 2 of DY K=4 and the headline gated model)" in text
+    assert text.endswith("seed 0 of each model, and seeds 1 and 2 of DY K=4 and the headline gated model.")
     assert "ResNet-20 50.0% (seed 0; 46.7–53.3% over its 3 seeds)" in text
-    assert text.endswith("Over seeds, each seed's difference from the ResNet-20 of that seed, mean and 95% interval over "
-                         "the seeds (Student's t; every seed on the same images, so the interval is the spread between training "
-                         "runs): DY K=4 +2.2 [-35.1, +39.6] points (3 seeds): not distinguishable; "
-                         "the headline gated model +0.0 [+0.0, +0.0] points (3 seeds): not distinguishable.")
+    assert ("\n- **Over seeds.** Each seed's difference from the ResNet-20 of that seed, mean and 95% interval over "
+            "the seeds (Student's t; every seed on the same images, so the interval is the spread between training "
+            "runs): DY K=4 +2.2 [-35.1, +39.6] points (3 seeds): not distinguishable; "
+            "the headline gated model +0.0 [+0.0, +0.0] points (3 seeds): not distinguishable.\n") in text
 
 
 def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
@@ -706,6 +706,7 @@ def test_a_30_epoch_finding_says_where_200_epochs_change_its_analysis():
         said = f"the answer to “{question.split(': ', 1)[1]}” changes"
         topic = findings.ANALYSIS_TOPICS[question.split(": ")[0]]
         assert (said in found[topic]) == same.startswith("changes"), question
+        assert (said in found[topic].split("\n")[0]) == same.startswith("changes"), question  # in its lead
 
 
 def test_what_the_intervals_support_waits_for_every_seed_of_the_study_models_only():
@@ -860,3 +861,22 @@ def test_the_table_at_a_glance_compares_each_model_as_the_question_does(full_stu
     front = findings.answer_at_a_glance(full_study)  # the README's first screen: the answer, then the table
     assert front.index("**In short:**") < front.index("| model | MACs (M) |") < front.index(lengths.GLANCE_NOTE)
     assert findings.answer_at_a_glance(full_study / "nothing") == ""
+
+
+@pytest.mark.parametrize("attacked, lead", [(15.0, "Yes: an attacker can make the headline gated model spend much more. "
+                                                   "At ε = 8/255 an attack on compute raises its mean executed MACs "
+                                                   "from 10.00M to 15.00M per image (1.50×, 1 seed;"),
+                                            (10.2, "Hardly: the energy attack barely moves the headline gated model's "
+                                                   "compute. At ε = 8/255")])
+def test_the_attack_on_compute_answers_its_question_first(tmp_path, attacked, lead):
+    from common.study import handoff_path
+
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    pd.DataFrame([{"model": HEADLINE_LABEL, "ε (/255)": eps, "mean MACs clean (M)": 10.0,
+                   "mean MACs energy (M)": 10.0 if eps == 0 else attacked, "mean MACs noise (M)": 10.0}
+                  for eps in (0, 8)]).set_index("model").to_csv(handoff_path(tables, "energy", profile="paper"))
+    pd.DataFrame([{"model": HEADLINE_LABEL, "energy": 16.0, "stealthy": 15.0}]).set_index("model").to_csv(
+        handoff_path(tables, "energy_recovered", profile="paper"))
+    text = findings.energy_attack(pd.DataFrame(), tmp_path, "paper").text
+    assert text.startswith(lead)
