@@ -60,24 +60,24 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
             + (f" and {params[best.name] / params[REFERENCE]:.1f}× its parameters" if
                REFERENCE in params and best.name in params else "") + ".")
     if len(rows) > 1:  # a sweep over K (the `paper` profile trains one K)
-        text += (f" Over K = {', '.join(label.split('=')[-1] for label in rows.index)}: "
+        text += (f"\n- Over K = {', '.join(label.split('=')[-1] for label in rows.index)}: "
                  + "; ".join(f"{label.split()[-1]} {seeds.signed(row, 'delta')}"
                              + (f" ({row['delta_n']:.0f} seeds)" if row["delta_n"] >= 2 else "")
                              for label, row in rows.iterrows())
                  + (". No K with two or more seeds is distinguishable from ResNet-20" if not distinguishable
                     else f". Distinguishable from ResNet-20: {', '.join(distinguishable)}")
                  + (f"; one seed gives no verdict ({', '.join(single)})." if single else "."))
-    text += " " + _among_reimplementations(best)
+    text += "\n- " + _among_reimplementations(best)
     train = _shared_seeds(table, best.name, "train_acc")
     if train[2]:
         gain = paired_by_seed(table, best.name, REFERENCE, "train_acc")
         numbers = (f"{seeds.signed(gain, 'd')} points ({train[0]:.2f}% against ResNet-20's {train[1]:.2f}%, "
                    + ("mean over seeds)" if train[2] > 1 else "the same seed)"))
-        text += (f" On the training images (un-augmented) the difference is {numbers}, one seed: no verdict."
+        text += (f"\n- On the training images (un-augmented) the difference is {numbers}, one seed: no verdict."
                  if gain["d_n"] < 2 else
-                 f" On the training images (un-augmented) {best.name} gains more: {numbers}, a closer fit to the "
+                 f"\n- On the training images (un-augmented) {best.name} gains more: {numbers}, a closer fit to the "
                  f"images it learnt from, not a gain on new ones." if gain["d_mean"] > max(best["delta_mean"], 0) else
-                 f" On the training images (un-augmented) the difference is {numbers}: no closer fit to the images "
+                 f"\n- On the training images (un-augmented) the difference is {numbers}: no closer fit to the images "
                  f"it learnt from than to new ones.")
     text += _dy_time(speed, int(best.name.split("=")[-1]))
     return Finding("Dynamic convolution, accuracy against K", text, "05_accuracy_vs_k.png")
@@ -106,7 +106,7 @@ def _reference_rank(table: pd.DataFrame, label: str) -> str:
 
 
 def _dy_time(speed: Optional[pd.DataFrame], k: int) -> str:
-    """" Equal MACs are not equal time: …" from notebook 02's speed table (images/s over ResNet-20's,
+    """A sub-bullet, "Equal MACs are not equal time: …", from notebook 02's speed table (images/s over ResNet-20's,
     the computation the trained models use, and the device measured), or "" where it is missing."""
     row = throughput_label(f"dy_resnet20 K={k} aggregate")  # the computation the trained models use
     if speed is None or row not in speed.index:
@@ -115,7 +115,7 @@ def _dy_time(speed: Optional[pd.DataFrame], k: int) -> str:
               for setting in ("train, batch 128", "infer, batch 1")}
     if None in column.values():
         return ""
-    return (f" Equal MACs are not equal time: on {speed['device'].iloc[0]}, DY K={k} trains at "
+    return (f"\n- Equal MACs are not equal time: on {speed['device'].iloc[0]}, DY K={k} trains at "
             f"{speed.loc[row, column['train, batch 128']]:.2f}× ResNet-20's images/s and classifies single images "
             f"at {speed.loc[row, column['infer, batch 1']]:.2f}× (notebook 02's benchmark).")
 
@@ -146,7 +146,7 @@ TWIN_WORDS = {UNTRAINED: "untrained", RATE_MATCHED: f"untrained {RATE_MATCHED}"}
 
 
 def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted: int = 0) -> str:
-    """" Over the 3 seeds of <model> …" from a per-seed controls table (``analysis.controls_by_seed``,
+    """A sub-bullet, "Over the 3 seeds of <model> …", from a per-seed controls table (``analysis.controls_by_seed``,
     index seed; each seed against the ResNet-20 of its seed): the ranges, on how many seeds the
     trained model follows the split and is learnt, where seed ``quoted`` (the one whose table the
     reader saw) lies, and, when untrained networks alone spread over more than twice the split
@@ -160,7 +160,7 @@ def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted
     missed = [seed for seed in table.index if seed not in learnt.index]
     place = ("" if quoted not in trained.index else "the highest of them" if trained[quoted] == trained.max() else
              "the lowest of them" if trained[quoted] == trained.min() else "between the others")
-    return (f" Over the {n} seeds of {model}, each against the ResNet-20 of its seed"
+    return (f"\n- Over the {n} seeds of {model}, each against the ResNet-20 of its seed"
             + (f" (seed {quoted}, quoted above, is {place})" if place else "")
             + f": trained {_range(trained, '+.2f')}, following the split on "
             f"{sum(follows_split(v) for v in trained)} of {n}; "
@@ -182,7 +182,7 @@ def per_seed_note(table: Optional[pd.DataFrame], model: str, quoted: int = 0) ->
     ``class_structure_over_seeds``, or, with fewer than two seeds, that there is nothing to compare
     across seeds yet."""
     n = 0 if table is None else len(table)
-    return (class_structure_over_seeds(table, model, quoted).strip()
+    return (class_structure_over_seeds(table, model, quoted).removeprefix("\n- ")
             or f"*{counted(n, 'seed')} with both runs finished: nothing to compare across seeds yet.*")
 
 
@@ -233,10 +233,10 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     if untrained in table.index:
         split = "agreement with vehicles/animals"
         untrained_partial = control_partials(table)[UNTRAINED]
-        text += (f" An untrained {dy} follows that split more closely than the trained one "
+        text += (f"\n- An untrained {dy} follows that split more closely than the trained one "
                  f"(agreement with the split {table.loc[untrained, split]:.2f} against {own[split]:.2f}"
                  if table.loc[untrained, split] > own[split] else
-                 f" An untrained {dy} agrees with that split at {table.loc[untrained, split]:.2f} "
+                 f"\n- An untrained {dy} agrees with that split at {table.loc[untrained, split]:.2f} "
                  f"(trained: {own[split]:.2f}")
         text += f"; given ResNet-20's features {untrained_partial:+.2f} against {partial:+.2f})"
         text += (": training adds to that class structure." if learnt(table, partial)
@@ -272,8 +272,8 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
         per_image = gates_per_image(d)
-        text += ((" On seed 0 its decisions are per image, as the selection rule required" if per_image else
-                  " On seed 0 its decisions are less per image than the selection rule required")
+        text += (("\n- On seed 0 its decisions are per image, as the selection rule required" if per_image else
+                  "\n- On seed 0 its decisions are less per image than the selection rule required")
                  + f" (at least {100 * GOALS['min_live_conditional']:.0f}% of live gates conditional, per-image MACs "
                  f"varying by at least {100 * GOALS['min_macs_cv']:.0f}%): "
                  f"{d['live gates conditional (%)']:.0f}% of its live gates (those on for some image) are conditional (on for "
@@ -287,7 +287,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     if margins:
         shares = (dependence.reindex(uniform)["live gates conditional (%)"].dropna()
                   if dependence is not None else pd.Series(dtype=float))
-        text += (" The uniform-L0 models, whose gates are mostly fixed"
+        text += ("\n- The uniform-L0 models, whose gates are mostly fixed"
                  + (f" ({shares.min():.0f}–{shares.max():.0f}% of live gates conditional)" if len(shares) else "")
                  + f", lie within {max(abs(float(m)) for _, m in margins):.2f} points of the static frontier "
                  f"(L0 = {' / '.join(f'{w:g}' for w, _ in margins)}: {' / '.join(m for _, m in margins)} points; "
@@ -298,7 +298,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     if speed is not None and "gated, active channels only" in speed.index:
         fast = speed.loc["gated, active channels only"]
         thin = speed.loc[CONTROL_LABEL] if CONTROL_LABEL in speed.index else None
-        text += (f" Fewer MACs do not mean less time here: computing only the active channels at batch 1 "
+        text += (f"\n- Fewer MACs do not mean less time here: computing only the active channels at batch 1 "
                  f"runs at {fast['speed_vs_resnet20']:.2f}× ResNet-20's images/s for "
                  f"{fast['macs_vs_resnet20']:.2f}× its MACs on the images timed"
                  + (f", its static control {CONTROL_LABEL} at {thin['speed_vs_resnet20']:.2f}× for "
@@ -349,7 +349,7 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     if not twins:
         text += "."
     else:
-        text += (f". What training adds shows against the same gated model untrained: by the same partial "
+        text += (f".\n- What training adds shows against the same gated model untrained: by the same partial "
                  f"correlation its channel usage gives {twins[UNTRAINED]:+.2f}")
         if RATE_MATCHED in twins:
             text += f", and {twins[RATE_MATCHED]:+.2f} with its gates set to the trained model's on-rates"

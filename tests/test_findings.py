@@ -480,7 +480,7 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
     speed = pd.DataFrame({"train, batch 128 (bf16)": [1.0, 0.501], "infer, batch 128 (bf16)": [1.0, 0.434],
                           "infer, batch 1 (bf16)": [1.0, 0.378], "device": "AMD EPYC CPU (2 threads)"},
                          index=["ResNet-20", "DY K=4, kernels mixed per image"])
-    assert text + (" Equal MACs are not equal time: on AMD EPYC CPU (2 threads), DY K=4 trains at 0.50× ResNet-20's images/s and "
+    assert text + ("\n- Equal MACs are not equal time: on AMD EPYC CPU (2 threads), DY K=4 trains at 0.50× ResNet-20's images/s and "
                    "classifies single images at 0.38× (notebook 02's benchmark).") == findings.dynamic_convolution(
         over, table, speed).text
     assert findings.question(over, "paper").text.startswith(
@@ -520,9 +520,9 @@ def test_one_dy_seed_is_compared_with_resnet20s_run_of_that_seed_and_decides_not
 
 @pytest.mark.parametrize("random, says", [
     (0.81, "correlation +0.46; ≥ 0.30 counts as following), as do the pooled features of an untrained ResNet-20 at "
-           "the same layers (+0.81): this test alone does not set trained features apart from random ones. An untrained"),
+           "the same layers (+0.81): this test alone does not set trained features apart from random ones.\n- An untrained"),
     (0.10, "correlation +0.46; ≥ 0.30 counts as following); the pooled features of an untrained ResNet-20 at the same "
-           "layers give +0.10 by the same test: it adds class structure of its own. An untrained")])
+           "layers give +0.10 by the same test: it adds class structure of its own.\n- An untrained")])
 def test_attention_that_follows_the_split_adds_structure_only_beyond_random_features(tmp_path, random, says):
     write_controls(tmp_path, "02_attention_similarity_controls_paper_k4.csv", "DY K=4 attention", 0.46, 0.77)
     path = tmp_path / "tables" / "02_attention_similarity_controls_paper_k4.csv"
