@@ -51,7 +51,9 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
     best = rows.loc[main] if main in rows.index else rows.iloc[0]
     distinguishable = [label for label, row in rows.iterrows() if spans_zero(row, "delta") is False]
     single = [label.split()[-1] for label, row in rows.iterrows() if not row["delta_n"] >= 2]
-    paired = (f"paired by seed {seeds.signed(best, 'delta')} points (95% interval)" if best["delta_n"] >= 2 else
+    verdict = {"ahead": "a gain", "behind": "a loss"}.get(seeds.verdict_word(best, "delta"), "not distinguishable")
+    paired = (f"paired by seed {seeds.signed(best, 'delta')} points (95% interval; "
+              f"{verdict if settled(best['delta_n']) else waiting(best['delta_n'])})" if best["delta_n"] >= 2 else
               f"against ResNet-20's run of the same seed ({_shared_seeds(table, best.name, 'test_acc')[1]:.2f}%"
               f"{_reference_rank(table, best.name)}) "
               f"{seeds.signed(best, 'delta')} points (one seed: no verdict)")

@@ -476,6 +476,7 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
     table, over = verdicts.load_overview(full_study, "paper")
     text = findings.dynamic_convolution(over, table).text
     assert "DY K=4 reaches 92.00 ± 0.30% (3 seeds)" in text and "Over K" not in text
+    assert "paired by seed +0.40 [+0.40, +0.40] points (95% interval; a gain)" in text  # +0.4 on every seed
     assert "Equal MACs are not equal time" not in text  # no speed table given
     speed = pd.DataFrame({"train, batch 128 (bf16)": [1.0, 0.501], "infer, batch 128 (bf16)": [1.0, 0.434],
                           "infer, batch 1 (bf16)": [1.0, 0.378], "device": "AMD EPYC CPU (2 threads)"},
