@@ -218,7 +218,10 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
         return None
     own, static, agreement, partial = found
     dy = DY_LABEL
-    text = (f"On seed 0, similar classes do attend alike (class-mean attention of {dy} correlates at "
+    answer = ("Yes, but no more than a static network's features group them: " if not follows_split(partial) else
+              "Yes, as random features group them too: " if like_random(table, partial) else
+              "Yes, beyond a static network's features: ")
+    text = (f"{answer}on seed 0, similar classes do attend alike (class-mean attention of {dy} correlates at "
             f"{own['cat/dog']:.2f} for cat/dog, {own['automobile/truck']:.2f} for automobile/truck"
             f"{_apart(own)}), "
             f"but a static ResNet-20's pooled features at the same layers group the classes the same way "
@@ -235,10 +238,10 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     if untrained in table.index:
         split = "agreement with vehicles/animals"
         untrained_partial = control_partials(table)[UNTRAINED]
-        text += (f"\n- An untrained {dy} follows that split more closely than the trained one "
+        text += (f"\n- On seed 0, an untrained {dy} follows the vehicle/animal split more closely than the trained one "
                  f"(agreement with the split {table.loc[untrained, split]:.2f} against {own[split]:.2f}"
                  if table.loc[untrained, split] > own[split] else
-                 f"\n- An untrained {dy} agrees with that split at {table.loc[untrained, split]:.2f} "
+                 f"\n- On seed 0, an untrained {dy} agrees with the vehicle/animal split at {table.loc[untrained, split]:.2f} "
                  f"(trained: {own[split]:.2f}")
         text += f"; given ResNet-20's features {untrained_partial:+.2f} against {partial:+.2f})"
         text += (": training adds to that class structure." if learnt(table, partial)
@@ -340,14 +343,15 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     if found is None:
         return None
     own, static, agreement, partial = found
-    text = (f"On seed 0, similar classes use similar channels (cat/dog {own['cat/dog']:.2f}, automobile/truck "
+    twins = untrained_twins(table)
+    answer = "Yes, and more than the same gated model untrained: " if twins and learnt(table, partial) else ""
+    text = (f"{answer}{'o' if answer else 'O'}n seed 0, similar classes use similar channels (cat/dog {own['cat/dog']:.2f}, automobile/truck "
             f"{own['automobile/truck']:.2f}{_apart(own)}); a static ResNet-20's features give "
             f"{static['cat/dog']:.2f} / {static['automobile/truck']:.2f} (agreement r = {agreement:.2f}). "
             f"Given them, channel usage "
             + ("still follows" if follows_split(partial) else "does not follow")
             + f" the vehicle/animal split (partial correlation {partial:+.2f}; {_threshold_words()})"
             f"{_random_features(table, partial)}")
-    twins = untrained_twins(table)
     if not twins:
         text += "."
     else:
@@ -401,8 +405,8 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         # a difference on seed 0 that no interval over seeds backs says so where it is stated
         several = set(over_seeds["model"]) if over_seeds is not None else set()
         alone = [label for label in found.differ(zero) if label not in several]
-        verdict = (f" and {_none_of(parts)} from ResNet-20" if not beyond else
-                   f"; {_and(beyond)} than ResNet-20"
+        verdict = (f", and at {eps:g}/255 {_none_of(parts)} from ResNet-20" if not beyond else
+                   f"; at {eps:g}/255 {_and(beyond)} than ResNet-20"
                    + ("" if not alone else " on seed 0 alone" if len(alone) == len(beyond)
                       else f" ({_and([_in_prose(label) for label in alone])} on seed 0 alone)"))
         how = (f"\n- **How they are compared.** Each model against "
@@ -580,7 +584,7 @@ def _adaptive_energy(results_dir: Path, profile: str) -> str:
         word = {"ahead": "more than", "behind": "less than", "not distinguishable": "not distinguishable from"}[
             seeds.interval_word(gap["n"], gap["ci_low"], gap["ci_high"])]
     text = (f"\n- **An adaptive attacker.** With gradients as if each on/off gate were its sigmoid (the "
-            f"straight-through relaxation), it reaches {adaptive['adaptive / clean'].mean():.3f}× against the plain attack's "
+            f"straight-through relaxation), the attack reaches {adaptive['adaptive / clean'].mean():.3f}× against the plain attack's "
             f"{adaptive['energy / clean'].mean():.3f}× on the same images: {word} it ({difference})")
     strength = read_table(results_dir, "energy_strength", profile=profile)
     if strength is not None and len(strength) > 1:
@@ -786,7 +790,7 @@ def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Option
         several = len(top) > 1  # each seed has its own cap; the table gives their means
         largest = " (mean over seeds of each seed's costliest)" if several else ""
         text += (f"\n- **A per-image MAC cap.** It bounds the attack by construction: capped at {row['cap (× mean MACs)']:.2f}× "
-                 f"its mean over all test images ({row['cap (M)']:.2f}M{', mean over seeds' if several else ''}), "
+                 f"the gated model's mean MACs over all test images ({row['cap (M)']:.2f}M{', mean over seeds' if several else ''}), "
                  f"clean accuracy changes by {row['Δ acc vs uncapped']:+.2f} points and the costliest attacked image "
                  f"executes {row['attacked max (M)']:.2f}M{largest}."
                  + _cap_against_static(caps, row, _widths_around(
@@ -994,8 +998,8 @@ def _with_longer_training(found: list[Finding], results_dir: Path) -> list[Findi
         if same.startswith("changes: "):
             subject, asked = asked_of.split(": ", 1)
             notes[ANALYSIS_TOPICS[subject]] = notes.get(ANALYSIS_TOPICS[subject], "") + (
-                f" At {length('paper')} (seed 0) the answer to “{asked}” changes: "
-                f"{outcome_detail(same)} (see Training length).")
+                f" At {length('paper')}, on seed 0 alone, the answer to “{asked}” changes ({outcome_detail(same)}): "
+                f"one training run, not yet a verdict (see Training length).")
     def noted(text: str, note: str) -> str:  # at the end of the lead, before any sub-bullets
         lead, *details = text.split("\n")
         return "\n".join([lead + note, *details])

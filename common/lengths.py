@@ -125,10 +125,10 @@ def unequal_costs(results_dir: str | Path = RESULTS_DIR, profiles=("full", "pape
                 continue
             macs, other = over.loc[label, "macs"], over.loc[control, "macs"]
             if not same_cost(macs, other):
-                said.append(f"At {length(profile)} the {reader_name(label)} executes {macs / 1e6:.2f}M MACs, "
-                            f"{abs(1 - macs / other):.0%} {'fewer' if macs < other else 'more'} than "
-                            f"{control} ({other / 1e6:.2f}M): its Δ there is against "
-                            f"a {'costlier' if macs < other else 'cheaper'} network.")
+                said.append(f"At {length(profile)} {control} ({other / 1e6:.2f}M MACs) costs "
+                            f"{abs(other / macs - 1):.0%} {'more' if other > macs else 'less'} than the "
+                            f"{reader_name(label)} ({macs / 1e6:.2f}M): the Δ there is against a "
+                            f"{'costlier' if other > macs else 'cheaper'} network.")
     return said
 
 
@@ -540,8 +540,8 @@ def _analyses_item(results_dir: str | Path) -> tuple[str, str]:
               f"no verdict yet ({'; '.join(name + ' ' + by_length.loc[name, long].split(': ')[0] for name in single)})"
               ] if one_seed else []
     parts += [f"{pending} not yet made"] if pending else []
-    lead = (f"; of the {analysed} analyses of notebooks 02–04 with a conclusion at both lengths, "
-            f"{kept} it and {_verb(len(changed), 'change')}" if analysed else "")
+    lead = (f"; of the {analysed} analyses of notebooks 02–04 with a conclusion at both lengths (mostly on seed 0 "
+            f"alone), {kept} it and {_verb(len(changed), 'change')}" if analysed else "")
     item = ("" if not len(outcome) else
             f"The {len(outcome)} analyses of notebooks 02–04 (class structure of attention and channel "
             f"usage, the gates' decisions, the attacks) are not yet made at {long}." if not parts[:-1] and pending

@@ -269,6 +269,8 @@ def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, unt
     text = findings.channels_by_class(tmp_path, "full").text
     assert (f"What training adds shows against the same gated model untrained: by the same partial correlation its "
             f"channel usage gives {untrained_partial:+.2f}, {says}") in text
+    assert text.startswith("Yes, and more than the same gated model untrained: on seed 0" if "learn to" in says
+                           else "On seed 0")  # a learnt answer leads
 
 
 @pytest.mark.parametrize("matched_partial, says", [(0.30, "against +0.95 trained, so on seed 0 the gates learn to follow the split."),
@@ -432,7 +434,7 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
                            run_label(*HEADLINE): ref ^ (np.arange(300) % 50 == 0)})  # 6 flips, net -2
     paired_by_image(robust, "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
     text = findings.attacks(tmp_path, "paper").text
-    assert text.startswith("No model is robust at 8/255; DY K=4 more robust than ResNet-20 on seed 0 alone.\n")
+    assert text.startswith("No model is robust at 8/255; at 1/255 DY K=4 more robust than ResNet-20 on seed 0 alone.\n")
     assert "\n- **How they are compared.** Each model against ResNet-20 on the same 300 test images, paired by image" in text
     assert "DY K=4 70.0%" in text and "every model is at 0.0%." in text
     found = lengths.analyses(tmp_path, "paper")
@@ -458,7 +460,7 @@ def test_attacks_pair_each_seed_with_the_resnet20_of_its_seed_and_read_over_seed
         robust |= {seeded("ResNet-20", s): index < ref, seeded("DY K=4", s): index < dy, seeded(headline, s): index < ref}
     paired_by_image(pd.DataFrame(robust), "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
     text = findings.attacks(tmp_path, "paper").text
-    assert text.startswith("No model is robust at 8/255; DY K=4 more robust than ResNet-20.\n")  # seed 0's models
+    assert text.startswith("No model is robust at 8/255; at 1/255 DY K=4 more robust than ResNet-20.\n")  # seed 0's models
     assert "How they are compared.** Each model against the ResNet-20 of its seed on the same 300 test images" in text
     assert "; 6 comparisons, differences " in text  # 2 models at 3 seeds; ResNet-20's other seeds are references
     assert text.endswith("seed 0 of each model, and seeds 1 and 2 of DY K=4 and the headline gated model.")
@@ -521,18 +523,21 @@ def test_one_dy_seed_is_compared_with_resnet20s_run_of_that_seed_and_decides_not
 
 @pytest.mark.parametrize("random, says", [
     (0.81, "correlation +0.46; ≥ 0.30 counts as following), as do the pooled features of an untrained ResNet-20 at "
-           "the same layers (+0.81): this test alone does not set trained features apart from random ones.\n- An untrained"),
+           "the same layers (+0.81): this test alone does not set trained features apart from random ones.\n- On seed 0, an untrained"),
     (0.10, "correlation +0.46; ≥ 0.30 counts as following); the pooled features of an untrained ResNet-20 at the same "
-           "layers give +0.10 by the same test: it adds class structure of its own.\n- An untrained")])
+           "layers give +0.10 by the same test: it adds class structure of its own.\n- On seed 0, an untrained")])
 def test_attention_that_follows_the_split_adds_structure_only_beyond_random_features(tmp_path, random, says):
     write_controls(tmp_path, "02_attention_similarity_controls_paper_k4.csv", "DY K=4 attention", 0.46, 0.77)
     path = tmp_path / "tables" / "02_attention_similarity_controls_paper_k4.csv"
     table = pd.read_csv(path)
     table.loc[len(table)] = {"features": "untrained ResNet-20 pooled features", "… given ResNet-20 pooled features": random}
     table.to_csv(path, index=False)
-    assert says in findings.attention_by_class(tmp_path, "paper").text
+    text = findings.attention_by_class(tmp_path, "paper").text
+    assert says in text
     conclusion = lengths.analyses(tmp_path, "paper")["DY K=4 attention: follows the vehicle/animal split?"][2]
     assert conclusion == ("follows, as random features do" if random > 0.46 - verdicts.LEARNT_MARGIN else "follows")
+    assert text.startswith("Yes, as random features group them too: on seed 0" if conclusion != "follows"
+                           else "Yes, beyond a static network's features: on seed 0")  # the answer leads
 
 
 @pytest.mark.parametrize("adaptive, says", [((1.61, 1.64, 1.62), "not distinguishable from"),
@@ -736,7 +741,8 @@ def test_the_training_length_lead_counts_the_analyses_that_change(full_study):
     write_controls(full_study, "02_attention_similarity_controls_paper_k4.csv", "DY K=4 attention", 0.60, 0.77)
     write_run(full_study, "resnet20", "paper", 0, 88.0)
     lead = lengths.training_length(full_study).text.split("\n")[0]
-    assert lead.endswith("; of the 2 analyses of notebooks 02–04 with a conclusion at both lengths, 1 keeps it and "
+    assert lead.endswith("; of the 2 analyses of notebooks 02–04 with a conclusion at both lengths (mostly on seed 0 "
+                         "alone), 1 keeps it and "
                          "1 changes.")
 
 
@@ -856,7 +862,7 @@ def test_the_table_at_a_glance_compares_each_model_as_the_question_does(full_stu
     assert glance.loc["headline gated model", "200 epochs: Δ (points) [95% CI]"] == "-3.00 (seed 0 only)"
     assert glance.loc["headline gated model", "compared with"] == "ResNet-20 ×0.5 width / ResNet-20"
     assert lengths.unequal_costs(full_study) == [
-        "At 200 epochs the headline gated model executes 9.00M MACs, 78% fewer than ResNet-20 (40.55M): its Δ there "
+        "At 200 epochs ResNet-20 (40.55M MACs) costs 351% more than the headline gated model (9.00M): the Δ there "
         "is against a costlier network."]
     assert lengths.GLANCE_NOTE in lengths.glance_markdown(full_study)
     front = findings.answer_at_a_glance(full_study)  # the README's first screen: the answer, then the table
