@@ -853,14 +853,14 @@ def _answer(compared: list[_Comparison]) -> str:
 
 
 def _largest_gains(compared: list[_Comparison], over: pd.DataFrame, epochs: int) -> str:
-    """"; the 95% intervals rule out a gain larger than … at <epochs> epochs" for the decided
+    """"The 95% intervals rule out a gain larger than … at <epochs> epochs" for the decided
     comparisons; a bound against a static control that costs more than the model is not a bound at
     equal cost, and says so. Nothing where a gain is shown."""
     decided = [c for c in compared if c.decided]
     if not decided or any(c.ahead for c in compared):
         return ""
     costlier = any(c.prefix == "nearest" and _costlier(over, c.row) for c in decided)
-    return (f"; the 95% interval{'s rule' if len(decided) == 2 else ' rules'} out "
+    return (f"The 95% interval{'s rule' if len(decided) == 2 else ' rules'} out "
             + _and([f"a gain larger than {c.row[f'{c.prefix}_ci_high']:+.2f} points for {c.name}" for c in decided])
             + f" at {epochs} epochs"
             + ((" (the headline gated model's against a static network that costs more than it)" if len(decided) == 2
@@ -870,7 +870,7 @@ def _largest_gains(compared: list[_Comparison], over: pd.DataFrame, epochs: int)
 def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
     """The study's answer in one sentence: DY at K = ``ANALYSIS_K`` against ResNet-20 and the headline gated model
     against its static control, paired by seed (``_comparisons``); a model without a finished run at ``profile``
-    is named as such."""
+    is named as such. A sub-bullet gives the largest gains the intervals allow."""
     epochs = PROFILES[profile]["epochs"]
     compared = _comparisons(over)
     if not compared:
@@ -883,9 +883,10 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
                if any(c.row[f"{c.prefix}_n"] >= 2 for c in compared) else "")
             + (f"; a verdict on {' and '.join(open_)} waits for {len(SEEDS)} seeds" + (" of each" if len(open_) > 1 else "")
                if open_ else "")
-            + _largest_gains(compared, over, epochs)
             + "".join(f"; {_named(label)} has no finished run at {epochs} epochs yet"
                       for label in QUESTION_COLUMNS if label not in over.index) + ".")
+    gains = _largest_gains(compared, over, epochs)  # a sub-bullet: the lead gives the answer and its numbers
+    text += f"\n- {gains}." if gains else ""
     return Finding("The study's question", text, None)
 
 

@@ -206,7 +206,9 @@ def test_the_question_is_answered_first_with_what_the_intervals_rule_out(full_st
     _, over = verdicts.load_overview(full_study)
     answer = findings.question(over).text
     high = over.loc["DY K=4", "delta_ci_high"]
-    assert "No gain shown" in answer and f"the 95% intervals rule out a gain larger than {high:+.2f} points for DY K=4 and a gain larger than" in answer
+    lead, bound = answer.split("\n")  # the answer, then the largest gains its intervals allow
+    assert "No gain shown" in lead and bound.startswith(
+        f"- The 95% intervals rule out a gain larger than {high:+.2f} points for DY K=4 and a gain larger than")
     assert findings.findings(full_study)[0].topic == "The study's question"
 
 
@@ -230,12 +232,14 @@ def test_both_answers_lead_and_a_settled_family_is_answered_while_the_other_wait
         write_run(full_study, "width0.5", "paper", seed, 87.0 + noise)
         write_run(full_study, "headline", "paper", seed, 87.0 + noise * 0.8)
     write_run(full_study, "dy4", "paper", 0, 91.5)
-    lead, longer = findings.findings(full_study)[0].text.split("\n")
+    lead, bound, longer, longer_bound = findings.findings(full_study)[0].text.split("\n")
     assert lead.startswith("Does input dependence beat a static network of the same cost? No gain shown: ")
+    assert bound.startswith("- The 95% intervals rule out") and bound.endswith("at 30 epochs.")
     assert longer.startswith("- **At 200 epochs.** No gain shown for the headline gated model, no verdict yet for "
                              "DY K=4: +0.50 (seed 0 only) points for DY K=4")
-    assert longer.endswith("; a verdict on DY K=4 waits for 3 seeds; the 95% interval rules out a gain larger than "
-                           "+0.30 points for the headline gated model at 200 epochs.")
+    assert longer.endswith("; a verdict on DY K=4 waits for 3 seeds.")
+    assert longer_bound == ("- The 95% interval rules out a gain larger than +0.30 points for the headline gated model "
+                            "at 200 epochs.")
 
 
 def test_a_bound_against_a_costlier_control_says_it_is_not_at_equal_cost(full_study):
@@ -246,9 +250,9 @@ def test_a_bound_against_a_costlier_control_says_it_is_not_at_equal_cost(full_st
     _, over = verdicts.load_overview(full_study, "paper")
     answer = findings.question(over, "paper").text
     assert "(10.40M, 30% more than the gated model's 8.00M, 20% of ResNet-20's)" in answer
-    assert answer.endswith("rules out a gain larger than +0.30 points for the headline gated model at 200 epochs, against a static "
-                           "network that costs more than it; "
-                           "DY K=4 has no finished run at 200 epochs yet.")
+    assert answer.endswith("; DY K=4 has no finished run at 200 epochs yet.\n- The 95% interval rules out a gain larger "
+                           "than +0.30 points for the headline gated model at 200 epochs, against a static network "
+                           "that costs more than it.")
     _, over = verdicts.load_overview(full_study, "full")  # equal MACs: a plain bound
     assert "costs more" not in findings.question(over, "full").text
 
