@@ -19,7 +19,7 @@ from .analysis import (RATE_MATCHED, TRAINED, TWINS, UNTRAINED, UNTRAINED_STATIC
                        follows_split, split_threshold)
 from .config import PROFILES
 from .flops import RESNET20_MACS
-from .lengths import SAME, analyses_by_length, glance_markdown, length, outcome_detail, reader_name, training_length
+from .lengths import SAME, analyses_by_length, glance_markdown, in_prose, length, outcome_detail, training_length
 from .literature import dy_gain_range, dy_gains_text
 from .manifest import (CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNEL_SWEEP_LABELS, L0_CHOSEN_AFTER_TEST,
                        L0_SWEEP_LABELS, L0_WEIGHTS, SEEDS)
@@ -345,7 +345,7 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     own, static, agreement, partial = found
     twins = untrained_twins(table)
     answer = "Yes, and more than the same gated model untrained: " if twins and learnt(table, partial) else ""
-    text = (f"{answer}{'o' if answer else 'O'}n seed 0, similar classes use similar channels (cat/dog {own['cat/dog']:.2f}, automobile/truck "
+    text = (f"{answer}{'on' if answer else 'On'} seed 0, similar classes use similar channels (cat/dog {own['cat/dog']:.2f}, automobile/truck "
             f"{own['automobile/truck']:.2f}{_apart(own)}); a static ResNet-20's features give "
             f"{static['cat/dog']:.2f} / {static['automobile/truck']:.2f} (agreement r = {agreement:.2f}). "
             f"Given them, channel usage "
@@ -408,7 +408,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         verdict = (f", and at {eps:g}/255 {_none_of(parts)} from ResNet-20" if not beyond else
                    f"; at {eps:g}/255 {_and(beyond)} than ResNet-20"
                    + ("" if not alone else " on seed 0 alone" if len(alone) == len(beyond)
-                      else f" ({_and([_in_prose(label) for label in alone])} on seed 0 alone)"))
+                      else f" ({_and([in_prose(label) for label in alone])} on seed 0 alone)"))
         how = (f"\n- **How they are compared.** Each model against "
                f"{'the ResNet-20 of its seed' if by_seed else 'ResNet-20'} on the same {found.images} test images, "
                f"paired by image, an image counting as robust only if it survives every PGD variant, for gated models "
@@ -429,11 +429,6 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
     return Finding("Adversarial attacks", text, "05_robustness_curves.png")
 
 
-def _in_prose(label: str) -> str:
-    """A model's name inside a sentence: "the headline gated model", else its label."""
-    return f"the {reader_name(label)}" if label == HEADLINE_LABEL else label
-
-
 def _attacked_seeds(sweep: pd.DataFrame) -> str:
     """Which seeds of which models were compared: "seed 0 of each model, and seeds 1 and 2 of DY
     K=4 and the headline gated model" (ResNet-20's other seeds are the references, not compared)."""
@@ -442,7 +437,7 @@ def _attacked_seeds(sweep: pd.DataFrame) -> str:
     seeds_of = found.groupby("model", sort=False)["seed"].agg(lambda s: tuple(sorted(s.astype(int))))
     groups = seeds_of.groupby(seeds_of, sort=False).groups  # {(seeds): [models]}
     return "seed 0 of each model" + "".join(
-        f", and seed{'s' if len(numbers) > 1 else ''} {_and([str(n) for n in numbers])} of {_and([_in_prose(m) for m in models])}"
+        f", and seed{'s' if len(numbers) > 1 else ''} {_and([str(n) for n in numbers])} of {_and([in_prose(m) for m in models])}"
         for numbers, models in groups.items())
 
 
@@ -456,7 +451,7 @@ def _robust_over_seeds(table: Optional[pd.DataFrame]) -> str:
     for _, row in table.iterrows():
         n, low, high = row["seeds"], row[PAIRED_CI[0]], row[PAIRED_CI[1]]
         word = seeds.interval_word(n, low, high)
-        parts.append(f"{_in_prose(row['model'])} {row['Δ mean (points)']:+.1f} [{low:+.1f}, {high:+.1f}] points "
+        parts.append(f"{in_prose(row['model'])} {row['Δ mean (points)']:+.1f} [{low:+.1f}, {high:+.1f}] points "
                      + (f"({n:.0f} seeds): " + {"ahead": "more robust", "behind": "less robust"}.get(word, word)
                         if settled(n) else f"({waiting(n)})"))
     return ("\n- **Over seeds.** Each seed's difference from the ResNet-20 of that seed, mean and 95% interval over "
@@ -819,11 +814,6 @@ class _Comparison(NamedTuple):
         return seeds.verdict_word(self.row, self.prefix) == "ahead"
 
 
-def _named(label: str) -> str:
-    """A model as the question's sentence names it: "DY K=4", "the headline gated model"."""
-    return "the headline gated model" if label == HEADLINE_LABEL else label
-
-
 def _comparisons(over: pd.DataFrame) -> list[_Comparison]:
     """The question's comparisons (``verdicts.QUESTION_COLUMNS``), for each model with a finished run:
     DY at K = ``ANALYSIS_K`` against ResNet-20 (its share of ResNet-20's MACs said where they cost the
@@ -837,7 +827,7 @@ def _comparisons(over: pd.DataFrame) -> list[_Comparison]:
         against = ("ResNet-20" + (f" ({share:.0%} of ResNet-20's MACs, equal within {COST_TOLERANCE:.0%}; "
                                   "not equal parameters)" if share is not None and same_cost(share, 1.0) else "")
                    if prefix == "delta" else _nearest_words(over, row, compared_with(label, row), share=share))
-        found.append(_Comparison(_named(label), row, prefix, against, settled(row[f"{prefix}_n"])))
+        found.append(_Comparison(in_prose(label), row, prefix, against, settled(row[f"{prefix}_n"])))
     return found
 
 
@@ -883,7 +873,7 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
                if any(c.row[f"{c.prefix}_n"] >= 2 for c in compared) else "")
             + (f"; a verdict on {' and '.join(open_)} waits for {len(SEEDS)} seeds" + (" of each" if len(open_) > 1 else "")
                if open_ else "")
-            + "".join(f"; {_named(label)} has no finished run at {epochs} epochs yet"
+            + "".join(f"; {in_prose(label)} has no finished run at {epochs} epochs yet"
                       for label in QUESTION_COLUMNS if label not in over.index) + ".")
     gains = _largest_gains(compared, over, epochs)  # a sub-bullet: the lead gives the answer and its numbers
     text += f"\n- {gains}." if gains else ""

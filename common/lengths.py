@@ -24,8 +24,8 @@ from .paths import PUBLISHED_CHECK, RESULTS_DIR
 from .runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, load_history, read_json
 from .seeds import REFERENCE
 from .tables import counted, to_markdown
-from .verdicts import (QUESTION_COLUMNS, ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, compared_with, against_constant, binomial_differ,
-                       cap_verdict, cap_words, energy_word, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
+from .verdicts import (QUESTION_COLUMNS, ROBUST_ACC, TEST_IMAGES, Finding, accuracy_text, against_constant,
+                       binomial_differ, compared_with, cap_verdict, cap_words, energy_word, gates_per_image, learnt, learnt_by_seed, like_random, load_overview,
                        over_frontier, paired_by_seed, read_attention_controls, read_attention_seeds, read_energy,
                        read_gating_controls, read_gating_seeds,
                        read_input_dependence, read_mac_caps, read_robustness, same_cost, settled,
@@ -44,6 +44,11 @@ def reader_name(label: str) -> str:
     """A model's name in the training-length section: "headline gated model" for the headline's
     run label, which spells out its recipe."""
     return "headline gated model" if label == HEADLINE_LABEL else label
+
+
+def in_prose(label: str) -> str:
+    """A model's name inside a sentence: "the headline gated model", else its label."""
+    return f"the {reader_name(label)}" if label == HEADLINE_LABEL else label
 
 
 def length(profile: str) -> str:
@@ -81,15 +86,19 @@ def _joined(values: list[str]) -> str:
     return " / ".join(dict.fromkeys(values))
 
 
-def at_a_glance(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> pd.DataFrame:
-    """The study's answer as one small table: each model of the ``paper`` profile at each length,
-    its test accuracy and its paired difference against the network the study's question
-    compares it with (``verdicts.compared_with``). A cell that differs between the lengths (MACs, the
-    network compared with) shows each length's value, "30 epochs / 200 epochs"."""
-    overviews = {profile: load_overview(results_dir, profile)[1] for profile in profiles}
+def overviews(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> dict[str, pd.DataFrame]:
+    """Each profile's table over seeds (``verdicts.load_overview``), shortest training first."""
+    return {profile: load_overview(results_dir, profile)[1] for profile in profiles}
+
+
+def at_a_glance(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The study's answer as one small table, from ``overviews``' ``tables``: each model of the
+    ``paper`` profile at each length, its test accuracy and its paired difference against the network
+    the study's question compares it with (``verdicts.compared_with``). A cell that differs between
+    the lengths (MACs, the network compared with) shows each length's value, "30 epochs / 200 epochs"."""
     table = {}
     for label in paper_models():
-        rows = {profile: over.loc[label] if label in over.index else None for profile, over in overviews.items()}
+        rows = {profile: over.loc[label] if label in over.index else None for profile, over in tables.items()}
         prefix = QUESTION_COLUMNS.get(label, "delta")
         found = [row for row in rows.values() if row is not None]
         cells = {"MACs (M)": _joined([f"{row['macs'] / 1e6:.2f}" for row in found]) or "pending",
@@ -113,12 +122,12 @@ GLANCE_NOTE = ("Test accuracy on the JPEG copy's 10,000 test images, mean ± std
                "with read \"30 epochs / 200 epochs\".")
 
 
-def unequal_costs(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> list[str]:
-    """A sentence for each length at which a model of the study's question (``QUESTION_COLUMNS``) is
-    not at equal cost (``verdicts.same_cost``) with the network it is compared with."""
+def unequal_costs(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """A sentence for each length (``overviews``' ``tables``) at which a model of the study's question
+    (``QUESTION_COLUMNS``) is not at equal cost (``verdicts.same_cost``) with the network it is
+    compared with."""
     said = []
-    for profile in profiles:
-        over = load_overview(results_dir, profile)[1]
+    for profile, over in tables.items():
         for label in QUESTION_COLUMNS:
             control = compared_with(label, over.loc[label]) if label in over.index else None
             if control not in over.index:
@@ -126,15 +135,16 @@ def unequal_costs(results_dir: str | Path = RESULTS_DIR, profiles=("full", "pape
             macs, other = over.loc[label, "macs"], over.loc[control, "macs"]
             if not same_cost(macs, other):
                 said.append(f"At {length(profile)} {control} ({other / 1e6:.2f}M MACs) costs "
-                            f"{abs(other / macs - 1):.0%} {'more' if other > macs else 'less'} than the "
-                            f"{reader_name(label)} ({macs / 1e6:.2f}M): the Δ there is against a "
+                            f"{abs(other / macs - 1):.0%} {'more' if other > macs else 'less'} than "
+                            f"{in_prose(label)} ({macs / 1e6:.2f}M): the Δ there is against a "
                             f"{'costlier' if other > macs else 'cheaper'} network.")
     return said
 
 
 def glance_markdown(results_dir: str | Path = RESULTS_DIR) -> str:
     """``at_a_glance`` as Markdown with the note that says how to read it and where the costs differ."""
-    return " ".join([f"{to_markdown(at_a_glance(results_dir))}\n\n{GLANCE_NOTE}", *unequal_costs(results_dir)])
+    tables = overviews(results_dir)
+    return " ".join([f"{to_markdown(at_a_glance(tables))}\n\n{GLANCE_NOTE}", *unequal_costs(tables)])
 
 
 def training_histories(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"),

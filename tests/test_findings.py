@@ -846,7 +846,7 @@ def test_the_short_answer_gives_each_lengths_answer_in_one_line(full_study):
 
 
 def test_the_table_at_a_glance_compares_each_model_as_the_question_does(full_study):
-    glance = lengths.at_a_glance(full_study)
+    glance = lengths.at_a_glance(lengths.overviews(full_study))
     assert list(glance.index) == ["ResNet-20", "DY K=4", "headline gated model", "ResNet-20 ×0.5 width",
                                   "ResNet-20 ×0.45 width"]
     assert glance.loc["headline gated model", "compared with"] == "ResNet-20 ×0.5 width"  # nearest in MACs
@@ -855,17 +855,17 @@ def test_the_table_at_a_glance_compares_each_model_as_the_question_does(full_stu
     assert glance.loc["headline gated model", "30 epochs: Δ (points) [95% CI]"].startswith("+0.00 [")
     assert glance.loc["DY K=4", "200 epochs: test acc (%)"] == "pending"
     assert glance.loc["ResNet-20 ×0.45 width", "MACs (M)"] == "pending"  # no run at either length
-    assert lengths.unequal_costs(full_study) == []  # 10.2M against 10.4M: within 5%
+    assert lengths.unequal_costs(lengths.overviews(full_study)) == []  # 10.2M against 10.4M: within 5%
     write_run(full_study, "dy4", "paper", 0, 91.5)
     write_run(full_study, "resnet20", "paper", 0, 91.0)
     write_run(full_study, "headline", "paper", 0, 88.0, macs=9.0e6)
-    glance = lengths.at_a_glance(full_study)
+    glance = lengths.at_a_glance(lengths.overviews(full_study))
     assert glance.loc["DY K=4", "200 epochs: Δ (points) [95% CI]"] == "+0.50 (seed 0 only)"
     assert glance.loc["headline gated model", "MACs (M)"] == "10.20 / 9.00"  # each length's own cost
     # no thin ResNet-20 at 200 epochs yet: the nearest static network trained there is ResNet-20 itself
     assert glance.loc["headline gated model", "200 epochs: Δ (points) [95% CI]"] == "-3.00 (seed 0 only)"
     assert glance.loc["headline gated model", "compared with"] == "ResNet-20 ×0.5 width / ResNet-20"
-    assert lengths.unequal_costs(full_study) == [
+    assert lengths.unequal_costs(lengths.overviews(full_study)) == [
         "At 200 epochs ResNet-20 (40.55M MACs) costs 351% more than the headline gated model (9.00M): the Δ there "
         "is against a costlier network."]
     assert lengths.GLANCE_NOTE in lengths.glance_markdown(full_study)
