@@ -832,14 +832,15 @@ def _comparisons(over: pd.DataFrame) -> list[_Comparison]:
 
 
 def _answer(compared: list[_Comparison]) -> str:
-    """The answer's first words: "Yes" (for both), "For one family", "No gain shown", "No gain shown
-    for <a>, no verdict yet for <b>" or "No verdict yet"."""
-    shown = [c.ahead for c in compared]
+    """The answer's first words: "Yes" (for both, for all), "Yes for <a>", "No gain shown", "No gain
+    shown for <a>, no verdict yet for <b>" or "No verdict yet"."""
+    ahead = [c.name for c in compared if c.ahead]
     bounded, open_ = [c.name for c in compared if c.decided], [c.name for c in compared if not c.decided]
-    return ("Yes" + (" for both" if len(compared) == 2 else "") if all(shown) else
-            "For one family" if any(shown) else
+    if ahead and len(ahead) == len(compared):
+        return "Yes" + {1: "", 2: " for both"}.get(len(compared), f" for all {len(compared)}")
+    return (f"Yes for {_and(ahead)}" if ahead else
             "No gain shown" if not open_ else
-            f"No gain shown for {bounded[0]}, no verdict yet for {open_[0]}" if bounded else "No verdict yet")
+            f"No gain shown for {_and(bounded)}, no verdict yet for {_and(open_)}" if bounded else "No verdict yet")
 
 
 def _largest_gains(compared: list[_Comparison], over: pd.DataFrame, epochs: int) -> str:
@@ -849,12 +850,14 @@ def _largest_gains(compared: list[_Comparison], over: pd.DataFrame, epochs: int)
     decided = [c for c in compared if c.decided]
     if not decided or any(c.ahead for c in compared):
         return ""
-    costlier = any(c.prefix == "nearest" and _costlier(over, c.row) for c in decided)
-    return (f"The 95% interval{'s rule' if len(decided) == 2 else ' rules'} out "
+    costlier = [f"{c.name}'s" for c in decided if c.prefix == "nearest" and _costlier(over, c.row)]
+    # with one bound the remark needs no owner; with several it names whose bounds it qualifies
+    remark = ("" if not costlier else ", against a static network that costs more than it" if len(decided) == 1
+              else f" ({_and(costlier)} against a static network that costs more than "
+                   + ("it)" if len(costlier) == 1 else "the model)"))
+    return (f"The 95% interval{'s rule' if len(decided) > 1 else ' rules'} out "
             + _and([f"a gain larger than {c.row[f'{c.prefix}_ci_high']:+.2f} points for {c.name}" for c in decided])
-            + f" at {epochs} epochs"
-            + ((" (the headline gated model's against a static network that costs more than it)" if len(decided) == 2
-                else ", against a static network that costs more than it") if costlier else ""))
+            + f" at {epochs} epochs" + remark)
 
 
 def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
@@ -871,7 +874,7 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
             + ", ".join(f"{seeds.signed(c.row, c.prefix)} points for {c.words}" for c in compared)
             + (" (paired by seed, 95% intervals; an interval that includes 0 does not show a gain)"
                if any(c.row[f"{c.prefix}_n"] >= 2 for c in compared) else "")
-            + (f"; a verdict on {' and '.join(open_)} waits for {len(SEEDS)} seeds" + (" of each" if len(open_) > 1 else "")
+            + (f"; a verdict on {_and(open_)} waits for {len(SEEDS)} seeds" + (" of each" if len(open_) > 1 else "")
                if open_ else "")
             + "".join(f"; {in_prose(label)} has no finished run at {epochs} epochs yet"
                       for label in QUESTION_COLUMNS if label not in over.index) + ".")

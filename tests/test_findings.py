@@ -494,6 +494,19 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
         "Does input dependence beat a static network of the same cost? Yes for both")
 
 
+@pytest.mark.parametrize("control_acc, headline_acc, answer", [
+    (88.4, 88.6, "Yes for DY K=4 and the headline gated model"),  # the thin control behind ResNet-20
+    (91.8, 92.0, "Yes for all 3")])
+def test_the_answer_names_the_models_with_a_gain_among_more_than_two(full_study, monkeypatch, control_acc,
+                                                                      headline_acc, answer):
+    for seed, noise in enumerate((0.0, 0.3, -0.3)):
+        for run, acc in [("resnet20", 91.6), ("dy4", 92.0), ("headline", headline_acc), ("width0.5", control_acc)]:
+            write_run(full_study, run, "paper", seed, acc + noise)
+    over = verdicts.load_overview(full_study, "paper")[1]
+    monkeypatch.setattr(findings, "QUESTION_COLUMNS", {**verdicts.QUESTION_COLUMNS, "ResNet-20 ×0.5 width": "delta"})
+    assert findings.question(over, "paper").text.startswith(f"{findings.QUESTION} {answer}: ")
+
+
 @pytest.mark.parametrize("train_gain, says", [
     (0.4, "On the training images (un-augmented) the difference is +0.40 [+0.40, +0.40] points (96.40% against "
           "ResNet-20's 96.00%, mean over seeds): no closer fit to the images it learnt from than to new ones."),
