@@ -21,7 +21,7 @@ from .config import PROFILES
 from .flops import RESNET20_MACS
 from .lengths import SAME, analyses_by_length, glance_markdown, in_prose, length, outcome_detail, training_length
 from .literature import dy_gain_range, dy_gains_text
-from .manifest import (CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNEL_SWEEP_LABELS, L0_CHOSEN_AFTER_TEST,
+from .manifest import (ANALYSIS_K, CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNEL_SWEEP_LABELS, L0_CHOSEN_AFTER_TEST,
                        L0_SWEEP_LABELS, L0_WEIGHTS, SEEDS)
 from .models.gating import CONDITIONAL_RANGE
 from .names import split_seed, throughput_label
@@ -33,7 +33,7 @@ from .tables import counted
 from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, QUESTION_COLUMNS,
                        ROBUST_ACC, Finding, compared_with, accuracy_text, cap_words, energy_word, gates_per_image,
                        learnt, learnt_by_seed, like_random, load_overview, paired_by_seed, read_attention_controls,
-                       read_attention_seeds, read_energy, read_gating_controls, read_gating_seeds,
+                       read_attention_ablation, read_attention_layers, read_attention_seeds, read_energy, read_gating_controls, read_gating_seeds,
                        read_input_dependence, read_mac_caps, read_robustness, read_table, same_cost, settled,
                        read_controls, spans_zero, untrained_twins, waiting)
 
@@ -219,7 +219,7 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     own, static, agreement, partial = found
     dy = DY_LABEL
     answer = ("Yes, but no more than a static network's features group them: " if not follows_split(partial) else
-              "Yes, as random features group them too: " if like_random(table, partial) else
+              "Yes, but so do random features: " if like_random(table, partial) else
               "Yes, beyond a static network's features: ")
     text = (f"{answer}on seed 0, similar classes do attend alike (class-mean attention of {dy} correlates at "
             f"{own['cat/dog']:.2f} for cat/dog, {own['automobile/truck']:.2f} for automobile/truck"
@@ -232,8 +232,8 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
                + ("." if like_random(table, partial) else ": it adds class structure of its own.")
                if follows_split(partial) else
                f"does not follow the vehicle/animal split (partial correlation {partial:+.2f}; "
-               f"{_threshold_words()}){_random_features(table, partial)}: the grouping is the network's, "
-               f"not the attention's."))
+               f"{_threshold_words()}){_random_features(table, partial)}: the grouping comes from "
+               f"the network's features, not from its attention."))
     untrained = f"untrained {own.name}"
     if untrained in table.index:
         split = "agreement with vehicles/animals"
@@ -248,6 +248,7 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
                  else ": much of the class structure is in the images and the architecture, not learnt.")
     text += class_structure_over_seeds(
         read_attention_seeds(results_dir, profile), dy)
+    text += _attention_dynamics(results_dir, profile)
     return Finding("Dynamic convolution, do similar classes attend alike?", text,
                    "02_dy_attention_class_similarity.png")
 
@@ -306,7 +307,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
         text += (f"\n- Fewer MACs do not mean less time here: computing only the active channels at batch 1 "
                  f"runs at {fast['speed_vs_resnet20']:.2f}× ResNet-20's images/s for "
                  f"{fast['macs_vs_resnet20']:.2f}× its MACs on the images timed"
-                 + (f", its static control {CONTROL_LABEL} at {thin['speed_vs_resnet20']:.2f}× for "
+                 + (f", and its static control {CONTROL_LABEL} runs at {thin['speed_vs_resnet20']:.2f}× for "
                     f"{thin['macs_vs_resnet20']:.2f}×" if thin is not None else "") + f" ({fast['device']}, notebook 03).")
     return Finding("Channel gating, accuracy and executed MACs", text, "05_accuracy_vs_macs.png")
 
@@ -398,7 +399,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         half = (paired[PAIRED_CI[1]] - paired[PAIRED_CI[0]]).dropna() / 2
         # seed 0's models here; those attacked at several seeds are read over their seeds (``over``)
         zero = [label for label in strongest.index if split_seed(label)[1] is None]
-        beyond = found.differ_words(zero)
+        beyond = found.differ_words(zero, name=lambda label: f"{label} is")
         by_seed = "paired with" in paired and any(split_seed(label)[1] is not None for label in paired["paired with"].dropna())
         # the models attacked at several seeds, each seed against the ResNet-20 of that seed
         over_seeds = robust_over_seeds(paired, REFERENCE) if "paired with" in paired else None
@@ -408,7 +409,9 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         verdict = (f", and at {eps:g}/255 {_none_of(parts)} from ResNet-20" if not beyond else
                    f"; at {eps:g}/255 {_and(beyond)} than ResNet-20"
                    + ("" if not alone else " on seed 0 alone" if len(alone) == len(beyond)
-                      else f" ({_and([in_prose(label) for label in alone])} on seed 0 alone)"))
+                      else f" ({_and([in_prose(label) for label in alone])} on seed 0 alone)")
+                   + (f", one of {len(spread)} comparisons, among which one may exclude 0 by chance"
+                      if alone and len(spread) > 1 else ""))
         how = (f"\n- **How they are compared.** Each model against "
                f"{'the ResNet-20 of its seed' if by_seed else 'ResNet-20'} on the same {found.images} test images, "
                f"paired by image, an image counting as robust only if it survives every PGD variant, for gated models "
@@ -970,6 +973,41 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
         found[0] = _with_longer_answer(found[0], load_overview(results_dir, "paper")[1])
     found = [f for f in found if f is not None]
     return _with_longer_training(found, results_dir) if profile == "full" else found
+
+
+def _attention_layer_words(layers: pd.DataFrame, ablation: Optional[pd.DataFrame], glossed: bool = False) -> str:
+    """One length's per-layer attention statistics (notebook 02) in words: ranges over the layers,
+    the median entropy, and what the mean attention in place of each image's costs; with
+    ``glossed``, what each number's ends mean."""
+    entropy, spread, diversity = (layers[c] for c in ("normalized_entropy", "spread_over_images", "kernel_diversity"))
+    k = ANALYSIS_K
+    gloss = ((f" (1: the {k} kernels mixed evenly; 0: one kernel)", " (0: the same π for every image)",
+              f" (√{k - 1} ≈ {np.sqrt(k - 1):.2f} for independent random kernels)") if glossed else ("", "", ""))
+    text = (f"π's normalised entropy {entropy.min():.2f}–{entropy.max():.2f}, median {entropy.median():.2f}{gloss[0]}; "
+            f"its spread over images {spread.min():.3f}–{spread.max():.3f}{gloss[1]}; kernel diversity "
+            f"{diversity.min():.1f}–{diversity.max():.1f}{gloss[2]}")
+    if ablation is not None and len(ablation):
+        row = ablation.iloc[0]
+        text += (f"; the mean π in place of each image's costs "
+                 f"{row['per-image attention'] - row['mean attention']:.2f} points")
+    return text
+
+
+def _attention_dynamics(results_dir: Path, profile: str) -> str:
+    """A sub-bullet on how input-dependent DY's attention is, per layer (notebook 02, seed 0), at
+    ``profile`` and, where notebook 02 ran there too, at the other length; "" without the table."""
+    layers = read_attention_layers(results_dir, profile)
+    if layers is None:
+        return ""
+    text = (f"\n- **How input-dependent the attention is** (seed 0, per layer over its {len(layers)} dynamic "
+            f"convolutions): " + _attention_layer_words(layers, read_attention_ablation(results_dir, profile), True))
+    other = "paper" if profile == "full" else "full"
+    other_layers = read_attention_layers(results_dir, other)
+    if other_layers is not None:
+        text += (f". At {length(other)}: " + _attention_layer_words(other_layers, read_attention_ablation(results_dir, other))
+                 + f". The recipe decays only the mean of the {ANALYSIS_K} kernels (per-kernel decay makes them copies "
+                 "of each other), so nothing in it bounds how far apart the kernels grow")
+    return text + "."
 
 
 # The finding each per-image analysis of ``lengths.analyses`` belongs to, by the question's subject.

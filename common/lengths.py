@@ -108,18 +108,37 @@ def at_a_glance(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             at = length(profile)
             cells[f"{at}: test acc (%)"] = "pending" if row is None else accuracy_text(row)
             cells[f"{at}: Δ (points) [95% CI]"] = ("–" if label == REFERENCE else "pending" if row is None
-                                                   else seeds.signed(row, prefix))
+                                                   else _delta_cell(row, prefix))
         table[reader_name(label)] = cells
     return pd.DataFrame(table).T.rename_axis("model")
+
+
+def _delta_cell(row: pd.Series, prefix: str) -> str:
+    """A glance Δ: ``seeds.signed``'s text, and for a one-seed difference of a one-seed model the two
+    accuracies it is taken between, "+0.08 (seed 0 only: 88.19% against 88.11%)", since the
+    accuracy column beside it gives the other network's mean over seeds, not its seed."""
+    text = seeds.signed(row, prefix)
+    if row[f"{prefix}_n"] == 1 and row["n"] == 1:
+        other = row["test_acc"] - row[f"{prefix}_mean"]
+        text = f"{text[:-1]}: {row['test_acc']:.2f}% against {other:.2f}%)"
+    return text
 
 
 GLANCE_NOTE = ("Test accuracy on the JPEG copy's 10,000 test images, mean ± std over seeds. Δ: the difference from "
                "the network compared with, paired by seed, with its 95% interval (Student's t): an interval that "
                "includes 0 does not show a difference, and its upper end is the largest gain it allows; "
-               "\"seed 0 only\": only seed 0 of both has finished, so there is no interval and the "
-               "difference is from that seed of the network compared with, not from its mean. MACs per image, for "
-               "the gated model executed on average; where the two lengths differ, MACs and the network compared "
-               "with read \"30 epochs / 200 epochs\".")
+               "\"seed 0 only\": only seed 0 of both has finished, so there is no interval, and the difference is "
+               "between the two networks' seed-0 runs, not from the other's mean. MACs per image; a gated model's "
+               "are those it executes, averaged over the test images.")
+
+
+def glance_note(glance: pd.DataFrame) -> str:
+    """``GLANCE_NOTE``, and which of ``glance``'s columns give each length's value ("30 epochs / 200
+    epochs") because the lengths differ there."""
+    split = [column.removesuffix(" (M)") for column in ("MACs (M)", "compared with")
+             if glance[column].str.contains(" / ").any()]
+    return (f"{GLANCE_NOTE} A cell whose value differs between the lengths reads \"30 epochs / 200 epochs\" "
+            f"({' and '.join(split)})." if split else GLANCE_NOTE)
 
 
 def unequal_costs(tables: dict[str, pd.DataFrame]) -> list[str]:
@@ -134,17 +153,23 @@ def unequal_costs(tables: dict[str, pd.DataFrame]) -> list[str]:
                 continue
             macs, other = over.loc[label, "macs"], over.loc[control, "macs"]
             if not same_cost(macs, other):
+                row = over.loc[label]
+                # the frontier interpolates a static network of the model's own cost where widths bracket it
+                frontier = (f"; at equal cost, {in_prose(label)} is {seeds.signed(row, 'margin')} points against the "
+                            "static frontier at its own MACs (interpolated between the thin ResNet-20s around them)"
+                            if row["margin_n"] >= 1 else "")
                 said.append(f"At {length(profile)} {control} ({other / 1e6:.2f}M MACs) costs "
                             f"{abs(other / macs - 1):.0%} {'more' if other > macs else 'less'} than "
                             f"{in_prose(label)} ({macs / 1e6:.2f}M): the Δ there is against a "
-                            f"{'costlier' if other > macs else 'cheaper'} network.")
+                            f"{'costlier' if other > macs else 'cheaper'} network{frontier}.")
     return said
 
 
 def glance_markdown(results_dir: str | Path = RESULTS_DIR) -> str:
     """``at_a_glance`` as Markdown with the note that says how to read it and where the costs differ."""
     tables = overviews(results_dir)
-    return " ".join([f"{to_markdown(at_a_glance(tables))}\n\n{GLANCE_NOTE}", *unequal_costs(tables)])
+    glance = at_a_glance(tables)
+    return " ".join([f"{to_markdown(glance)}\n\n{glance_note(glance)}", *unequal_costs(tables)])
 
 
 def training_histories(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"),
@@ -287,7 +312,7 @@ def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str,
     rows = {f"{what}: follows the vehicle/animal split?": (
         "partial correlation given ResNet-20's features (an untrained ResNet-20's features)",
         f"{partial:+.2f}" + (f" ({random:+.2f})" if random is not None else ""),
-        ("follows, as random features do" if like_random(table, partial) else "follows") if follows_split(partial)
+        ("follows, but so do random features" if like_random(table, partial) else "follows") if follows_split(partial)
         else "does not follow")}
     twins = untrained_twins(table)
     over_seeds = by_seed is not None and len(by_seed) > 1
@@ -295,7 +320,7 @@ def _similarity_rows(table: Optional[pd.DataFrame], what: str, model: str,
         rows[f"{what}: learnt?"] = (
             f"partial correlation, trained against an untrained {model}"
             + (f" (and one {RATE_MATCHED})" if RATE_MATCHED in twins else "")
-            + ("; seed 0, and on how many seeds it is learnt" if over_seeds else ""),
+            + ("; the verdict is seed 0's, with the number of seeds on which it is learnt" if over_seeds else ""),
             f"trained {partial:+.2f}, untrained {twins[UNTRAINED]:+.2f}"
             + (f" ({twins[RATE_MATCHED]:+.2f})" if RATE_MATCHED in twins else "")
             + (f"; learnt on {len(learnt_by_seed(by_seed))} of {len(by_seed)} seeds" if over_seeds else ""),
@@ -408,8 +433,8 @@ def _published(results_dir: str | Path, ours: pd.Series) -> str:
         return ""
     e = entries[0]
     published = (f"{e['source']}'s published {e['network']} ({e['published_test_acc']:.2f}% on the original test "
-                 f"images) classifies {e['test_acc']:.2f}% of the copy's test images ({e['train_acc']:.2f}% of its "
-                 "training images)")
+                 f"images) classifies {e['test_acc']:.2f}% of the copy's test images correctly ({e['train_acc']:.2f}% of "
+                 "its training images)")
     tuned = e.get("finetuned")
     if not tuned:
         return f". The copy is not a lossless stand-in for the original images: {published}"

@@ -40,6 +40,8 @@ HANDOFF = {
     "attention_similarity": "02_attention_class_similarity_{profile}_k{k}",
     "attention_controls": "02_attention_similarity_controls_{profile}_k{k}",
     "attention_seeds": "02_attention_similarity_seeds_{profile}_k{k}",
+    "attention_layers": "02_attention_per_layer_{profile}_k{k}",
+    "attention_ablation": "02_attention_ablation_{profile}_k{k}",
     "dy_speed": "02_dy_speed_benchmark",
     "channel_usage": "03_gating_channel_usage_{profile}",
     "gating_input_dependence": "03_gating_input_dependence_{profile}",

@@ -45,6 +45,18 @@ def read_attention_controls(results_dir: Path, profile: str) -> Optional[pd.Data
     return read_table(results_dir, "attention_controls", profile=profile, k=ANALYSIS_K)
 
 
+def read_attention_layers(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
+    """Notebook 02's per-layer statistics of DY K=``ANALYSIS_K``'s attention on the test images
+    (seed 0): normalised entropy, spread over images, kernel diversity."""
+    return read_table(results_dir, "attention_layers", profile=profile, k=ANALYSIS_K)
+
+
+def read_attention_ablation(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
+    """Notebook 02's mean-attention ablation of DY K=``ANALYSIS_K`` (seed 0): test accuracy with
+    per-image attention and with every image's attention replaced by the test-set mean."""
+    return read_table(results_dir, "attention_ablation", profile=profile, k=ANALYSIS_K)
+
+
 def read_gating_controls(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
     """Notebook 03's similarity controls of the headline gated model's channel usage (seed 0)."""
     return read_table(results_dir, "gating_controls", profile=profile)
@@ -316,7 +328,7 @@ def cap_verdict(caps: pd.DataFrame) -> str:
     words = cap_words(compared)
     return ("static higher at every cap" if set(words) == {"behind"} else
             "capped higher at some cap" if "ahead" in words else
-            "static higher at some caps, never lower" if "behind" in words else "not distinguishable at any cap")
+            "static higher at some caps, never significantly lower" if "behind" in words else "not distinguishable at any cap")
 
 
 ENERGY_WORDS = ((1.25, "much more"), (1.05, "more"))  # (least attacked / clean MACs, word)

@@ -438,7 +438,8 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
                            run_label(*HEADLINE): ref ^ (np.arange(300) % 50 == 0)})  # 6 flips, net -2
     paired_by_image(robust, "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
     text = findings.attacks(tmp_path, "paper").text
-    assert text.startswith("No model is robust at 8/255; at 1/255 DY K=4 more robust than ResNet-20 on seed 0 alone.\n")
+    assert text.startswith("No model is robust at 8/255; at 1/255 DY K=4 is more robust than ResNet-20 on seed 0 alone, "
+                           "one of 2 comparisons, among which one may exclude 0 by chance.\n")
     assert "\n- **How they are compared.** Each model against ResNet-20 on the same 300 test images, paired by image" in text
     assert "DY K=4 70.0%" in text and "every model is at 0.0%." in text
     found = lengths.analyses(tmp_path, "paper")
@@ -464,7 +465,7 @@ def test_attacks_pair_each_seed_with_the_resnet20_of_its_seed_and_read_over_seed
         robust |= {seeded("ResNet-20", s): index < ref, seeded("DY K=4", s): index < dy, seeded(headline, s): index < ref}
     paired_by_image(pd.DataFrame(robust), "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
     text = findings.attacks(tmp_path, "paper").text
-    assert text.startswith("No model is robust at 8/255; at 1/255 DY K=4 more robust than ResNet-20.\n")  # seed 0's models
+    assert text.startswith("No model is robust at 8/255; at 1/255 DY K=4 is more robust than ResNet-20.\n")  # seed 0's models
     assert "How they are compared.** Each model against the ResNet-20 of its seed on the same 300 test images" in text
     assert "; 6 comparisons, differences " in text  # 2 models at 3 seeds; ResNet-20's other seeds are references
     assert text.endswith("seed 0 of each model, and seeds 1 and 2 of DY K=4 and the headline gated model.")
@@ -552,8 +553,8 @@ def test_attention_that_follows_the_split_adds_structure_only_beyond_random_feat
     text = findings.attention_by_class(tmp_path, "paper").text
     assert says in text
     conclusion = lengths.analyses(tmp_path, "paper")["DY K=4 attention: follows the vehicle/animal split?"][2]
-    assert conclusion == ("follows, as random features do" if random > 0.46 - verdicts.LEARNT_MARGIN else "follows")
-    assert text.startswith("Yes, as random features group them too: on seed 0" if conclusion != "follows"
+    assert conclusion == ("follows, but so do random features" if random > 0.46 - verdicts.LEARNT_MARGIN else "follows")
+    assert text.startswith("Yes, but so do random features: on seed 0" if conclusion != "follows"
                            else "Yes, beyond a static network's features: on seed 0")  # the answer leads
 
 
@@ -600,11 +601,11 @@ def test_the_published_resnet20_on_the_copy_is_reported_for_the_runs_data(full_s
     assert lengths.published_check(full_study, "sha256:0000") is None
     record(entry, source, full_study / PUBLISHED_CHECK)
     assert ("The copy is not a lossless stand-in for the original images: akamaster/pytorch_resnet_cifar10's "
-            "published ResNet-20 (91.73% on the original test images) classifies 81.00% of the copy's test images "
+            "published ResNet-20 (91.73% on the original test images) classifies 81.00% of the copy's test images correctly "
             "(80.50% of its training images).") in lengths.training_length(full_study).text
     record(entry | {"finetuned": {"epochs": 10, "lr": 0.02, "test_acc": 89.0}}, source, full_study / PUBLISHED_CHECK)
     assert ("is not measured directly. An indirect check points at the copy: akamaster/pytorch_resnet_cifar10's "
-            "published ResNet-20 (91.73% on the original test images) classifies 81.00% of the copy's test images "
+            "published ResNet-20 (91.73% on the original test images) classifies 81.00% of the copy's test images correctly "
             "(80.50% of its training images), and after 10 epochs of fine-tuning on the copy's training images "
             "(peak learning rate 0.02, fixed beforehand; one run) 89.00% of its test images, +1.00 points from ours "
             "(88.00%, 1 seed): a ResNet-20 that learnt from the original images stays below He et al.'s 91.25% on "
@@ -658,7 +659,7 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     assert findings._cap_against_static(mixed, mixed.iloc[1]).endswith(
         "is not distinguishable from it: -0.30 [-0.80, +0.20] points, paired by seed; over the 3 caps with a static "
         "network to compare, it is behind at 1, ahead at 1 and not distinguishable at 1.")
-    assert verdicts.cap_verdict(_caps([-2.0, -0.3], half=0.5)) == "static higher at some caps, never lower"
+    assert verdicts.cap_verdict(_caps([-2.0, -0.3], half=0.5)) == "static higher at some caps, never significantly lower"
     assert verdicts.cap_verdict(_caps([-0.2, -0.3], half=0.5)) == "not distinguishable at any cap"
     partly = _caps([-2.0, -0.3, 0.4], half=0.5)
     partly.loc[2, list(verdicts.CAP_INTERVAL)] = float("nan")  # the loosest cap reached by one seed's frontier only
@@ -768,8 +769,8 @@ def test_a_mac_cap_read_the_same_at_both_lengths_still_counts_its_caps(tmp_path)
     _caps([-2.0, -1.5, -0.2], half=0.5).to_csv(tmp_path / "tables" / "04_mac_cap_full.csv", index=False)
     _caps([-1.0, -0.3, 0.2], half=0.5).to_csv(tmp_path / "tables" / "04_mac_cap_paper.csv", index=False)
     row = lengths.analyses_by_length(tmp_path).loc["MAC cap: beats the static network costing the cap?"]
-    assert row["30 epochs"] == "-2.00 to -0.20 (behind at 2 of 3 caps): static higher at some caps, never lower"
-    assert row["200 epochs"] == "-1.00 to +0.20 (behind at 1 of 3 caps): static higher at some caps, never lower"
+    assert row["30 epochs"] == "-2.00 to -0.20 (behind at 2 of 3 caps): static higher at some caps, never significantly lower"
+    assert row["200 epochs"] == "-1.00 to +0.20 (behind at 1 of 3 caps): static higher at some caps, never significantly lower"
     assert row[lengths.SAME] == "same"
 
 
@@ -873,15 +874,23 @@ def test_the_table_at_a_glance_compares_each_model_as_the_question_does(full_stu
     write_run(full_study, "resnet20", "paper", 0, 91.0)
     write_run(full_study, "headline", "paper", 0, 88.0, macs=9.0e6)
     glance = lengths.at_a_glance(lengths.overviews(full_study))
-    assert glance.loc["DY K=4", "200 epochs: Δ (points) [95% CI]"] == "+0.50 (seed 0 only)"
+    # one seed each: the cell gives the two seed-0 accuracies, since the column beside it gives ResNet-20's mean
+    assert glance.loc["DY K=4", "200 epochs: Δ (points) [95% CI]"] == "+0.50 (seed 0 only: 91.50% against 91.00%)"
     assert glance.loc["headline gated model", "MACs (M)"] == "10.20 / 9.00"  # each length's own cost
     # no thin ResNet-20 at 200 epochs yet: the nearest static network trained there is ResNet-20 itself
-    assert glance.loc["headline gated model", "200 epochs: Δ (points) [95% CI]"] == "-3.00 (seed 0 only)"
+    assert glance.loc["headline gated model", "200 epochs: Δ (points) [95% CI]"].startswith("-3.00 (seed 0 only")
     assert glance.loc["headline gated model", "compared with"] == "ResNet-20 ×0.5 width / ResNet-20"
     assert lengths.unequal_costs(lengths.overviews(full_study)) == [
         "At 200 epochs ResNet-20 (40.55M MACs) costs 351% more than the headline gated model (9.00M): the Δ there "
         "is against a costlier network."]
     assert lengths.GLANCE_NOTE in lengths.glance_markdown(full_study)
+    assert "reads \"30 epochs / 200 epochs\" (MACs and compared with)." in lengths.glance_markdown(full_study)
+    write_run(full_study, "width0.5", "paper", 0, 87.0)
+    write_run(full_study, "width0.45", "paper", 0, 86.0)  # 7.9M and 10.4M bracket the headline's 9.0M
+    assert lengths.unequal_costs(lengths.overviews(full_study)) == [
+        "At 200 epochs ResNet-20 ×0.45 width (7.90M MACs) costs 12% less than the headline gated model (9.00M): the "
+        "Δ there is against a cheaper network; at equal cost, the headline gated model is +1.53 (seed 0 only) points "
+        "against the static frontier at its own MACs (interpolated between the thin ResNet-20s around them)."]
     front = findings.answer_at_a_glance(full_study)  # the README's first screen: the answer, then the table
     assert front.index("**In short:**") < front.index("| model | MACs (M) |") < front.index(lengths.GLANCE_NOTE)
     assert findings.answer_at_a_glance(full_study / "nothing") == ""
@@ -904,3 +913,26 @@ def test_the_attack_on_compute_answers_its_question_first(tmp_path, attacked, le
         handoff_path(tables, "energy_recovered", profile="paper"))
     text = findings.energy_attack(pd.DataFrame(), tmp_path, "paper").text
     assert text.startswith(lead)
+
+
+def test_how_input_dependent_the_attention_is_at_each_length(tmp_path):
+    from common.study import handoff_path
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    assert findings._attention_dynamics(tmp_path, "full") == ""  # notebook 02 has not run
+    for profile, entropy, diversity, accs in [("full", [0.5, 0.9, 1.0], [2.0, 3.0, 8.0], (87.7, 80.8)),
+                                              ("paper", [0.0, 0.3, 0.8], [50.0, 90.0, 280.0], None)]:
+        pd.DataFrame({"layer": ["s1.b1.conv1", "s2.b1.conv1", "s3.b1.conv1"], "normalized_entropy": entropy,
+                      "spread_over_images": [0.0, 0.01, 0.08], "kernel_diversity": diversity}).to_csv(
+            handoff_path(tables, "attention_layers", profile=profile, k=4))
+        if accs:
+            pd.DataFrame({"per-image attention": [accs[0]], "mean attention": [accs[1]]}, index=["DY K=4"]).to_csv(
+                handoff_path(tables, "attention_ablation", profile=profile, k=4))
+    text = findings._attention_dynamics(tmp_path, "full")
+    assert text.startswith("\n- **How input-dependent the attention is** (seed 0, per layer over its 3 dynamic "
+                           "convolutions): π's normalised entropy 0.50–1.00, median 0.90 (1: the 4 kernels mixed evenly")
+    assert "kernel diversity 2.0–8.0 (√3 ≈ 1.73 for independent random kernels); the mean π in place of each " \
+           "image's costs 6.90 points. At 200 epochs: π's normalised entropy 0.00–0.80, median 0.30;" in text
+    assert "kernel diversity 50.0–280.0. The recipe decays only the mean of the 4 kernels" in text  # no ablation there
+    assert findings._attention_dynamics(tmp_path, "paper").split(". At 30 epochs: ")[1].startswith(
+        "π's normalised entropy 0.50–1.00, median 0.90; its spread")
