@@ -38,12 +38,20 @@ from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LE
                        read_controls, spans_zero, untrained_twins, waiting)
 
 
+def _parameter_ratio(over: pd.DataFrame, label: str) -> Optional[float]:
+    """``label``'s parameters over ResNet-20's (``over``: ``load_overview``'s table over seeds);
+    None where either is unknown."""
+    if "params" not in over or REFERENCE not in over.index or label not in over.index:
+        return None
+    ratio = over.loc[label, "params"] / over.loc[REFERENCE, "params"]
+    return ratio if ratio == ratio else None
+
+
 def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
                         speed: Optional[pd.DataFrame] = None) -> Optional[Finding]:
     """DY against ResNet-20 over K, among published re-implementations, on the training images, and
     (from notebook 02's ``speed`` table, when given) in wall-clock time."""
     labels = KERNEL_SWEEP_LABELS
-    params = table.groupby("label")["params"].first().dropna()
     rows = over.loc[[label for label in labels if label in over.index]]
     if rows.empty or REFERENCE not in over.index:
         return None
@@ -59,8 +67,7 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
               f"{seeds.signed(best, 'delta')} points (one seed: no verdict)")
     text = (f"{best.name} reaches {accuracy_text(best)} against ResNet-20's {accuracy_text(over.loc[REFERENCE])}: {paired} at "
             f"{100 * best['macs'] / RESNET20_MACS:.1f}% of ResNet-20's MACs"
-            + (f" and {params[best.name] / params[REFERENCE]:.1f}× its parameters" if
-               REFERENCE in params and best.name in params else "") + ".")
+            + (f" and {ratio:.1f}× its parameters" if (ratio := _parameter_ratio(over, best.name)) else "") + ".")
     if len(rows) > 1:  # a sweep over K (the `paper` profile trains one K)
         text += (f"\n- Over K = {', '.join(label.split('=')[-1] for label in rows.index)}: "
                  + "; ".join(f"{label.split()[-1]} {seeds.signed(row, 'delta')}"
@@ -827,8 +834,10 @@ def _comparisons(over: pd.DataFrame) -> list[_Comparison]:
             continue
         row = over.loc[label]
         share = row["macs"] / over.loc[REFERENCE, "macs"] if REFERENCE in over.index else None
-        against = ("ResNet-20" + (f" ({share:.0%} of ResNet-20's MACs, equal within {COST_TOLERANCE:.0%}; "
-                                  "not equal parameters)" if share is not None and same_cost(share, 1.0) else "")
+        ratio = _parameter_ratio(over, label)
+        params = f"{ratio:.1f}× its parameters" if ratio else "not equal parameters"
+        against = ("ResNet-20" + (f" ({share:.0%} of ResNet-20's MACs, equal within {COST_TOLERANCE:.0%}; {params})"
+                                  if share is not None and same_cost(share, 1.0) else "")
                    if prefix == "delta" else _nearest_words(over, row, compared_with(label, row), share=share))
         found.append(_Comparison(in_prose(label), row, prefix, against, settled(row[f"{prefix}_n"])))
     return found

@@ -186,7 +186,7 @@ def plus_minus(mean: float, std: float, digits: int = 2, unit: str = "") -> str:
 
 def overview(table: pd.DataFrame, reference: str = REFERENCE,
              static_family: str = FAMILIES["resnet20"]) -> pd.DataFrame:
-    """The study's table over seeds, one row per model: seeds, MACs, test accuracy (mean, std),
+    """The study's table over seeds, one row per model: seeds, MACs, test accuracy (mean, std), parameters,
     the paired difference against ``reference`` and, for every non-static model, the margin over
     the static frontier (every run of ``static_family``: ResNet-20 and its thin versions)."""
     summary = summarize(table)
@@ -196,6 +196,7 @@ def overview(table: pd.DataFrame, reference: str = REFERENCE,
     margins = frontier_margins(table, static, dynamic)
     out = summary[["family", "seeds", "macs", "n", "mean", "std"]].rename(
         columns={"mean": "test_acc", "std": "test_acc_std"})
+    out["params"] = table.groupby("label")["params"].first().reindex(out.index)
     # Each dynamic model's paired control: the static model nearest in (log) MACs
     # (results/README.md, "The headline gated model, chosen on a hold-out").
     out["nearest_static"] = [min(static, key=lambda s: abs(np.log(summary.loc[s, "macs"] / row["macs"])))

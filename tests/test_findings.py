@@ -936,3 +936,14 @@ def test_how_input_dependent_the_attention_is_at_each_length(tmp_path):
     assert "kernel diversity 50.0–280.0. The recipe decays only the mean of the 4 kernels" in text  # no ablation there
     assert findings._attention_dynamics(tmp_path, "paper").split(". At 30 epochs: ")[1].startswith(
         "π's normalised entropy 0.50–1.00, median 0.90; its spread")
+
+
+def test_the_question_gives_dy_its_parameter_count_where_runs_record_it(full_study):
+    over = verdicts.load_overview(full_study, "full")[1]
+    assert "(103% of ResNet-20's MACs, equal within 5%; not equal parameters)" in findings.question(over).text
+    for path in full_study.glob("*/metrics.json"):  # as training records them
+        metrics = json.loads(path.read_text())
+        params = {"resnet20": 269_722, "dy_resnet20": 1_079_000}.get(metrics["model"])
+        path.write_text(json.dumps(metrics | ({"params": params} if params else {})))
+    over = verdicts.load_overview(full_study, "full")[1]
+    assert "(103% of ResNet-20's MACs, equal within 5%; 4.0× its parameters)" in findings.question(over).text
