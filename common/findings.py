@@ -477,11 +477,11 @@ def _range(values: pd.Series, spec: str, prefix: str = "", sep: str = " to ") ->
 
 
 def _none_of(parts: list[str]) -> str:
-    """"neither dynamic family is distinguishable" when both families were attacked, else "<the
-    one> is not distinguishable"."""
+    """"neither dynamic family is distinguishable" when two families were attacked ("no dynamic
+    family" for more), else "<the one> is not distinguishable"."""
     families = [part.split()[0] for part in parts if not part.startswith("ResNet-20")]
     if len(families) > 1:
-        return "neither dynamic family is distinguishable"
+        return f"{'neither' if len(families) == 2 else 'no'} dynamic family is distinguishable"
     names = {"DY": "dynamic convolution", "gated": "channel gating"}
     return f"{names.get(families[0], families[0]) if families else 'no other model'} is not distinguishable"
 

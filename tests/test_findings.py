@@ -947,3 +947,10 @@ def test_the_question_gives_dy_its_parameter_count_where_runs_record_it(full_stu
         path.write_text(json.dumps(metrics | ({"params": params} if params else {})))
     over = verdicts.load_overview(full_study, "full")[1]
     assert "(103% of ResNet-20's MACs, equal within 5%; 4.0× its parameters)" in findings.question(over).text
+
+
+def test_the_attack_finding_counts_the_dynamic_families_it_names():
+    parts = ["ResNet-20 55.7%", "DY K=4 56.0%", "gated 51.3–55.7%"]
+    assert findings._none_of(parts) == "neither dynamic family is distinguishable"
+    assert findings._none_of(parts + ["CondConv 50.0%"]) == "no dynamic family is distinguishable"
+    assert findings._none_of(parts[:2]) == "dynamic convolution is not distinguishable"
