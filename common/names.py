@@ -40,27 +40,59 @@ Words the code, notebooks and README share:
 from __future__ import annotations
 
 import re
-from typing import Optional
-
-FAMILIES = {"resnet20": "ResNet-20", "dy_resnet20": "DY-ResNet-20",
-            "gated_resnet20": "gated ResNet-20"}
-# Each family's knob: the setting its runs are compared along (in figures, a line through them).
-KNOBS = {"resnet20": "width", "dy_resnet20": "num_kernels", "gated_resnet20": "l0_weight"}
+from typing import Callable, NamedTuple, Optional
 
 
-def _gated_recipe(kwargs: dict) -> tuple[list[str], str]:
-    """(qualifiers, L0 prefix) of a gated run's recipe settings, removed from ``kwargs``:
-    batch-shaping held throughout (``bs_until=None``) is "conditional", ``l0_cost="macs"`` is
-    "MAC-weighted" L0."""
+def _gated_recipe(kwargs: dict) -> list[str]:
+    """A gated run's recipe settings in words, removed from ``kwargs``: batch-shaping held throughout
+    (``bs_until=None``) is "conditional", ``l0_cost="macs"`` is "MAC-weighted" L0."""
     qualifiers = []
     if "bs_until" in kwargs and kwargs["bs_until"] is None:
         kwargs.pop("bs_until")
         qualifiers.append("conditional")
-    prefix = "L0"
     if kwargs.get("l0_cost") == "macs":
         kwargs.pop("l0_cost")
-        prefix = "MAC-weighted L0"
-    return qualifiers, prefix
+        qualifiers.append("MAC-weighted L0")
+    return qualifiers
+
+
+def _resnet_label(kwargs: dict) -> str:
+    """"ResNet-20", "ResNet-20 ×0.5 width"."""
+    width = kwargs.pop("width", None)
+    return "ResNet-20" + (f" ×{width:g} width" if width not in (None, 1, 1.0) else "")
+
+
+def _dy_label(kwargs: dict) -> str:
+    """"DY K=4"."""
+    return "DY" + (f" K={kwargs.pop('num_kernels')}" if "num_kernels" in kwargs else "")
+
+
+def _gated_label(kwargs: dict) -> str:
+    """"gated L0=0.5", "gated conditional (MAC-weighted L0=1.0)": the L0 weight is the knob, and
+    a MAC-weighted L0 names it."""
+    qualifiers = _gated_recipe(kwargs)
+    prefix = "MAC-weighted L0" if "MAC-weighted L0" in qualifiers else "L0"
+    qualifiers = [q for q in qualifiers if q != prefix]  # the prefix names the knob instead
+    knob = f"{prefix}={kwargs.pop('l0_weight')}" if "l0_weight" in kwargs else prefix
+    knob = "" if knob == "L0" else knob  # no weight given and nothing to say about L0
+    if qualifiers:  # "gated conditional (MAC-weighted L0=1.0)"
+        return f"gated {' '.join(qualifiers)}" + (f" ({knob})" if knob else "")
+    return f"gated {knob}".strip()  # "gated L0=0.5"
+
+
+class Family(NamedTuple):
+    """How a model family of ``common.models`` is named."""
+    name: str                               # in tables and figures: "DY-ResNet-20"
+    knob: str                               # the setting its runs are compared along (a line in figures)
+    label: Callable[[dict], str]            # a run's label from its settings, taking out those it names
+    recipe: Callable[[dict], list[str]] = lambda kwargs: []  # settings that set a line apart, taken out
+
+
+# One entry per family: a new family's names go here (its model in ``common.models``).
+FAMILY = {"resnet20": Family("ResNet-20", "width", _resnet_label),
+          "dy_resnet20": Family("DY-ResNet-20", "num_kernels", _dy_label),
+          "gated_resnet20": Family("gated ResNet-20", "l0_weight", _gated_label, _gated_recipe)}
+FAMILIES = {model: family.name for model, family in FAMILY.items()}  # each family's name in tables
 
 
 def _rest(kwargs: dict) -> list[str]:
@@ -73,21 +105,7 @@ def run_label(model: str, model_kwargs: Optional[dict] = None) -> str:
     "ResNet-20", "ResNet-20 ×0.5 width", "DY K=4", "gated L0=0.5",
     "gated conditional (MAC-weighted L0=1.0)"."""
     kwargs = dict(model_kwargs or {})
-    if model == "resnet20":
-        width = kwargs.pop("width", None)
-        label = "ResNet-20" + (f" ×{width:g} width" if width not in (None, 1, 1.0) else "")
-    elif model == "dy_resnet20":
-        label = "DY" + (f" K={kwargs.pop('num_kernels')}" if "num_kernels" in kwargs else "")
-    elif model == "gated_resnet20":
-        qualifiers, prefix = _gated_recipe(kwargs)
-        knob = f"{prefix}={kwargs.pop('l0_weight')}" if "l0_weight" in kwargs else prefix
-        knob = "" if knob == "L0" else knob  # no weight given and nothing to say about L0
-        if qualifiers:  # "gated conditional (MAC-weighted L0=1.0)"
-            label = f"gated {' '.join(qualifiers)}" + (f" ({knob})" if knob else "")
-        else:  # "gated L0=0.5"
-            label = f"gated {knob}".strip()
-    else:
-        label = FAMILIES.get(model, model)
+    label = FAMILY[model].label(kwargs) if model in FAMILY else model
     return " ".join([label, *_rest(kwargs)])
 
 
@@ -95,15 +113,12 @@ def run_family(model: str, model_kwargs: Optional[dict] = None) -> str:
     """The line a run belongs to in accuracy-vs-MACs figures: its family, plus any recipe setting
     beyond the family's own knob (K, L0 weight, or width: thin ResNet-20s are the static
     frontier, so they share ResNet-20's line), e.g. "gated ResNet-20 (conditional, MAC-weighted L0)"."""
-    kwargs = {k: v for k, v in (model_kwargs or {}).items() if k != KNOBS.get(model)}
-    family = FAMILIES.get(model, model)
-    if model == "gated_resnet20":
-        qualifiers, prefix = _gated_recipe(kwargs)
-        qualifiers += [prefix] if prefix != "L0" else []
-    else:
-        qualifiers = []
-    extra = [*qualifiers, *_rest(kwargs)]
-    return f"{family} ({', '.join(extra)})" if extra else family
+    family = FAMILY.get(model)
+    if family is None:
+        return f"{model} ({', '.join(_rest(dict(model_kwargs or {})))})" if model_kwargs else model
+    kwargs = {k: v for k, v in (model_kwargs or {}).items() if k != family.knob}
+    extra = [*family.recipe(kwargs), *_rest(kwargs)]
+    return f"{family.name} ({', '.join(extra)})" if extra else family.name
 
 
 SEED_LABEL = re.compile(r"^(.*) \(seed (\d+)\)$")
