@@ -64,7 +64,7 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
               f"{verdict if settled(best['delta_n']) else waiting(best['delta_n'])})" if best["delta_n"] >= 2 else
               f"against ResNet-20's run of the same seed ({_shared_seeds(table, best.name, 'test_acc')[1]:.2f}%"
               f"{_reference_rank(table, best.name)}) "
-              f"{seeds.signed(best, 'delta')} points (one seed: no verdict)")
+              f"{seeds.signed_points(best, 'delta', 'one seed gives no verdict')}")
     text = (f"{best.name} reaches {accuracy_text(best)} against ResNet-20's {accuracy_text(over.loc[REFERENCE])}: {paired} at "
             f"{100 * best['macs'] / RESNET20_MACS:.1f}% of ResNet-20's MACs"
             + (f" and {ratio:.1f}× its parameters" if (ratio := _parameter_ratio(over, best.name)) else "") + ".")
@@ -80,8 +80,8 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
     train = _shared_seeds(table, best.name, "train_acc")
     if train[2]:
         gain = paired_by_seed(table, best.name, REFERENCE, "train_acc")
-        numbers = (f"{seeds.signed(gain, 'd')} points ({train[0]:.2f}% against ResNet-20's {train[1]:.2f}%, "
-                   + ("mean over seeds)" if train[2] > 1 else "the same seed)"))
+        numbers = seeds.signed_points(gain, "d", f"{train[0]:.2f}% against ResNet-20's {train[1]:.2f}%, "
+                                      + ("mean over seeds" if train[2] > 1 else "the same seed"))
         text += (f"\n- On the training images (un-augmented) the difference is {numbers}, one seed: no verdict."
                  if gain["d_n"] < 2 else
                  f"\n- On the training images (un-augmented) {best.name} gains more: {numbers}, a closer fit to the "
@@ -275,7 +275,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
     text = (f"The headline gated model (conditional gates, MAC-weighted L0, chosen on a training "
             f"hold-out) executes {row['macs'] / 1e6:.2f}M MACs on average "
             f"({100 * row['macs'] / RESNET20_MACS:.1f}% of ResNet-20's) at {accuracy_text(row)}: "
-            f"{seeds.signed(row, 'delta')} points against ResNet-20 and {seeds.signed(row, 'nearest')} against "
+            f"{seeds.signed_points(row, 'delta')} against ResNet-20 and {seeds.signed(row, 'nearest')} against "
             f"{_nearest_words(over, row, control, named=True)} ("
             + (("not distinguishable from it" if spans_zero(row, "nearest") else "different from it")
                if settled(row["nearest_n"]) else waiting(row["nearest_n"])) + ")"
@@ -340,7 +340,7 @@ def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str, named: bool
     more = macs / row["macs"] - 1
     return (f"{control}, the static network nearest in MACs of those trained ({macs / 1e6:.2f}M, "
             f"{abs(more):.0%} {'more' if more > 0 else 'less'} than the gated model's {row['macs'] / 1e6:.2f}M"
-            + (f", {of_resnet}" if of_resnet else "") + ")")
+            + (f", which is {of_resnet}" if of_resnet else "") + ")")
 
 
 def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
@@ -883,7 +883,7 @@ def question(over: pd.DataFrame, profile: str = "full") -> Optional[Finding]:
     answer = _answer(compared)
     open_ = [c.name for c in compared if not c.decided]
     text = (f"{QUESTION} {answer}: "
-            + ", ".join(f"{seeds.signed(c.row, c.prefix)} points for {c.words}" for c in compared)
+            + ", ".join(f"{seeds.signed_points(c.row, c.prefix)} for {c.words}" for c in compared)
             + (" (paired by seed, 95% intervals; an interval that includes 0 does not show a gain)"
                if any(c.row[f"{c.prefix}_n"] >= 2 for c in compared) else "")
             + (f"; a verdict on {_and(open_)} waits for {len(SEEDS)} seeds" + (" of each" if len(open_) > 1 else "")
@@ -990,10 +990,11 @@ def _attention_layer_words(layers: pd.DataFrame, ablation: Optional[pd.DataFrame
     ``glossed``, what each number's ends mean."""
     entropy, spread, diversity = (layers[c] for c in ("normalized_entropy", "spread_over_images", "kernel_diversity"))
     k = ANALYSIS_K
-    gloss = ((f" (1: the {k} kernels mixed evenly; 0: one kernel)", " (0: the same π for every image)",
-              f" (√{k - 1} ≈ {np.sqrt(k - 1):.2f} for independent random kernels)") if glossed else ("", "", ""))
+    gloss = ((f" (1: the {k} kernels mixed evenly; 0: one kernel)", " (its std over images; 0: the same π for every image)",
+              f" (a kernel's RMS distance from the layer's mean kernel, relative to the mean kernel; "
+              f"√{k - 1} ≈ {np.sqrt(k - 1):.2f} for independent random kernels)") if glossed else ("", "", ""))
     text = (f"π's normalised entropy {entropy.min():.2f}–{entropy.max():.2f}, median {entropy.median():.2f}{gloss[0]}; "
-            f"its spread over images {spread.min():.3f}–{spread.max():.3f}{gloss[1]}; kernel diversity "
+            f"its spread {spread.min():.3f}–{spread.max():.3f}{gloss[1]}; kernel diversity "
             f"{diversity.min():.1f}–{diversity.max():.1f}{gloss[2]}")
     if ablation is not None and len(ablation):
         row = ablation.iloc[0]
@@ -1008,14 +1009,15 @@ def _attention_dynamics(results_dir: Path, profile: str) -> str:
     layers = read_attention_layers(results_dir, profile)
     if layers is None:
         return ""
-    text = (f"\n- **How input-dependent the attention is** (seed 0, per layer over its {len(layers)} dynamic "
-            f"convolutions): " + _attention_layer_words(layers, read_attention_ablation(results_dir, profile), True))
+    text = (f"\n- **How input-dependent the attention is** (seed 0; π is the weights that mix a layer's {ANALYSIS_K} "
+            f"kernels for an image; ranges over the {len(layers)} dynamic convolutions): "
+            + _attention_layer_words(layers, read_attention_ablation(results_dir, profile), True))
     other = "paper" if profile == "full" else "full"
     other_layers = read_attention_layers(results_dir, other)
     if other_layers is not None:
         text += (f". At {length(other)}: " + _attention_layer_words(other_layers, read_attention_ablation(results_dir, other))
-                 + f". The recipe decays only the mean of the {ANALYSIS_K} kernels (per-kernel decay makes them copies "
-                 "of each other), so nothing in it bounds how far apart the kernels grow")
+                 + f". The recipe's weight decay acts only on the mean of the {ANALYSIS_K} kernels (decaying each "
+                 "kernel would make them copies of each other), so nothing limits how far apart they drift")
     return text + "."
 
 

@@ -120,7 +120,7 @@ def _delta_cell(row: pd.Series, prefix: str) -> str:
     text = seeds.signed(row, prefix)
     if row[f"{prefix}_n"] == 1 and row["n"] == 1:
         other = row["test_acc"] - row[f"{prefix}_mean"]
-        text = f"{text[:-1]}: {row['test_acc']:.2f}% against {other:.2f}%)"
+        text = f"{text[:-1]}: {row['test_acc']:.2f}% against {compared_with(row.name, row)}'s {other:.2f}%)"
     return text
 
 
@@ -135,10 +135,10 @@ GLANCE_NOTE = ("Test accuracy on the JPEG copy's 10,000 test images, mean ± std
 def glance_note(glance: pd.DataFrame) -> str:
     """``GLANCE_NOTE``, and which of ``glance``'s columns give each length's value ("30 epochs / 200
     epochs") because the lengths differ there."""
-    split = [column.removesuffix(" (M)") for column in ("MACs (M)", "compared with")
-             if glance[column].str.contains(" / ").any()]
-    return (f"{GLANCE_NOTE} A cell whose value differs between the lengths reads \"30 epochs / 200 epochs\" "
-            f"({' and '.join(split)})." if split else GLANCE_NOTE)
+    names = {"MACs (M)": "MACs", "compared with": "networks compared with"}
+    split = [name for column, name in names.items() if glance[column].str.contains(" / ").any()]
+    return (f"{GLANCE_NOTE} {' and '.join(split)} that differ between the lengths read \"30 epochs / 200 epochs\"."
+            if split else GLANCE_NOTE)
 
 
 def unequal_costs(tables: dict[str, pd.DataFrame]) -> list[str]:
@@ -155,7 +155,7 @@ def unequal_costs(tables: dict[str, pd.DataFrame]) -> list[str]:
             if not same_cost(macs, other):
                 row = over.loc[label]
                 # the frontier interpolates a static network of the model's own cost where widths bracket it
-                frontier = (f"; at equal cost, {in_prose(label)} is {seeds.signed(row, 'margin')} points against the "
+                frontier = (f"; at equal cost, {in_prose(label)} is {seeds.signed_points(row, 'margin')} against the "
                             "static frontier at its own MACs (interpolated between the thin ResNet-20s around them)"
                             if row["margin_n"] >= 1 else "")
                 said.append(f"At {length(profile)} {control} ({other / 1e6:.2f}M MACs) costs "

@@ -245,6 +245,14 @@ def signed(row, prefix: str) -> str:
     return difference_text({key: row[f"{prefix}_{key}"] for key in ("n", "mean", "ci_low", "ci_high")})
 
 
+def signed_points(row, prefix: str, note: str = "") -> str:
+    """``signed`` in a sentence, its unit before its notes: "+0.43 [-0.84, +1.69] points",
+    "+0.08 points (seed 0 only)"; ``note`` joins them: "+0.08 points (seed 0 only; <note>)"."""
+    value, _, seed_note = signed(row, prefix).partition(" (")
+    notes = "; ".join(filter(None, [seed_note.removesuffix(")"), note]))
+    return f"{value} points" + (f" ({notes})" if notes else "")
+
+
 def overview_markdown(over: pd.DataFrame, reference_macs: float) -> str:
     """``overview``'s table for readers: accuracy as mean ± std, differences with their 95%
     interval (Student's t over seeds), "1 seed" where there is no interval."""

@@ -219,9 +219,9 @@ def test_the_question_names_a_model_still_training_and_gives_no_verdict_on_one_s
     _, over = verdicts.load_overview(full_study, "paper")
     answer = findings.question(over, "paper").text
     assert answer.startswith("Does input dependence beat a static network of the same cost? No verdict yet: "
-                             "+1.00 (seed 0 only) points for the headline gated model against "
+                             "+1.00 points (seed 0 only) for the headline gated model against "
                              "ResNet-20 ×0.5 width, the static network nearest in MACs of those trained "
-                             "(10.40M, 30% more than the gated model's 8.00M, 20% of ResNet-20's)")
+                             "(10.40M, 30% more than the gated model's 8.00M, which is 20% of ResNet-20's)")
     assert answer.endswith("DY K=4 has no finished run at 200 epochs yet.") and "at most" not in answer
 
 
@@ -236,7 +236,7 @@ def test_both_answers_lead_and_a_settled_family_is_answered_while_the_other_wait
     assert lead.startswith("Does input dependence beat a static network of the same cost? No gain shown: ")
     assert bound.startswith("- The 95% intervals rule out") and bound.endswith("at 30 epochs.")
     assert longer.startswith("- **At 200 epochs.** No gain shown for the headline gated model, no verdict yet for "
-                             "DY K=4: +0.50 (seed 0 only) points for DY K=4")
+                             "DY K=4: +0.50 points (seed 0 only) for DY K=4")
     assert longer.endswith("; a verdict on DY K=4 waits for 3 seeds.")
     assert longer_bound == ("- The 95% interval rules out a gain larger than +0.30 points for the headline gated model "
                             "at 200 epochs.")
@@ -249,7 +249,7 @@ def test_a_bound_against_a_costlier_control_says_it_is_not_at_equal_cost(full_st
         write_run(full_study, "headline", "paper", seed, 87.0 + noise * 0.8, macs=8.0e6)
     _, over = verdicts.load_overview(full_study, "paper")
     answer = findings.question(over, "paper").text
-    assert "(10.40M, 30% more than the gated model's 8.00M, 20% of ResNet-20's)" in answer
+    assert "(10.40M, 30% more than the gated model's 8.00M, which is 20% of ResNet-20's)" in answer
     assert answer.endswith("; DY K=4 has no finished run at 200 epochs yet.\n- The 95% interval rules out a gain larger "
                            "than +0.30 points for the headline gated model at 200 epochs, against a static network "
                            "that costs more than it.")
@@ -528,15 +528,15 @@ def test_one_dy_seed_is_compared_with_resnet20s_run_of_that_seed_and_decides_not
     table, over = verdicts.load_overview(full_study, "paper")
     text = findings.dynamic_convolution(over, table).text
     assert text.startswith("DY K=4 reaches 91.40% (1 seed) against ResNet-20's 92.00 ± 1.00% (3 seeds): against "
-                           "ResNet-20's run of the same seed (91.00%, the lowest of its 3 seeds) +0.40 (seed 0 only) points "
-                           "(one seed: no verdict) at 103.1%")
+                           "ResNet-20's run of the same seed (91.00%, the lowest of its 3 seeds) +0.40 points (seed 0 only; one seed gives no verdict) "
+                           "at 103.1%")
     assert "ours, +0.40 on one seed, would be within that range (one seed: no verdict)." in text
-    assert text.endswith("On the training images (un-augmented) the difference is -1.00 (seed 0 only) points (95.00% "
+    assert text.endswith("On the training images (un-augmented) the difference is -1.00 points (seed 0 only; 95.00% "
                          "against ResNet-20's 96.00%, the same seed), one seed: no verdict.")
     shutil.rmtree(full_study / "dy4-paper-seed0-0000")
     write_run(full_study, "dy4", "paper", 1, 92.4)  # paired with ResNet-20's middle seed: no rank to mention
     table, over = verdicts.load_overview(full_study, "paper")
-    assert "run of the same seed (92.00%) +0.40 (seed 1 only)" in findings.dynamic_convolution(over, table).text
+    assert "run of the same seed (92.00%) +0.40 points (seed 1 only" in findings.dynamic_convolution(over, table).text
 
 
 @pytest.mark.parametrize("random, says", [
@@ -875,7 +875,7 @@ def test_the_table_at_a_glance_compares_each_model_as_the_question_does(full_stu
     write_run(full_study, "headline", "paper", 0, 88.0, macs=9.0e6)
     glance = lengths.at_a_glance(lengths.overviews(full_study))
     # one seed each: the cell gives the two seed-0 accuracies, since the column beside it gives ResNet-20's mean
-    assert glance.loc["DY K=4", "200 epochs: Δ (points) [95% CI]"] == "+0.50 (seed 0 only: 91.50% against 91.00%)"
+    assert glance.loc["DY K=4", "200 epochs: Δ (points) [95% CI]"] == "+0.50 (seed 0 only: 91.50% against ResNet-20's 91.00%)"
     assert glance.loc["headline gated model", "MACs (M)"] == "10.20 / 9.00"  # each length's own cost
     # no thin ResNet-20 at 200 epochs yet: the nearest static network trained there is ResNet-20 itself
     assert glance.loc["headline gated model", "200 epochs: Δ (points) [95% CI]"].startswith("-3.00 (seed 0 only")
@@ -884,12 +884,13 @@ def test_the_table_at_a_glance_compares_each_model_as_the_question_does(full_stu
         "At 200 epochs ResNet-20 (40.55M MACs) costs 351% more than the headline gated model (9.00M): the Δ there "
         "is against a costlier network."]
     assert lengths.GLANCE_NOTE in lengths.glance_markdown(full_study)
-    assert "reads \"30 epochs / 200 epochs\" (MACs and compared with)." in lengths.glance_markdown(full_study)
+    assert ("MACs and networks compared with that differ between the lengths read \"30 epochs / 200 epochs\"."
+            in lengths.glance_markdown(full_study))
     write_run(full_study, "width0.5", "paper", 0, 87.0)
     write_run(full_study, "width0.45", "paper", 0, 86.0)  # 7.9M and 10.4M bracket the headline's 9.0M
     assert lengths.unequal_costs(lengths.overviews(full_study)) == [
         "At 200 epochs ResNet-20 ×0.45 width (7.90M MACs) costs 12% less than the headline gated model (9.00M): the "
-        "Δ there is against a cheaper network; at equal cost, the headline gated model is +1.53 (seed 0 only) points "
+        "Δ there is against a cheaper network; at equal cost, the headline gated model is +1.53 points (seed 0 only) "
         "against the static frontier at its own MACs (interpolated between the thin ResNet-20s around them)."]
     front = findings.answer_at_a_glance(full_study)  # the README's first screen: the answer, then the table
     assert front.index("**In short:**") < front.index("| model | MACs (M) |") < front.index(lengths.GLANCE_NOTE)
@@ -929,13 +930,15 @@ def test_how_input_dependent_the_attention_is_at_each_length(tmp_path):
             pd.DataFrame({"per-image attention": [accs[0]], "mean attention": [accs[1]]}, index=["DY K=4"]).to_csv(
                 handoff_path(tables, "attention_ablation", profile=profile, k=4))
     text = findings._attention_dynamics(tmp_path, "full")
-    assert text.startswith("\n- **How input-dependent the attention is** (seed 0, per layer over its 3 dynamic "
-                           "convolutions): π's normalised entropy 0.50–1.00, median 0.90 (1: the 4 kernels mixed evenly")
-    assert "kernel diversity 2.0–8.0 (√3 ≈ 1.73 for independent random kernels); the mean π in place of each " \
+    assert text.startswith("\n- **How input-dependent the attention is** (seed 0; π is the weights that mix a layer's 4 "
+                           "kernels for an image; ranges over the 3 dynamic convolutions): π's normalised entropy "
+                           "0.50–1.00, median 0.90 (1: the 4 kernels mixed evenly")
+    assert "kernel diversity 2.0–8.0 (a kernel's RMS distance from the layer's mean kernel, relative to the mean kernel; " \
+           "√3 ≈ 1.73 for independent random kernels); the mean π in place of each " \
            "image's costs 6.90 points. At 200 epochs: π's normalised entropy 0.00–0.80, median 0.30;" in text
-    assert "kernel diversity 50.0–280.0. The recipe decays only the mean of the 4 kernels" in text  # no ablation there
+    assert "kernel diversity 50.0–280.0. The recipe's weight decay acts only on the mean of the 4 kernels" in text  # no ablation there
     assert findings._attention_dynamics(tmp_path, "paper").split(". At 30 epochs: ")[1].startswith(
-        "π's normalised entropy 0.50–1.00, median 0.90; its spread")
+        "π's normalised entropy 0.50–1.00, median 0.90; its spread 0.000")
 
 
 def test_the_question_gives_dy_its_parameter_count_where_runs_record_it(full_study):

@@ -154,3 +154,11 @@ def test_an_interval_bound_just_below_zero_keeps_a_digit_that_shows_it():
     found = {"n": 2, "mean": -0.0043, "ci_low": -0.0071, "ci_high": -0.00041}
     assert seeds.difference_text(found, 3, "×") == "-0.004× [-0.007, -0.0004]"
     assert seeds.difference_text(found | {"n": 1}, 3, "×") == "-0.004×"
+
+
+def test_a_difference_in_a_sentence_gives_its_unit_before_its_notes():
+    one = {"d_n": 1, "d_mean": 0.08, "d_seeds": "0"}
+    assert seeds.signed_points(one, "d") == "+0.08 points (seed 0 only)"
+    assert seeds.signed_points(one, "d", "no verdict") == "+0.08 points (seed 0 only; no verdict)"
+    three = {"d_n": 3, "d_mean": 0.43, "d_ci_low": -0.84, "d_ci_high": 1.69, "d_seeds": "0, 1, 2"}
+    assert seeds.signed_points(three, "d") == "+0.43 [-0.84, +1.69] points"
