@@ -529,8 +529,8 @@ def _cap_against_static(caps: pd.DataFrame, row: pd.Series, around: str = "") ->
     if row["capped − static"] != row["capped − static"]:
         return ""
     word = cap_words(row.to_frame().T)[0]
-    text = (f" Against a static network with the same worst case, one that spends the cap ({row['cap (M)']:.2f}M) on "
-            f"every image (its accuracy read off the static frontier between the trained widths{around}), the capped "
+    text = (f" The static network with the same worst case spends the cap ({row['cap (M)']:.2f}M) on every image; its "
+            f"accuracy is read off the static frontier between the trained widths{around}. The capped "
             f"model ({row['clean MACs (M)']:.2f}M on average) ")
     position = {"behind": "is behind it", "ahead": "is ahead of it", "not distinguishable": "is not distinguishable from it"}
     if word not in position:
@@ -777,9 +777,13 @@ def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Option
     share = seeds.interval(shares["energy"])
     stealthy = seeds.interval(shares["stealthy"].dropna())
     images = f" on {int(top['images'].iloc[0]):,} test images" if "images" in top else ""
+    clean = f"{top['mean MACs clean (M)'].mean():.2f}M"
+    everywhere = f"{over.loc[HEADLINE_LABEL, 'macs'] / 1e6:.2f}M" if HEADLINE_LABEL in over.index else clean
+    # the attacked images are a subset: their clean mean can differ from the one the other findings give
+    clean += f" ({everywhere} over all test images)" if images and everywhere != clean else ""
     text = (f"{_ENERGY_VERDICTS[energy_word(ratio.mean())]}. "
             f"At ε = {eps:g}/255 an attack on compute raises its mean executed "
-            f"MACs{images} from {top['mean MACs clean (M)'].mean():.2f}M to {top['mean MACs energy (M)'].mean():.2f}M "
+            f"MACs{images} from {clean} to {top['mean MACs energy (M)'].mean():.2f}M "
             f"per image ({ratio.mean():.2f}×, {counted(len(top), 'seed')}; uniform noise of the "
             f"same ε: {found.noise.mean():.3f}×), taking back {seeds.over_seeds(share, 1, '%')} of its saving against ResNet-20"
             + ("; a stealthy variant that keeps every prediction takes back "

@@ -646,8 +646,8 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     behind = _caps([-2.0, -1.0, -0.8], half=0.5)
     assert verdicts.cap_verdict(behind) == "static higher at every cap"
     assert findings._cap_against_static(behind, behind.iloc[1]) == (
-        " Against a static network with the same worst case, one that spends the cap (12.50M) on every image (its "
-        "accuracy read off the static frontier between the trained widths), the capped model (9.90M on average) is "
+        " The static network with the same worst case spends the cap (12.50M) on every image; its accuracy is read "
+        "off the static frontier between the trained widths. The capped model (9.90M on average) is "
         "behind it: -1.00 [-1.50, -0.50] points, paired by seed; over the 3 caps with a static network to compare, "
         "it is behind at every one (-2.00 to -0.80 points); a static network of the same worst-case cost does better "
         "at every cap.")
@@ -914,6 +914,12 @@ def test_the_attack_on_compute_answers_its_question_first(tmp_path, attacked, le
         handoff_path(tables, "energy_recovered", profile="paper"))
     text = findings.energy_attack(pd.DataFrame(), tmp_path, "paper").text
     assert text.startswith(lead)
+    # attacked on a subset of the test images: their clean mean beside the one the other findings give
+    energy = pd.read_csv(handoff_path(tables, "energy", profile="paper")).assign(images=1000)
+    energy.to_csv(handoff_path(tables, "energy", profile="paper"), index=False)
+    over = pd.DataFrame({"macs": [10.2e6]}, index=[HEADLINE_LABEL])
+    assert "MACs on 1,000 test images from 10.00M (10.20M over all test images) to " in findings.energy_attack(
+        over, tmp_path, "paper").text
 
 
 def test_how_input_dependent_the_attention_is_at_each_length(tmp_path):
