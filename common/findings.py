@@ -19,7 +19,7 @@ from .analysis import (RATE_MATCHED, TRAINED, TWINS, UNTRAINED, UNTRAINED_STATIC
                        follows_split, split_threshold)
 from .config import PROFILES
 from .flops import RESNET20_MACS
-from .lengths import SAME, analyses_by_length, glance_markdown, in_prose, length, outcome_detail, training_length
+from .lengths import FRONTIER_AT_OWN_MACS, SAME, analyses_by_length, glance_markdown, in_prose, length, outcome_detail, training_length
 from .literature import dy_gain_range, dy_gains_text
 from .manifest import (ANALYSIS_K, CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNEL_SWEEP_LABELS, L0_CHOSEN_AFTER_TEST,
                        L0_SWEEP_LABELS, L0_WEIGHTS, SEEDS)
@@ -35,7 +35,7 @@ from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LE
                        learnt, learnt_by_seed, like_random, load_overview, paired_by_seed, read_attention_controls,
                        read_attention_ablation, read_attention_layers, read_attention_seeds, read_energy, read_gating_controls, read_gating_seeds,
                        read_input_dependence, read_mac_caps, read_robustness, read_table, same_cost, settled,
-                       read_controls, spans_zero, untrained_twins, waiting)
+                       read_controls, spans_zero, TEST_IMAGES, untrained_twins, waiting)
 
 
 def _parameter_ratio(over: pd.DataFrame, label: str) -> Optional[float]:
@@ -64,7 +64,7 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
               f"{verdict if settled(best['delta_n']) else waiting(best['delta_n'])})" if best["delta_n"] >= 2 else
               f"against ResNet-20's run of the same seed ({_shared_seeds(table, best.name, 'test_acc')[1]:.2f}%"
               f"{_reference_rank(table, best.name)}) "
-              f"{seeds.signed_points(best, 'delta', 'one seed gives no verdict')}")
+              f"{seeds.signed_points(best, 'delta', waiting(best['delta_n']))}")
     text = (f"{best.name} reaches {accuracy_text(best)} against ResNet-20's {accuracy_text(over.loc[REFERENCE])}: {paired} at "
             f"{100 * best['macs'] / RESNET20_MACS:.1f}% of ResNet-20's MACs"
             + (f" and {ratio:.1f}× its parameters" if (ratio := _parameter_ratio(over, best.name)) else "") + ".")
@@ -279,8 +279,7 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
             f"{_nearest_words(over, row, control, named=True)} ("
             + (("not distinguishable from it" if spans_zero(row, "nearest") else "different from it")
                if settled(row["nearest_n"]) else waiting(row["nearest_n"])) + ")"
-            + (f"; {seeds.signed(row, 'margin')} over the static frontier at its own MACs (interpolated between the "
-               f"thin ResNet-20s of each seed)." if row["margin_n"] >= 1 else "."))
+            + (f"; {seeds.signed(row, 'margin')} over {FRONTIER_AT_OWN_MACS}." if row["margin_n"] >= 1 else "."))
     dependence = read_input_dependence(results_dir, profile)
     if dependence is not None and headline in dependence.index:
         d = dependence.loc[headline]
@@ -406,7 +405,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
         half = (paired[PAIRED_CI[1]] - paired[PAIRED_CI[0]]).dropna() / 2
         # seed 0's models here; those attacked at several seeds are read over their seeds (``over``)
         zero = [label for label in strongest.index if split_seed(label)[1] is None]
-        beyond = found.differ_words(zero, name=lambda label: f"{label} is")
+        beyond = found.differ_words(zero, verb="is")
         by_seed = "paired with" in paired and any(split_seed(label)[1] is not None for label in paired["paired with"].dropna())
         # the models attacked at several seeds, each seed against the ResNet-20 of that seed
         over_seeds = robust_over_seeds(paired, REFERENCE) if "paired with" in paired else None
@@ -417,7 +416,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
                    f"; at {eps:g}/255 {_and(beyond)} than ResNet-20"
                    + ("" if not alone else " on seed 0 alone" if len(alone) == len(beyond)
                       else f" ({_and([in_prose(label) for label in alone])} on seed 0 alone)")
-                   + (f", one of {len(spread)} comparisons, among which one may exclude 0 by chance"
+                   + (f", among {len(spread)} comparisons, where one may exclude 0 by chance"
                       if alone and len(spread) > 1 else ""))
         how = (f"\n- **How they are compared.** Each model against "
                f"{'the ResNet-20 of its seed' if by_seed else 'ResNet-20'} on the same {found.images} test images, "
@@ -778,9 +777,12 @@ def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Option
     stealthy = seeds.interval(shares["stealthy"].dropna())
     images = f" on {int(top['images'].iloc[0]):,} test images" if "images" in top else ""
     clean = f"{top['mean MACs clean (M)'].mean():.2f}M"
-    everywhere = f"{over.loc[HEADLINE_LABEL, 'macs'] / 1e6:.2f}M" if HEADLINE_LABEL in over.index else clean
-    # the attacked images are a subset: their clean mean can differ from the one the other findings give
-    clean += f" ({everywhere} over all test images)" if images and everywhere != clean else ""
+    # on a subset of the test images, the clean mean can differ from the one the other findings give
+    # (the mean over all test images of the same seeds)
+    subset = "images" in top and int(top["images"].iloc[0]) < TEST_IMAGES
+    if subset and HEADLINE_LABEL in over.index and over.loc[HEADLINE_LABEL, "n"] == len(top):
+        all_images = f"{over.loc[HEADLINE_LABEL, 'macs'] / 1e6:.2f}M"
+        clean += f" ({all_images} over all test images)" if all_images != clean else ""
     text = (f"{_ENERGY_VERDICTS[energy_word(ratio.mean())]}. "
             f"At ε = {eps:g}/255 an attack on compute raises its mean executed "
             f"MACs{images} from {clean} to {top['mean MACs energy (M)'].mean():.2f}M "
@@ -824,8 +826,8 @@ class _Comparison(NamedTuple):
 
     @property
     def ahead(self) -> bool:
-        """A gain shown: the interval lies above 0."""
-        return seeds.verdict_word(self.row, self.prefix) == "ahead"
+        """A gain shown: every seed in and the interval above 0."""
+        return self.decided and seeds.verdict_word(self.row, self.prefix) == "ahead"
 
 
 def _comparisons(over: pd.DataFrame) -> list[_Comparison]:
@@ -869,8 +871,8 @@ def _largest_gains(compared: list[_Comparison], over: pd.DataFrame, epochs: int)
     costlier = [f"{c.name}'s" for c in decided if c.prefix == "nearest" and _costlier(over, c.row)]
     # with one bound the remark needs no owner; with several it names whose bounds it qualifies
     remark = ("" if not costlier else ", against a static network that costs more than it" if len(decided) == 1
-              else f" ({_and(costlier)} against a static network that costs more than "
-                   + ("it)" if len(costlier) == 1 else "the model)"))
+              else f" ({_and(costlier)} against " + ("a static network that costs more than it)" if len(costlier) == 1
+                                                     else "static networks that cost more than they do)"))
     return (f"The 95% interval{'s rule' if len(decided) > 1 else ' rules'} out "
             + _and([f"a gain larger than {c.row[f'{c.prefix}_ci_high']:+.2f} points for {c.name}" for c in decided])
             + f" at {epochs} epochs" + remark)
@@ -992,37 +994,37 @@ def _attention_layer_words(layers: pd.DataFrame, ablation: Optional[pd.DataFrame
     """One length's per-layer attention statistics (notebook 02) in words: ranges over the layers,
     the median entropy, and what the mean attention in place of each image's costs; with
     ``glossed``, what each number's ends mean."""
-    entropy, spread, diversity = (layers[c] for c in ("normalized_entropy", "spread_over_images", "kernel_diversity"))
     k = ANALYSIS_K
     gloss = ((f" (1: the {k} kernels mixed evenly; 0: one kernel)", " (its std over images; 0: the same π for every image)",
               f" (a kernel's RMS distance from the layer's mean kernel, relative to the mean kernel; "
               f"√{k - 1} ≈ {np.sqrt(k - 1):.2f} for independent random kernels)") if glossed else ("", "", ""))
-    text = (f"π's normalised entropy {entropy.min():.2f}–{entropy.max():.2f}, median {entropy.median():.2f}{gloss[0]}; "
-            f"its spread {spread.min():.3f}–{spread.max():.3f}{gloss[1]}; kernel diversity "
-            f"{diversity.min():.1f}–{diversity.max():.1f}{gloss[2]}")
+    entropy = layers["normalized_entropy"]
+    text = (f"π's normalised entropy {_range(entropy, '.2f', sep='–')}, median {entropy.median():.2f}{gloss[0]}; "
+            f"its spread {_range(layers['spread_over_images'], '.3f', sep='–')}{gloss[1]}; kernel diversity "
+            f"{_range(layers['kernel_diversity'], '.1f', sep='–')}{gloss[2]}")
     if ablation is not None and len(ablation):
-        row = ablation.iloc[0]
-        text += (f"; the mean π in place of each image's costs "
-                 f"{row['per-image attention'] - row['mean attention']:.2f} points")
+        cost = ablation["per-image attention"].iloc[0] - ablation["mean attention"].iloc[0]
+        text += (f"; the mean π in place of each image's {'costs' if cost >= 0 else 'gains'} "
+                 f"{abs(cost):.2f} points")
     return text
 
 
 def _attention_dynamics(results_dir: Path, profile: str) -> str:
     """A sub-bullet on how input-dependent DY's attention is, per layer (notebook 02, seed 0), at
-    ``profile`` and, where notebook 02 ran there too, at the other length; "" without the table."""
+    ``profile``, at the other length too where notebook 02 ran there, and what in the recipe
+    lets its kernels drift apart; "" without the table."""
     layers = read_attention_layers(results_dir, profile)
     if layers is None:
         return ""
-    text = (f"\n- **How input-dependent the attention is** (seed 0; π is the weights that mix a layer's {ANALYSIS_K} "
+    text = (f"\n- **How input-dependent the attention is** (seed 0; π, the weights that mix a layer's {ANALYSIS_K} "
             f"kernels for an image; ranges over the {len(layers)} dynamic convolutions): "
             + _attention_layer_words(layers, read_attention_ablation(results_dir, profile), True))
     other = "paper" if profile == "full" else "full"
     other_layers = read_attention_layers(results_dir, other)
     if other_layers is not None:
-        text += (f". At {length(other)}: " + _attention_layer_words(other_layers, read_attention_ablation(results_dir, other))
-                 + f". The recipe's weight decay acts only on the mean of the {ANALYSIS_K} kernels (decaying each "
-                 "kernel would make them copies of each other), so nothing limits how far apart they drift")
-    return text + "."
+        text += f". At {length(other)}: " + _attention_layer_words(other_layers, read_attention_ablation(results_dir, other))
+    return (text + f". The recipe's weight decay acts only on the mean of the {ANALYSIS_K} kernels (decaying each "
+            "kernel would make them copies of each other), so nothing limits how far apart they drift.")
 
 
 # The finding each per-image analysis of ``lengths.analyses`` belongs to, by the question's subject.

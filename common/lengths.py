@@ -81,6 +81,10 @@ def profiles_side_by_side(results_dir: str | Path = RESULTS_DIR,
     return table.rename(index=reader_name)
 
 
+# A dynamic model's margin (``seeds.overview``'s "margin" columns) in words.
+FRONTIER_AT_OWN_MACS = "the static frontier at its own MACs (interpolated, seed by seed, between the static widths around them)"
+
+
 def _joined(values: list[str]) -> str:
     """One value where the lengths agree, else each length's value: "10.19 / 9.09"."""
     return " / ".join(dict.fromkeys(values))
@@ -114,22 +118,21 @@ def at_a_glance(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def _delta_cell(row: pd.Series, prefix: str) -> str:
-    """A glance Δ: ``seeds.signed``'s text, and for a one-seed difference of a one-seed model the two
-    accuracies it is taken between, "+0.08 (seed 0 only: 88.19% against 88.11%)", since the
-    accuracy column beside it gives the other network's mean over seeds, not its seed."""
-    text = seeds.signed(row, prefix)
+    """A glance Δ: ``seeds.signed``'s text; for a one-seed difference of a model with that seed alone,
+    the two accuracies it is taken between, "+0.08 (seed 0 only; 88.19% against ResNet-20's 88.11%)",
+    since the accuracy column gives the other network's mean over its seeds, not that seed's."""
     if row[f"{prefix}_n"] == 1 and row["n"] == 1:
         other = row["test_acc"] - row[f"{prefix}_mean"]
-        text = f"{text[:-1]}: {row['test_acc']:.2f}% against {compared_with(row.name, row)}'s {other:.2f}%)"
-    return text
+        return seeds.signed(row, prefix, f"{row['test_acc']:.2f}% against {compared_with(row.name, row)}'s {other:.2f}%")
+    return seeds.signed(row, prefix)
 
 
 GLANCE_NOTE = ("Test accuracy on the JPEG copy's 10,000 test images, mean ± std over seeds. Δ: the difference from "
                "the network compared with, paired by seed, with its 95% interval (Student's t): an interval that "
                "includes 0 does not show a difference, and its upper end is the largest gain it allows; "
-               "\"seed 0 only\": only seed 0 of both has finished, so there is no interval, and the difference is "
-               "between the two networks' seed-0 runs, not from the other's mean. MACs per image; a gated model's "
-               "are those it executes, averaged over the test images.")
+               "\"seed 0 only\": the two networks share one finished seed, so there is no interval, and the difference "
+               "is between their runs of that seed, not between their means. MACs per image; a gated model's are "
+               "those it executes, averaged over the test images.")
 
 
 def glance_note(glance: pd.DataFrame) -> str:
@@ -137,8 +140,8 @@ def glance_note(glance: pd.DataFrame) -> str:
     epochs") because the lengths differ there."""
     names = {"MACs (M)": "MACs", "compared with": "networks compared with"}
     split = [name for column, name in names.items() if glance[column].str.contains(" / ").any()]
-    return (f"{GLANCE_NOTE} {' and '.join(split)} that differ between the lengths read \"30 epochs / 200 epochs\"."
-            if split else GLANCE_NOTE)
+    both = " / ".join(length(profile) for profile in ("full", "paper"))
+    return f"{GLANCE_NOTE} {' and '.join(split)} that differ between the lengths read \"{both}\"." if split else GLANCE_NOTE
 
 
 def unequal_costs(tables: dict[str, pd.DataFrame]) -> list[str]:
@@ -155,9 +158,8 @@ def unequal_costs(tables: dict[str, pd.DataFrame]) -> list[str]:
             if not same_cost(macs, other):
                 row = over.loc[label]
                 # the frontier interpolates a static network of the model's own cost where widths bracket it
-                frontier = (f"; at equal cost, {in_prose(label)} is {seeds.signed_points(row, 'margin')} against the "
-                            "static frontier at its own MACs (interpolated between the thin ResNet-20s around them)"
-                            if row["margin_n"] >= 1 else "")
+                frontier = (f"; at equal cost, {in_prose(label)} is {seeds.signed_points(row, 'margin')} against "
+                            f"{FRONTIER_AT_OWN_MACS}" if row["margin_n"] >= 1 else "")
                 said.append(f"At {length(profile)} {control} ({other / 1e6:.2f}M MACs) costs "
                             f"{abs(other / macs - 1):.0%} {'more' if other > macs else 'less'} than "
                             f"{in_prose(label)} ({macs / 1e6:.2f}M): the Δ there is against a "

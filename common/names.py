@@ -84,15 +84,15 @@ class Family(NamedTuple):
     """How a model family of ``common.models`` is named."""
     name: str                               # in tables and figures: "DY-ResNet-20"
     knob: str                               # the setting its runs are compared along (a line in figures)
-    label: Callable[[dict], str]            # a run's label from its settings, taking out those it names
+    label_of: Callable[[dict], str]         # a run's label from its settings, taking out those it names
     recipe: Callable[[dict], list[str]] = lambda kwargs: []  # settings that set a line apart, taken out
 
 
-# One entry per family: a new family's names go here (its model in ``common.models``).
-FAMILY = {"resnet20": Family("ResNet-20", "width", _resnet_label),
+# How each family is named, by its model in ``common.models``: a new family's entry goes here.
+NAMING = {"resnet20": Family("ResNet-20", "width", _resnet_label),
           "dy_resnet20": Family("DY-ResNet-20", "num_kernels", _dy_label),
           "gated_resnet20": Family("gated ResNet-20", "l0_weight", _gated_label, _gated_recipe)}
-FAMILIES = {model: family.name for model, family in FAMILY.items()}  # each family's name in tables
+FAMILIES = {model: family.name for model, family in NAMING.items()}  # each family's name in tables
 
 
 def _rest(kwargs: dict) -> list[str]:
@@ -105,7 +105,7 @@ def run_label(model: str, model_kwargs: Optional[dict] = None) -> str:
     "ResNet-20", "ResNet-20 ×0.5 width", "DY K=4", "gated L0=0.5",
     "gated conditional (MAC-weighted L0=1.0)"."""
     kwargs = dict(model_kwargs or {})
-    label = FAMILY[model].label(kwargs) if model in FAMILY else model
+    label = NAMING[model].label_of(kwargs) if model in NAMING else model
     return " ".join([label, *_rest(kwargs)])
 
 
@@ -113,7 +113,7 @@ def run_family(model: str, model_kwargs: Optional[dict] = None) -> str:
     """The line a run belongs to in accuracy-vs-MACs figures: its family, plus any recipe setting
     beyond the family's own knob (K, L0 weight, or width: thin ResNet-20s are the static
     frontier, so they share ResNet-20's line), e.g. "gated ResNet-20 (conditional, MAC-weighted L0)"."""
-    family = FAMILY.get(model)
+    family = NAMING.get(model)
     if family is None:
         return f"{model} ({', '.join(_rest(dict(model_kwargs or {})))})" if model_kwargs else model
     kwargs = {k: v for k, v in (model_kwargs or {}).items() if k != family.knob}

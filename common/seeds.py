@@ -233,24 +233,26 @@ def difference_text(found: dict, digits: int = 2, unit: str = "") -> str:
     return f"{text} [{sign_digits(found['ci_low'], digits)}, {sign_digits(found['ci_high'], digits)}]"
 
 
-def signed(row, prefix: str) -> str:
+def signed(row, prefix: str, note: str = "") -> str:
     """A difference over seeds: "+0.43 [-0.84, +1.69]", "+0.47 (seed 0 only)" (the one seed both
-    sides have; "(1 seed)" where the row does not say which) or "–"."""
+    sides have; "(1 seed)" where the row does not say which) or "–"; a one-seed difference's ``note``
+    joins its parenthesis: "+0.47 (seed 0 only; <note>)"."""
     n, mean = row[f"{prefix}_n"], row[f"{prefix}_mean"]
     if n != n or n == 0:
         return "–"
     if n < 2:
         which = row.get(f"{prefix}_seeds")
-        return f"{mean:+.2f} " + (f"(seed {which} only)" if isinstance(which, str) and which else "(1 seed)")
+        seed = f"seed {which} only" if isinstance(which, str) and which else "1 seed"
+        return f"{mean:+.2f} (" + "; ".join(filter(None, [seed, note])) + ")"
     return difference_text({key: row[f"{prefix}_{key}"] for key in ("n", "mean", "ci_low", "ci_high")})
 
 
 def signed_points(row, prefix: str, note: str = "") -> str:
-    """``signed`` in a sentence, its unit before its notes: "+0.43 [-0.84, +1.69] points",
-    "+0.08 points (seed 0 only)"; ``note`` joins them: "+0.08 points (seed 0 only; <note>)"."""
+    """``signed`` in a sentence, its unit before its parenthesis: "+0.43 [-0.84, +1.69] points
+    (<note>)", "+0.08 points (seed 0 only; <note>)"; "–" without a difference."""
     value, _, seed_note = signed(row, prefix).partition(" (")
     notes = "; ".join(filter(None, [seed_note.removesuffix(")"), note]))
-    return f"{value} points" + (f" ({notes})" if notes else "")
+    return value if value == "–" else f"{value} points" + (f" ({notes})" if notes else "")
 
 
 def overview_markdown(over: pd.DataFrame, reference_macs: float) -> str:

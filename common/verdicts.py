@@ -277,11 +277,12 @@ class Robustness(NamedTuple):
         found = differing(self.paired) if self.paired is not None else []
         return [label for label in labels if label in found]
 
-    def differ_words(self, labels, name=str) -> list[str]:
+    def differ_words(self, labels, name=str, verb: str = "") -> list[str]:
         """``differ``'s models as "<name> more robust" or "<name> less robust" (than the ResNet-20
-        it is paired with)."""
+        it is paired with), with ``verb`` between: "DY K=4 is more robust"."""
         delta = self.paired.set_index("model")[f"Δ vs {seeds.REFERENCE} (points)"] if self.paired is not None else {}
-        return [f"{name(label)} {'more' if delta[label] > 0 else 'less'} robust" for label in self.differ(labels)]
+        return [" ".join(filter(None, [name(label), verb, f"{'more' if delta[label] > 0 else 'less'} robust"]))
+                for label in self.differ(labels)]
 
 
 def read_robustness(results_dir: Path, profile: str) -> Optional[Robustness]:

@@ -439,7 +439,7 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
     paired_by_image(robust, "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
     text = findings.attacks(tmp_path, "paper").text
     assert text.startswith("No model is robust at 8/255; at 1/255 DY K=4 is more robust than ResNet-20 on seed 0 alone, "
-                           "one of 2 comparisons, among which one may exclude 0 by chance.\n")
+                           "among 2 comparisons, where one may exclude 0 by chance.\n")
     assert "\n- **How they are compared.** Each model against ResNet-20 on the same 300 test images, paired by image" in text
     assert "DY K=4 70.0%" in text and "every model is at 0.0%." in text
     found = lengths.analyses(tmp_path, "paper")
@@ -528,7 +528,7 @@ def test_one_dy_seed_is_compared_with_resnet20s_run_of_that_seed_and_decides_not
     table, over = verdicts.load_overview(full_study, "paper")
     text = findings.dynamic_convolution(over, table).text
     assert text.startswith("DY K=4 reaches 91.40% (1 seed) against ResNet-20's 92.00 ± 1.00% (3 seeds): against "
-                           "ResNet-20's run of the same seed (91.00%, the lowest of its 3 seeds) +0.40 points (seed 0 only; one seed gives no verdict) "
+                           "ResNet-20's run of the same seed (91.00%, the lowest of its 3 seeds) +0.40 points (seed 0 only; one seed: no verdict) "
                            "at 103.1%")
     assert "ours, +0.40 on one seed, would be within that range (one seed: no verdict)." in text
     assert text.endswith("On the training images (un-augmented) the difference is -1.00 points (seed 0 only; 95.00% "
@@ -875,10 +875,11 @@ def test_the_table_at_a_glance_compares_each_model_as_the_question_does(full_stu
     write_run(full_study, "headline", "paper", 0, 88.0, macs=9.0e6)
     glance = lengths.at_a_glance(lengths.overviews(full_study))
     # one seed each: the cell gives the two seed-0 accuracies, since the column beside it gives ResNet-20's mean
-    assert glance.loc["DY K=4", "200 epochs: Δ (points) [95% CI]"] == "+0.50 (seed 0 only: 91.50% against ResNet-20's 91.00%)"
+    assert glance.loc["DY K=4", "200 epochs: Δ (points) [95% CI]"] == "+0.50 (seed 0 only; 91.50% against ResNet-20's 91.00%)"
     assert glance.loc["headline gated model", "MACs (M)"] == "10.20 / 9.00"  # each length's own cost
     # no thin ResNet-20 at 200 epochs yet: the nearest static network trained there is ResNet-20 itself
-    assert glance.loc["headline gated model", "200 epochs: Δ (points) [95% CI]"].startswith("-3.00 (seed 0 only")
+    assert glance.loc["headline gated model", "200 epochs: Δ (points) [95% CI]"] == (
+        "-3.00 (seed 0 only; 88.00% against ResNet-20's 91.00%)")
     assert glance.loc["headline gated model", "compared with"] == "ResNet-20 ×0.5 width / ResNet-20"
     assert lengths.unequal_costs(lengths.overviews(full_study)) == [
         "At 200 epochs ResNet-20 (40.55M MACs) costs 351% more than the headline gated model (9.00M): the Δ there "
@@ -891,7 +892,7 @@ def test_the_table_at_a_glance_compares_each_model_as_the_question_does(full_stu
     assert lengths.unequal_costs(lengths.overviews(full_study)) == [
         "At 200 epochs ResNet-20 ×0.45 width (7.90M MACs) costs 12% less than the headline gated model (9.00M): the "
         "Δ there is against a cheaper network; at equal cost, the headline gated model is +1.53 points (seed 0 only) "
-        "against the static frontier at its own MACs (interpolated between the thin ResNet-20s around them)."]
+        "against the static frontier at its own MACs (interpolated, seed by seed, between the static widths around them)."]
     front = findings.answer_at_a_glance(full_study)  # the README's first screen: the answer, then the table
     assert front.index("**In short:**") < front.index("| model | MACs (M) |") < front.index(lengths.GLANCE_NOTE)
     assert findings.answer_at_a_glance(full_study / "nothing") == ""
@@ -917,9 +918,11 @@ def test_the_attack_on_compute_answers_its_question_first(tmp_path, attacked, le
     # attacked on a subset of the test images: their clean mean beside the one the other findings give
     energy = pd.read_csv(handoff_path(tables, "energy", profile="paper")).assign(images=1000)
     energy.to_csv(handoff_path(tables, "energy", profile="paper"), index=False)
-    over = pd.DataFrame({"macs": [10.2e6]}, index=[HEADLINE_LABEL])
+    over = pd.DataFrame({"macs": [10.2e6], "n": [1]}, index=[HEADLINE_LABEL])
     assert "MACs on 1,000 test images from 10.00M (10.20M over all test images) to " in findings.energy_attack(
         over, tmp_path, "paper").text
+    for other in (over.assign(macs=10.0e6), over.assign(n=3)):  # the same mean; other seeds than those attacked
+        assert "MACs on 1,000 test images from 10.00M to " in findings.energy_attack(other, tmp_path, "paper").text
 
 
 def test_how_input_dependent_the_attention_is_at_each_length(tmp_path):
@@ -936,7 +939,7 @@ def test_how_input_dependent_the_attention_is_at_each_length(tmp_path):
             pd.DataFrame({"per-image attention": [accs[0]], "mean attention": [accs[1]]}, index=["DY K=4"]).to_csv(
                 handoff_path(tables, "attention_ablation", profile=profile, k=4))
     text = findings._attention_dynamics(tmp_path, "full")
-    assert text.startswith("\n- **How input-dependent the attention is** (seed 0; π is the weights that mix a layer's 4 "
+    assert text.startswith("\n- **How input-dependent the attention is** (seed 0; π, the weights that mix a layer's 4 "
                            "kernels for an image; ranges over the 3 dynamic convolutions): π's normalised entropy "
                            "0.50–1.00, median 0.90 (1: the 4 kernels mixed evenly")
     assert "kernel diversity 2.0–8.0 (a kernel's RMS distance from the layer's mean kernel, relative to the mean kernel; " \
@@ -963,3 +966,36 @@ def test_the_attack_finding_counts_the_dynamic_families_it_names():
     assert findings._none_of(parts) == "neither dynamic family is distinguishable"
     assert findings._none_of(parts + ["CondConv 50.0%"]) == "no dynamic family is distinguishable"
     assert findings._none_of(parts[:2]) == "dynamic convolution is not distinguishable"
+
+
+def test_the_glance_note_names_only_the_columns_that_differ_between_lengths():
+    same = pd.DataFrame({"MACs (M)": ["40.55"], "compared with": ["–"]})
+    assert lengths.glance_note(same) == lengths.GLANCE_NOTE
+    macs = pd.DataFrame({"MACs (M)": ["10.19 / 9.09"], "compared with": ["ResNet-20 ×0.5 width"]})
+    assert lengths.glance_note(macs).endswith(" MACs that differ between the lengths read \"30 epochs / 200 epochs\".")
+
+
+def _comparison(name, n, low, high, decided=None):
+    row = pd.Series({"d_n": n, "d_mean": (low + high) / 2, "d_ci_low": low, "d_ci_high": high, "d_seeds": ""})
+    return findings._Comparison(name, row, "d", "its control", n >= 3 if decided is None else decided)
+
+
+def test_the_answer_waits_for_every_seed_before_a_gain_and_names_each_group():
+    assert findings._answer([_comparison("A", 2, 0.2, 1.0)]) == "No verdict yet"  # above 0, but 2 of 3 seeds
+    assert findings._answer([_comparison("A", 3, 0.2, 1.0)]) == "Yes"
+    assert findings._answer([_comparison("A", 3, -1, 1), _comparison("B", 3, -1, 0.5), _comparison("C", 1, 0.3, 0.3)]) \
+        == "No gain shown for A and B, no verdict yet for C"
+
+
+def test_how_input_dependent_the_attention_is_at_one_length_and_when_the_mean_does_better(tmp_path):
+    from common.study import handoff_path
+    (tmp_path / "tables").mkdir()
+    pd.DataFrame({"layer": ["s1.b1.conv1", "s2.b1.conv1"], "normalized_entropy": [0.5, 0.5],
+                  "spread_over_images": [0.01, 0.02], "kernel_diversity": [2.0, 3.0]}).to_csv(
+        handoff_path(tmp_path / "tables", "attention_layers", profile="full", k=4))
+    pd.DataFrame({"per-image attention": [80.0], "mean attention": [80.5]}, index=["DY K=4"]).to_csv(
+        handoff_path(tmp_path / "tables", "attention_ablation", profile="full", k=4))
+    text = findings._attention_dynamics(tmp_path, "full")
+    assert "π's normalised entropy 0.50, median 0.50" in text  # equal ends: one value
+    assert "the mean π in place of each image's gains 0.50 points." in text and "At 200 epochs" not in text
+    assert text.endswith("so nothing limits how far apart they drift.")  # the recipe, whatever the lengths run

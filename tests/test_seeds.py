@@ -162,3 +162,9 @@ def test_a_difference_in_a_sentence_gives_its_unit_before_its_notes():
     assert seeds.signed_points(one, "d", "no verdict") == "+0.08 points (seed 0 only; no verdict)"
     three = {"d_n": 3, "d_mean": 0.43, "d_ci_low": -0.84, "d_ci_high": 1.69, "d_seeds": "0, 1, 2"}
     assert seeds.signed_points(three, "d") == "+0.43 [-0.84, +1.69] points"
+
+
+def test_a_difference_in_a_sentence_without_seeds_or_without_their_names():
+    assert seeds.signed_points({"d_n": 0, "d_mean": float("nan")}, "d") == "–"
+    assert seeds.signed_points({"d_n": 1, "d_mean": -0.5}, "d") == "-0.50 points (1 seed)"
+    assert seeds.signed({"d_n": 1, "d_mean": -0.5, "d_seeds": "2"}, "d", "note") == "-0.50 (seed 2 only; note)"

@@ -380,3 +380,11 @@ def test_the_transfer_takeaway_says_whether_shared_epochs_explain_the_transfer()
         "within-family groups (mean per relation and family): the attack transfers better between them")
     assert "does not explain" in study.transfer_takeaway(relations(10.0))
     assert study.transfer_takeaway(relations(3.0).iloc[2:]).startswith("No two runs here share training epochs")
+
+
+def test_every_registered_model_is_named_and_its_knob_is_one_of_its_settings():
+    from common.models import list_models, model_settings
+    assert sorted(names.NAMING) == list_models()
+    for model, family in names.NAMING.items():
+        assert family.knob in model_settings(model)
+        assert names.run_family(model, {family.knob: 2}) == family.name  # the knob never splits a family's line

@@ -8,7 +8,7 @@ A new family, from training to the report:
 1. here, a ``@register_model`` function (its settings' defaults are the family's own settings);
 2. ``common.flops``, a MAC rule for each new layer type (``count_macs`` refuses a model it cannot
    count; rules match exact types, so a subclass needs its own);
-3. ``common.names``, its entry in ``FAMILY`` (its name, knob and label rule);
+3. ``common.names``, its entry in ``NAMING`` (its name, knob and label rule);
 4. ``common.manifest``, its short name in ``_PATTERNS`` and its runs in ``QUEUES`` (``make
    train-all``, ``make sweep``); among ``STUDY_LABELS`` if its comparison waits for every seed;
 5. ``common.verdicts.QUESTION_COLUMNS`` if the study's question compares it, and a finding in
