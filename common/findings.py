@@ -1004,8 +1004,7 @@ def _attention_layer_words(layers: pd.DataFrame, ablation: Optional[pd.DataFrame
             f"{_range(layers['kernel_diversity'], '.1f', sep='–')}{gloss[2]}")
     if ablation is not None and len(ablation):
         cost = ablation["per-image attention"].iloc[0] - ablation["mean attention"].iloc[0]
-        text += (f"; the mean π in place of each image's {'costs' if cost >= 0 else 'gains'} "
-                 f"{abs(cost):.2f} points")
+        text += f"; replacing each image's π by the mean π {'costs' if cost >= 0 else 'gains'} {abs(cost):.2f} points"
     return text
 
 

@@ -943,8 +943,8 @@ def test_how_input_dependent_the_attention_is_at_each_length(tmp_path):
                            "kernels for an image; ranges over the 3 dynamic convolutions): π's normalised entropy "
                            "0.50–1.00, median 0.90 (1: the 4 kernels mixed evenly")
     assert "kernel diversity 2.0–8.0 (a kernel's RMS distance from the layer's mean kernel, relative to the mean kernel; " \
-           "√3 ≈ 1.73 for independent random kernels); the mean π in place of each " \
-           "image's costs 6.90 points. At 200 epochs: π's normalised entropy 0.00–0.80, median 0.30;" in text
+           "√3 ≈ 1.73 for independent random kernels); replacing each image's π by the mean π " \
+           "costs 6.90 points. At 200 epochs: π's normalised entropy 0.00–0.80, median 0.30;" in text
     assert "kernel diversity 50.0–280.0. The recipe's weight decay acts only on the mean of the 4 kernels" in text  # no ablation there
     assert findings._attention_dynamics(tmp_path, "paper").split(". At 30 epochs: ")[1].startswith(
         "π's normalised entropy 0.50–1.00, median 0.90; its spread 0.000")
@@ -997,5 +997,5 @@ def test_how_input_dependent_the_attention_is_at_one_length_and_when_the_mean_do
         handoff_path(tmp_path / "tables", "attention_ablation", profile="full", k=4))
     text = findings._attention_dynamics(tmp_path, "full")
     assert "π's normalised entropy 0.50, median 0.50" in text  # equal ends: one value
-    assert "the mean π in place of each image's gains 0.50 points." in text and "At 200 epochs" not in text
+    assert "replacing each image's π by the mean π gains 0.50 points." in text and "At 200 epochs" not in text
     assert text.endswith("so nothing limits how far apart they drift.")  # the recipe, whatever the lengths run
