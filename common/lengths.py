@@ -85,9 +85,15 @@ def profiles_side_by_side(results_dir: str | Path = RESULTS_DIR,
 FRONTIER_AT_OWN_MACS = "the static frontier at its own MACs (interpolated, seed by seed, between the static widths around them)"
 
 
+SPLIT = " / "
+# glance columns whose value can differ between the lengths, with the words the note names them by
+SPLIT_COLUMNS = {"MACs (M)": "MACs", "compared with": "networks compared with"}
+MACS_COLUMN, COMPARED_COLUMN = SPLIT_COLUMNS
+
+
 def _joined(values: list[str]) -> str:
     """One value where the lengths agree, else each length's value: "10.19 / 9.09"."""
-    return " / ".join(dict.fromkeys(values))
+    return SPLIT.join(dict.fromkeys(values))
 
 
 def overviews(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper")) -> dict[str, pd.DataFrame]:
@@ -98,15 +104,15 @@ def overviews(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"))
 def at_a_glance(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The study's answer as one small table, from ``overviews``' ``tables``: each model of the
     ``paper`` profile at each length, its test accuracy and its paired difference against the network
-    the study's question compares it with (``verdicts.compared_with``). A cell that differs between
-    the lengths (MACs, the network compared with) shows each length's value, "30 epochs / 200 epochs"."""
+    the study's question compares it with (``verdicts.compared_with``); ``glance_note`` says how to
+    read it."""
     table = {}
     for label in paper_models():
         rows = {profile: over.loc[label] if label in over.index else None for profile, over in tables.items()}
         prefix = QUESTION_COLUMNS.get(label, "delta")
         found = [row for row in rows.values() if row is not None]
-        cells = {"MACs (M)": _joined([f"{row['macs'] / 1e6:.2f}" for row in found]) or "pending",
-                 "compared with": "–" if label == REFERENCE else _joined([compared_with(label, row)
+        cells = {MACS_COLUMN: _joined([f"{row['macs'] / 1e6:.2f}" for row in found]) or "pending",
+                 COMPARED_COLUMN: "–" if label == REFERENCE else _joined([compared_with(label, row)
                                                                           for row in found]) or "–"}
         for profile, row in rows.items():
             at = length(profile)
@@ -138,9 +144,8 @@ GLANCE_NOTE = ("Test accuracy on the JPEG copy's 10,000 test images, mean ± std
 def glance_note(glance: pd.DataFrame) -> str:
     """``GLANCE_NOTE``, and which of ``glance``'s columns give each length's value ("30 epochs / 200
     epochs") because the lengths differ there."""
-    names = {"MACs (M)": "MACs", "compared with": "networks compared with"}
-    split = [name for column, name in names.items() if glance[column].str.contains(" / ").any()]
-    both = " / ".join(length(profile) for profile in ("full", "paper"))
+    split = [name for column, name in SPLIT_COLUMNS.items() if glance[column].str.contains(SPLIT).any()]
+    both = SPLIT.join(length(profile) for profile in ("full", "paper"))
     return f"{GLANCE_NOTE} {' and '.join(split)} that differ between the lengths read \"{both}\"." if split else GLANCE_NOTE
 
 
