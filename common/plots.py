@@ -95,7 +95,7 @@ def plot_accuracy_vs(runs: pd.DataFrame, x: str, reference: pd.DataFrame, xlabel
     y range, so seed spreads show): every run a small dot, the mean per ``x`` a line, filled with
     ±std error bars where it is a mean over seeds and hollow where it is one run (``SEED_MARKS``),
     the reference model's mean a dashed line with a ±std band.
-    ``runs`` and ``reference`` have one row per run with ``train_acc`` and ``test_acc``
+    The legends sit below the panels. ``runs`` and ``reference`` have one row per run with ``train_acc`` and ``test_acc``
     (percent); the x ticks say how many seeds each value has."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True)
     palette = sns.color_palette("colorblind")
@@ -120,7 +120,9 @@ def plot_accuracy_vs(runs: pd.DataFrame, x: str, reference: pd.DataFrame, xlabel
         ax.set(xlabel=xlabel, ylabel=f"{split} accuracy (%)", title=split)
         ax.margins(x=0.12, y=0.15)
         handles, _ = ax.get_legend_handles_labels()
-        ax.legend(handles=handles + _seed_legend(stats["size"]), fontsize=7, loc="lower right")
+        # below the panel: inside, it can cover the very points it explains
+        ax.legend(handles=handles + _seed_legend(stats["size"]), fontsize=7, loc="upper center",
+                  bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
     fig.suptitle(title)
     fig.tight_layout()
     for (ax, mean), colour in zip(means.items(), palette):  # once the layout is final
