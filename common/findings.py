@@ -219,16 +219,30 @@ def _threshold_words() -> str:
 def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     """Do similar classes attend alike? From notebook 02's similarity controls (seed 0) and its
     per-seed table; None where notebook 02 has not run at ``profile``."""
-    table = read_attention_controls(results_dir, profile)
+    text = attention_controls_text(read_attention_controls(results_dir, profile))
+    if not text:
+        return None
+    text += class_structure_over_seeds(read_attention_seeds(results_dir, profile), DY_LABEL)
+    text += _attention_dynamics(results_dir, profile)
+    return Finding("Dynamic convolution, do similar classes attend alike?", text,
+                   "02_dy_attention_class_similarity.png")
+
+
+def attention_controls_text(table: Optional[pd.DataFrame], seed: int = 0) -> str:
+    """The answer to "do similar classes attend alike?" from one seed's similarity controls of a DY
+    model's attention (``analysis.attention_controls``, its first row "<model> attention"): the
+    trained attention, the static features, the partial correlation given them, and the untrained
+    controls; "" without both of the first two rows. Notebook 02 prints it, the README's finding
+    leads with it."""
     found = read_controls(table)
     if found is None:
-        return None
+        return ""
     own, static, agreement, partial = found
-    dy = DY_LABEL
+    dy = own.name.removesuffix(" attention")
     answer = ("Yes, but no more than a static network's features group them: " if not follows_split(partial) else
               "Yes, but so do random features: " if like_random(table, partial) else
               "Yes, beyond a static network's features: ")
-    text = (f"{answer}on seed 0, similar classes do attend alike (class-mean attention of {dy} correlates at "
+    text = (f"{answer}on seed {seed}, similar classes do attend alike (class-mean attention of {dy} correlates at "
             f"{own['cat/dog']:.2f} for cat/dog, {own['automobile/truck']:.2f} for automobile/truck"
             f"{_apart(own)}), "
             f"but a static ResNet-20's pooled features at the same layers group the classes the same way "
@@ -245,19 +259,15 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     if untrained in table.index:
         split = "agreement with vehicles/animals"
         untrained_partial = control_partials(table)[UNTRAINED]
-        text += (f"\n- On seed 0, an untrained {dy} follows the vehicle/animal split more closely than the trained one "
+        text += (f"\n- On seed {seed}, an untrained {dy} follows the vehicle/animal split more closely than the trained one "
                  f"(agreement with the split {table.loc[untrained, split]:.2f} against {own[split]:.2f}"
                  if table.loc[untrained, split] > own[split] else
-                 f"\n- On seed 0, an untrained {dy} agrees with the vehicle/animal split at {table.loc[untrained, split]:.2f} "
+                 f"\n- On seed {seed}, an untrained {dy} agrees with the vehicle/animal split at {table.loc[untrained, split]:.2f} "
                  f"(trained: {own[split]:.2f}")
         text += f"; given ResNet-20's features {untrained_partial:+.2f} against {partial:+.2f})"
         text += (": training adds to that class structure." if learnt(table, partial)
                  else ": much of the class structure is in the images and the architecture, not learnt.")
-    text += class_structure_over_seeds(
-        read_attention_seeds(results_dir, profile), dy)
-    text += _attention_dynamics(results_dir, profile)
-    return Finding("Dynamic convolution, do similar classes attend alike?", text,
-                   "02_dy_attention_class_similarity.png")
+    return text
 
 
 def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optional[Finding]:
@@ -345,14 +355,29 @@ def _nearest_words(over: pd.DataFrame, row: pd.Series, control: str, named: bool
 def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     """Do similar classes use similar channels? From notebook 03's similarity controls (seed 0)
     and its per-seed table; None where notebook 03 has not run at ``profile``."""
-    table = read_gating_controls(results_dir, profile)
+    text = channel_controls_text(read_gating_controls(results_dir, profile))
+    if not text:
+        return None
+    text += class_structure_over_seeds(read_gating_seeds(results_dir, profile), "the headline gated model")
+    return Finding("Channel gating, do similar classes use similar channels?", text,
+                   "03_gating_channel_class_similarity.png")
+
+
+def channel_controls_text(table: Optional[pd.DataFrame], seed: int = 0) -> str:
+    """The answer to "do similar classes use similar channels?" from one seed's similarity controls
+    of a gated model's channel usage (``analysis.gating_controls``): the trained usage, the static
+    features, the partial correlation given them, random features and the same model untrained;
+    "" without both of the first two rows. Notebook 03 prints it, the README's finding leads with it."""
     found = read_controls(table)
     if found is None:
-        return None
+        return ""
     own, static, agreement, partial = found
     twins = untrained_twins(table)
-    answer = "Yes, and more than the same gated model untrained: " if twins and learnt(table, partial) else ""
-    text = (f"{answer}{'on' if answer else 'On'} seed 0, similar classes use similar channels (cat/dog {own['cat/dog']:.2f}, automobile/truck "
+    answer = ""
+    if twins and learnt(table, partial):
+        answer = ("Yes, and more than the same gated model untrained, but random features pass the same test: "
+                  if like_random(table, partial) else "Yes, and more than the same gated model untrained: ")
+    text = (f"{answer}{'on' if answer else 'On'} seed {seed}, similar classes use similar channels (cat/dog {own['cat/dog']:.2f}, automobile/truck "
             f"{own['automobile/truck']:.2f}{_apart(own)}); a static ResNet-20's features give "
             f"{static['cat/dog']:.2f} / {static['automobile/truck']:.2f} (agreement r = {agreement:.2f}). "
             f"Given them, channel usage "
@@ -360,19 +385,14 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
             + f" the vehicle/animal split (partial correlation {partial:+.2f}; {_threshold_words()})"
             f"{_random_features(table, partial)}")
     if not twins:
-        text += "."
-    else:
-        text += (f".\n- What training adds shows against the same gated model untrained: by the same partial "
-                 f"correlation its channel usage gives {twins[UNTRAINED]:+.2f}")
-        if RATE_MATCHED in twins:
-            text += f", and {twins[RATE_MATCHED]:+.2f} with its gates set to the trained model's on-rates"
-        text += (f", against {partial:+.2f} trained, so on seed 0 the gates learn to follow the split." if
-                 learnt(table, partial) else
-                 ", so it is not shown to be learnt: the untrained architecture gives it too.")
-    text += class_structure_over_seeds(read_gating_seeds(results_dir, profile),
-                                       "the headline gated model")
-    return Finding("Channel gating, do similar classes use similar channels?", text,
-                   "03_gating_channel_class_similarity.png")
+        return text + "."
+    text += (f".\n- What training adds shows against the same gated model untrained: by the same partial "
+             f"correlation its channel usage gives {twins[UNTRAINED]:+.2f}")
+    if RATE_MATCHED in twins:
+        text += f", and {twins[RATE_MATCHED]:+.2f} with its gates set to the trained model's on-rates"
+    return text + (f", against {partial:+.2f} trained, so on seed {seed} the gates learn to follow the split." if
+                   learnt(table, partial) else
+                   ", so it is not shown to be learnt: the untrained architecture gives it too.")
 
 
 def attacks(results_dir: Path, profile: str) -> Optional[Finding]:

@@ -275,6 +275,14 @@ def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, unt
             f"channel usage gives {untrained_partial:+.2f}, {says}") in text
     assert text.startswith("Yes, and more than the same gated model untrained: on seed 0" if "learn to" in says
                            else "On seed 0")  # a learnt answer leads
+    # random features that pass the same test qualify the answer, in the README and in notebook 03 alike
+    rows.append({"features": f"untrained {static}", "cat/dog": 0.8, "automobile/truck": 0.9,
+                 f"agreement with {usage}": 0.9, "agreement with vehicles/animals": 0.95, partial: 0.82})
+    table = pd.DataFrame(rows).set_index("features")
+    said = findings.channel_controls_text(table, seed=2)
+    assert said.startswith("Yes, and more than the same gated model untrained, but random features pass the same test: "
+                           "on seed 2" if "learn to" in says else "On seed 2")
+    assert "as do the pooled features of an untrained ResNet-20 at the same layers (+0.82)" in said
 
 
 @pytest.mark.parametrize("matched_partial, says", [(0.30, "against +0.95 trained, so on seed 0 the gates learn to follow the split."),
