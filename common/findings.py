@@ -19,16 +19,17 @@ from .analysis import (RATE_MATCHED, TRAINED, TWINS, UNTRAINED, UNTRAINED_STATIC
                        follows_split, split_threshold)
 from .config import PROFILES
 from .flops import RESNET20_MACS
-from .lengths import FRONTIER_AT_OWN_MACS, SAME, analyses_by_length, glance_markdown, in_prose, length, outcome_detail, training_length
-from .literature import dy_gain_range, dy_gains_text
+from .lengths import FRONTIER_AT_OWN_MACS, SAME, published_check, analyses_by_length, glance_markdown, in_prose, length, outcome_detail, training_length
+from .literature import HE_RESNET20_ACC, dy_gain_range, dy_gains_text
 from .manifest import (ANALYSIS_K, CONTROL_LABEL, DY_LABEL, HEADLINE_LABEL, KERNEL_SWEEP_LABELS, L0_CHOSEN_AFTER_TEST,
                        L0_SWEEP_LABELS, L0_WEIGHTS, SEEDS)
 from .models.gating import CONDITIONAL_RANGE
 from .names import split_seed, throughput_label
 from .paths import RESULTS_DIR
+from .runs import trained_on
 from .seeds import REFERENCE
 from .selection import GOALS, frontier_accuracy
-from .study import PAIRED_CI, adaptive_gap, robust_over_seeds
+from .study import PAIRED_CI, adaptive_gap, differing, robust_over_seeds
 from .tables import counted
 from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, QUESTION_COLUMNS,
                        ROBUST_ACC, Finding, compared_with, accuracy_text, cap_words, energy_word, gates_per_image,
@@ -45,6 +46,36 @@ def _parameter_ratio(over: pd.DataFrame, label: str) -> Optional[float]:
         return None
     ratio = over.loc[label, "params"] / over.loc[REFERENCE, "params"]
     return ratio if ratio == ratio else None
+
+
+def baseline_result(metrics: dict, per_class: pd.Series, results_dir: Path) -> str:
+    """Notebook 01's result: one ResNet-20 run's accuracies (``metrics``), where its seed lies among
+    the finished seeds of its profile, He et al.'s number, what the published ResNet-20 scores on the
+    same images where ``make published`` measured it, the two hardest classes (``per_class``: test
+    accuracy per class) and the training time."""
+    table = seeds.seed_table(seeds.load_runs(results_dir, metrics["profile"]))
+    same = table[(table["label"] == REFERENCE)].dropna(subset=["test_acc"])
+    over = ""
+    if len(same) > 1:
+        acc = same["test_acc"]
+        place = (", this seed the lowest" if metrics["test_acc"] <= acc.min() else
+                 ", this seed the highest" if metrics["test_acc"] >= acc.max() else "")
+        over = f"; over its {len(same)} seeds {acc.mean():.2f} ± {acc.std():.2f}%{place}"
+    text = (f"ResNet-20 (seed {metrics['seed']}) reaches **{metrics['test_acc']:.2f}% test accuracy** "
+            f"({metrics['train_acc']:.2f}% on its un-augmented training images) after {metrics['epochs']} epochs on "
+            f"{metrics['train_size']:,} training images of *{metrics['data_source']['name']}*{over}. He et al. report "
+            f"{HE_RESNET20_ACC:.2f}% on the original images after ~164 epochs.")
+    published = published_check(results_dir, metrics["data_source"]["fingerprint"])
+    if published:
+        tuned = published.get("finetuned")
+        text += (f" On these same images {published['source']}'s published ResNet-20, trained on the original images "
+                 f"({published['published_test_acc']:.2f}% there), scores {published['test_acc']:.2f}% as it is"
+                 + (f" and {tuned['test_acc']:.2f}% after {tuned['epochs']} epochs of fine-tuning on this copy" if tuned else "")
+                 + ("" if tuned and tuned["test_acc"] >= HE_RESNET20_ACC else
+                    f": a ResNet-20 that learnt from the original images stays below {HE_RESNET20_ACC:.2f}% here too")
+                 + ".")
+    return (text + f" The hardest classes are {_and(list(per_class.nsmallest(2).index))}. Training took "
+            f"{metrics['train_seconds'] / 3600:.2f} h ({trained_on(metrics)}).")
 
 
 def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
@@ -456,6 +487,53 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
             + (f"every model is at {most:.1f}%." if most == 0 else f"every model is at {most:.1f}% or less.")
             + over + how)
     return Finding("Adversarial attacks", text, "05_robustness_curves.png")
+
+
+def paired_attack_text(paired: pd.DataFrame, eps_255: float, images: int) -> str:
+    """Notebook 04's reading of its image-paired table (``study.paired_by_image``): which models'
+    robust accuracy differs from the ResNet-20 of their seed at ``eps_255``, and among how many
+    comparisons, since one of several 95% intervals may exclude 0 by chance."""
+    differ, n = differing(paired), int(paired[f"Δ vs {REFERENCE} (points)"].notna().sum())
+    if not differ:
+        return (f"At ε = {eps_255:g}/255 on {images} images, no model differs from the ResNet-20 of its seed "
+                f"(every 95% interval includes 0, {counted(n, 'comparison')}).")
+    return (f"At ε = {eps_255:g}/255 on {images} images, **{_and(differ)}** "
+            f"{'differs' if len(differ) == 1 else 'differ'} from the ResNet-20 of "
+            f"{'its' if len(differ) == 1 else 'their'} seed (95% interval excludes 0)"
+            + (f", among {n} comparisons, where one may exclude 0 by chance." if n > 1 else "."))
+
+
+def attention_shift_text(shift: pd.DataFrame, noise: pd.DataFrame, attack: str, eps_255: float) -> str:
+    """Notebook 04's reading of how far an attack moves DY's attention (``analysis.attention_shift``
+    per layer), beside uniform noise of the same ε (``noise``, the same table for noisy images): a
+    shift that noise matches says nothing about the attack."""
+    tv, by_noise = shift["mean TV distance"], noise["mean TV distance"]
+    times = f", {tv.mean() / by_noise.mean():.1f}× as far as noise" if by_noise.mean() > 0 else ""
+    return (f"{attack} at ε = {eps_255:g}/255 moves an image's attention by a total-variation distance (0: unchanged, "
+            f"1: disjoint) of {tv.mean():.3f} on average over the {len(shift)} dynamic layers (largest {tv.max():.3f}, "
+            f"{shift.loc[tv.idxmax(), 'layer']}); uniform noise of the same ε moves it by {by_noise.mean():.3f} "
+            f"(largest {by_noise.max():.3f}){times}. The attention's normalised entropy, averaged over the layers, is "
+            f"{shift['entropy clean'].mean():.2f} on clean and {shift['entropy adversarial'].mean():.2f} on attacked images.")
+
+
+def macs_under_attack_text(compute: dict[str, np.ndarray], model: str, reference_macs: float) -> str:
+    """Notebook 04's answer to "do label attacks raise the gated model's compute?": each attacked
+    set's mean executed MACs (``compute``: per-image MACs, "clean" first) against the clean mean,
+    paired by image with a 95% t interval."""
+    clean = np.asarray(compute["clean"], dtype=float)
+    parts, raised = [], []
+    for name, macs in compute.items():
+        if name == "clean":
+            continue
+        change = seeds.interval(100 * (np.asarray(macs, dtype=float) - clean) / clean.mean())
+        raised.append(change["ci_low"] > 0)
+        parts.append(f"{name} {np.mean(macs) / 1e6:.2f}M ({change['mean']:+.1f}% [{change['ci_low']:+.1f}, "
+                     f"{change['ci_high']:+.1f}])")
+    lead = ("Label attacks raise" if all(raised) else "Not every label attack raises" if any(raised)
+            else "Label attacks do not raise")
+    return (f"{lead} the compute of {model}: mean executed MACs {clean.mean() / 1e6:.2f}M on clean images, "
+            f"{_and(parts)} on attacked ones (change from clean, paired by image, 95% interval); ResNet-20 "
+            f"executes {reference_macs / 1e6:.2f}M. The energy attacks below aim at the compute instead.")
 
 
 def _attacked_seeds(sweep: pd.DataFrame) -> str:

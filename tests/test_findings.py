@@ -1007,3 +1007,54 @@ def test_how_input_dependent_the_attention_is_at_one_length_and_when_the_mean_do
     assert "π's normalised entropy 0.50, median 0.50" in text  # equal ends: one value
     assert "replacing each image's π by the mean π gains 0.50 points." in text and "At 200 epochs" not in text
     assert text.endswith("so nothing limits how far apart they drift.")  # the recipe, whatever the lengths run
+
+
+def test_paired_attack_text_counts_the_comparisons_and_says_differs():
+    from common.study import PAIRED_CI
+
+    delta = "Δ vs ResNet-20 (points)"
+    paired = pd.DataFrame({"model": ["ResNet-20", "DY K=4", "gated"], delta: [np.nan, 6.0, 0.7],
+                           PAIRED_CI[0]: [np.nan, 0.6, -4.0], PAIRED_CI[1]: [np.nan, 11.4, 5.4]})
+    assert findings.paired_attack_text(paired, 1, 300) == (
+        "At ε = 1/255 on 300 images, **DY K=4** differs from the ResNet-20 of its seed (95% interval excludes 0), "
+        "among 2 comparisons, where one may exclude 0 by chance.")
+    paired.loc[1, PAIRED_CI[0]] = -0.5
+    assert findings.paired_attack_text(paired, 1, 300) == (
+        "At ε = 1/255 on 300 images, no model differs from the ResNet-20 of its seed (every 95% interval includes 0, "
+        "2 comparisons).")
+
+
+def test_attention_shift_is_read_against_noise_of_the_same_eps():
+    shift = pd.DataFrame({"layer": ["s1.b1.conv1", "s3.b3.conv2"], "entropy clean": [0.9, 0.5],
+                          "entropy adversarial": [0.8, 0.4], "mean TV distance": [0.02, 0.10]})
+    noise = shift.assign(**{"mean TV distance": [0.01, 0.02]})
+    assert findings.attention_shift_text(shift, noise, "PGD-10", 8) == (
+        "PGD-10 at ε = 8/255 moves an image's attention by a total-variation distance (0: unchanged, 1: disjoint) of "
+        "0.060 on average over the 2 dynamic layers (largest 0.100, s3.b3.conv2); uniform noise of the same ε moves it "
+        "by 0.015 (largest 0.020), 4.0× as far as noise. The attention's normalised entropy, averaged over the layers, "
+        "is 0.70 on clean and 0.60 on attacked images.")
+
+
+def test_label_attacks_on_compute_are_paired_by_image():
+    clean = np.array([10e6, 11e6, 9e6, 10e6])
+    text = findings.macs_under_attack_text({"clean": clean, "PGD": clean * 0.99, "STE": clean + [1e5, -1e5, 2e5, -2e5]},
+                                           "gated", 40.55e6)
+    assert text.startswith("Label attacks do not raise the compute of gated: mean executed MACs 10.00M on clean images, "
+                           "PGD 9.90M (-1.0% [")
+    assert "STE 10.00M (+0.0% [-" in text  # an interval around 0: not raised
+    assert findings.macs_under_attack_text({"clean": clean, "PGD": clean * 1.05}, "gated", 40.55e6).startswith(
+        "Label attacks raise")
+
+
+def test_baseline_result_places_its_seed_among_the_others():
+    from common.paths import RESULTS_DIR
+    from common.runs import load_metrics
+
+    run = next(RESULTS_DIR.glob("resnet20-full-seed0-*"))
+    metrics, per_class = load_metrics(run), pd.Series({"cat": 70.0, "dog": 75.0, "ship": 95.0})
+    accs = [load_metrics(d)["test_acc"] for d in RESULTS_DIR.glob("resnet20-full-seed*") if (d / "metrics.json").exists()]
+    text = findings.baseline_result(metrics, per_class, RESULTS_DIR)
+    assert text.startswith(f"ResNet-20 (seed 0) reaches **{metrics['test_acc']:.2f}% test accuracy**")
+    assert f"over its {len(accs)} seeds {np.mean(accs):.2f} ± {np.std(accs, ddof=1):.2f}%" in text
+    assert ("this seed the lowest" in text) == (metrics["test_acc"] == min(accs))
+    assert "The hardest classes are cat and dog." in text

@@ -396,3 +396,12 @@ def test_a_run_resumed_on_another_device_names_the_epochs_of_each_in_the_readers
     assert trained_on(metrics) == ("115 epochs AMD EPYC CPU (1 thread), fp32 + 1 epoch AMD EPYC CPU (1 thread), bf16 "
                                    "+ 84 epochs NVIDIA H200, bf16")
     assert trained_on({"device_name": "AMD EPYC CPU (1 threads)", "precision": "bf16"}) == "AMD EPYC CPU (1 thread), bf16"
+
+
+def test_recipe_words_follow_the_config():
+    recipe = TrainConfig.from_profile("paper").recipe()
+    assert recipe["epochs"] == "200" and recipe["training images"] == "all"
+    assert recipe["learning rate"].startswith("peak 0.2: linear warm-up over 1 epoch, then cosine decay to 0")
+    other = TrainConfig.from_profile("smoke", lr=0.05, warmup_epochs=2, nesterov=False, precision="fp32").recipe()
+    assert other["training images"] == "2,000" and other["optimizer"] == "SGD, momentum 0.9, batch 128"
+    assert other["learning rate"].startswith("peak 0.05: linear warm-up over 2 epochs") and other["precision"] == "fp32"
