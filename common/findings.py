@@ -18,6 +18,7 @@ from . import seeds
 from .analysis import (RATE_MATCHED, TRAINED, TWINS, UNTRAINED, UNTRAINED_STATIC, VEHICLE_ANIMAL, control_partials,
                        follows_split, split_threshold)
 from .config import PROFILES
+from .data import CLASSES
 from .flops import RESNET20_MACS
 from .lengths import FRONTIER_AT_OWN_MACS, SAME, published_check, analyses_by_length, glance_markdown, in_prose, length, outcome_detail, training_length
 from .literature import HE_RESNET20_ACC, dy_gain_range, dy_gains_text
@@ -219,11 +220,16 @@ def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted
 
 def per_seed_note(table: Optional[pd.DataFrame], model: str, quoted: int = 0) -> str:
     """What notebooks 02 and 03 print under their per-seed controls table: the sentence of
-    ``class_structure_over_seeds``, or, with fewer than two seeds, that there is nothing to compare
+    ``class_structure_over_seeds`` with what its two words mean, or, with fewer than two seeds, that there is nothing to compare
     across seeds yet."""
     n = 0 if table is None else len(table)
-    return (class_structure_over_seeds(table, model, quoted).removeprefix("\n- ")
-            or f"*{counted(n, 'seed')} with both runs finished: nothing to compare across seeds yet.*")
+    said = class_structure_over_seeds(table, model, quoted).removeprefix("\n- ")
+    if not said:
+        return f"*{counted(n, 'seed')} with both runs finished: nothing to compare across seeds yet.*"
+    pairs = len(CLASSES) * (len(CLASSES) - 1) // 2
+    return (f"{said}\n\n*Follows the split*: a partial correlation of at least {split_threshold():.2f} (the two-sided 95% "
+            f"critical value over the {pairs} class pairs, a reading rule fixed in advance); *learnt*: a partial "
+            f"correlation more than {LEARNT_MARGIN:g} above the stricter of the untrained twins'.")
 
 
 def _random_features(table: pd.DataFrame, partial: float) -> str:
@@ -357,6 +363,22 @@ def channel_gating(over: pd.DataFrame, results_dir: Path, profile: str) -> Optio
                  + (f", and its static control {CONTROL_LABEL} runs at {thin['speed_vs_resnet20']:.2f}× for "
                     f"{thin['macs_vs_resnet20']:.2f}×" if thin is not None else "") + f" ({fast['device']}, notebook 03).")
     return Finding("Channel gating, accuracy and executed MACs", text, "05_accuracy_vs_macs.png")
+
+
+def input_dependence_text(dependence: pd.DataFrame, goals: str, meets: list[str]) -> str:
+    """Notebook 03's reading of its input-dependence table (one row per gated model): which models
+    meet the selection rule's per-image criteria (``meets``, the rule's ``goals`` in words), then per
+    model its conditional share, MACs spread and what freezing the gates costs, at the MACs the frozen
+    network executes (freezing changes the compute too)."""
+    lead = (f"Measured here on the test images (the selection itself used the training hold-out), {_and(meets)} "
+            f"{'meets' if len(meets) == 1 else 'meet'} all three criteria of the selection rule ({goals})." if meets else
+            f"**No gated model here meets the selection rule's criteria** ({goals}): these gates are mostly a "
+            "per-channel pruning learnt during training.")
+    rows = [f"- {r['model']}: {r['live gates conditional (%)']:.0f}% of live gates conditional, MACs spread "
+            f"{r['MACs spread (%)']:.1f}%; frozen gates give {r['frozen-gate acc']:.2f}% ({r['Δ frozen (points)']:+.2f} "
+            f"points) at {r['frozen MACs vs ResNet-20']:.2f}× ResNet-20's MACs, against {r['MACs vs ResNet-20']:.2f}× "
+            "with per-image gates" for _, r in dependence.iterrows()]
+    return lead + "\n\n" + ";\n".join(rows) + "."
 
 
 def _costlier(over: pd.DataFrame, row: pd.Series) -> bool:

@@ -346,7 +346,11 @@ def test_learnt_class_structure_is_counted_over_seeds(tmp_path):
 def test_the_notebooks_per_seed_note_says_when_there_is_nothing_to_compare():
     by_seed = pd.DataFrame({"trained": [0.95, 0.40], "untrained": [-0.75, 0.10],
                             "untrained ResNet-20 features": [0.1, 0.2]}, index=pd.Index([0, 1], name="seed"))
-    assert findings.per_seed_note(by_seed, "DY K=4").startswith("Over the 2 seeds of DY K=4")
+    note = findings.per_seed_note(by_seed, "DY K=4")
+    assert note.startswith("Over the 2 seeds of DY K=4")
+    assert note.endswith("*Follows the split*: a partial correlation of at least 0.30 (the two-sided 95% critical value "
+                         "over the 45 class pairs, a reading rule fixed in advance); *learnt*: a partial correlation "
+                         "more than 0.2 above the stricter of the untrained twins'.")
     assert findings.per_seed_note(by_seed.iloc[:1], "DY K=4") == \
         "*1 seed with both runs finished: nothing to compare across seeds yet.*"
     assert findings.per_seed_note(None, "DY K=4").startswith("*0 seeds")
@@ -1058,3 +1062,15 @@ def test_baseline_result_places_its_seed_among_the_others():
     assert f"over its {len(accs)} seeds {np.mean(accs):.2f} ± {np.std(accs, ddof=1):.2f}%" in text
     assert ("this seed the lowest" in text) == (metrics["test_acc"] == min(accs))
     assert "The hardest classes are cat and dog." in text
+
+
+def test_input_dependence_gives_each_models_frozen_cost_at_its_frozen_macs():
+    d = pd.DataFrame({"model": ["a", "b"], "test acc": [86.0, 85.0], "frozen-gate acc": [36.6, 84.9],
+                      "Δ frozen (points)": [-49.4, -0.1], "MACs vs ResNet-20": [0.21, 0.5],
+                      "frozen MACs vs ResNet-20": [0.14, 0.5], "live gates conditional (%)": [91.0, 5.0],
+                      "MACs spread (%)": [12.2, 1.0]})
+    text = findings.input_dependence_text(d, "rule", ["a"])
+    assert text.startswith("Measured here on the test images (the selection itself used the training hold-out), a meets")
+    assert "- a: 91% of live gates conditional, MACs spread 12.2%; frozen gates give 36.60% (-49.40 points) at 0.14× " \
+           "ResNet-20's MACs, against 0.21× with per-image gates;\n- b:" in text
+    assert findings.input_dependence_text(d, "rule", []).startswith("**No gated model here meets")
