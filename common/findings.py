@@ -1112,11 +1112,11 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
     return _with_longer_training(found, results_dir) if profile == "full" else found
 
 
-def _attention_layer_words(layers: pd.DataFrame, ablation: Optional[pd.DataFrame], glossed: bool = False) -> str:
-    """One length's per-layer attention statistics (notebook 02) in words: ranges over the layers,
-    the median entropy, and what the mean attention in place of each image's costs; with
+def _attention_layer_words(layers: pd.DataFrame, ablation: Optional[pd.DataFrame], glossed: bool = False,
+                           k: int = ANALYSIS_K) -> str:
+    """One length's per-layer attention statistics (notebook 02) of DY K=``k`` in words: ranges over
+    the layers, the median entropy, and what the mean attention in place of each image's costs; with
     ``glossed``, what each number's ends mean."""
-    k = ANALYSIS_K
     gloss = ((f" (1: the {k} kernels mixed evenly; 0: one kernel)", " (its std over images; 0: the same π for every image)",
               f" (a kernel's RMS distance from the layer's mean kernel, relative to the mean kernel; "
               f"√{k - 1} ≈ {np.sqrt(k - 1):.2f} for independent random kernels)") if glossed else ("", "", ""))
@@ -1144,8 +1144,19 @@ def _attention_dynamics(results_dir: Path, profile: str) -> str:
     other_layers = read_attention_layers(results_dir, other)
     if other_layers is not None:
         text += f". At {length(other)}: " + _attention_layer_words(other_layers, read_attention_ablation(results_dir, other))
-    return (text + f". The recipe's weight decay acts only on the mean of the {ANALYSIS_K} kernels (decaying each "
-            "kernel would make them copies of each other), so nothing limits how far apart they drift.")
+    return f"{text}. {_kernel_drift(ANALYSIS_K)}"
+
+
+def _kernel_drift(k: int) -> str:
+    return (f"The recipe's weight decay acts only on the mean of the {k} kernels (decaying each kernel would make them "
+            "copies of each other), so nothing limits how far apart they drift.")
+
+
+def attention_layers_text(layers: pd.DataFrame, k: int) -> str:
+    """Notebook 02's reading of its per-layer attention statistics of DY K=``k``
+    (``analysis.attention_layer_statistics``): the README's words for them, glossed, and why the
+    kernels can drift apart."""
+    return f"Over the {len(layers)} dynamic convolutions: {_attention_layer_words(layers, None, True, k)}. {_kernel_drift(k)}"
 
 
 # The finding each per-image analysis of ``lengths.analyses`` belongs to, by the question's subject.

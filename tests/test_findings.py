@@ -1079,3 +1079,14 @@ def test_input_dependence_gives_each_models_frozen_cost_at_its_frozen_macs():
     assert "- a: 91% of live gates conditional, MACs spread 12.2%; frozen gates give 36.60% (-49.40 points) at 0.14× " \
            "ResNet-20's MACs, against 0.21× with per-image gates;\n- b:" in text
     assert findings.input_dependence_text(d, "rule", []).startswith("**No gated model here meets")
+
+
+def test_attention_layers_text_glosses_the_readme_words_for_any_k():
+    layers = pd.DataFrame({"layer": ["s1.b1.conv1", "s3.b3.conv1"], "normalized_entropy": [0.2, 0.9],
+                           "spread_over_images": [0.01, 0.08], "kernel_diversity": [50.0, 3.0]})
+    text = findings.attention_layers_text(layers, 3)
+    assert text.startswith("Over the 2 dynamic convolutions: π's normalised entropy 0.20–0.90, median 0.55 (1: the 3 "
+                           "kernels mixed evenly; 0: one kernel)")
+    assert "√2 ≈ 1.41 for independent random kernels" in text
+    assert text.endswith("weight decay acts only on the mean of the 3 kernels (decaying each kernel would make them "
+                         "copies of each other), so nothing limits how far apart they drift.")
