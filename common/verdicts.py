@@ -53,7 +53,7 @@ def read_attention_layers(results_dir: Path, profile: str) -> Optional[pd.DataFr
 
 def read_attention_ablation(results_dir: Path, profile: str) -> Optional[pd.DataFrame]:
     """Notebook 02's mean-attention ablation of DY K=``ANALYSIS_K`` (seed 0): test accuracy with
-    per-image attention and with every image's attention replaced by the test-set mean."""
+    per-image attention and with every image's attention replaced by its mean over training images."""
     return read_table(results_dir, "attention_ablation", profile=profile, k=ANALYSIS_K)
 
 
