@@ -328,6 +328,25 @@ def controls_by_seed(tables: dict[int, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["seed", TRAINED, UNTRAINED, UNTRAINED_STATIC])
 
 
+def compute_and_difficulty(macs: np.ndarray, correct: np.ndarray, confidence: np.ndarray,
+                           labels: np.ndarray) -> dict[str, float]:
+    """Whether a gated model spends more on harder images, over all test images and within a class
+    (so that classes that are both costly and hard do not make the whole effect): mean MACs of
+    correctly and wrongly classified images, Spearman correlation of MACs with confidence (max
+    softmax), and both within each class, averaged over the classes that have wrong images."""
+    macs, correct, confidence, labels = map(np.asarray, (macs, correct, confidence, labels))
+    within_rank, within_gap = [], []
+    for c in np.unique(labels):
+        mine = labels == c
+        within_rank.append(stats.spearmanr(macs[mine], confidence[mine])[0])
+        if correct[mine].any() and (~correct[mine]).any():
+            within_gap.append(macs[mine & ~correct].mean() / macs[mine & correct].mean() - 1)
+    return {"macs correct": float(macs[correct].mean()), "macs wrong": float(macs[~correct].mean()),
+            "spearman": float(stats.spearmanr(macs, confidence)[0]),
+            "spearman within class": float(np.nanmean(within_rank)),
+            "wrong over correct within class": float(np.mean(within_gap)) if within_gap else float("nan")}
+
+
 def first_correct(labels: np.ndarray, predictions: np.ndarray, classes, per_class: int = 2,
                   all_classes=CLASSES) -> np.ndarray:
     """Indices of the first ``per_class`` images (in test-set order) of each of ``classes``

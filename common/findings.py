@@ -381,6 +381,18 @@ def input_dependence_text(dependence: pd.DataFrame, goals: str, meets: list[str]
     return lead + "\n\n" + ";\n".join(rows) + "."
 
 
+def compute_and_difficulty_text(d: dict[str, float]) -> str:
+    """Notebook 03's reading of ``analysis.compute_and_difficulty``: over all test images and within
+    a class."""
+    gap = d["wrong over correct within class"]
+    return (f"Mean executed MACs: {d['macs correct'] / 1e6:.2f}M on correctly classified images, "
+            f"{d['macs wrong'] / 1e6:.2f}M on wrongly classified ones ({d['macs wrong'] / d['macs correct'] - 1:+.1%}); "
+            f"Spearman correlation of MACs with confidence {d['spearman']:+.2f}. Within a class, where a class's own cost "
+            f"and difficulty cannot make the effect, the wrongly classified images execute {abs(gap):.1%} "
+            f"{'more' if gap >= 0 else 'fewer'} MACs than the correctly classified ones, and the correlation is "
+            f"{d['spearman within class']:+.2f} (means over the classes).")
+
+
 def _costlier(over: pd.DataFrame, row: pd.Series) -> bool:
     """Whether ``row``'s nearest static network costs more than it, beyond ``same_cost``."""
     control = row["nearest_static"]

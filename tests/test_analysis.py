@@ -492,3 +492,17 @@ def test_controls_by_seed_reads_each_seeds_partials_by_whose_they_are():
     dy = controls_by_seed({1: controls("attention", [-0.2, 0.3, 0.7])})
     assert list(dy.columns) == ["seed", TRAINED, UNTRAINED, UNTRAINED_STATIC]  # no rate-matched twin for DY
     assert list(controls_by_seed({}).columns) == ["seed", TRAINED, UNTRAINED, UNTRAINED_STATIC]
+
+
+def test_compute_and_difficulty_separates_a_class_effect_from_an_image_effect():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 500)
+    # class 1 is both costlier and harder; within a class, MACs are unrelated to difficulty
+    macs = np.where(labels == 1, 12e6, 10e6) + rng.normal(0, 1e5, 1000)
+    confidence = np.where(labels == 1, 0.6, 0.9) + rng.normal(0, 0.05, 1000)
+    correct = rng.random(1000) < np.where(labels == 1, 0.6, 0.95)
+    d = analysis.compute_and_difficulty(macs, correct, confidence, labels)
+    assert d["macs wrong"] > 1.05 * d["macs correct"] and d["spearman"] < -0.5  # pooled: harder images cost more
+    assert abs(d["wrong over correct within class"]) < 0.01 and abs(d["spearman within class"]) < 0.1
+    from common import findings
+    assert "the wrongly classified images execute" in findings.compute_and_difficulty_text(d)
