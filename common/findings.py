@@ -746,8 +746,9 @@ def cheapest_gated(summary: pd.DataFrame, baseline: dict, static_points: Optiona
     good = summary[(summary["avg_executed_macs"] < baseline["macs"]) & (summary["Δ test acc (points)"] >= -WITHIN_POINTS)]
     if not len(good):
         best = summary.loc[summary["Δ test acc (points)"].idxmax()]
+        name = f"the closest, {best['label']}," if len(summary) > 1 else best["label"]
         text = (f"No gated model is both cheaper than ResNet-20 and within {within} of its accuracy in this profile; "
-                f"{'the closest, ' if len(summary) > 1 else ''}{best['label']}, is {best['Δ test acc (points)']:+.2f} "
+                f"{name} is {best['Δ test acc (points)']:+.2f} "
                 f"points from it at {100 * best['MACs vs ResNet-20']:.1f}% of its MACs.")
     else:
         best = good.loc[good["avg_executed_macs"].idxmin()]

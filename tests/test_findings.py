@@ -860,7 +860,7 @@ def test_the_cheapest_gated_model_within_a_point_is_set_against_a_static_network
                              "profile; the closest, gated L0=0.5, is -1.50 points")
     assert "reaches 84.94%: the gated model is +1.56 points from it." in behind  # the equal-cost control stays
     alone = findings.cheapest_gated(summary.iloc[:1].assign(**{"Δ test acc (points)": -1.5}), baseline, static, 0)
-    assert "profile; gated L0=0.5, is -1.50 points" in alone  # one model is not "the closest"
+    assert "profile; gated L0=0.5 is -1.50 points" in alone  # one model is not "the closest"
 
 
 def test_the_short_answer_gives_each_lengths_answer_in_one_line(full_study):
