@@ -333,18 +333,23 @@ def compute_and_difficulty(macs: np.ndarray, correct: np.ndarray, confidence: np
     """Whether a gated model spends more on harder images, over all test images and within a class
     (so that classes that are both costly and hard do not make the whole effect): mean MACs of
     correctly and wrongly classified images, Spearman correlation of MACs with confidence (max
-    softmax), and both within each class, averaged over the classes that have wrong images."""
+    softmax), and both within each class, averaged over the classes (the MACs of wrong over correct
+    images over the classes that have both, with how many of them have the wrong ones costlier)."""
     macs, correct, confidence, labels = map(np.asarray, (macs, correct, confidence, labels))
+    correct = correct.astype(bool)
     within_rank, within_gap = [], []
     for c in np.unique(labels):
         mine = labels == c
         within_rank.append(stats.spearmanr(macs[mine], confidence[mine])[0])
         if correct[mine].any() and (~correct[mine]).any():
             within_gap.append(macs[mine & ~correct].mean() / macs[mine & correct].mean() - 1)
-    return {"macs correct": float(macs[correct].mean()), "macs wrong": float(macs[~correct].mean()),
+    nan = float("nan")
+    return {"macs correct": float(macs[correct].mean()) if correct.any() else nan,
+            "macs wrong": float(macs[~correct].mean()) if (~correct).any() else nan,
             "spearman": float(stats.spearmanr(macs, confidence)[0]),
             "spearman within class": float(np.nanmean(within_rank)),
-            "wrong over correct within class": float(np.mean(within_gap)) if within_gap else float("nan")}
+            "wrong over correct within class": float(np.mean(within_gap)) if within_gap else nan,
+            "classes wrong costlier": int(sum(g > 0 for g in within_gap)), "classes compared": len(within_gap)}
 
 
 def first_correct(labels: np.ndarray, predictions: np.ndarray, classes, per_class: int = 2,

@@ -61,11 +61,13 @@ class TrainConfig:
     def recipe(self) -> dict[str, str]:
         """The training recipe in a reader's words, one line per setting (notebook 01 shows it)."""
         return {"epochs": f"{self.epochs}",
-                "training images": "all" if self.train_size is None else f"{self.train_size:,}",
+                "training images": ("all" if self.train_size is None else f"{self.train_size:,}")
+                                   + (f", less {self.holdout:,} held out" if self.holdout else ""),
                 "optimizer": f"SGD, {'Nesterov ' if self.nesterov else ''}momentum {self.momentum:g}, batch {self.batch_size}",
                 "learning rate": f"peak {self.lr:g}: linear warm-up over {self.warmup_epochs:g} epoch"
                                  f"{'' if self.warmup_epochs == 1 else 's'}, then cosine decay to 0, per step",
-                "weight decay": f"{self.weight_decay:g} on convolution and linear weights (not BatchNorm, not biases)",
+                "weight decay": f"{self.weight_decay:g} on convolution and linear weights (not BatchNorm, not biases; "
+                                "a dynamic convolution decays the mean of its kernels)",
                 "label smoothing": f"{self.label_smoothing:g}",
                 "precision": {"auto": "bf16 autocast where the hardware has native bf16, else fp32; evaluation in fp32",
                               "bf16": "bf16 autocast; evaluation in fp32", "fp32": "fp32"}[self.precision]}

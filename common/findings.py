@@ -55,26 +55,26 @@ def baseline_result(metrics: dict, per_class: pd.Series, results_dir: Path) -> s
     same images where ``make published`` measured it, the two hardest classes (``per_class``: test
     accuracy per class) and the training time."""
     table = seeds.seed_table(seeds.load_runs(results_dir, metrics["profile"]))
-    same = table[(table["label"] == REFERENCE)].dropna(subset=["test_acc"])
-    over = ""
-    if len(same) > 1:
-        acc = same["test_acc"]
-        place = (", this seed the lowest" if metrics["test_acc"] <= acc.min() else
-                 ", this seed the highest" if metrics["test_acc"] >= acc.max() else "")
-        over = f"; over its {len(same)} seeds {acc.mean():.2f} ± {acc.std():.2f}%{place}"
+    acc = table.loc[table["label"] == REFERENCE, "test_acc"].dropna()
     text = (f"ResNet-20 (seed {metrics['seed']}) reaches **{metrics['test_acc']:.2f}% test accuracy** "
             f"({metrics['train_acc']:.2f}% on its un-augmented training images) after {metrics['epochs']} epochs on "
-            f"{metrics['train_size']:,} training images of *{metrics['data_source']['name']}*{over}. He et al. report "
-            f"{HE_RESNET20_ACC:.2f}% on the original images after ~164 epochs.")
+            f"{metrics['train_size']:,} training images of *{metrics['data_source']['name']}*.")
+    if len(acc) > 1:
+        place = ("the lowest" if metrics["test_acc"] <= acc.min() else "the highest" if metrics["test_acc"] >= acc.max()
+                 else "between the others")
+        text += (f" Over its {len(acc)} seeds ResNet-20 reaches {acc.mean():.2f} ± {acc.std():.2f}% (mean ± std)"
+                 + (f", this seed {place}" if len(acc) > 2 else "") + ".")
+    text += f" He et al. report {HE_RESNET20_ACC:.2f}% on the original images after ~164 epochs."
     published = published_check(results_dir, metrics["data_source"]["fingerprint"])
     if published:
         tuned = published.get("finetuned")
+        best = max(published["test_acc"], tuned["test_acc"] if tuned else 0.0)
         text += (f" On these same images {published['source']}'s published ResNet-20, trained on the original images "
                  f"({published['published_test_acc']:.2f}% there), scores {published['test_acc']:.2f}% as it is"
-                 + (f" and {tuned['test_acc']:.2f}% after {tuned['epochs']} epochs of fine-tuning on this copy" if tuned else "")
-                 + ("" if tuned and tuned["test_acc"] >= HE_RESNET20_ACC else
-                    f": a ResNet-20 that learnt from the original images stays below {HE_RESNET20_ACC:.2f}% here too")
-                 + ".")
+                 + (f" and {tuned['test_acc']:.2f}% after {tuned['epochs']} epochs of fine-tuning on this copy (one run)"
+                    if tuned else "")
+                 + (f": this ResNet-20, which learnt from the original images, stays below {HE_RESNET20_ACC:.2f}% here too"
+                    if best < HE_RESNET20_ACC else "") + ".")
     return (text + f" The hardest classes are {_and(list(per_class.nsmallest(2).index))}. Training took "
             f"{metrics['train_seconds'] / 3600:.2f} h ({trained_on(metrics)}).")
 
@@ -226,10 +226,21 @@ def per_seed_note(table: Optional[pd.DataFrame], model: str, quoted: int = 0) ->
     said = class_structure_over_seeds(table, model, quoted).removeprefix("\n- ")
     if not said:
         return f"*{counted(n, 'seed')} with both runs finished: nothing to compare across seeds yet.*"
-    pairs = len(CLASSES) * (len(CLASSES) - 1) // 2
-    return (f"{said}\n\n*Follows the split*: a partial correlation of at least {split_threshold():.2f} (the two-sided 95% "
-            f"critical value over the {pairs} class pairs, a reading rule fixed in advance); *learnt*: a partial "
-            f"correlation more than {LEARNT_MARGIN:g} above the stricter of the untrained twins'.")
+    return f"{said}\n\n{_split_rule()} {_learnt_rule()}"
+
+
+def _split_rule() -> str:  # the rule's words, one place for the README and the notebooks
+    return (f"**Follows the vehicle/animal split** beyond ResNet-20's features: partial correlation "
+            f"≥ {split_threshold():.2f}, the 5% critical value of a partial correlation over the "
+            f"{len(CLASSES) * (len(CLASSES) - 1) // 2} class pairs (the pairs share classes, so this is a fixed "
+            "reading rule, not a test).")
+
+
+def _learnt_rule() -> str:
+    return (f"**Learnt**: the trained model's partial correlation exceeds its untrained twin's by more than "
+            f"{LEARNT_MARGIN:g} (for a gated model, the larger of its two untrained twins': as initialised, and "
+            "with each gate set to the trained model's on-rate; that second twin was defined after the first 200-epoch "
+            "analyses and can only make the rule stricter).")
 
 
 def _random_features(table: pd.DataFrame, partial: float) -> str:
@@ -383,14 +394,20 @@ def input_dependence_text(dependence: pd.DataFrame, goals: str, meets: list[str]
 
 def compute_and_difficulty_text(d: dict[str, float]) -> str:
     """Notebook 03's reading of ``analysis.compute_and_difficulty``: over all test images and within
-    a class."""
-    gap = d["wrong over correct within class"]
-    return (f"Mean executed MACs: {d['macs correct'] / 1e6:.2f}M on correctly classified images, "
+    a class; only the correlation where no image (or no class) has both correct and wrong images."""
+    rank = f"Spearman correlation of MACs with confidence {d['spearman']:+.2f}"
+    if d["macs wrong"] != d["macs wrong"] or d["macs correct"] != d["macs correct"]:
+        return f"{rank}."
+    text = (f"Mean executed MACs: {d['macs correct'] / 1e6:.2f}M on correctly classified images, "
             f"{d['macs wrong'] / 1e6:.2f}M on wrongly classified ones ({d['macs wrong'] / d['macs correct'] - 1:+.1%}); "
-            f"Spearman correlation of MACs with confidence {d['spearman']:+.2f}. Within a class, where a class's own cost "
-            f"and difficulty cannot make the effect, the wrongly classified images execute {abs(gap):.1%} "
-            f"{'more' if gap >= 0 else 'fewer'} MACs than the correctly classified ones, and the correlation is "
-            f"{d['spearman within class']:+.2f} (means over the classes).")
+            f"{rank}.")
+    gap = d["wrong over correct within class"]
+    if gap != gap:
+        return text
+    return (text + f" Within a class, where a class's own cost and difficulty cannot make the effect, the wrongly "
+            f"classified images execute {abs(gap):.1%} {'more' if gap >= 0 else 'fewer'} MACs than the correctly "
+            f"classified ones (more in {d['classes wrong costlier']} of {d['classes compared']} classes), and the "
+            f"correlation is {d['spearman within class']:+.2f} (means over the classes).")
 
 
 def _costlier(over: pd.DataFrame, row: pd.Series) -> bool:
@@ -525,28 +542,32 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
 
 def paired_attack_text(paired: pd.DataFrame, eps_255: float, images: int) -> str:
     """Notebook 04's reading of its image-paired table (``study.paired_by_image``): which models'
-    robust accuracy differs from the ResNet-20 of their seed at ``eps_255``, and among how many
-    comparisons, since one of several 95% intervals may exclude 0 by chance."""
-    differ, n = differing(paired), int(paired[f"Δ vs {REFERENCE} (points)"].notna().sum())
+    robust accuracy differs from the ResNet-20 of their seed at ``eps_255``, in which direction, and
+    among how many comparisons, since one of several 95% intervals may exclude 0 by chance."""
+    delta = paired.set_index("model")[f"Δ vs {REFERENCE} (points)"]
+    differ, n = differing(paired), int(delta.notna().sum())
     if not differ:
         return (f"At ε = {eps_255:g}/255 on {images} images, no model differs from the ResNet-20 of its seed "
                 f"(every 95% interval includes 0, {counted(n, 'comparison')}).")
-    return (f"At ε = {eps_255:g}/255 on {images} images, **{_and(differ)}** "
-            f"{'differs' if len(differ) == 1 else 'differ'} from the ResNet-20 of "
-            f"{'its' if len(differ) == 1 else 'their'} seed (95% interval excludes 0)"
+    words = [f"**{label}** is {'more' if delta[label] > 0 else 'less'} robust" for label in differ]
+    return (f"At ε = {eps_255:g}/255 on {images} images, {_and(words)} than the ResNet-20 of "
+            + ("its seed (95% interval excludes 0)" if len(differ) == 1 else "their seeds (95% intervals exclude 0)")
             + (f", among {n} comparisons, where one may exclude 0 by chance." if n > 1 else "."))
 
 
-def attention_shift_text(shift: pd.DataFrame, noise: pd.DataFrame, attack: str, eps_255: float) -> str:
+def attention_shift_text(shift: pd.DataFrame, noise: pd.DataFrame, attack: str, eps_255: float,
+                         moved_255: tuple[float, float]) -> str:
     """Notebook 04's reading of how far an attack moves DY's attention (``analysis.attention_shift``
-    per layer), beside uniform noise of the same ε (``noise``, the same table for noisy images): a
-    shift that noise matches says nothing about the attack."""
+    per layer), beside uniform noise in the same ε-ball (``noise``, the same table for noisy images),
+    with how far each moves a pixel on average (``moved_255``: attack, noise, in 1/255): a shift that
+    noise matches says nothing about the attack, and noise moves pixels less than a sign-step attack."""
     tv, by_noise = shift["mean TV distance"], noise["mean TV distance"]
     times = f", {tv.mean() / by_noise.mean():.1f}× as far as noise" if by_noise.mean() > 0 else ""
     return (f"{attack} at ε = {eps_255:g}/255 moves an image's attention by a total-variation distance (0: unchanged, "
             f"1: disjoint) of {tv.mean():.3f} on average over the {len(shift)} dynamic layers (largest {tv.max():.3f}, "
-            f"{shift.loc[tv.idxmax(), 'layer']}); uniform noise of the same ε moves it by {by_noise.mean():.3f} "
-            f"(largest {by_noise.max():.3f}){times}. The attention's normalised entropy, averaged over the layers, is "
+            f"{shift.loc[tv.idxmax(), 'layer']}); uniform noise in the same ε-ball moves it by {by_noise.mean():.3f} "
+            f"(largest {by_noise.max():.3f}){times}, though it moves a pixel by {moved_255[1]:.1f}/255 on average "
+            f"against the attack's {moved_255[0]:.1f}/255. The attention's normalised entropy, averaged over the layers, is "
             f"{shift['entropy clean'].mean():.2f} on clean and {shift['entropy adversarial'].mean():.2f} on attacked images.")
 
 
@@ -741,7 +762,7 @@ def cheapest_gated(summary: pd.DataFrame, baseline: dict, static_points: Optiona
     test_acc, "Δ test acc (points)", "MACs vs ResNet-20"): the cheapest within ``WITHIN_POINTS``
     of ResNet-20 (``baseline``'s metrics), set against a static network of the same MACs read off
     ``static_points`` (``seeds.seed_frontier`` of the thin ResNet-20s of ``seed``; None: none);
-    else the closest to ResNet-20."""
+    else the closest to ResNet-20, set against the same static network; and that it is one seed's."""
     within = f"{WITHIN_POINTS:g} point{'' if WITHIN_POINTS == 1 else 's'}"
     good = summary[(summary["avg_executed_macs"] < baseline["macs"]) & (summary["Δ test acc (points)"] >= -WITHIN_POINTS)]
     if not len(good):
@@ -1081,13 +1102,8 @@ def reading_rules() -> str:
         "notebooks 02–04 (on seed 0, except the attacks on compute, which use every seed of the headline gated "
         "model) are read by the "
         "rules below.",
-        f"- **Follows the vehicle/animal split** beyond ResNet-20's features: partial correlation "
-        f"≥ {split_threshold():.2f}, the 5% critical value of a partial correlation over the 45 class pairs "
-        "(the pairs share classes, so this is a fixed reading rule, not a test).",
-        f"- **Learnt**: the trained model's partial correlation exceeds its untrained twin's by more than "
-        f"{LEARNT_MARGIN:g} (for a gated model, the larger of its two untrained twins': as initialised, and "
-        f"with each gate set to the trained model's on-rate; that second twin was defined after the first 200-epoch "
-        f"analyses and can only make the rule stricter).",
+        f"- {_split_rule()}",
+        f"- {_learnt_rule()}",
         f"- **Per image** (gating): at least {100 * GOALS['min_live_conditional']:.0f}% of live gates conditional "
         f"and per-image MACs varying by at least {100 * GOALS['min_macs_cv']:.0f}%, the selection rule's criteria.",
         "- **Differ under attack**: the difference from ResNet-20 on the same test images, paired by image "
@@ -1139,7 +1155,8 @@ def _attention_layer_words(layers: pd.DataFrame, ablation: Optional[pd.DataFrame
             f"{_range(layers['kernel_diversity'], '.1f', sep='–')}{gloss[2]}")
     if ablation is not None and len(ablation):
         cost = ablation["per-image attention"].iloc[0] - ablation["mean attention"].iloc[0]
-        text += f"; replacing each image's π by the mean π {'costs' if cost >= 0 else 'gains'} {abs(cost):.2f} points"
+        text += (f"; replacing each image's π by its mean over training images {'costs' if cost >= 0 else 'gains'} "
+                 f"{abs(cost):.2f} points")
     return text
 
 

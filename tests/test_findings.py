@@ -348,9 +348,10 @@ def test_the_notebooks_per_seed_note_says_when_there_is_nothing_to_compare():
                             "untrained ResNet-20 features": [0.1, 0.2]}, index=pd.Index([0, 1], name="seed"))
     note = findings.per_seed_note(by_seed, "DY K=4")
     assert note.startswith("Over the 2 seeds of DY K=4")
-    assert note.endswith("*Follows the split*: a partial correlation of at least 0.30 (the two-sided 95% critical value "
-                         "over the 45 class pairs, a reading rule fixed in advance); *learnt*: a partial correlation "
-                         "more than 0.2 above the stricter of the untrained twins'.")
+    assert "\n\n**Follows the vehicle/animal split** beyond ResNet-20's features: partial correlation ≥ 0.30, the 5% " \
+           "critical value of a partial correlation over the 45 class pairs" in note
+    assert "**Learnt**: the trained model's partial correlation exceeds its untrained twin's by more than 0.2" in note
+    assert findings._split_rule() in findings.reading_rules()  # the README's rule, in the same words
     assert findings.per_seed_note(by_seed.iloc[:1], "DY K=4") == \
         "*1 seed with both runs finished: nothing to compare across seeds yet.*"
     assert findings.per_seed_note(None, "DY K=4").startswith("*0 seeds")
@@ -960,7 +961,7 @@ def test_how_input_dependent_the_attention_is_at_each_length(tmp_path):
                            "kernels for an image; ranges over the 3 dynamic convolutions): π's normalised entropy "
                            "0.50–1.00, median 0.90 (1: the 4 kernels mixed evenly")
     assert "kernel diversity 2.0–8.0 (a kernel's RMS distance from the layer's mean kernel, relative to the mean kernel; " \
-           "√3 ≈ 1.73 for independent random kernels); replacing each image's π by the mean π " \
+           "√3 ≈ 1.73 for independent random kernels); replacing each image's π by its mean over training images " \
            "costs 6.90 points. At 200 epochs: π's normalised entropy 0.00–0.80, median 0.30;" in text
     assert "kernel diversity 50.0–280.0. The recipe's weight decay acts only on the mean of the 4 kernels" in text  # no ablation there
     assert findings._attention_dynamics(tmp_path, "paper").split(". At 30 epochs: ")[1].startswith(
@@ -1014,7 +1015,7 @@ def test_how_input_dependent_the_attention_is_at_one_length_and_when_the_mean_do
         handoff_path(tmp_path / "tables", "attention_ablation", profile="full", k=4))
     text = findings._attention_dynamics(tmp_path, "full")
     assert "π's normalised entropy 0.50, median 0.50" in text  # equal ends: one value
-    assert "replacing each image's π by the mean π gains 0.50 points." in text and "At 200 epochs" not in text
+    assert "replacing each image's π by its mean over training images gains 0.50 points." in text and "At 200 epochs" not in text
     assert text.endswith("so nothing limits how far apart they drift.")  # the recipe, whatever the lengths run
 
 
@@ -1025,8 +1026,12 @@ def test_paired_attack_text_counts_the_comparisons_and_says_differs():
     paired = pd.DataFrame({"model": ["ResNet-20", "DY K=4", "gated"], delta: [np.nan, 6.0, 0.7],
                            PAIRED_CI[0]: [np.nan, 0.6, -4.0], PAIRED_CI[1]: [np.nan, 11.4, 5.4]})
     assert findings.paired_attack_text(paired, 1, 300) == (
-        "At ε = 1/255 on 300 images, **DY K=4** differs from the ResNet-20 of its seed (95% interval excludes 0), "
+        "At ε = 1/255 on 300 images, **DY K=4** is more robust than the ResNet-20 of its seed (95% interval excludes 0), "
         "among 2 comparisons, where one may exclude 0 by chance.")
+    both = paired.assign(**{delta: [np.nan, 6.0, -5.0], PAIRED_CI[0]: [np.nan, 0.6, -9.0], PAIRED_CI[1]: [np.nan, 11.4, -1.0]})
+    assert findings.paired_attack_text(both, 1, 300) == (
+        "At ε = 1/255 on 300 images, **DY K=4** is more robust and **gated** is less robust than the ResNet-20 of their "
+        "seeds (95% intervals exclude 0), among 2 comparisons, where one may exclude 0 by chance.")
     paired.loc[1, PAIRED_CI[0]] = -0.5
     assert findings.paired_attack_text(paired, 1, 300) == (
         "At ε = 1/255 on 300 images, no model differs from the ResNet-20 of its seed (every 95% interval includes 0, "
@@ -1037,11 +1042,12 @@ def test_attention_shift_is_read_against_noise_of_the_same_eps():
     shift = pd.DataFrame({"layer": ["s1.b1.conv1", "s3.b3.conv2"], "entropy clean": [0.9, 0.5],
                           "entropy adversarial": [0.8, 0.4], "mean TV distance": [0.02, 0.10]})
     noise = shift.assign(**{"mean TV distance": [0.01, 0.02]})
-    assert findings.attention_shift_text(shift, noise, "PGD-10", 8) == (
+    assert findings.attention_shift_text(shift, noise, "PGD-10", 8, (7.5, 4.0)) == (
         "PGD-10 at ε = 8/255 moves an image's attention by a total-variation distance (0: unchanged, 1: disjoint) of "
-        "0.060 on average over the 2 dynamic layers (largest 0.100, s3.b3.conv2); uniform noise of the same ε moves it "
-        "by 0.015 (largest 0.020), 4.0× as far as noise. The attention's normalised entropy, averaged over the layers, "
-        "is 0.70 on clean and 0.60 on attacked images.")
+        "0.060 on average over the 2 dynamic layers (largest 0.100, s3.b3.conv2); uniform noise in the same ε-ball moves "
+        "it by 0.015 (largest 0.020), 4.0× as far as noise, though it moves a pixel by 4.0/255 on average against the "
+        "attack's 7.5/255. The attention's normalised entropy, averaged over the layers, is 0.70 on clean and 0.60 on "
+        "attacked images.")
 
 
 def test_label_attacks_on_compute_are_paired_by_image():
@@ -1064,8 +1070,8 @@ def test_baseline_result_places_its_seed_among_the_others():
     accs = [load_metrics(d)["test_acc"] for d in RESULTS_DIR.glob("resnet20-full-seed*") if (d / "metrics.json").exists()]
     text = findings.baseline_result(metrics, per_class, RESULTS_DIR)
     assert text.startswith(f"ResNet-20 (seed 0) reaches **{metrics['test_acc']:.2f}% test accuracy**")
-    assert f"over its {len(accs)} seeds {np.mean(accs):.2f} ± {np.std(accs, ddof=1):.2f}%" in text
-    assert ("this seed the lowest" in text) == (metrics["test_acc"] == min(accs))
+    assert f"Over its {len(accs)} seeds ResNet-20 reaches {np.mean(accs):.2f} ± {np.std(accs, ddof=1):.2f}% (mean ± std)" in text
+    assert ("this seed the lowest" in text) == (metrics["test_acc"] == min(accs) and len(accs) > 2)
     assert "The hardest classes are cat and dog." in text
 
 
@@ -1090,3 +1096,15 @@ def test_attention_layers_text_glosses_the_readme_words_for_any_k():
     assert "√2 ≈ 1.41 for independent random kernels" in text
     assert text.endswith("weight decay acts only on the mean of the 3 kernels (decaying each kernel would make them "
                          "copies of each other), so nothing limits how far apart they drift.")
+
+
+def test_compute_and_difficulty_text_reads_within_class_and_guards_missing_groups():
+    d = {"macs correct": 10e6, "macs wrong": 10.5e6, "spearman": -0.3, "spearman within class": -0.2,
+         "wrong over correct within class": 0.03, "classes wrong costlier": 9, "classes compared": 10}
+    text = findings.compute_and_difficulty_text(d)
+    assert text.startswith("Mean executed MACs: 10.00M on correctly classified images, 10.50M on wrongly classified "
+                           "ones (+5.0%); Spearman correlation of MACs with confidence -0.30.")
+    assert "execute 3.0% more MACs than the correctly classified ones (more in 9 of 10 classes)" in text
+    assert "nan" not in findings.compute_and_difficulty_text({**d, "wrong over correct within class": float("nan")})
+    assert findings.compute_and_difficulty_text({**d, "macs wrong": float("nan")}) == \
+        "Spearman correlation of MACs with confidence -0.30."

@@ -404,4 +404,5 @@ def test_recipe_words_follow_the_config():
     assert recipe["learning rate"].startswith("peak 0.2: linear warm-up over 1 epoch, then cosine decay to 0")
     other = TrainConfig.from_profile("smoke", lr=0.05, warmup_epochs=2, nesterov=False, precision="fp32").recipe()
     assert other["training images"] == "2,000" and other["optimizer"] == "SGD, momentum 0.9, batch 128"
+    assert TrainConfig.from_profile("full", holdout=5000).recipe()["training images"] == "all, less 5,000 held out"
     assert other["learning rate"].startswith("peak 0.05: linear warm-up over 2 epochs") and other["precision"] == "fp32"
