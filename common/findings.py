@@ -30,7 +30,7 @@ from .paths import RESULTS_DIR
 from .runs import trained_on
 from .seeds import REFERENCE
 from .selection import GOALS, frontier_accuracy
-from .study import PAIRED_CI, adaptive_gap, differing, robust_over_seeds
+from .study import PAIRED_CI, adaptive_gap, direction_words, robust_over_seeds
 from .tables import counted
 from .verdicts import (CAP_INTERVAL, CAP_SEEDS, COST_TOLERANCE, ENERGY_WORDS, LEARNT_MARGIN, QUESTION_COLUMNS,
                        ROBUST_ACC, Finding, compared_with, accuracy_text, cap_words, energy_word, gates_per_image,
@@ -60,10 +60,9 @@ def baseline_result(metrics: dict, per_class: pd.Series, results_dir: Path) -> s
             f"({metrics['train_acc']:.2f}% on its un-augmented training images) after {metrics['epochs']} epochs on "
             f"{metrics['train_size']:,} training images of *{metrics['data_source']['name']}*.")
     if len(acc) > 1:
-        place = ("the lowest" if metrics["test_acc"] <= acc.min() else "the highest" if metrics["test_acc"] >= acc.max()
-                 else "between the others")
+        place = _extreme(metrics["test_acc"], acc)
         text += (f" Over its {len(acc)} seeds ResNet-20 reaches {acc.mean():.2f} ± {acc.std():.2f}% (mean ± std)"
-                 + (f", this seed {place}" if len(acc) > 2 else "") + ".")
+                 + (f", this seed {place or 'between the others'}" if len(acc) > 2 else "") + ".")
     text += f" He et al. report {HE_RESNET20_ACC:.2f}% on the original images after ~164 epochs."
     published = published_check(results_dir, metrics["data_source"]["fingerprint"])
     if published:
@@ -141,9 +140,14 @@ def _reference_rank(table: pd.DataFrame, label: str) -> str:
     mine = table.loc[table["label"] == label, "seed"]
     if len(runs) < 3 or len(mine) != 1 or mine.iloc[0] not in runs.index:
         return ""
-    value = runs[mine.iloc[0]]
-    return (f", the lowest of its {len(runs)} seeds" if value == runs.min() else
-            f", the highest of its {len(runs)} seeds" if value == runs.max() else "")
+    place = _extreme(runs[mine.iloc[0]], runs)
+    return f", {place} of its {len(runs)} seeds" if place else ""
+
+
+def _extreme(value: float, values: pd.Series) -> str:
+    """"the lowest" or "the highest" where ``value`` is an extreme of ``values`` (the seeds' runs it
+    is one of), else "": a rank worth saying only among three or more seeds, which callers check."""
+    return "the lowest" if value <= values.min() else "the highest" if value >= values.max() else ""
 
 
 def _dy_time(speed: Optional[pd.DataFrame], k: int) -> str:
@@ -220,8 +224,8 @@ def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted
 
 def per_seed_note(table: Optional[pd.DataFrame], model: str, quoted: int = 0) -> str:
     """What notebooks 02 and 03 print under their per-seed controls table: the sentence of
-    ``class_structure_over_seeds`` with what its two words mean, or, with fewer than two seeds, that there is nothing to compare
-    across seeds yet."""
+    ``class_structure_over_seeds`` with what its two words mean, or, with fewer than two seeds,
+    that there is nothing to compare across seeds yet."""
     n = 0 if table is None else len(table)
     said = class_structure_over_seeds(table, model, quoted).removeprefix("\n- ")
     if not said:
@@ -544,14 +548,13 @@ def paired_attack_text(paired: pd.DataFrame, eps_255: float, images: int) -> str
     """Notebook 04's reading of its image-paired table (``study.paired_by_image``): which models'
     robust accuracy differs from the ResNet-20 of their seed at ``eps_255``, in which direction, and
     among how many comparisons, since one of several 95% intervals may exclude 0 by chance."""
-    delta = paired.set_index("model")[f"Δ vs {REFERENCE} (points)"]
-    differ, n = differing(paired), int(delta.notna().sum())
-    if not differ:
+    n = int(paired[f"Δ vs {REFERENCE} (points)"].notna().sum())
+    words = direction_words(paired, paired["model"], lambda label: f"**{label}**", "is")
+    if not words:
         return (f"At ε = {eps_255:g}/255 on {images} images, no model differs from the ResNet-20 of its seed "
                 f"(every 95% interval includes 0, {counted(n, 'comparison')}).")
-    words = [f"**{label}** is {'more' if delta[label] > 0 else 'less'} robust" for label in differ]
     return (f"At ε = {eps_255:g}/255 on {images} images, {_and(words)} than the ResNet-20 of "
-            + ("its seed (95% interval excludes 0)" if len(differ) == 1 else "their seeds (95% intervals exclude 0)")
+            + ("its seed (95% interval excludes 0)" if len(words) == 1 else "their seeds (95% intervals exclude 0)")
             + (f", among {n} comparisons, where one may exclude 0 by chance." if n > 1 else "."))
 
 

@@ -326,6 +326,16 @@ def differing(paired: pd.DataFrame) -> list[str]:
     return paired.loc[(low > 0) | (high < 0), "model"].tolist()
 
 
+def direction_words(paired: pd.DataFrame, labels, name=str, verb: str = "") -> list[str]:
+    """Those of ``labels`` that ``differing`` finds in a ``paired_by_image`` table, as "<name> more
+    robust" or "<name> less robust" (than the reference each is paired with), with ``verb`` between:
+    "DY K=4 is more robust"."""
+    found = differing(paired)
+    delta = paired.set_index("model")[[c for c in paired.columns if c.startswith("Δ vs ")][0]]
+    return [" ".join(filter(None, [name(label), verb, f"{'more' if delta[label] > 0 else 'less'} robust"]))
+            for label in labels if label in found]
+
+
 def transfer_key(runs: dict[str, Path], data_key: dict, eps_255: float, seed: int = 0) -> dict:
     """What determines a transfer matrix of PGD-10 at ``eps_255``: the runs' folder names
     (sorted: their order is the table's, not the result's), the images and the seed."""

@@ -22,7 +22,7 @@ from .manifest import ANALYSIS_K, DY_LABEL, HEADLINE_LABEL, SEEDS, STUDY_LABELS
 from .names import FAMILIES
 from .paths import RESULTS_DIR, tables_dir
 from .selection import decides_per_image
-from .study import differing, handoff_path, smallest_attack_eps, strongest_pgd
+from .study import differing, direction_words, handoff_path, smallest_attack_eps, strongest_pgd
 
 
 class Finding(NamedTuple):
@@ -280,9 +280,7 @@ class Robustness(NamedTuple):
     def differ_words(self, labels, name=str, verb: str = "") -> list[str]:
         """``differ``'s models as "<name> more robust" or "<name> less robust" (than the ResNet-20
         it is paired with), with ``verb`` between: "DY K=4 is more robust"."""
-        delta = self.paired.set_index("model")[f"Δ vs {seeds.REFERENCE} (points)"] if self.paired is not None else {}
-        return [" ".join(filter(None, [name(label), verb, f"{'more' if delta[label] > 0 else 'less'} robust"]))
-                for label in self.differ(labels)]
+        return direction_words(self.paired, labels, name, verb) if self.paired is not None else []
 
 
 def read_robustness(results_dir: Path, profile: str) -> Optional[Robustness]:
