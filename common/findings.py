@@ -60,7 +60,7 @@ def baseline_result(metrics: dict, per_class: pd.Series, results_dir: Path) -> s
             f"({metrics['train_acc']:.2f}% on its un-augmented training images) after {metrics['epochs']} epochs on "
             f"{metrics['train_size']:,} training images of *{metrics['data_source']['name']}*.")
     if len(acc) > 1:
-        place = _extreme(metrics["test_acc"], acc)
+        place = seeds.extreme(metrics["test_acc"], acc)
         text += (f" Over its {len(acc)} seeds ResNet-20 reaches {acc.mean():.2f} ± {acc.std():.2f}% (mean ± std)"
                  + (f", this seed {place or 'between the others'}" if len(acc) > 2 else "") + ".")
     text += f" He et al. report {HE_RESNET20_ACC:.2f}% on the original images after ~164 epochs."
@@ -94,7 +94,7 @@ def dynamic_convolution(over: pd.DataFrame, table: pd.DataFrame,
     paired = (f"paired by seed {seeds.signed(best, 'delta')} points (95% interval; "
               f"{verdict if settled(best['delta_n']) else waiting(best['delta_n'])})" if best["delta_n"] >= 2 else
               f"against ResNet-20's run of the same seed ({_shared_seeds(table, best.name, 'test_acc')[1]:.2f}%"
-              f"{_reference_rank(table, best.name)}) "
+              + (f", {rank}" if (rank := seeds.paired_rank(table, best.name)) else "") + ") "
               f"{seeds.signed_points(best, 'delta', waiting(best['delta_n']))}")
     text = (f"{best.name} reaches {accuracy_text(best)} against ResNet-20's {accuracy_text(over.loc[REFERENCE])}: {paired} at "
             f"{100 * best['macs'] / RESNET20_MACS:.1f}% of ResNet-20's MACs"
@@ -130,24 +130,6 @@ def _shared_seeds(table: pd.DataFrame, label: str, column: str) -> tuple[float, 
     shared = set(runs.loc[runs["label"] == label, "seed"]) & set(runs.loc[runs["label"] == REFERENCE, "seed"])
     means = runs[runs["seed"].isin(shared)].groupby("label")[column].mean()
     return means.get(label, float("nan")), means.get(REFERENCE, float("nan")), len(shared)
-
-
-def _reference_rank(table: pd.DataFrame, label: str) -> str:
-    """", the lowest of its 3 seeds" (or highest) when the one ResNet-20 run that ``label``'s single
-    seed is paired with is an extreme of ResNet-20's seeds, so a one-seed difference is read with it;
-    else ""."""
-    runs = table[table["label"] == REFERENCE].dropna(subset=["test_acc"]).set_index("seed")["test_acc"]
-    mine = table.loc[table["label"] == label, "seed"]
-    if len(runs) < 3 or len(mine) != 1 or mine.iloc[0] not in runs.index:
-        return ""
-    place = _extreme(runs[mine.iloc[0]], runs)
-    return f", {place} of its {len(runs)} seeds" if place else ""
-
-
-def _extreme(value: float, values: pd.Series) -> str:
-    """"the lowest" or "the highest" where ``value`` is an extreme of ``values`` (the seeds' runs it
-    is one of), else "": a rank worth saying only among three or more seeds, which callers check."""
-    return "the lowest" if value <= values.min() else "the highest" if value >= values.max() else ""
 
 
 def _dy_time(speed: Optional[pd.DataFrame], k: int) -> str:
@@ -1181,8 +1163,9 @@ def _attention_dynamics(results_dir: Path, profile: str) -> str:
 
 
 def _kernel_drift(k: int) -> str:
-    return (f"The recipe's weight decay acts only on the mean of the {k} kernels (decaying each kernel would make them "
-            "copies of each other), so nothing limits how far apart they drift.")
+    return (f"The recipe's weight decay acts only on the mean of the {k} kernels (while the attention is near-uniform "
+            "the kernels get the same gradient, so decaying each would only shrink their differences), so nothing "
+            "limits how far apart they drift.")
 
 
 def attention_layers_text(layers: pd.DataFrame, k: int) -> str:

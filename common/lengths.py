@@ -101,11 +101,12 @@ def overviews(results_dir: str | Path = RESULTS_DIR, profiles=("full", "paper"))
     return {profile: load_overview(results_dir, profile)[1] for profile in profiles}
 
 
-def at_a_glance(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def at_a_glance(tables: dict[str, pd.DataFrame], runs: Optional[dict[str, pd.DataFrame]] = None) -> pd.DataFrame:
     """The study's answer as one small table, from ``overviews``' ``tables``: each model of the
     ``paper`` profile at each length, its test accuracy and its paired difference against the network
     the study's question compares it with (``verdicts.compared_with``); ``glance_note`` says how to
-    read it."""
+    read it. ``runs`` (each profile's ``seed_table``) lets a one-seed difference say where the
+    other network's run lies among its seeds."""
     table = {}
     for label in paper_models():
         rows = {profile: over.loc[label] if label in over.index else None for profile, over in tables.items()}
@@ -118,18 +119,22 @@ def at_a_glance(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             at = length(profile)
             cells[f"{at}: test acc (%)"] = "pending" if row is None else accuracy_text(row)
             cells[f"{at}: Δ (points) [95% CI]"] = ("–" if label == REFERENCE else "pending" if row is None
-                                                   else _delta_cell(row, prefix))
+                                                   else _delta_cell(row, prefix, (runs or {}).get(profile)))
         table[reader_name(label)] = cells
     return pd.DataFrame(table).T.rename_axis("model")
 
 
-def _delta_cell(row: pd.Series, prefix: str) -> str:
+def _delta_cell(row: pd.Series, prefix: str, runs: Optional[pd.DataFrame] = None) -> str:
     """A glance Δ: ``seeds.signed``'s text; for a one-seed difference of a model with that seed alone,
     the two accuracies it is taken between, "+0.08 (seed 0 only; 88.19% against ResNet-20's 88.11%)",
-    since the accuracy column gives the other network's mean over its seeds, not that seed's."""
+    since the accuracy column gives the other network's mean over its seeds, not that seed's, and
+    where that run lies among the other network's seeds (``seeds.paired_rank`` of ``runs``)."""
     if row[f"{prefix}_n"] == 1 and row["n"] == 1:
         other = row["test_acc"] - row[f"{prefix}_mean"]
-        return seeds.signed(row, prefix, f"{row['test_acc']:.2f}% against {compared_with(row.name, row)}'s {other:.2f}%")
+        name = compared_with(row.name, row)
+        rank = seeds.paired_rank(runs, row.name, name) if runs is not None else ""
+        return seeds.signed(row, prefix, f"{row['test_acc']:.2f}% against {name}'s {other:.2f}%"
+                            + (f", {rank}" if rank else ""))
     return seeds.signed(row, prefix)
 
 
@@ -174,8 +179,9 @@ def unequal_costs(tables: dict[str, pd.DataFrame]) -> list[str]:
 
 def glance_markdown(results_dir: str | Path = RESULTS_DIR) -> str:
     """``at_a_glance`` as Markdown with the note that says how to read it and where the costs differ."""
-    tables = overviews(results_dir)
-    glance = at_a_glance(tables)
+    loaded = {profile: load_overview(results_dir, profile) for profile in ("full", "paper")}
+    tables = {profile: over for profile, (_, over) in loaded.items()}
+    glance = at_a_glance(tables, {profile: runs for profile, (runs, _) in loaded.items()})
     return " ".join([f"{to_markdown(glance)}\n\n{glance_note(glance)}", *unequal_costs(tables)])
 
 

@@ -33,6 +33,24 @@ def load_runs(results_dir: str | Path, profile: str) -> list[dict]:
     return [m for _, m in list_finished_runs(results_dir) if m["profile"] == profile]
 
 
+def extreme(value: float, values: pd.Series) -> str:
+    """"the lowest" or "the highest" where ``value`` is an extreme of ``values`` (the runs over seeds
+    it is one of), else "": a rank worth saying only among three or more seeds, which callers check."""
+    return "the lowest" if value <= values.min() else "the highest" if value >= values.max() else ""
+
+
+def paired_rank(table: pd.DataFrame, label: str, other: str = REFERENCE) -> str:
+    """"the lowest of its 3 seeds" (or highest) when ``other``'s run that ``label``'s single seed
+    is paired with (in a ``seed_table``) is an extreme of ``other``'s seeds, so a one-seed
+    difference is read with it; else ""."""
+    runs = table[table["label"] == other].dropna(subset=["test_acc"]).set_index("seed")["test_acc"]
+    mine = table.loc[table["label"] == label, "seed"]
+    if len(runs) < 3 or len(mine) != 1 or mine.iloc[0] not in runs.index:
+        return ""
+    place = extreme(runs[mine.iloc[0]], runs)
+    return f"{place} of its {len(runs)} seeds" if place else ""
+
+
 def seed_table(runs: list[dict]) -> pd.DataFrame:
     """One row per run: label, family, seed, MACs (average executed for gated models), test and
     train accuracy, parameters (NaN where not recorded), and the run's folder name."""

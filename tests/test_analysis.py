@@ -148,8 +148,10 @@ def test_accuracy_vs_macs_labels_of_nearby_models_do_not_overprint():
     points = pd.DataFrame({"label": ["DY K=4", "DY K=5", "ResNet-20", "gated L0=2.0"],
                            "family": ["DY", "DY", "ResNet-20", "gated"],
                            "macs": [41.81e6, 42.08e6, 40.55e6, 9.58e6], "test_acc": [87.73, 87.72, 86.86, 82.98]})
-    fig = plot_accuracy_vs_macs(points, "t")
+    fig = plot_accuracy_vs_macs(points, "t", frontier="ResNet-20")
     assert _check_labels(fig, points) == set(points["label"])
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend[:3] == ["DY", "ResNet-20 and its thinner widths (static frontier)", "gated"]
 
 
 def test_accuracy_vs_macs_labels_every_committed_model_clear_of_the_others():
@@ -158,7 +160,7 @@ def test_accuracy_vs_macs_labels_every_committed_model_clear_of_the_others():
     from common.plots import plot_accuracy_vs_macs
 
     points = _committed_points()
-    fig = plot_accuracy_vs_macs(points, "t")
+    fig = plot_accuracy_vs_macs(points, "t", frontier="ResNet-20")
     assert _check_labels(fig, points) == set(points["label"])
     assert len(fig.axes[0].child_axes) == 1  # the DY cluster, zoomed in
 

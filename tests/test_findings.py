@@ -913,6 +913,10 @@ def test_the_table_at_a_glance_compares_each_model_as_the_question_does(full_stu
         "against the static frontier at its own MACs (interpolated, seed by seed, between the static widths around them)."]
     front = findings.answer_at_a_glance(full_study)  # the README's first screen: the answer, then the table
     assert front.index("**In short:**") < front.index("| model | MACs (M) |") < front.index(lengths.GLANCE_NOTE)
+    write_run(full_study, "resnet20", "paper", 1, 92.0)
+    write_run(full_study, "resnet20", "paper", 2, 91.5)  # seed 0's 91.00% is now ResNet-20's lowest
+    assert "| +0.50 (seed 0 only; 91.50% against ResNet-20's 91.00%, the lowest of its 3 seeds) |" in (
+        lengths.glance_markdown(full_study))
     assert findings.answer_at_a_glance(full_study / "nothing") == ""
 
 
@@ -1094,8 +1098,9 @@ def test_attention_layers_text_glosses_the_readme_words_for_any_k():
     assert text.startswith("Over the 2 dynamic convolutions: π's normalised entropy 0.20–0.90, median 0.55 (1: the 3 "
                            "kernels mixed evenly; 0: one kernel)")
     assert "√2 ≈ 1.41 for independent random kernels" in text
-    assert text.endswith("weight decay acts only on the mean of the 3 kernels (decaying each kernel would make them "
-                         "copies of each other), so nothing limits how far apart they drift.")
+    assert text.endswith("weight decay acts only on the mean of the 3 kernels (while the attention is near-uniform the "
+                         "kernels get the same gradient, so decaying each would only shrink their differences), so nothing "
+                         "limits how far apart they drift.")
 
 
 def test_compute_and_difficulty_text_reads_within_class_and_guards_missing_groups():
