@@ -185,8 +185,8 @@ def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted
     untrained, threshold = table[[*twins, UNTRAINED_STATIC]].to_numpy(), split_threshold()
     learnt = learnt_by_seed(table)
     missed = [seed for seed in table.index if seed not in learnt.index]
-    place = ("" if quoted not in trained.index else "the highest of them" if trained[quoted] == trained.max() else
-             "the lowest of them" if trained[quoted] == trained.min() else "between the others")
+    place = ("" if quoted not in trained.index else
+             f"{extreme} of them" if (extreme := seeds.extreme(trained[quoted], trained)) else "between the others")
     return (f"\n- Over the {n} seeds of {model}, each against the ResNet-20 of its seed"
             + (f" (seed {quoted}, quoted above, is {place})" if place else "")
             + f": trained {_range(trained, '+.2f')}, following the split on "
@@ -202,6 +202,17 @@ def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted
                + f", a spread far wider than the {threshold:.2f} cutoff, so crossing it can happen by chance and "
                f"these per-seed counts are weak evidence."
                if untrained.max() - untrained.min() > 2 * threshold else "."))
+
+
+def _counts_at(table: Optional[pd.DataFrame], profile: str) -> str:
+    """" At 200 epochs: following the split on 3 of 3 seeds, learnt on 2 of 3." from ``profile``'s
+    per-seed controls table, so a count that changes with training length is said where the other
+    length's is; "" with fewer than two seeds."""
+    if table is None or len(table) < 2:
+        return ""
+    n = len(table)
+    return (f" At {length(profile)}: following the split on {sum(follows_split(v) for v in table[TRAINED])} of {n} "
+            f"seeds, learnt on {len(learnt_by_seed(table))} of {n}.")
 
 
 def per_seed_note(table: Optional[pd.DataFrame], model: str, quoted: int = 0) -> str:
@@ -256,7 +267,9 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     text = attention_controls_text(read_attention_controls(results_dir, profile))
     if not text:
         return None
-    text += class_structure_over_seeds(read_attention_seeds(results_dir, profile), DY_LABEL)
+    over_seeds = class_structure_over_seeds(read_attention_seeds(results_dir, profile), DY_LABEL)
+    text += over_seeds + (_counts_at(read_attention_seeds(results_dir, "paper"), "paper")
+                          if over_seeds and profile == "full" else "")
     text += _attention_dynamics(results_dir, profile)
     return Finding("Dynamic convolution, do similar classes attend alike?", text,
                    "02_dy_attention_class_similarity.png")
@@ -426,7 +439,9 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     text = channel_controls_text(read_gating_controls(results_dir, profile))
     if not text:
         return None
-    text += class_structure_over_seeds(read_gating_seeds(results_dir, profile), "the headline gated model")
+    over_seeds = class_structure_over_seeds(read_gating_seeds(results_dir, profile), "the headline gated model")
+    text += over_seeds + (_counts_at(read_gating_seeds(results_dir, "paper"), "paper")
+                          if over_seeds and profile == "full" else "")
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")
 

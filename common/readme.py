@@ -15,6 +15,7 @@ from pathlib import Path
 from . import seeds
 from .findings import answer_at_a_glance, findings, findings_markdown
 from .flops import RESNET20_MACS
+from .lengths import length
 from .names import run_label
 from .paths import REPO_ROOT, RESULTS_DIR, portable
 from .runs import RunFileError, list_finished_runs, trained_on
@@ -115,12 +116,15 @@ def conditional_proxy_table(selection_dir: Path = SELECTION_DIR) -> str:
     return "\n".join(lines)
 
 
-def seeds_table(results_dir: Path = RESULTS_DIR, profile: str = "full") -> str:
-    """Markdown table of every model of ``profile`` over its seeds (``common.seeds.overview``)."""
-    over = load_overview(results_dir, profile)[1]
-    if over.empty:
-        return f"*no finished runs of profile {profile!r} yet*"
-    return seeds.overview_markdown(over, RESNET20_MACS)
+def seeds_table(results_dir: Path = RESULTS_DIR, profiles=("full", "paper")) -> str:
+    """Markdown table of every model over its seeds (``common.seeds.overview``), one per training
+    length, each under its length."""
+    parts = []
+    for profile in profiles:
+        over = load_overview(results_dir, profile)[1]
+        parts.append(f"**{length(profile)}**\n\n"
+                     + (seeds.overview_markdown(over, RESNET20_MACS) if not over.empty else "*no finished runs yet*"))
+    return "\n\n".join(parts)
 
 
 def readme_sections(results_dir: Path = RESULTS_DIR) -> dict[Path, dict[str, str]]:

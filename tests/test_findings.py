@@ -332,6 +332,12 @@ def test_learnt_class_structure_is_counted_over_seeds(tmp_path):
                          "these per-seed counts are weak evidence.")
     # the training-length table reads seed 0's conclusion, and shows the count over seeds beside it
     assert lengths.analyses(tmp_path, "full")["gates' channel usage: learnt?"][1].endswith("; learnt on 2 of 3 seeds")
+    # the 200-epoch counts follow the 30-epoch sentence, so a count that changes with length is seen
+    gated.assign(trained=[0.95, 0.20, 0.40]).to_csv(tmp_path / "tables" / "03_gating_similarity_seeds_paper.csv", index=False)
+    assert findings.channels_by_class(tmp_path, "full").text.endswith(
+        "these per-seed counts are weak evidence. At 200 epochs: following the split on 2 of 3 seeds, learnt on 2 of 3.")
+    write_controls(tmp_path, "03_gating_similarity_controls_paper.csv", "gated channel usage", 0.77, -0.72)
+    assert "At 200 epochs: following" not in findings.channels_by_class(tmp_path, "paper").text
     gated.iloc[:1].to_csv(path, index=False)
     assert "Over the" not in findings.channels_by_class(tmp_path, "full").text  # one seed: the sentence above says it
     dy = pd.DataFrame({"seed": [0, 1], "trained": [-0.21, 0.75], "untrained": [0.50, 0.30],
