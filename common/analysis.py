@@ -24,6 +24,7 @@ from .data import CLASSES, to_float
 from .evaluation import collect_attention, eval_batches, gate_on_rates, gated_eval
 from .flops import executed_macs, gating_statistics
 from .models import build_model
+from .models.dynamic_conv import DynamicConv2d, kernel_diversity, kernel_sizes
 from .models.gating import frozen_gates, gate_kinds, gated_blocks
 from .names import layer_name
 
@@ -78,18 +79,24 @@ def tsne_embedding(features: np.ndarray, seed: int = 0, perplexity: float = 30.0
                 learning_rate="auto").fit_transform(features.astype(np.float32))
 
 
-def attention_layer_statistics(attention: dict[str, torch.Tensor], kernel_diversity: dict[str, float]
+def attention_layer_statistics(attention: dict[str, torch.Tensor], layers: dict[str, DynamicConv2d]
                                ) -> pd.DataFrame:
-    """Per dynamic layer, the three numbers that tell whether it is really dynamic.
+    """Per dynamic layer (``layers``, by the names of ``attention``), the three numbers that tell
+    whether it is really dynamic, and the two sizes the third is made of.
 
     ``normalized_entropy`` (1: every image mixes its kernels uniformly), ``spread_over_images``
     (std of pi over images, averaged over the kernels; 0: the same pi for every image, i.e. a
     static layer however peaked pi is) and ``kernel_diversity`` (0: all K kernels identical, so
-    pi has no effect; see ``dynamic_conv.kernel_diversity``).
+    pi has no effect; see ``dynamic_conv.kernel_diversity``), the ratio of ``kernel_spread`` (a
+    kernel's RMS distance from the mean kernel) to ``mean_kernel_rms``: a large ratio may be a
+    wide spread or a small mean kernel, which the two sizes tell apart.
     """
     stats = normalized_entropy(attention)
     stats["spread_over_images"] = [probs.std(0).mean().item() for probs in attention.values()]
-    stats["kernel_diversity"] = [kernel_diversity[name] for name in attention]
+    sizes = [kernel_sizes(layers[name]) for name in attention]
+    stats["kernel_diversity"] = [kernel_diversity(layers[name]) for name in attention]
+    stats["kernel_spread"] = [spread for spread, _ in sizes]
+    stats["mean_kernel_rms"] = [mean for _, mean in sizes]
     return stats
 
 

@@ -1146,9 +1146,15 @@ def _attention_layer_words(layers: pd.DataFrame, ablation: Optional[pd.DataFrame
     """One length's per-layer attention statistics (notebook 02) of DY K=``k`` in words: ranges over
     the layers, the median entropy, and what the mean attention in place of each image's costs; with
     ``glossed``, what each number's ends mean."""
-    gloss = ((f" (1: the {k} kernels mixed evenly; 0: one kernel)", " (its std over images; 0: the same π for every image)",
-              f" (a kernel's RMS distance from the layer's mean kernel, relative to the mean kernel; "
-              f"√{k - 1} ≈ {np.sqrt(k - 1):.2f} for independent random kernels)") if glossed else ("", "", ""))
+    sizes = ({name: _range(layers[column], '.3f', sep='–') for name, column in
+              (("spread", "kernel_spread"), ("mean", "mean_kernel_rms"))} if "kernel_spread" in layers else None)
+    if glossed:
+        gloss = (f" (1: the {k} kernels mixed evenly; 0: one kernel)", " (its std over images; 0: the same π for every image)",
+                 " (a kernel's RMS distance from the layer's mean kernel"
+                 + (f", {sizes['spread']}, over the mean kernel's RMS, {sizes['mean']}" if sizes else ", relative to the mean kernel")
+                 + f"; √{k - 1} ≈ {np.sqrt(k - 1):.2f} for independent random kernels)")
+    else:
+        gloss = ("", "", f" ({sizes['spread']} over {sizes['mean']})" if sizes else "")
     entropy = layers["normalized_entropy"]
     text = (f"π's normalised entropy {_range(entropy, '.2f', sep='–')}, median {entropy.median():.2f}{gloss[0]}; "
             f"its spread {_range(layers['spread_over_images'], '.3f', sep='–')}{gloss[1]}; kernel diversity "

@@ -203,15 +203,22 @@ def test_attention_layer_statistics_tell_static_from_dynamic():
     uniform = torch.full((50, 4), 0.25)
     peaked_but_constant = torch.tensor([[0.7, 0.1, 0.1, 0.1]]).expand(50, 4)
     varying = torch.softmax(torch.randn(50, 4, generator=torch.Generator().manual_seed(0)) * 3, 1)
+    layers = {name: DynamicConv2d(4, 4, num_kernels=4) for name in ("uniform", "constant", "varying")}
+    with torch.no_grad():
+        layers["constant"].weight.copy_(layers["constant"].weight[:1].expand_as(layers["constant"].weight))
+        layers["varying"].weight.sub_(layers["varying"].weight.mean(0))  # kernels that cancel in their mean
     stats = attention_layer_statistics(
-        {"uniform": uniform, "constant": peaked_but_constant, "varying": varying},
-        {"uniform": 1.7, "constant": 0.0, "varying": 0.5}).set_index("layer")
+        {"uniform": uniform, "constant": peaked_but_constant, "varying": varying}, layers).set_index("layer")
     assert stats.loc["uniform", "normalized_entropy"] == pytest.approx(1.0)
     assert stats.loc["constant", "normalized_entropy"] < 0.8
     assert stats.loc["uniform", "spread_over_images"] == 0
     assert stats.loc["constant", "spread_over_images"] == 0
     assert stats.loc["varying", "spread_over_images"] > 0.1
-    assert stats.loc["constant", "kernel_diversity"] == 0
+    assert stats.loc["constant", "kernel_diversity"] == pytest.approx(0.0, abs=1e-6)
+    assert stats.loc["constant", "kernel_spread"] == pytest.approx(0.0, abs=1e-7)
+    # a huge ratio from a vanishing mean kernel, told apart by the two sizes it is made of
+    assert stats.loc["varying", "kernel_diversity"] > 1e3 and stats.loc["varying", "mean_kernel_rms"] < 1e-6
+    assert stats.loc["varying", "kernel_spread"] == pytest.approx(stats.loc["uniform", "kernel_spread"], rel=0.5)
 
 
 def test_mode_rule_is_per_device():

@@ -976,6 +976,13 @@ def test_how_input_dependent_the_attention_is_at_each_length(tmp_path):
     assert "kernel diversity 50.0–280.0. The recipe's weight decay acts only on the mean of the 4 kernels" in text  # no ablation there
     assert findings._attention_dynamics(tmp_path, "paper").split(". At 30 epochs: ")[1].startswith(
         "π's normalised entropy 0.50–1.00, median 0.90; its spread 0.000")
+    # with the two sizes the ratio is made of, each length says them
+    pd.DataFrame({"layer": ["s1.b1.conv1", "s2.b1.conv1"], "normalized_entropy": [0.0, 0.3],
+                  "spread_over_images": [0.0, 0.01], "kernel_diversity": [280.0, 50.0], "kernel_spread": [0.28, 0.1],
+                  "mean_kernel_rms": [0.001, 0.002]}).to_csv(handoff_path(tables, "attention_layers", profile="paper", k=4))
+    assert "kernel diversity 50.0–280.0 (0.100–0.280 over 0.001–0.002). The recipe's" in findings._attention_dynamics(tmp_path, "full")
+    assert ("kernel diversity 50.0–280.0 (a kernel's RMS distance from the layer's mean kernel, 0.100–0.280, over the mean "
+            "kernel's RMS, 0.001–0.002; √3 ≈ 1.73") in findings._attention_dynamics(tmp_path, "paper")
 
 
 def test_the_question_gives_dy_its_parameter_count_where_runs_record_it(full_study):

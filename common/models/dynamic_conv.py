@@ -172,12 +172,19 @@ def temperature_at(epoch: float, start: float = 30.0, end: float = 1.0,
     return start + (end - start) * min(1.0, max(0.0, epoch / anneal_epochs))
 
 
-def kernel_diversity(layer: DynamicConv2d) -> float:
-    """How different the K kernels are: RMS distance of a kernel from the mean kernel, relative
-    to the mean kernel's norm. About sqrt(K - 1) at initialisation, 0 when all are identical."""
+def kernel_sizes(layer: DynamicConv2d) -> tuple[float, float]:
+    """(RMS distance of a kernel from the layer's mean kernel, the mean kernel's RMS): how far
+    apart the K kernels are, and how large the part they share is."""
     bank = layer.weight.detach().float()
     mean = bank.mean(0)
-    return ((bank - mean).pow(2).mean().sqrt() / mean.pow(2).mean().sqrt()).item()
+    return (bank - mean).pow(2).mean().sqrt().item(), mean.pow(2).mean().sqrt().item()
+
+
+def kernel_diversity(layer: DynamicConv2d) -> float:
+    """How different the K kernels are: ``kernel_sizes``' distance relative to the mean kernel.
+    About sqrt(K - 1) at initialisation, 0 when all are identical."""
+    spread, mean = kernel_sizes(layer)
+    return spread / mean
 
 
 def dynamic_layers(model: nn.Module) -> dict[str, DynamicConv2d]:
