@@ -103,7 +103,8 @@ def separate_labels(positions: np.ndarray, min_dx: float, min_dy: float) -> np.n
 
 
 def plot_attention_per_layer(stats: pd.DataFrame, title: str) -> plt.Figure:
-    """Bar charts, one panel per column of ``attention_layer_statistics``, layers on the x axis."""
+    """Bar charts of ``attention_layer_statistics``' three numbers (entropy, spread over images,
+    kernel diversity), one panel each, layers on the x axis."""
     panels = [("normalized_entropy", "entropy / log K", (0, 1.05)),
               ("spread_over_images", "std of π over images", None),
               ("kernel_diversity", "kernel diversity", None)]

@@ -190,7 +190,7 @@ def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted
     return (f"\n- Over the {n} seeds of {model}, each against the ResNet-20 of its seed"
             + (f" (seed {quoted}, quoted above, is {place})" if place else "")
             + f": trained {_range(trained, '+.2f')}, following the split on "
-            f"{sum(follows_split(v) for v in trained)} of {n}; "
+            f"{_following(table)} of {n}; "
             + ", ".join(f"{TWIN_WORDS[c]} {_range(table[c], '+.2f')}" for c in twins)
             + f"; learnt on {len(learnt)} of {n} seeds"
             + (f" (by {learnt.min():+.2f} where narrowest, seed {learnt.idxmin()}, against the {LEARNT_MARGIN:g} "
@@ -204,6 +204,11 @@ def class_structure_over_seeds(table: Optional[pd.DataFrame], model: str, quoted
                if untrained.max() - untrained.min() > 2 * threshold else "."))
 
 
+def _following(table: pd.DataFrame) -> int:
+    """On how many seeds of a per-seed controls table the trained model follows the split."""
+    return sum(follows_split(v) for v in table[TRAINED])
+
+
 def _counts_at(table: Optional[pd.DataFrame], profile: str) -> str:
     """" At 200 epochs: following the split on 3 of 3 seeds, learnt on 2 of 3." from ``profile``'s
     per-seed controls table, so a count that changes with training length is said where the other
@@ -211,8 +216,8 @@ def _counts_at(table: Optional[pd.DataFrame], profile: str) -> str:
     if table is None or len(table) < 2:
         return ""
     n = len(table)
-    return (f" At {length(profile)}: following the split on {sum(follows_split(v) for v in table[TRAINED])} of {n} "
-            f"seeds, learnt on {len(learnt_by_seed(table))} of {n}.")
+    return (f" At {length(profile)}: following the split on {_following(table)} of {n} seeds, "
+            f"learnt on {len(learnt_by_seed(table))} of {n}.")
 
 
 def per_seed_note(table: Optional[pd.DataFrame], model: str, quoted: int = 0) -> str:
@@ -268,8 +273,8 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     if not text:
         return None
     over_seeds = class_structure_over_seeds(read_attention_seeds(results_dir, profile), DY_LABEL)
-    text += over_seeds + (_counts_at(read_attention_seeds(results_dir, "paper"), "paper")
-                          if over_seeds and profile == "full" else "")
+    other = _other(profile)
+    text += over_seeds + (_counts_at(read_attention_seeds(results_dir, other), other) if over_seeds else "")
     text += _attention_dynamics(results_dir, profile)
     return Finding("Dynamic convolution, do similar classes attend alike?", text,
                    "02_dy_attention_class_similarity.png")
@@ -440,8 +445,8 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     if not text:
         return None
     over_seeds = class_structure_over_seeds(read_gating_seeds(results_dir, profile), "the headline gated model")
-    text += over_seeds + (_counts_at(read_gating_seeds(results_dir, "paper"), "paper")
-                          if over_seeds and profile == "full" else "")
+    other = _other(profile)
+    text += over_seeds + (_counts_at(read_gating_seeds(results_dir, other), other) if over_seeds else "")
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")
 
@@ -546,7 +551,7 @@ def paired_attack_text(paired: pd.DataFrame, eps_255: float, images: int) -> str
     robust accuracy differs from the ResNet-20 of their seed at ``eps_255``, in which direction, and
     among how many comparisons, since one of several 95% intervals may exclude 0 by chance."""
     n = int(paired[f"Δ vs {REFERENCE} (points)"].notna().sum())
-    words = direction_words(paired, paired["model"], lambda label: f"**{label}**", "is")
+    words = direction_words(paired, paired["model"], REFERENCE, lambda label: f"**{label}**", "is")
     if not words:
         return (f"At ε = {eps_255:g}/255 on {images} images, no model differs from the ResNet-20 of its seed "
                 f"(every 95% interval includes 0, {counted(n, 'comparison')}).")
@@ -1146,15 +1151,16 @@ def _attention_layer_words(layers: pd.DataFrame, ablation: Optional[pd.DataFrame
     """One length's per-layer attention statistics (notebook 02) of DY K=``k`` in words: ranges over
     the layers, the median entropy, and what the mean attention in place of each image's costs; with
     ``glossed``, what each number's ends mean."""
-    sizes = ({name: _range(layers[column], '.3f', sep='–') for name, column in
-              (("spread", "kernel_spread"), ("mean", "mean_kernel_rms"))} if "kernel_spread" in layers else None)
+    # the mean kernel can shrink to a few thousandths: two significant digits, never "0.000"
+    sizes = ({name: _range(layers[column], spec, sep='–') for name, column, spec in
+              (("spread", "kernel_spread", ".2f"), ("mean", "mean_kernel_rms", ".2g"))} if "kernel_spread" in layers else None)
     if glossed:
         gloss = (f" (1: the {k} kernels mixed evenly; 0: one kernel)", " (its std over images; 0: the same π for every image)",
                  " (a kernel's RMS distance from the layer's mean kernel"
                  + (f", {sizes['spread']}, over the mean kernel's RMS, {sizes['mean']}" if sizes else ", relative to the mean kernel")
                  + f"; √{k - 1} ≈ {np.sqrt(k - 1):.2f} for independent random kernels)")
     else:
-        gloss = ("", "", f" ({sizes['spread']} over {sizes['mean']})" if sizes else "")
+        gloss = ("", "", f" (distance {sizes['spread']}, mean kernel {sizes['mean']})" if sizes else "")
     entropy = layers["normalized_entropy"]
     text = (f"π's normalised entropy {_range(entropy, '.2f', sep='–')}, median {entropy.median():.2f}{gloss[0]}; "
             f"its spread {_range(layers['spread_over_images'], '.3f', sep='–')}{gloss[1]}; kernel diversity "
@@ -1176,17 +1182,22 @@ def _attention_dynamics(results_dir: Path, profile: str) -> str:
     text = (f"\n- **How input-dependent the attention is** (seed 0; π, the weights that mix a layer's {ANALYSIS_K} "
             f"kernels for an image; ranges over the {len(layers)} dynamic convolutions): "
             + _attention_layer_words(layers, read_attention_ablation(results_dir, profile), True))
-    other = "paper" if profile == "full" else "full"
+    other = _other(profile)
     other_layers = read_attention_layers(results_dir, other)
     if other_layers is not None:
         text += f". At {length(other)}: " + _attention_layer_words(other_layers, read_attention_ablation(results_dir, other))
     return f"{text}. {_kernel_drift(ANALYSIS_K)}"
 
 
+def _other(profile: str) -> str:
+    """The other training length's profile: "paper" for "full", and "full" for any other."""
+    return "paper" if profile == "full" else "full"
+
+
 def _kernel_drift(k: int) -> str:
-    return (f"The recipe's weight decay acts only on the mean of the {k} kernels (while the attention is near-uniform "
-            "the kernels get the same gradient, so decaying each would only shrink their differences), so nothing "
-            "limits how far apart they drift.")
+    return (f"The recipe's weight decay acts only on the mean of the {k} kernels (early on, with π near-uniform, the "
+            "kernels share one gradient, so per-kernel decay alone would act on their differences, shrinking them), "
+            "so nothing limits how far apart they drift.")
 
 
 def attention_layers_text(layers: pd.DataFrame, k: int) -> str:

@@ -170,7 +170,7 @@ def plot_test_curves(histories: dict[str, pd.DataFrame], title: str) -> plt.Figu
 def plot_accuracy_vs_macs(points: pd.DataFrame, title: str, frontier: str | None = None) -> plt.Figure:
     """Test accuracy against (average executed) MACs, one colour and marker per model family and
     a line through each family's models (ResNet-20's, through its thin versions, is the static
-    frontier: the legend says so for the family named ``frontier``).
+    frontier: the legend says so for the family named ``frontier`` where it has more than one model).
 
     ``points`` has one row per model with ``label``, ``family``, ``macs`` and ``test_acc``, and
     optionally ``n`` (seeds) and ``test_acc_std`` (over seeds). A mean over seeds is a filled
@@ -197,7 +197,8 @@ def plot_accuracy_vs_macs(points: pd.DataFrame, title: str, frontier: str | None
            ylabel="test accuracy (%)", title=title)
     ax.margins(x=0.15, y=0.12)  # room for the labels
     handles = [Line2D([], [], color=style[f][1], marker=style[f][0], ms=MARKER_SIZE,
-                      label=f"{f} and its thinner widths (static frontier)" if f == frontier else f)
+                      label=f"{f} and its thinner widths (static frontier)"
+                      if f == frontier and (points["family"] == f).sum() > 1 else f)
                for f in families]
     ax.legend(handles=handles + _seed_legend(points["n"]), fontsize=8, loc="lower right",
               framealpha=0.95)

@@ -35,7 +35,7 @@ def load_runs(results_dir: str | Path, profile: str) -> list[dict]:
 
 def extreme(value: float, values: pd.Series) -> str:
     """"the lowest" or "the highest" where ``value`` is an extreme of ``values`` (the runs over seeds
-    it is one of), else "": a rank worth saying only among three or more seeds, which callers check."""
+    it is one of), else "". Among two seeds every value is one; ``paired_rank`` says it only among three."""
     return "the lowest" if value <= values.min() else "the highest" if value >= values.max() else ""
 
 

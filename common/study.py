@@ -326,12 +326,12 @@ def differing(paired: pd.DataFrame) -> list[str]:
     return paired.loc[(low > 0) | (high < 0), "model"].tolist()
 
 
-def direction_words(paired: pd.DataFrame, labels, name=str, verb: str = "") -> list[str]:
+def direction_words(paired: pd.DataFrame, labels, reference: str, name=str, verb: str = "") -> list[str]:
     """Those of ``labels`` that ``differing`` finds in a ``paired_by_image`` table, as "<name> more
-    robust" or "<name> less robust" (than the reference each is paired with), with ``verb`` between:
-    "DY K=4 is more robust"."""
+    robust" or "<name> less robust" (than the ``reference`` each is paired with), with ``verb``
+    between: "DY K=4 is more robust"."""
     found = differing(paired)
-    delta = paired.set_index("model")[[c for c in paired.columns if c.startswith("Δ vs ")][0]]
+    delta = paired.set_index("model")[f"Δ vs {reference} (points)"]
     return [" ".join(filter(None, [name(label), verb, f"{'more' if delta[label] > 0 else 'less'} robust"]))
             for label in labels if label in found]
 

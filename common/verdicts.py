@@ -280,7 +280,7 @@ class Robustness(NamedTuple):
     def differ_words(self, labels, name=str, verb: str = "") -> list[str]:
         """``differ``'s models as "<name> more robust" or "<name> less robust" (than the ResNet-20
         it is paired with), with ``verb`` between: "DY K=4 is more robust"."""
-        return direction_words(self.paired, labels, name, verb) if self.paired is not None else []
+        return direction_words(self.paired, labels, seeds.REFERENCE, name, verb) if self.paired is not None else []
 
 
 def read_robustness(results_dir: Path, profile: str) -> Optional[Robustness]:

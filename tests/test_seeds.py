@@ -168,3 +168,14 @@ def test_a_difference_in_a_sentence_without_seeds_or_without_their_names():
     assert seeds.signed_points({"d_n": 0, "d_mean": float("nan")}, "d") == "–"
     assert seeds.signed_points({"d_n": 1, "d_mean": -0.5}, "d") == "-0.50 points (1 seed)"
     assert seeds.signed({"d_n": 1, "d_mean": -0.5, "d_seeds": "2"}, "d", "note") == "-0.50 (seed 2 only; note)"
+
+
+def test_paired_rank_says_an_extreme_only_among_three_seeds():
+    table = pd.DataFrame({"label": ["ResNet-20"] * 3 + ["DY K=4"], "seed": [0, 1, 2, 0],
+                          "test_acc": [88.1, 88.8, 88.5, 88.2]})
+    assert seeds.paired_rank(table, "DY K=4") == "the lowest of its 3 seeds"
+    assert seeds.paired_rank(table.assign(seed=[1, 0, 2, 0]), "DY K=4") == "the highest of its 3 seeds"
+    assert seeds.paired_rank(table.assign(seed=[1, 2, 0, 0]), "DY K=4") == ""  # seed 0 between the others
+    assert seeds.paired_rank(table.iloc[1:], "DY K=4") == ""  # seed 0 of ResNet-20 gone: nothing to pair
+    assert seeds.paired_rank(table.drop(index=2), "DY K=4") == ""  # two seeds: no rank
+    assert seeds.extreme(1.0, pd.Series([1.0, 2.0])) == "the lowest" and seeds.extreme(1.5, pd.Series([1.0, 2.0])) == ""

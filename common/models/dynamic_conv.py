@@ -184,7 +184,7 @@ def kernel_diversity(layer: DynamicConv2d) -> float:
     """How different the K kernels are: ``kernel_sizes``' distance relative to the mean kernel.
     About sqrt(K - 1) at initialisation, 0 when all are identical."""
     spread, mean = kernel_sizes(layer)
-    return spread / mean
+    return spread / mean if mean else float("inf") if spread else float("nan")
 
 
 def dynamic_layers(model: nn.Module) -> dict[str, DynamicConv2d]:
