@@ -220,6 +220,14 @@ def _counts_at(table: Optional[pd.DataFrame], profile: str) -> str:
             f"learnt on {len(learnt_by_seed(table))} of {n}.")
 
 
+def _over_seeds_at_both(read, results_dir: Path, profile: str, model: str) -> str:
+    """``class_structure_over_seeds`` of the per-seed controls table that ``read`` loads at
+    ``profile``, followed by the other length's counts (``_counts_at``); "" with fewer than two seeds."""
+    said = class_structure_over_seeds(read(results_dir, profile), model)
+    other = _other(profile)
+    return said + _counts_at(read(results_dir, other), other) if said else ""
+
+
 def per_seed_note(table: Optional[pd.DataFrame], model: str, quoted: int = 0) -> str:
     """What notebooks 02 and 03 print under their per-seed controls table: the sentence of
     ``class_structure_over_seeds`` with what its two words mean, or, with fewer than two seeds,
@@ -272,9 +280,7 @@ def attention_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     text = attention_controls_text(read_attention_controls(results_dir, profile))
     if not text:
         return None
-    over_seeds = class_structure_over_seeds(read_attention_seeds(results_dir, profile), DY_LABEL)
-    other = _other(profile)
-    text += over_seeds + (_counts_at(read_attention_seeds(results_dir, other), other) if over_seeds else "")
+    text += _over_seeds_at_both(read_attention_seeds, results_dir, profile, DY_LABEL)
     text += _attention_dynamics(results_dir, profile)
     return Finding("Dynamic convolution, do similar classes attend alike?", text,
                    "02_dy_attention_class_similarity.png")
@@ -444,9 +450,7 @@ def channels_by_class(results_dir: Path, profile: str) -> Optional[Finding]:
     text = channel_controls_text(read_gating_controls(results_dir, profile))
     if not text:
         return None
-    over_seeds = class_structure_over_seeds(read_gating_seeds(results_dir, profile), "the headline gated model")
-    other = _other(profile)
-    text += over_seeds + (_counts_at(read_gating_seeds(results_dir, other), other) if over_seeds else "")
+    text += _over_seeds_at_both(read_gating_seeds, results_dir, profile, "the headline gated model")
     return Finding("Channel gating, do similar classes use similar channels?", text,
                    "03_gating_channel_class_similarity.png")
 
