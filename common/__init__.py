@@ -2,6 +2,6 @@
 
 To read it in order: ``models/`` (ResNet-20, dynamic convolution, channel gating), ``train.py``
 (``fit_epoch``, the whole training loop), ``manifest.py`` (the runs of the study), ``seeds.py``
-(results over seeds), ``findings.py`` (the sentences the README and the report print).
+(results over seeds), ``findings/`` (the sentences the README and the report print, one module per notebook).
 ``names.py`` holds the vocabulary.
 """

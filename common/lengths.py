@@ -56,6 +56,11 @@ def length(profile: str) -> str:
     return f"{PROFILES[profile]['epochs']} epochs"
 
 
+def other_profile(profile: str) -> str:
+    """The other training length's profile: "paper" for "full", and "full" for any other."""
+    return "paper" if profile == "full" else "full"
+
+
 def profiles_side_by_side(results_dir: str | Path = RESULTS_DIR,
                           profiles=("full", "paper")) -> pd.DataFrame:
     """The ``paper`` profile's models under each profile: test accuracy (mean ± std, seeds),

@@ -12,6 +12,7 @@ from common import findings, lengths, literature, verdicts
 from common.analysis import VEHICLE_ANIMAL
 from common.manifest import DY_LABEL, HEADLINE, HEADLINE_CONTROL, HEADLINE_LABEL, parse_run
 from common.names import run_label
+from common.paths import REPO_ROOT
 
 RUNS = {"resnet20": parse_run("resnet20"), "dy4": parse_run("dy4"), "headline": HEADLINE,
         "width0.5": parse_run(HEADLINE_CONTROL), "width0.45": parse_run("width0.45")}
@@ -162,9 +163,9 @@ def test_dy_gain_is_placed_among_published_reimplementations():
     low, high = literature.dy_gain_range()
     assert low < high
     row = pd.Series({"delta_mean": high + 1, "delta_n": 3, "delta_ci_low": low + 0.01, "delta_ci_high": high + 2})
-    assert "is above that range." in findings._among_reimplementations(row)
+    assert "is above that range." in findings.dynamic._among_reimplementations(row)
     row = pd.Series({"delta_mean": (low + high) / 2, "delta_n": 3, "delta_ci_low": -2.0, "delta_ci_high": 2.0})
-    assert "is within that range, and its interval covers all of it." in findings._among_reimplementations(row)
+    assert "is within that range, and its interval covers all of it." in findings.dynamic._among_reimplementations(row)
 
 
 def test_training_curves_dash_the_runs_still_training(full_study):
@@ -270,7 +271,7 @@ def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, unt
              f"agreement with {usage}": 0.3, "agreement with vehicles/animals": 0.6, partial: untrained_partial}]
     (tmp_path / "tables").mkdir()
     pd.DataFrame(rows).to_csv(tmp_path / "tables" / "03_gating_similarity_controls_full.csv", index=False)
-    text = findings.channels_by_class(tmp_path, "full").text
+    text = findings.gating.channels_by_class(tmp_path, "full").text
     assert (f"What training adds shows against the same gated model untrained: by the same partial correlation its "
             f"channel usage gives {untrained_partial:+.2f}, {says}") in text
     assert text.startswith("Yes, and more than the same gated model untrained: on seed 0" if "learn to" in says
@@ -279,7 +280,7 @@ def test_channel_classes_are_read_against_an_untrained_gated_model(tmp_path, unt
     rows.append({"features": f"untrained {static}", "cat/dog": 0.8, "automobile/truck": 0.9,
                  f"agreement with {usage}": 0.9, "agreement with vehicles/animals": 0.95, partial: 0.82})
     table = pd.DataFrame(rows).set_index("features")
-    said = findings.channel_controls_text(table, seed=2)
+    said = findings.gating.channel_controls_text(table, seed=2)
     assert said.startswith("Yes, and more than the same gated model untrained, but random features pass the same test: "
                            "on seed 2" if "learn to" in says else "On seed 2")
     assert "as do the pooled features of an untrained ResNet-20 at the same layers (+0.82)" in said
@@ -301,7 +302,7 @@ def test_learnt_channel_classes_must_also_beat_untrained_gates_at_the_trained_on
     table = pd.DataFrame(rows).assign(**{"cat/dog": 0.9, "automobile/truck": 0.9, f"agreement with {usage}": 0.5})
     (tmp_path / "tables").mkdir()
     table.to_csv(tmp_path / "tables" / "03_gating_similarity_controls_full.csv", index=False)
-    text = findings.channels_by_class(tmp_path, "full").text
+    text = findings.gating.channels_by_class(tmp_path, "full").text
     assert (f"gives +0.10, and {matched_partial:+.2f} with its "
             f"gates set to the trained model's on-rates, {says}") in text
     row = lengths._similarity_rows(table.set_index("features"), "gates' channel usage", "gated model")[
@@ -319,7 +320,7 @@ def test_learnt_class_structure_is_counted_over_seeds(tmp_path):
                           RATE_MATCHED: [-0.14, 0.65, -0.20], "untrained ResNet-20 features": [0.8, -0.6, 0.7]})
     path = tmp_path / "tables" / "03_gating_similarity_seeds_full.csv"
     gated.to_csv(path, index=False)
-    text = findings.channels_by_class(tmp_path, "full").text
+    text = findings.gating.channels_by_class(tmp_path, "full").text
     # seed 1: +0.80 against its stricter twin's +0.65, within the margin (0.2): not learnt on that seed;
     # seed 2: +0.40 follows the split (>= 0.30) and is learnt (+0.10 and -0.20 untrained) by +0.30;
     # untrained networks span -0.75 to +0.80 (> 2 x 0.30): the caveat
@@ -334,18 +335,18 @@ def test_learnt_class_structure_is_counted_over_seeds(tmp_path):
     assert lengths.analyses(tmp_path, "full")["gates' channel usage: learnt?"][1].endswith("; learnt on 2 of 3 seeds")
     # the 200-epoch counts follow the 30-epoch sentence, so a count that changes with length is seen
     gated.assign(trained=[0.95, 0.20, 0.40]).to_csv(tmp_path / "tables" / "03_gating_similarity_seeds_paper.csv", index=False)
-    assert findings.channels_by_class(tmp_path, "full").text.endswith(
+    assert findings.gating.channels_by_class(tmp_path, "full").text.endswith(
         "these per-seed counts are weak evidence. At 200 epochs: following the split on 2 of 3 seeds, learnt on 2 of 3.")
     write_controls(tmp_path, "03_gating_similarity_controls_paper.csv", "gated channel usage", 0.77, -0.72)
-    paper = findings.channels_by_class(tmp_path, "paper").text  # and the other way round
+    paper = findings.gating.channels_by_class(tmp_path, "paper").text  # and the other way round
     assert "At 200 epochs: following" not in paper and paper.endswith(
         "weak evidence. At 30 epochs: following the split on 3 of 3 seeds, learnt on 2 of 3.")
     gated.iloc[:1].to_csv(path, index=False)
-    assert "Over the" not in findings.channels_by_class(tmp_path, "full").text  # one seed: the sentence above says it
+    assert "Over the" not in findings.gating.channels_by_class(tmp_path, "full").text  # one seed: the sentence above says it
     dy = pd.DataFrame({"seed": [0, 1], "trained": [-0.21, 0.75], "untrained": [0.50, 0.30],
                        "untrained ResNet-20 features": [0.81, 0.5]})  # untrained span 0.51 < 2 x 0.30: no caveat
     dy.to_csv(tmp_path / "tables" / "02_attention_similarity_seeds_full_k4.csv", index=False)
-    assert findings.attention_by_class(tmp_path, "full").text.endswith(
+    assert findings.dynamic.attention_by_class(tmp_path, "full").text.endswith(
         " Over the 2 seeds of DY K=4, each against the ResNet-20 of its seed (seed 0, quoted above, is the lowest of "
         "them): trained -0.21 to +0.75, following the split on 1 of 2; untrained +0.30 to +0.50; learnt on 1 of 2 "
         "seeds (by +0.45 where narrowest, seed 1, against the 0.2 required; not on seed 0).")
@@ -354,15 +355,15 @@ def test_learnt_class_structure_is_counted_over_seeds(tmp_path):
 def test_the_notebooks_per_seed_note_says_when_there_is_nothing_to_compare():
     by_seed = pd.DataFrame({"trained": [0.95, 0.40], "untrained": [-0.75, 0.10],
                             "untrained ResNet-20 features": [0.1, 0.2]}, index=pd.Index([0, 1], name="seed"))
-    note = findings.per_seed_note(by_seed, "DY K=4")
+    note = findings.similarity.per_seed_note(by_seed, "DY K=4")
     assert note.startswith("Over the 2 seeds of DY K=4")
     assert "\n\n**Follows the vehicle/animal split** beyond ResNet-20's features: partial correlation ≥ 0.30, the 5% " \
            "critical value of a partial correlation over the 45 class pairs" in note
     assert "**Learnt**: the trained model's partial correlation exceeds its untrained twin's by more than 0.2" in note
-    assert findings._split_rule() in findings.reading_rules()  # the README's rule, in the same words
-    assert findings.per_seed_note(by_seed.iloc[:1], "DY K=4") == \
+    assert findings.similarity.split_rule() in findings.reading_rules()  # the README's rule, in the same words
+    assert findings.similarity.per_seed_note(by_seed.iloc[:1], "DY K=4") == \
         "*1 seed with both runs finished: nothing to compare across seeds yet.*"
-    assert findings.per_seed_note(None, "DY K=4").startswith("*0 seeds")
+    assert findings.similarity.per_seed_note(None, "DY K=4").startswith("*0 seeds")
 
 
 @pytest.mark.parametrize("partial, random, says", [
@@ -376,8 +377,8 @@ def test_following_the_split_is_read_against_a_random_network(partial, random, s
     column = f"… given {static.name}"
     table = pd.DataFrame({column: [partial, float("nan"), random]},
                          index=["X", static.name, f"untrained {static.name}"])
-    assert findings._random_features(table, partial) == says
-    assert findings._random_features(table.iloc[:2], partial) == ""
+    assert findings.similarity.random_features(table, partial) == says
+    assert findings.similarity.random_features(table.iloc[:2], partial) == ""
 
 
 def write_controls(results, name, feature, partial, untrained_partial):
@@ -399,9 +400,9 @@ def test_similar_classes_are_read_against_the_vehicle_animal_baseline(tmp_path):
     write_controls(tmp_path, "02_attention_similarity_controls_full_k4.csv", "DY K=4 attention", -0.21, 0.77)
     write_controls(tmp_path, "03_gating_similarity_controls_full.csv", "gated channel usage", 0.95, -0.75)
     assert ("correlates at 0.90 for cat/dog, 0.80 for automobile/truck, against -0.30 on average for a vehicle "
-            "and an animal), but") in findings.attention_by_class(tmp_path, "full").text
+            "and an animal), but") in findings.dynamic.attention_by_class(tmp_path, "full").text
     assert ("(cat/dog 0.90, automobile/truck 0.80, against -0.30 on average for a vehicle and an animal); "
-            in findings.channels_by_class(tmp_path, "full").text)
+            in findings.gating.channels_by_class(tmp_path, "full").text)
 
 
 def test_the_split_rule_is_the_critical_partial_correlation_over_45_class_pairs():
@@ -415,7 +416,7 @@ def test_the_split_rule_is_the_critical_partial_correlation_over_45_class_pairs(
                                            (0.60, "still follows the vehicle/animal split")])
 def test_the_attention_finding_says_what_its_partial_correlation_says(tmp_path, partial, says):
     write_controls(tmp_path, "02_attention_similarity_controls_paper_k4.csv", "DY K=4 attention", partial, 0.77)
-    text = findings.attention_by_class(tmp_path, "paper").text
+    text = findings.dynamic.attention_by_class(tmp_path, "paper").text
     assert says in text
     learnt = partial > 0.77 + verdicts.LEARNT_MARGIN
     assert ("training adds to that class structure" in text) == learnt
@@ -451,14 +452,14 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
             for eps, acc in ((0, 90.0), (1, at1), (8, 0.0))]
     (tmp_path / "tables").mkdir()
     pd.DataFrame(rows).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
-    assert findings.attacks(tmp_path, "paper").text.startswith(  # nothing paired
+    assert findings.robustness.attacks(tmp_path, "paper").text.startswith(  # nothing paired
         "No model is robust at 8/255.\n- **At ε = 1/255.** The strongest PGD leaves")
     assert "attacks: models differ at ε = 1/255?" not in lengths.analyses(tmp_path, "paper")
     ref = np.arange(300) < 165  # ResNet-20 survives 55% of the images
     robust = pd.DataFrame({"ResNet-20": ref, "DY K=4": np.arange(300) < 210,  # 70%: +15 points
                            run_label(*HEADLINE): ref ^ (np.arange(300) % 50 == 0)})  # 6 flips, net -2
     paired_by_image(robust, "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
-    text = findings.attacks(tmp_path, "paper").text
+    text = findings.robustness.attacks(tmp_path, "paper").text
     assert text.startswith("No model is robust at 8/255; at 1/255 DY K=4 is more robust than ResNet-20 on seed 0 alone, "
                            "among 2 comparisons, where one may exclude 0 by chance.\n")
     assert "\n- **How they are compared.** Each model against ResNet-20 on the same 300 test images, paired by image" in text
@@ -468,7 +469,7 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
     assert found["attacks: a model robust at ε = 8/255?"][1:] == ("0.0", "no model robust")
     second = [{**row, "model": f"{row['model']} (seed 2)"} for row in rows if row["model"] == run_label(*HEADLINE)]
     pd.DataFrame(rows + second).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
-    assert findings.attacks(tmp_path, "paper").text.endswith("seed 0 of each model, and seed 2 of the headline gated model.")
+    assert findings.robustness.attacks(tmp_path, "paper").text.endswith("seed 0 of each model, and seed 2 of the headline gated model.")
 
 
 def test_attacks_pair_each_seed_with_the_resnet20_of_its_seed_and_read_over_seeds(tmp_path):
@@ -485,7 +486,7 @@ def test_attacks_pair_each_seed_with_the_resnet20_of_its_seed_and_read_over_seed
     for s, (ref, dy) in enumerate(((150, 200), (160, 120), (140, 150))):  # DY: +16.7 on seed 0, -13.3 on seed 1
         robust |= {seeded("ResNet-20", s): index < ref, seeded("DY K=4", s): index < dy, seeded(headline, s): index < ref}
     paired_by_image(pd.DataFrame(robust), "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
-    text = findings.attacks(tmp_path, "paper").text
+    text = findings.robustness.attacks(tmp_path, "paper").text
     assert text.startswith("No model is robust at 8/255; at 1/255 DY K=4 is more robust than ResNet-20.\n")  # seed 0's models
     assert "How they are compared.** Each model against the ResNet-20 of its seed on the same 300 test images" in text
     assert "; 6 comparisons, differences " in text  # 2 models at 3 seeds; ResNet-20's other seeds are references
@@ -502,7 +503,7 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
         for run, acc in [("resnet20", 91.6), ("dy4", 92.0), ("headline", 88.6), ("width0.5", 88.4)]:
             write_run(full_study, run, "paper", seed, acc + noise)
     table, over = verdicts.load_overview(full_study, "paper")
-    text = findings.dynamic_convolution(over, table).text
+    text = findings.dynamic.dynamic_convolution(over, table).text
     assert "DY K=4 reaches 92.00 ± 0.30% (3 seeds)" in text and "Over K" not in text
     assert "paired by seed +0.40 [+0.40, +0.40] points (95% interval; a gain)" in text  # +0.4 on every seed
     assert "Equal MACs are not equal time" not in text  # no speed table given
@@ -510,7 +511,7 @@ def test_a_profile_with_one_k_reports_no_sweep_over_k(full_study):
                           "infer, batch 1 (bf16)": [1.0, 0.378], "device": "AMD EPYC CPU (2 threads)"},
                          index=["ResNet-20", "DY K=4, kernels mixed per image"])
     assert text + ("\n- Equal MACs are not equal time: on AMD EPYC CPU (2 threads), DY K=4 trains at 0.50× ResNet-20's images/s and "
-                   "classifies single images at 0.38× (notebook 02's benchmark).") == findings.dynamic_convolution(
+                   "classifies single images at 0.38× (notebook 02's benchmark).") == findings.dynamic.dynamic_convolution(
         over, table, speed).text
     assert findings.question(over, "paper").text.startswith(
         "Does input dependence beat a static network of the same cost? Yes for both")
@@ -539,7 +540,7 @@ def test_dy_on_its_training_images_is_read_against_its_test_gain(full_study, tra
         write_run(full_study, "resnet20", "paper", seed, 91.0, train_acc=96.0)
         write_run(full_study, "dy4", "paper", seed, 91.4, train_acc=96.0 + train_gain)
     table, over = verdicts.load_overview(full_study, "paper")
-    assert says in findings.dynamic_convolution(over, table).text
+    assert says in findings.dynamic.dynamic_convolution(over, table).text
 
 
 def test_one_dy_seed_is_compared_with_resnet20s_run_of_that_seed_and_decides_nothing(full_study):
@@ -547,7 +548,7 @@ def test_one_dy_seed_is_compared_with_resnet20s_run_of_that_seed_and_decides_not
         write_run(full_study, "resnet20", "paper", seed, 91.0 + seed, train_acc=96.0)
     write_run(full_study, "dy4", "paper", 0, 91.4, train_acc=95.0)
     table, over = verdicts.load_overview(full_study, "paper")
-    text = findings.dynamic_convolution(over, table).text
+    text = findings.dynamic.dynamic_convolution(over, table).text
     assert text.startswith("DY K=4 reaches 91.40% (1 seed) against ResNet-20's 92.00 ± 1.00% (3 seeds): against "
                            "ResNet-20's run of the same seed (91.00%, the lowest of its 3 seeds) +0.40 points (seed 0 only; one seed: no verdict) "
                            "at 103.1%")
@@ -557,7 +558,7 @@ def test_one_dy_seed_is_compared_with_resnet20s_run_of_that_seed_and_decides_not
     shutil.rmtree(full_study / "dy4-paper-seed0-0000")
     write_run(full_study, "dy4", "paper", 1, 92.4)  # paired with ResNet-20's middle seed: no rank to mention
     table, over = verdicts.load_overview(full_study, "paper")
-    assert "run of the same seed (92.00%) +0.40 points (seed 1 only" in findings.dynamic_convolution(over, table).text
+    assert "run of the same seed (92.00%) +0.40 points (seed 1 only" in findings.dynamic.dynamic_convolution(over, table).text
 
 
 @pytest.mark.parametrize("random, says", [
@@ -571,7 +572,7 @@ def test_attention_that_follows_the_split_adds_structure_only_beyond_random_feat
     table = pd.read_csv(path)
     table.loc[len(table)] = {"features": "untrained ResNet-20 pooled features", "… given ResNet-20 pooled features": random}
     table.to_csv(path, index=False)
-    text = findings.attention_by_class(tmp_path, "paper").text
+    text = findings.dynamic.attention_by_class(tmp_path, "paper").text
     assert says in text
     conclusion = lengths.analyses(tmp_path, "paper")["DY K=4 attention: follows the vehicle/animal split?"][2]
     assert conclusion == ("follows, but so do random features" if random > 0.46 - verdicts.LEARNT_MARGIN else "follows")
@@ -588,11 +589,11 @@ def test_the_adaptive_energy_attack_is_read_against_the_plain_one_by_seed(tmp_pa
     pd.DataFrame({"model": [f"headline seed {s}" for s in range(len(adaptive))],
                   "energy / clean": plain[:len(adaptive)], "adaptive / clean": adaptive}).to_csv(
         tmp_path / "tables" / "04_energy_adaptive_full.csv", index=False)
-    text = findings._adaptive_energy(tmp_path, "full")
+    text = findings.energy._adaptive_energy(tmp_path, "full")
     assert (f"reaches {sum(adaptive) / len(adaptive):.3f}× against the plain attack's "
             f"{sum(plain[:len(adaptive)]) / len(adaptive):.3f}× on the same images: {says} it") in text
     assert ("one seed: no verdict" in text) == (len(adaptive) == 1)
-    assert findings._adaptive_energy(tmp_path, "paper") == ""
+    assert findings.energy._adaptive_energy(tmp_path, "paper") == ""
 
 
 def test_the_energy_attack_effort_is_read_against_the_attack_of_the_tables(tmp_path):
@@ -602,7 +603,7 @@ def test_the_energy_attack_effort_is_read_against_the_attack_of_the_tables(tmp_p
     pd.DataFrame({"steps": [10, 20, 80, 20], "restarts": [1, 1, 1, 2], "attacked / clean": [1.5, 1.6, 1.64, 1.62],
                   "main": [False, True, False, False], "images": 300}).to_csv(
         tmp_path / "tables" / "04_energy_strength_full.csv", index=False)
-    text = findings._adaptive_energy(tmp_path, "full")
+    text = findings.energy._adaptive_energy(tmp_path, "full")
     assert text.endswith("more effort (80 steps, 1 random start) adds +0.040× to the 20-step attack on 300 images of seed 0.")
 
 
@@ -650,15 +651,15 @@ def _caps(gaps, half=None, n=3):
 def test_the_static_widths_around_a_cap_say_when_they_are_far_apart():
     over = pd.DataFrame({"macs": [10.25e6, 12.94e6, 40.55e6]},
                         index=["ResNet-20 ×0.5 width", "ResNet-20 ×0.58 width", "ResNet-20"])
-    assert findings._widths_around(over, 11.4e6) == (", here ResNet-20 ×0.5 width (10.25M) and ResNet-20 ×0.58 "
+    assert findings.energy._widths_around(over, 11.4e6) == (", here ResNet-20 ×0.5 width (10.25M) and ResNet-20 ×0.58 "
                                                       "width (12.94M), linear in log MACs")
-    assert findings._widths_around(over.drop("ResNet-20 ×0.58 width"), 11.4e6).endswith(
+    assert findings.energy._widths_around(over.drop("ResNet-20 ×0.58 width"), 11.4e6).endswith(
         "and ResNet-20 (40.55M), linear in log MACs; a bracket 4.0× wide in MACs, so a coarse reading")
-    assert findings._widths_around(over, 9e6) == ""  # nothing below: the frontier is never extrapolated
+    assert findings.energy._widths_around(over, 9e6) == ""  # nothing below: the frontier is never extrapolated
     shorter = pd.DataFrame({"macs": [10.25e6, 12.94e6, 40.55e6], "test_acc": [83.30, 84.24, 87.09]},
                            index=["ResNet-20 ×0.5 width", "ResNet-20 ×0.58 width", "ResNet-20"])
     line = 83.30 + (87.09 - 83.30) * np.log(12.94 / 10.25) / np.log(40.55 / 10.25)  # 83.94
-    assert findings._widths_around(over.drop("ResNet-20 ×0.58 width"), 11.4e6, shorter).endswith(
+    assert findings.energy._widths_around(over.drop("ResNet-20 ×0.58 width"), 11.4e6, shorter).endswith(
         f"so a coarse reading: at 30 epochs the widths between them lie up to {84.24 - line:.2f} points above such a "
         "line, so it may read the static network low")
 
@@ -666,18 +667,18 @@ def test_the_static_widths_around_a_cap_say_when_they_are_far_apart():
 def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     behind = _caps([-2.0, -1.0, -0.8], half=0.5)
     assert verdicts.cap_verdict(behind) == "static higher at every cap"
-    assert findings._cap_against_static(behind, behind.iloc[1]) == (
+    assert findings.energy._cap_against_static(behind, behind.iloc[1]) == (
         " The static network with the same worst case spends the cap (12.50M) on every image; its accuracy is read "
         "off the static frontier between the trained widths. The capped model (9.90M on average) is "
         "behind it: -1.00 [-1.50, -0.50] points, paired by seed; over the 3 caps with a static network to compare, "
         "it is behind at every one (-2.00 to -0.80 points); a static network of the same worst-case cost does better "
         "at every cap.")
     some = _caps([-2.0, -0.3], half=0.5)
-    assert findings._cap_against_static(some, some.iloc[1]).endswith(
+    assert findings.energy._cap_against_static(some, some.iloc[1]).endswith(
         "; at no cap is the capped model ahead of a static network of the same worst-case cost.")
     mixed = _caps([-2.0, -0.3, 0.9], half=0.5)
     assert verdicts.cap_verdict(mixed) == "capped higher at some cap"
-    assert findings._cap_against_static(mixed, mixed.iloc[1]).endswith(
+    assert findings.energy._cap_against_static(mixed, mixed.iloc[1]).endswith(
         "is not distinguishable from it: -0.30 [-0.80, +0.20] points, paired by seed; over the 3 caps with a static "
         "network to compare, it is behind at 1, ahead at 1 and not distinguishable at 1.")
     assert verdicts.cap_verdict(_caps([-2.0, -0.3], half=0.5)) == "static higher at some caps, never significantly lower"
@@ -686,7 +687,7 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     partly.loc[2, list(verdicts.CAP_INTERVAL)] = float("nan")  # the loosest cap reached by one seed's frontier only
     partly.loc[2, verdicts.CAP_SEEDS] = 1
     assert verdicts.cap_verdict(partly) == "1 of 3 caps on one seed: no verdict"
-    assert findings._cap_against_static(partly, partly.iloc[1]).endswith(
+    assert findings.energy._cap_against_static(partly, partly.iloc[1]).endswith(
         "over the 3 caps with a static network to compare, it is behind at 1, ahead at 0, not distinguishable at 1 "
         "and without a verdict at 1 (static widths on both sides of the cap for fewer than 3 seeds); until every cap "
         "is compared on all 3 seeds, no verdict over the caps.")
@@ -694,11 +695,11 @@ def test_a_mac_cap_gets_a_verdict_only_from_its_interval():
     assert verdicts.cap_verdict(partly) == "1 of 3 caps on 2 of 3 seeds: no verdict yet"
     two = _caps([-2.0, -0.3, 0.9], half=0.5, n=2)
     assert verdicts.cap_verdict(two) == "2 of 3 seeds: no verdict yet"
-    assert findings._cap_against_static(two, two.iloc[1]).endswith(
+    assert findings.energy._cap_against_static(two, two.iloc[1]).endswith(
         "scores 0.30 points lower than it ([-0.80, +0.20] paired by seed; 2 of 3 seeds: no verdict yet).")
     single = _caps([-0.5, 0.47])
     assert verdicts.cap_verdict(single) == "one seed: no verdict"
-    assert findings._cap_against_static(single, single.iloc[1]).endswith(
+    assert findings.energy._cap_against_static(single, single.iloc[1]).endswith(
         "scores 0.47 points higher than it (one seed: no verdict).")
 
 
@@ -727,7 +728,7 @@ def test_a_frozen_network_that_runs_fewer_macs_is_said(full_study, frozen_macs, 
                    "Δ frozen (points)": -19.2, "MACs vs ResNet-20": 0.26, "frozen MACs vs ResNet-20": frozen_macs}]).to_csv(
         full_study / "tables" / "03_gating_input_dependence_full.csv", index=False)
     _, over = verdicts.load_overview(full_study, "full")
-    text = findings.channel_gating(over, full_study, "full").text
+    text = findings.gating.channel_gating(over, full_study, "full").text
     assert "On seed 0 its decisions" in text and "costs 19.20 points (no retraining" in text
     assert ("the frozen network executes 0.14× ResNet-20's MACs against 0.26×, so not all of that is input "
             "dependence" in text) == says
@@ -771,7 +772,7 @@ def test_the_gating_finding_names_its_control_once(full_study, macs, words):
         write_run(full_study, "width0.5", "paper", seed, 87.0 + noise)
         write_run(full_study, "headline", "paper", seed, 87.0 + noise * 0.8, macs=macs)
     _, over = verdicts.load_overview(full_study, "paper")
-    text = findings.channel_gating(over, full_study, "paper").text
+    text = findings.gating.channel_gating(over, full_study, "paper").text
     assert words in text and text.count("ResNet-20 ×0.5 width") == 1
 
 
@@ -812,7 +813,7 @@ def test_the_energy_summary_reads_the_attack_against_noise_stealth_and_static_mo
     recovered = pd.DataFrame({"energy": [20.0, 10.0, 1.7], "stealthy": [18.0, 9.0, float("nan")]},
                              index=[*headline, "gated L0=2"])
     transfer = pd.DataFrame({"transferred / clean": [1.3], "share of white-box gain": [0.5]})
-    text = findings.energy_summary(table, recovered, transfer, headline, ["gated L0=2"], ["ResNet-20"], [1, 8],
+    text = findings.energy.energy_summary(table, recovered, transfer, headline, ["gated L0=2"], ["ResNet-20"], [1, 8],
                                    40.55e6, ("ResNet-20 ×0.5 width", 10.25e6))
     lead, stealthy, uniform, static, black_box = text.split("\n\n")
     assert lead.startswith("**Yes: an attacker can make the headline gated model spend much more, and the noise control")
@@ -825,7 +826,7 @@ def test_the_energy_summary_reads_the_attack_against_noise_stealth_and_static_mo
     assert uniform.startswith("**The uniform-L0 gated models** at ε = 8/255") and "L0=2 12.0 → 12.5M (2% of 28.5M)" in uniform
     assert static.startswith("**ResNet-20 cannot be pushed:**") and "its MACs equal the clean ones" in static
     assert black_box.endswith("raise another seed's mean MACs by 30%, 50% of the white-box gain on that seed.")
-    empty = findings.energy_summary(table.iloc[:0], recovered, transfer.iloc[:0], headline, [], [], [1, 8], 40.55e6)
+    empty = findings.energy.energy_summary(table.iloc[:0], recovered, transfer.iloc[:0], headline, [], [], [1, 8], 40.55e6)
     assert empty == "No gated runs of this profile to attack yet."
 
 
@@ -841,12 +842,12 @@ def _cap_summary(deltas):
 
 
 def test_the_mac_cap_summary_says_whether_the_goal_cap_costs_little():
-    text = findings.mac_cap_summary(_cap_summary([-2.0, -0.8, -0.3, -0.1]), 3)
-    assert text.startswith(f"**A cap of 1.25× the mean MACs costs less than {findings.CAP_TOLERANCE:g} points:** no image")
+    text = findings.energy.mac_cap_summary(_cap_summary([-2.0, -0.8, -0.3, -0.1]), 3)
+    assert text.startswith(f"**A cap of 1.25× the mean MACs costs less than {verdicts.CAP_TOLERANCE:g} points:** no image")
     assert "(11.25M on average over 3 seeds)" in text and "uncapped model (-0.30)." in text
     assert "Tighter caps cost more (mean ± std over seeds): 1× -2.00 ± 0.10 points (40% of images capped), 1.1× -0.80" in text
     assert "At 1.25× the cap is 11.25M MACs" in text and "(+0.70 [+0.20, +1.20] points, paired by seed)" in text
-    costly = findings.mac_cap_summary(_cap_summary([-3.0, -2.0, -1.0, -0.2]), 1)
+    costly = findings.energy.mac_cap_summary(_cap_summary([-3.0, -2.0, -1.0, -0.2]), 1)
     assert costly.startswith("**No cap gets there: a guaranteed worst case of 1.25× the mean MACs costs 1.00 ± 0.10 "
                              "points of clean accuracy**")
     assert " The smallest cap within 0.5 points is 1.5× (13.5M, -0.20 points)." in costly
@@ -858,17 +859,17 @@ def test_the_cheapest_gated_model_within_a_point_is_set_against_a_static_network
                             "MACs vs ResNet-20": [20 / 40.55, 10 / 40.55]})
     baseline = {"macs": 40.55e6, "test_acc": 87.0}
     static = pd.DataFrame({"macs": [10.25e6, 40.55e6], "acc": [83.0, 87.0]})  # seeds.seed_frontier
-    text = findings.cheapest_gated(summary, baseline, static, 0)
+    text = findings.gating.cheapest_gated(summary, baseline, static, 0)
     assert text.startswith("The cheapest gated model within 1 point of ResNet-20 is gated L0=0.5: 86.50% test accuracy "
                            "(-0.50 points) at **49.3%** of ResNet-20's MACs (20.00M vs 40.55M).")
     assert "ResNet-20's thin versions, seed 0, interpolated) reaches 84.94%: the gated model is +1.56 points" in text
-    assert findings.cheapest_gated(summary, baseline, None, 0).endswith(
+    assert findings.gating.cheapest_gated(summary, baseline, None, 0).endswith(
         "so there is no equal-cost control here. All of these are seed 0's runs; notebook 05 compares over seeds.")
-    behind = findings.cheapest_gated(summary.assign(**{"Δ test acc (points)": [-1.5, -3.0]}), baseline, static, 0)
+    behind = findings.gating.cheapest_gated(summary.assign(**{"Δ test acc (points)": [-1.5, -3.0]}), baseline, static, 0)
     assert behind.startswith("No gated model is both cheaper than ResNet-20 and within 1 point of its accuracy in this "
                              "profile; the closest, gated L0=0.5, is -1.50 points")
     assert "reaches 84.94%: the gated model is +1.56 points from it." in behind  # the equal-cost control stays
-    alone = findings.cheapest_gated(summary.iloc[:1].assign(**{"Δ test acc (points)": -1.5}), baseline, static, 0)
+    alone = findings.gating.cheapest_gated(summary.iloc[:1].assign(**{"Δ test acc (points)": -1.5}), baseline, static, 0)
     assert "profile; gated L0=0.5 is -1.50 points" in alone  # one model is not "the closest"
 
 
@@ -943,23 +944,23 @@ def test_the_attack_on_compute_answers_its_question_first(tmp_path, attacked, le
                   for eps in (0, 8)]).set_index("model").to_csv(handoff_path(tables, "energy", profile="paper"))
     pd.DataFrame([{"model": HEADLINE_LABEL, "energy": 16.0, "stealthy": 15.0}]).set_index("model").to_csv(
         handoff_path(tables, "energy_recovered", profile="paper"))
-    text = findings.energy_attack(pd.DataFrame(), tmp_path, "paper").text
+    text = findings.energy.energy_attack(pd.DataFrame(), tmp_path, "paper").text
     assert text.startswith(lead)
     # attacked on a subset of the test images: their clean mean beside the one the other findings give
     energy = pd.read_csv(handoff_path(tables, "energy", profile="paper")).assign(images=1000)
     energy.to_csv(handoff_path(tables, "energy", profile="paper"), index=False)
     over = pd.DataFrame({"macs": [10.2e6], "n": [1]}, index=[HEADLINE_LABEL])
-    assert "MACs on 1,000 test images from 10.00M (10.20M over all test images) to " in findings.energy_attack(
+    assert "MACs on 1,000 test images from 10.00M (10.20M over all test images) to " in findings.energy.energy_attack(
         over, tmp_path, "paper").text
     for other in (over.assign(macs=10.0e6), over.assign(n=3)):  # the same mean; other seeds than those attacked
-        assert "MACs on 1,000 test images from 10.00M to " in findings.energy_attack(other, tmp_path, "paper").text
+        assert "MACs on 1,000 test images from 10.00M to " in findings.energy.energy_attack(other, tmp_path, "paper").text
 
 
 def test_how_input_dependent_the_attention_is_at_each_length(tmp_path):
     from common.study import handoff_path
     tables = tmp_path / "tables"
     tables.mkdir()
-    assert findings._attention_dynamics(tmp_path, "full") == ""  # notebook 02 has not run
+    assert findings.dynamic._attention_dynamics(tmp_path, "full") == ""  # notebook 02 has not run
     for profile, entropy, diversity, accs in [("full", [0.5, 0.9, 1.0], [2.0, 3.0, 8.0], (87.7, 80.8)),
                                               ("paper", [0.0, 0.3, 0.8], [50.0, 90.0, 280.0], None)]:
         pd.DataFrame({"layer": ["s1.b1.conv1", "s2.b1.conv1", "s3.b1.conv1"], "normalized_entropy": entropy,
@@ -968,7 +969,7 @@ def test_how_input_dependent_the_attention_is_at_each_length(tmp_path):
         if accs:
             pd.DataFrame({"per-image attention": [accs[0]], "mean attention": [accs[1]]}, index=["DY K=4"]).to_csv(
                 handoff_path(tables, "attention_ablation", profile=profile, k=4))
-    text = findings._attention_dynamics(tmp_path, "full")
+    text = findings.dynamic._attention_dynamics(tmp_path, "full")
     assert text.startswith("\n- **How input-dependent the attention is** (seed 0; π, the weights that mix a layer's 4 "
                            "kernels for an image; ranges over the 3 dynamic convolutions): π's normalised entropy "
                            "0.50–1.00, median 0.90 (1: the 4 kernels mixed evenly")
@@ -976,16 +977,16 @@ def test_how_input_dependent_the_attention_is_at_each_length(tmp_path):
            "√3 ≈ 1.73 for independent random kernels); replacing each image's π by its mean over training images " \
            "costs 6.90 points. At 200 epochs: π's normalised entropy 0.00–0.80, median 0.30;" in text
     assert "kernel diversity 50.0–280.0. The recipe's weight decay acts only on the mean of the 4 kernels" in text  # no ablation there
-    assert findings._attention_dynamics(tmp_path, "paper").split(". At 30 epochs: ")[1].startswith(
+    assert findings.dynamic._attention_dynamics(tmp_path, "paper").split(". At 30 epochs: ")[1].startswith(
         "π's normalised entropy 0.50–1.00, median 0.90; its spread 0.000")
     # with the two sizes the ratio is made of, each length says them
     pd.DataFrame({"layer": ["s1.b1.conv1", "s2.b1.conv1"], "normalized_entropy": [0.0, 0.3],
                   "spread_over_images": [0.0, 0.01], "kernel_diversity": [280.0, 50.0], "kernel_spread": [0.28, 0.1],
                   "mean_kernel_rms": [0.0004, 0.0022]}).to_csv(handoff_path(tables, "attention_layers", profile="paper", k=4))
     assert ("kernel diversity 50.0–280.0 (distance 0.10–0.28, mean kernel 0.0004–0.0022). The recipe's"
-            in findings._attention_dynamics(tmp_path, "full"))
+            in findings.dynamic._attention_dynamics(tmp_path, "full"))
     assert ("kernel diversity 50.0–280.0 (a kernel's RMS distance from the layer's mean kernel, 0.10–0.28, over the mean "
-            "kernel's RMS, 0.0004–0.0022; √3 ≈ 1.73") in findings._attention_dynamics(tmp_path, "paper")
+            "kernel's RMS, 0.0004–0.0022; √3 ≈ 1.73") in findings.dynamic._attention_dynamics(tmp_path, "paper")
 
 
 def test_the_question_gives_dy_its_parameter_count_where_runs_record_it(full_study):
@@ -1001,9 +1002,9 @@ def test_the_question_gives_dy_its_parameter_count_where_runs_record_it(full_stu
 
 def test_the_attack_finding_counts_the_dynamic_families_it_names():
     parts = ["ResNet-20 55.7%", "DY K=4 56.0%", "gated 51.3–55.7%"]
-    assert findings._none_of(parts) == "neither dynamic family is distinguishable"
-    assert findings._none_of(parts + ["CondConv 50.0%"]) == "no dynamic family is distinguishable"
-    assert findings._none_of(parts[:2]) == "dynamic convolution is not distinguishable"
+    assert findings.robustness._none_of(parts) == "neither dynamic family is distinguishable"
+    assert findings.robustness._none_of(parts + ["CondConv 50.0%"]) == "no dynamic family is distinguishable"
+    assert findings.robustness._none_of(parts[:2]) == "dynamic convolution is not distinguishable"
 
 
 def test_the_glance_note_names_only_the_columns_that_differ_between_lengths():
@@ -1033,7 +1034,7 @@ def test_how_input_dependent_the_attention_is_at_one_length_and_when_the_mean_do
         handoff_path(tmp_path / "tables", "attention_layers", profile="full", k=4))
     pd.DataFrame({"per-image attention": [80.0], "mean attention": [80.5]}, index=["DY K=4"]).to_csv(
         handoff_path(tmp_path / "tables", "attention_ablation", profile="full", k=4))
-    text = findings._attention_dynamics(tmp_path, "full")
+    text = findings.dynamic._attention_dynamics(tmp_path, "full")
     assert "π's normalised entropy 0.50, median 0.50" in text  # equal ends: one value
     assert "replacing each image's π by its mean over training images gains 0.50 points." in text and "At 200 epochs" not in text
     assert text.endswith("so nothing limits how far apart they drift.")  # the recipe, whatever the lengths run
@@ -1045,15 +1046,15 @@ def test_paired_attack_text_counts_the_comparisons_and_says_differs():
     delta = "Δ vs ResNet-20 (points)"
     paired = pd.DataFrame({"model": ["ResNet-20", "DY K=4", "gated"], delta: [np.nan, 6.0, 0.7],
                            PAIRED_CI[0]: [np.nan, 0.6, -4.0], PAIRED_CI[1]: [np.nan, 11.4, 5.4]})
-    assert findings.paired_attack_text(paired, 1, 300) == (
+    assert findings.robustness.paired_attack_text(paired, 1, 300) == (
         "At ε = 1/255 on 300 images, **DY K=4** is more robust than the ResNet-20 of its seed (95% interval excludes 0), "
         "among 2 comparisons, where one may exclude 0 by chance.")
     both = paired.assign(**{delta: [np.nan, 6.0, -5.0], PAIRED_CI[0]: [np.nan, 0.6, -9.0], PAIRED_CI[1]: [np.nan, 11.4, -1.0]})
-    assert findings.paired_attack_text(both, 1, 300) == (
+    assert findings.robustness.paired_attack_text(both, 1, 300) == (
         "At ε = 1/255 on 300 images, **DY K=4** is more robust and **gated** is less robust than the ResNet-20 of their "
         "seeds (95% intervals exclude 0), among 2 comparisons, where one may exclude 0 by chance.")
     paired.loc[1, PAIRED_CI[0]] = -0.5
-    assert findings.paired_attack_text(paired, 1, 300) == (
+    assert findings.robustness.paired_attack_text(paired, 1, 300) == (
         "At ε = 1/255 on 300 images, no model differs from the ResNet-20 of its seed (every 95% interval includes 0, "
         "2 comparisons).")
 
@@ -1062,7 +1063,7 @@ def test_attention_shift_is_read_against_noise_of_the_same_eps():
     shift = pd.DataFrame({"layer": ["s1.b1.conv1", "s3.b3.conv2"], "entropy clean": [0.9, 0.5],
                           "entropy adversarial": [0.8, 0.4], "mean TV distance": [0.02, 0.10]})
     noise = shift.assign(**{"mean TV distance": [0.01, 0.02]})
-    assert findings.attention_shift_text(shift, noise, "PGD-10", 8, (7.5, 4.0)) == (
+    assert findings.robustness.attention_shift_text(shift, noise, "PGD-10", 8, (7.5, 4.0)) == (
         "PGD-10 at ε = 8/255 moves an image's attention by a total-variation distance (0: unchanged, 1: disjoint) of "
         "0.060 on average over the 2 dynamic layers (largest 0.100, s3.b3.conv2); uniform noise in the same ε-ball moves "
         "it by 0.015 (largest 0.020), 4.0× as far as noise, though it moves a pixel by 4.0/255 on average against the "
@@ -1072,12 +1073,12 @@ def test_attention_shift_is_read_against_noise_of_the_same_eps():
 
 def test_label_attacks_on_compute_are_paired_by_image():
     clean = np.array([10e6, 11e6, 9e6, 10e6])
-    text = findings.macs_under_attack_text({"clean": clean, "PGD": clean * 0.99, "STE": clean + [1e5, -1e5, 2e5, -2e5]},
+    text = findings.robustness.macs_under_attack_text({"clean": clean, "PGD": clean * 0.99, "STE": clean + [1e5, -1e5, 2e5, -2e5]},
                                            "gated", 40.55e6)
     assert text.startswith("Label attacks do not raise the compute of gated: mean executed MACs 10.00M on clean images, "
                            "PGD 9.90M (-1.0% [")
     assert "STE 10.00M (+0.0% [-" in text  # an interval around 0: not raised
-    assert findings.macs_under_attack_text({"clean": clean, "PGD": clean * 1.05}, "gated", 40.55e6).startswith(
+    assert findings.robustness.macs_under_attack_text({"clean": clean, "PGD": clean * 1.05}, "gated", 40.55e6).startswith(
         "Label attacks raise")
 
 
@@ -1088,7 +1089,7 @@ def test_baseline_result_places_its_seed_among_the_others():
     run = next(RESULTS_DIR.glob("resnet20-full-seed0-*"))
     metrics, per_class = load_metrics(run), pd.Series({"cat": 70.0, "dog": 75.0, "ship": 95.0})
     accs = [load_metrics(d)["test_acc"] for d in RESULTS_DIR.glob("resnet20-full-seed*") if (d / "metrics.json").exists()]
-    text = findings.baseline_result(metrics, per_class, RESULTS_DIR)
+    text = findings.baseline.baseline_result(metrics, per_class, RESULTS_DIR)
     assert text.startswith(f"ResNet-20 (seed 0) reaches **{metrics['test_acc']:.2f}% test accuracy**")
     assert f"Over its {len(accs)} seeds ResNet-20 reaches {np.mean(accs):.2f} ± {np.std(accs, ddof=1):.2f}% (mean ± std)" in text
     assert ("this seed the lowest" in text) == (metrics["test_acc"] == min(accs) and len(accs) > 2)
@@ -1100,17 +1101,17 @@ def test_input_dependence_gives_each_models_frozen_cost_at_its_frozen_macs():
                       "Δ frozen (points)": [-49.4, -0.1], "MACs vs ResNet-20": [0.21, 0.5],
                       "frozen MACs vs ResNet-20": [0.14, 0.5], "live gates conditional (%)": [91.0, 5.0],
                       "MACs spread (%)": [12.2, 1.0]})
-    text = findings.input_dependence_text(d, "rule", ["a"])
+    text = findings.gating.input_dependence_text(d, "rule", ["a"])
     assert text.startswith("Measured here on the test images (the selection itself used the training hold-out), a meets")
     assert "- a: 91% of live gates conditional, MACs spread 12.2%; frozen gates give 36.60% (-49.40 points) at 0.14× " \
            "ResNet-20's MACs, against 0.21× with per-image gates;\n- b:" in text
-    assert findings.input_dependence_text(d, "rule", []).startswith("**No gated model here meets")
+    assert findings.gating.input_dependence_text(d, "rule", []).startswith("**No gated model here meets")
 
 
 def test_attention_layers_text_glosses_the_readme_words_for_any_k():
     layers = pd.DataFrame({"layer": ["s1.b1.conv1", "s3.b3.conv1"], "normalized_entropy": [0.2, 0.9],
                            "spread_over_images": [0.01, 0.08], "kernel_diversity": [50.0, 3.0]})
-    text = findings.attention_layers_text(layers, 3)
+    text = findings.dynamic.attention_layers_text(layers, 3)
     assert text.startswith("Over the 2 dynamic convolutions: π's normalised entropy 0.20–0.90, median 0.55 (1: the 3 "
                            "kernels mixed evenly; 0: one kernel)")
     assert "√2 ≈ 1.41 for independent random kernels" in text
@@ -1122,10 +1123,25 @@ def test_attention_layers_text_glosses_the_readme_words_for_any_k():
 def test_compute_and_difficulty_text_reads_within_class_and_guards_missing_groups():
     d = {"macs correct": 10e6, "macs wrong": 10.5e6, "spearman": -0.3, "spearman within class": -0.2,
          "wrong over correct within class": 0.03, "classes wrong costlier": 9, "classes compared": 10}
-    text = findings.compute_and_difficulty_text(d)
+    text = findings.gating.compute_and_difficulty_text(d)
     assert text.startswith("Mean executed MACs: 10.00M on correctly classified images, 10.50M on wrongly classified "
                            "ones (+5.0%); Spearman correlation of MACs with confidence -0.30.")
     assert "execute 3.0% more MACs than the correctly classified ones (more in 9 of 10 classes)" in text
-    assert "nan" not in findings.compute_and_difficulty_text({**d, "wrong over correct within class": float("nan")})
-    assert findings.compute_and_difficulty_text({**d, "macs wrong": float("nan")}) == \
+    assert "nan" not in findings.gating.compute_and_difficulty_text({**d, "wrong over correct within class": float("nan")})
+    assert findings.gating.compute_and_difficulty_text({**d, "macs wrong": float("nan")}) == \
         "Spearman correlation of MACs with confidence -0.30."
+
+
+def test_notebook_05_shows_each_section_the_finding_of_its_topic():
+    """Notebook 05's sections take their findings from the one list the README prints
+    (``findings.about``), by the topic each finding's module names."""
+    found = findings.findings()
+    topics = [findings.dynamic.ACCURACY, findings.dynamic.ATTENTION, findings.gating.MACS,
+              findings.gating.CHANNELS, findings.robustness.TOPIC, findings.energy.TOPIC]
+    assert [findings.about(found, topic) for topic in topics] == [f for f in found if f.topic in topics]
+    assert findings.about(found, "a question nobody asked") is None
+    source = json.loads((REPO_ROOT / "notebooks" / "05_report.ipynb").read_text())
+    code = "\n".join("".join(cell["source"]) for cell in source["cells"] if cell["cell_type"] == "code")
+    for name in ("dynamic.ACCURACY", "dynamic.ATTENTION", "gating.MACS", "gating.CHANNELS", "robustness.TOPIC",
+                 "energy.TOPIC"):
+        assert f"findings.about(found, findings.{name})" in code

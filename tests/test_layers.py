@@ -17,7 +17,9 @@ LAYERS = {
              "models.gating", "evaluation", "flops", "attacks", "plots"],
     "training": ["config", "runs", "train"],
     "study": ["names", "manifest", "selection", "seeds", "study", "analysis",
-              "analysis_plots", "verdicts", "lengths", "findings", "notebook"],
+              "analysis_plots", "verdicts", "lengths", "findings.words", "findings.similarity",
+              "findings.baseline", "findings.dynamic", "findings.gating", "findings.robustness",
+              "findings.energy", "findings", "notebook"],
     "tools": ["benchmarks", "bench", "sweep", "readme", "report", "published"],
 }
 LAYER_OF = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}

@@ -11,8 +11,10 @@ A new family, from training to the report:
 3. ``common.names``, its entry in ``NAMING`` (its name, knob and label rule);
 4. ``common.manifest``, its short name in ``_PATTERNS`` and its runs in ``QUEUES`` (``make
    train-all``, ``make sweep``); among ``STUDY_LABELS`` if its comparison waits for every seed;
-5. ``common.verdicts.QUESTION_COLUMNS`` if the study's question compares it, and a finding in
-   ``common.findings`` shown by notebook 05.
+   ``common.study.study_specs`` for the notebooks that train or load it by label;
+5. ``common.verdicts.QUESTION_COLUMNS`` if the study's question compares it (``common.lengths.comparisons``
+   to compare it at both training lengths), and its finding in a module of ``common.findings``,
+   listed by ``findings.findings`` (the README and notebook 05).
 """
 
 from __future__ import annotations
