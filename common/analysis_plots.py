@@ -19,6 +19,7 @@ from .analysis import VEHICLES, class_order, concat_features
 from .data import CLASSES
 from .names import layer_name
 from .plots import MACS_NOTE
+from .verdicts import CAP_TOLERANCE, CAP_WORST_CASE
 
 
 def plot_similarity_dendrogram(similarity: pd.DataFrame, title: str) -> sns.matrix.ClusterGrid:
@@ -391,8 +392,8 @@ def _log_ticks(ax: plt.Axes, axis: str, low: float, high: float) -> None:
 
 
 def plot_budget_curve(summary: pd.DataFrame, frontier: pd.DataFrame, uncapped_acc: float,
-                      uncapped_macs: float, title: str, tolerance: float = 0.5,
-                      goal: float = 1.25, uncapped_attacked: float | None = None) -> plt.Figure:
+                      uncapped_macs: float, title: str, tolerance: float = CAP_TOLERANCE,
+                      goal: float = CAP_WORST_CASE, uncapped_attacked: float | None = None) -> plt.Figure:
     """A MAC cap's price and guarantee, from ``common.study.budget_summary`` (mean ± std over
     seeds). Left: clean accuracy against the cap, with the static ``frontier`` (columns
     ``macs``, ``acc``, ``width``: the network whose every image costs the cap) and the uncapped

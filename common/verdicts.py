@@ -304,9 +304,10 @@ def read_robustness(results_dir: Path, profile: str) -> Optional[Robustness]:
 
 CAP_INTERVAL = ("capped − static: 95% CI low", "capped − static: 95% CI high")  # notebook 04's columns
 CAP_SEEDS = "capped − static: seeds"  # the seeds whose frontier reaches the cap (notebook 04's column)
-# What a per-image MAC cap is asked for: a guaranteed worst case of at most CAP_WORST_CASE × the mean
-# MACs (the finding quotes the loosest cap whose attacked maximum stays within it; a cap that lets the
-# attack go further bounds little) for at most CAP_TOLERANCE points of clean accuracy (notebook 04).
+# What a per-image MAC cap is asked for (notebook 04): a guaranteed worst case of CAP_WORST_CASE × the
+# uncapped model's mean MACs for at most CAP_TOLERANCE points of clean accuracy. The README's finding
+# quotes the loosest cap whose attacked maximum stays within that worst case, whatever its accuracy
+# costs (a cap that lets the attack go further bounds little); with none, the loosest cap.
 CAP_WORST_CASE, CAP_TOLERANCE = 1.25, 0.5
 WIDE_BRACKET = 2.0  # static widths further apart than this in MACs: an interpolation between them is coarse
 WITHIN_POINTS = 1.0  # notebook 03's cheapest gated model: within this many points of ResNet-20's accuracy

@@ -452,14 +452,14 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
             for eps, acc in ((0, 90.0), (1, at1), (8, 0.0))]
     (tmp_path / "tables").mkdir()
     pd.DataFrame(rows).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
-    assert findings.robustness.attacks(tmp_path, "paper").text.startswith(  # nothing paired
+    assert findings.robustness.label_attacks(tmp_path, "paper").text.startswith(  # nothing paired
         "No model is robust at 8/255.\n- **At ε = 1/255.** The strongest PGD leaves")
     assert "attacks: models differ at ε = 1/255?" not in lengths.analyses(tmp_path, "paper")
     ref = np.arange(300) < 165  # ResNet-20 survives 55% of the images
     robust = pd.DataFrame({"ResNet-20": ref, "DY K=4": np.arange(300) < 210,  # 70%: +15 points
                            run_label(*HEADLINE): ref ^ (np.arange(300) % 50 == 0)})  # 6 flips, net -2
     paired_by_image(robust, "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
-    text = findings.robustness.attacks(tmp_path, "paper").text
+    text = findings.robustness.label_attacks(tmp_path, "paper").text
     assert text.startswith("No model is robust at 8/255; at 1/255 DY K=4 is more robust than ResNet-20 on seed 0 alone, "
                            "among 2 comparisons, where one may exclude 0 by chance.\n")
     assert "\n- **How they are compared.** Each model against ResNet-20 on the same 300 test images, paired by image" in text
@@ -469,7 +469,7 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
     assert found["attacks: a model robust at ε = 8/255?"][1:] == ("0.0", "no model robust")
     second = [{**row, "model": f"{row['model']} (seed 2)"} for row in rows if row["model"] == run_label(*HEADLINE)]
     pd.DataFrame(rows + second).to_csv(handoff_path(tmp_path / "tables", "robustness", profile="paper"), index=False)
-    assert findings.robustness.attacks(tmp_path, "paper").text.endswith("seed 0 of each model, and seed 2 of the headline gated model.")
+    assert findings.robustness.label_attacks(tmp_path, "paper").text.endswith("seed 0 of each model, and seed 2 of the headline gated model.")
 
 
 def test_attacks_pair_each_seed_with_the_resnet20_of_its_seed_and_read_over_seeds(tmp_path):
@@ -486,7 +486,7 @@ def test_attacks_pair_each_seed_with_the_resnet20_of_its_seed_and_read_over_seed
     for s, (ref, dy) in enumerate(((150, 200), (160, 120), (140, 150))):  # DY: +16.7 on seed 0, -13.3 on seed 1
         robust |= {seeded("ResNet-20", s): index < ref, seeded("DY K=4", s): index < dy, seeded(headline, s): index < ref}
     paired_by_image(pd.DataFrame(robust), "ResNet-20").to_csv(tmp_path / "tables" / "04_attack_paired_paper.csv", index=False)
-    text = findings.robustness.attacks(tmp_path, "paper").text
+    text = findings.robustness.label_attacks(tmp_path, "paper").text
     assert text.startswith("No model is robust at 8/255; at 1/255 DY K=4 is more robust than ResNet-20.\n")  # seed 0's models
     assert "How they are compared.** Each model against the ResNet-20 of its seed on the same 300 test images" in text
     assert "; 6 comparisons, differences " in text  # 2 models at 3 seeds; ResNet-20's other seeds are references
@@ -843,7 +843,8 @@ def _cap_summary(deltas):
 
 def test_the_mac_cap_summary_says_whether_the_goal_cap_costs_little():
     text = findings.energy.mac_cap_summary(_cap_summary([-2.0, -0.8, -0.3, -0.1]), 3)
-    assert text.startswith(f"**A cap of 1.25× the mean MACs costs less than {verdicts.CAP_TOLERANCE:g} points:** no image")
+    assert text.startswith(f"**A cap of {verdicts.CAP_WORST_CASE:g}× the mean MACs costs less than "
+                           f"{verdicts.CAP_TOLERANCE:g} points:** no image")
     assert "(11.25M on average over 3 seeds)" in text and "uncapped model (-0.30)." in text
     assert "Tighter caps cost more (mean ± std over seeds): 1× -2.00 ± 0.10 points (40% of images capped), 1.1× -0.80" in text
     assert "At 1.25× the cap is 11.25M MACs" in text and "(+0.70 [+0.20, +1.20] points, paired by seed)" in text
@@ -1137,11 +1138,32 @@ def test_notebook_05_shows_each_section_the_finding_of_its_topic():
     (``findings.about``), by the topic each finding's module names."""
     found = findings.findings()
     topics = [findings.dynamic.ACCURACY, findings.dynamic.ATTENTION, findings.gating.MACS,
-              findings.gating.CHANNELS, findings.robustness.TOPIC, findings.energy.TOPIC]
+              findings.gating.CHANNELS, findings.robustness.ATTACKS, findings.energy.COMPUTE]
     assert [findings.about(found, topic) for topic in topics] == [f for f in found if f.topic in topics]
     assert findings.about(found, "a question nobody asked") is None
     source = json.loads((REPO_ROOT / "notebooks" / "05_report.ipynb").read_text())
     code = "\n".join("".join(cell["source"]) for cell in source["cells"] if cell["cell_type"] == "code")
-    for name in ("dynamic.ACCURACY", "dynamic.ATTENTION", "gating.MACS", "gating.CHANNELS", "robustness.TOPIC",
-                 "energy.TOPIC"):
+    for name in ("dynamic.ACCURACY", "dynamic.ATTENTION", "gating.MACS", "gating.CHANNELS", "robustness.ATTACKS",
+                 "energy.COMPUTE"):
         assert f"findings.about(found, findings.{name})" in code
+
+
+def test_the_cap_the_finding_quotes_bounds_the_attack_within_the_worst_case_of_the_uncapped_mean(tmp_path):
+    """The finding quotes the loosest cap whose attacked maximum stays within CAP_WORST_CASE × the
+    uncapped mean MACs (10.0M here), not × a capped model's clean mean, which a cap lowers."""
+    from common.study import handoff_path
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    pd.DataFrame([{"model": HEADLINE_LABEL, "ε (/255)": eps, "mean MACs clean (M)": 10.0,
+                   "mean MACs energy (M)": 10.0 if eps == 0 else 15.0, "mean MACs noise (M)": 10.0}
+                  for eps in (0, 8)]).set_index("model").to_csv(handoff_path(tables, "energy", profile="full"))
+    pd.DataFrame([{"model": HEADLINE_LABEL, "energy": 16.0, "stealthy": 15.0}]).set_index("model").to_csv(
+        handoff_path(tables, "energy_recovered", profile="full"))
+    # 12.45M is within 1.25 × 10.0M, but not within 1.25 × 9.9M (the clean mean under the 1.25× cap)
+    pd.DataFrame({"cap (× mean MACs)": [1.0, 1.25], "cap (M)": [10.0, 12.5], "clean MACs (M)": [9.6, 9.9],
+                  "attacked max (M)": [9.99, 12.45], "Δ acc vs uncapped": [-1.0, -0.2],
+                  "capped − static": float("nan")}).to_csv(handoff_path(tables, "mac_cap", profile="full"), index=False)
+    assert verdicts.CAP_WORST_CASE == 1.25
+    over = pd.DataFrame({"macs": [10.25e6, 40.55e6]}, index=["ResNet-20 ×0.5 width", "ResNet-20"])
+    text = findings.energy.energy_attack(over, tmp_path, "full").text
+    assert "capped at 1.25× the gated model's mean MACs over all test images (12.50M)" in text

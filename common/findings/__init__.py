@@ -202,7 +202,7 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
              dynamic.attention_by_class(results_dir, profile),
              gating.channel_gating(over, results_dir, profile) if not over.empty else None,
              gating.channels_by_class(results_dir, profile),
-             robustness.attacks(results_dir, profile),
+             robustness.label_attacks(results_dir, profile),
              energy.energy_attack(over, results_dir, profile),
              training_length(results_dir, in_progress=False)]
     if profile == "full":
@@ -213,8 +213,8 @@ def findings(results_dir: str | Path = RESULTS_DIR, profile: str = "full") -> li
 
 # The finding each per-image analysis of ``lengths.analyses`` belongs to, by the question's subject.
 ANALYSIS_TOPICS = {f"{DY_LABEL} attention": dynamic.ATTENTION, "gates' channel usage": gating.CHANNELS,
-                   "gates": gating.MACS, "attacks": robustness.TOPIC, "energy attack": energy.TOPIC,
-                   "MAC cap": energy.TOPIC}
+                   "gates": gating.MACS, "attacks": robustness.ATTACKS, "energy attack": energy.COMPUTE,
+                   "MAC cap": energy.COMPUTE}
 
 
 def _with_longer_training(found: list[Finding], results_dir: Path) -> list[Finding]:

@@ -1,6 +1,7 @@
 """Dynamic convolution's findings (notebook 02): accuracy against K and against published
 re-implementations, whether similar classes attend alike, and how input-dependent the attention
-is per layer."""
+is per layer; a model's parameters against ResNet-20's, which the study's question gives too
+(``parameter_ratio``)."""
 
 from __future__ import annotations
 

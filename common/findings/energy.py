@@ -18,9 +18,9 @@ from ..study import adaptive_gap
 from ..tables import counted
 from ..verdicts import (CAP_INTERVAL, CAP_SEEDS, CAP_TOLERANCE, CAP_WORST_CASE, TEST_IMAGES, WIDE_BRACKET, Finding,
                         cap_words, energy_word, load_overview, read_energy, read_mac_caps, read_table, settled, waiting)
-from .words import higher, listed, std_suffix, value_range
+from .words import listed, value_range
 
-TOPIC = "Can an attacker make a gated model spend more?"  # the finding's, by which notebook 05 finds it
+COMPUTE = "Can an attacker make a gated model spend more?"  # the finding's topic, by which notebook 05 finds it
 
 
 def _widths_around(over: pd.DataFrame, macs: float, shorter: Optional[pd.DataFrame] = None) -> str:
@@ -55,6 +55,14 @@ def _widths_around(over: pd.DataFrame, macs: float, shorter: Optional[pd.DataFra
                    f": at {length('full')} the widths between them lie on or below such a line")
 
 
+def _higher(points: float) -> str:
+    """"0.34 points higher than", "0.20 points lower than" or "level with" (no verdict: the
+    words of a difference without an interval)."""
+    if abs(points) < 0.005:
+        return "level with"
+    return f"{abs(points):.2f} points {'higher than' if points > 0 else 'lower than'}"
+
+
 def _cap_against_static(caps: pd.DataFrame, row: pd.Series, around: str = "") -> str:
     """The capped model (at the cap ``row`` of the MAC-cap table ``caps``) against the static
     network that spends the cap on every image (read off the frontier between the static networks
@@ -70,7 +78,7 @@ def _cap_against_static(caps: pd.DataFrame, row: pd.Series, around: str = "") ->
     if word not in position:
         why = word if row[CAP_SEEDS] < 2 else (f"[{row[CAP_INTERVAL[0]]:+.2f}, {row[CAP_INTERVAL[1]]:+.2f}] "
                                                f"paired by seed; {word}")
-        return text + f"scores {higher(row['capped − static'])} it ({why})."
+        return text + f"scores {_higher(row['capped − static'])} it ({why})."
     compared = caps[caps["capped − static"].notna()]
     words = cap_words(compared)
     short = sum(w not in position for w in words)
@@ -118,6 +126,11 @@ def _adaptive_energy(results_dir: Path, profile: str) -> str:
     return text + "."
 
 
+def _std_suffix(std: float) -> str:
+    """" ± 0.12", or "" with one seed (no spread)."""
+    return f" ± {std:.2f}" if std == std else ""
+
+
 def mac_cap_summary(summary: pd.DataFrame, n_seeds: int) -> str:
     """Notebook 04's MAC cap in two Markdown paragraphs: whether a cap of ``CAP_WORST_CASE`` × the mean
     MACs costs less than ``CAP_TOLERANCE`` points of clean accuracy (else what it costs and why),
@@ -136,7 +149,7 @@ def mac_cap_summary(summary: pd.DataFrame, n_seeds: int) -> str:
          + f", and clean accuracy stays within {tolerance:g} points of the "
          f"uncapped model ({within.iloc[-1]['delta_acc_mean']:+.2f})." if len(within) else
          f"**No cap gets there: a guaranteed worst case of {goal:g}× the mean MACs costs "
-         f"{-at_goal['delta_acc_mean']:.2f}{std_suffix(at_goal['delta_acc_std'])} points of clean accuracy** (paired over "
+         f"{-at_goal['delta_acc_mean']:.2f}{_std_suffix(at_goal['delta_acc_std'])} points of clean accuracy** (paired over "
          f"seeds; more than {tolerance:g}), because {at_goal['capped_mean']:.0f}% of the clean test images need more "
          f"than the cap and lose channels they would have used.")
         + (f" The smallest cap within {tolerance:g} points is {loose['multiple'].min():g}× "
@@ -144,7 +157,7 @@ def mac_cap_summary(summary: pd.DataFrame, n_seeds: int) -> str:
            if len(loose) and (not len(within) or loose["multiple"].min() < within["multiple"].max()) else "")
         + (" Tighter caps cost more" + (" (mean ± std over seeds)" if tight["delta_acc_std"].notna().any() else "")
            + ": " + ", ".join(
-               f"{r.multiple:g}× {r.delta_acc_mean:+.2f}{std_suffix(r.delta_acc_std)} points ({r.capped_mean:.0f}% of "
+               f"{r.multiple:g}× {r.delta_acc_mean:+.2f}{_std_suffix(r.delta_acc_std)} points ({r.capped_mean:.0f}% of "
                "images capped)" for r in tight.itertuples()) + "." if len(tight) else "")
         + f"\n\n**What a user gives up, and what the alternative is.** At {at_goal['multiple']:g}× the cap is "
         f"{at_goal['cap_mean'] / 1e6:.2f}M MACs; the static ResNet-20 that costs exactly that on every image would "
@@ -276,7 +289,8 @@ def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Option
     caps = read_mac_caps(results_dir, profile)
     if caps is not None and len(caps):
         caps = caps.reset_index()
-        bounded = caps[caps["attacked max (M)"] <= CAP_WORST_CASE * caps["clean MACs (M)"].max()]
+        uncapped = caps["cap (M)"] / caps["cap (× mean MACs)"]  # each seed's mean MACs without a cap, averaged
+        bounded = caps[caps["attacked max (M)"] <= CAP_WORST_CASE * uncapped]
         row = (bounded if len(bounded) else caps).sort_values("cap (× mean MACs)").iloc[-1]
         several = len(top) > 1  # each seed has its own cap; the table gives their means
         largest = " (mean over seeds of each seed's costliest)" if several else ""
@@ -286,4 +300,4 @@ def energy_attack(over: pd.DataFrame, results_dir: Path, profile: str) -> Option
                  f"executes {row['attacked max (M)']:.2f}M{largest}."
                  + _cap_against_static(caps, row, _widths_around(
                      over, row["cap (M)"] * 1e6, load_overview(results_dir, "full")[1] if profile != "full" else None)))
-    return Finding(TOPIC, text, "04_energy_macs.png")
+    return Finding(COMPUTE, text, "04_energy_macs.png")

@@ -1,6 +1,7 @@
 """Channel gating's findings (notebook 03): accuracy against executed MACs and the static
-networks, how per-image the gates are, whether similar classes use similar channels; the words
-for a gated model's static control, which the study's question uses too."""
+networks, how per-image the gates are, whether similar classes use similar channels, and notebook
+03's one-seed readings; the words for a gated model's static control, which the study's question
+uses too (``nearest_words``, ``costlier``)."""
 
 from __future__ import annotations
 

@@ -20,10 +20,10 @@ from ..tables import counted
 from ..verdicts import ROBUST_ACC, Finding, read_robustness, settled, waiting
 from .words import listed, value_range
 
-TOPIC = "Adversarial attacks"  # the finding's, by which notebook 05 finds it for its section
+ATTACKS = "Adversarial attacks"  # the finding's topic, by which notebook 05 finds it for its section
 
 
-def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
+def label_attacks(results_dir: Path, profile: str) -> Optional[Finding]:
     """Robustness to FGSM and PGD from notebook 04's sweep and its image-paired differences;
     None where notebook 04 has not run at ``profile``."""
     found = read_robustness(results_dir, profile)
@@ -83,7 +83,7 @@ def attacks(results_dir: Path, profile: str) -> Optional[Finding]:
             + f" {'; '.join(parts)}; at {largest:g}/255 "
             + (f"every model is at {most:.1f}%." if most == 0 else f"every model is at {most:.1f}% or less.")
             + over + how)
-    return Finding(TOPIC, text, "05_robustness_curves.png")
+    return Finding(ATTACKS, text, "05_robustness_curves.png")
 
 
 def paired_attack_text(paired: pd.DataFrame, eps_255: float, images: int) -> str:

@@ -1,4 +1,4 @@
-"""The English the findings share: lists, ranges, signed differences."""
+"""The English the findings share: lists and ranges."""
 
 from __future__ import annotations
 
@@ -16,15 +16,3 @@ def listed(parts: list[str]) -> str:
     """"a, b and c"."""
     return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else "".join(parts)
 
-
-def higher(points: float) -> str:
-    """"0.34 points higher than", "0.20 points lower than" or "level with" (no verdict: the
-    words of a difference without an interval)."""
-    if abs(points) < 0.005:
-        return "level with"
-    return f"{abs(points):.2f} points {'higher than' if points > 0 else 'lower than'}"
-
-
-def std_suffix(std: float) -> str:
-    """" ± 0.12", or "" with one seed (no spread)."""
-    return f" ± {std:.2f}" if std == std else ""
