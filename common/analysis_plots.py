@@ -331,7 +331,7 @@ ENERGY_STYLES = {"noise": ("tab:gray", "o", ":"), "energy": ("tab:red", "o", "-"
 def plot_energy_sweep(overview: pd.DataFrame, references: dict[str, float], title: str,
                       columns: int = 4) -> plt.Figure:
     """Mean executed MACs per image against eps, one panel per model of ``overview``
-    (``common.study.energy_overview``): noise, energy and stealthy images, each line starting
+    (``common.attack_results.energy_overview``): noise, energy and stealthy images, each line starting
     at the clean images (eps 0); ``references`` ({name: MACs}) as horizontal lines."""
     models = list(dict.fromkeys(overview["model"]))
     rows_ = math.ceil(len(models) / columns)
@@ -365,7 +365,7 @@ def plot_energy_sweep(overview: pd.DataFrame, references: dict[str, float], titl
 
 
 def plot_gate_shift(shift: pd.DataFrame, title: str) -> plt.Figure:
-    """Mean gate on-rate per gated block (rows of ``shift``, ``common.study.gate_shift``) for
+    """Mean gate on-rate per gated block (rows of ``shift``, ``common.attack_results.gate_shift``) for
     each image set (its columns), as grouped bars."""
     fig, ax = plt.subplots(figsize=(9, 3.6))
     index = np.arange(len(shift))
@@ -394,7 +394,7 @@ def _log_ticks(ax: plt.Axes, axis: str, low: float, high: float) -> None:
 def plot_budget_curve(summary: pd.DataFrame, frontier: pd.DataFrame, uncapped_acc: float,
                       uncapped_macs: float, title: str, tolerance: float = CAP_TOLERANCE,
                       goal: float = CAP_WORST_CASE, uncapped_attacked: float | None = None) -> plt.Figure:
-    """A MAC cap's price and guarantee, from ``common.study.budget_summary`` (mean ± std over
+    """A MAC cap's price and guarantee, from ``common.attack_results.budget_summary`` (mean ± std over
     seeds). Left: clean accuracy against the cap, with the static ``frontier`` (columns
     ``macs``, ``acc``, ``width``: the network whose every image costs the cap) and the uncapped
     accuracy less ``tolerance``. Right: executed MACs on clean and attacked images against the

@@ -17,12 +17,13 @@ from typing import NamedTuple, Optional
 import pandas as pd
 
 from . import seeds
+from .attack_results import differing, direction_words, smallest_attack_eps, strongest_pgd
 from .analysis import TRAINED, TWINS, UNTRAINED_STATIC, control_partials, follows_split, partial_column
 from .manifest import ANALYSIS_K, DY_LABEL, HEADLINE_LABEL, SEEDS, STUDY_LABELS
 from .names import FAMILIES
 from .paths import RESULTS_DIR, tables_dir
 from .selection import decides_per_image
-from .study import differing, direction_words, handoff_path, smallest_attack_eps, strongest_pgd
+from .study import handoff_path
 
 
 class Finding(NamedTuple):

@@ -445,7 +445,8 @@ def test_per_image_analyses_are_set_side_by_side_with_their_conclusions(tmp_path
 
 
 def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
-    from common.study import handoff_path, paired_by_image
+    from common.attack_results import paired_by_image
+    from common.study import handoff_path
 
     rows = [{"model": model, "attack": "PGD-20", "eps_255": eps, "robust_acc": acc, "images": 300}
             for model, at1 in (("ResNet-20", 55.0), ("DY K=4", 70.0), (run_label(*HEADLINE), 52.0))
@@ -473,7 +474,8 @@ def test_attacks_name_a_model_that_differs_paired_by_image(tmp_path):
 
 
 def test_attacks_pair_each_seed_with_the_resnet20_of_its_seed_and_read_over_seeds(tmp_path):
-    from common.study import handoff_path, paired_by_image
+    from common.attack_results import paired_by_image
+    from common.study import handoff_path
 
     headline = run_label(*HEADLINE)
     seeded = lambda label, s: label if s == 0 else f"{label} (seed {s})"
@@ -1042,7 +1044,7 @@ def test_how_input_dependent_the_attention_is_at_one_length_and_when_the_mean_do
 
 
 def test_paired_attack_text_counts_the_comparisons_and_says_differs():
-    from common.study import PAIRED_CI
+    from common.attack_results import PAIRED_CI
 
     delta = "Δ vs ResNet-20 (points)"
     paired = pd.DataFrame({"model": ["ResNet-20", "DY K=4", "gated"], delta: [np.nan, 6.0, 0.7],

@@ -16,7 +16,7 @@ LAYERS = {
     "core": ["data", "losses", "models", "models.resnet", "models.dynamic_conv",
              "models.gating", "evaluation", "flops", "attacks", "plots"],
     "training": ["config", "runs", "train"],
-    "study": ["names", "manifest", "selection", "seeds", "study", "analysis",
+    "study": ["names", "manifest", "selection", "seeds", "study", "attack_results", "analysis",
               "analysis_plots", "verdicts", "lengths", "findings.words", "findings.similarity",
               "findings.baseline", "findings.dynamic", "findings.gating", "findings.robustness",
               "findings.energy", "findings", "notebook"],

@@ -14,7 +14,7 @@ from .. import seeds
 from ..lengths import length
 from ..manifest import HEADLINE_LABEL, SEEDS
 from ..seeds import REFERENCE
-from ..study import adaptive_gap
+from ..attack_results import adaptive_gap
 from ..tables import counted
 from ..verdicts import (CAP_INTERVAL, CAP_SEEDS, CAP_TOLERANCE, CAP_WORST_CASE, TEST_IMAGES, WIDE_BRACKET, Finding,
                         cap_words, energy_word, load_overview, read_energy, read_mac_caps, read_table, settled, waiting)
@@ -135,7 +135,7 @@ def mac_cap_summary(summary: pd.DataFrame, n_seeds: int) -> str:
     """Notebook 04's MAC cap in two Markdown paragraphs: whether a cap of ``CAP_WORST_CASE`` × the mean
     MACs costs less than ``CAP_TOLERANCE`` points of clean accuracy (else what it costs and why),
     the tighter caps, and what a user gives up against the static network of the same worst case.
-    ``summary``: ``study.budget_summary``'s table over the headline's ``n_seeds`` seeds."""
+    ``summary``: ``attack_results.budget_summary``'s table over the headline's ``n_seeds`` seeds."""
     goal, tolerance = CAP_WORST_CASE, CAP_TOLERANCE
     within = summary[(summary["multiple"] <= goal) & (summary["delta_acc_mean"] >= -tolerance)]
     loose = summary[summary["delta_acc_mean"] >= -tolerance]
@@ -185,9 +185,9 @@ def energy_summary(table: pd.DataFrame, recovered: pd.DataFrame, transfer: pd.Da
     stealthy variant, the uniform-L0 gated models (``uniform``), the static ``references``, which
     no attack can push, and a black-box attack from one headline seed to another.
 
-    ``table``: ``study.energy_overview``'s, labelled; ``recovered``: per model, the share of its
+    ``table``: ``attack_results.energy_overview``'s, labelled; ``recovered``: per model, the share of its
     saving over ResNet-20 that the "energy" and "stealthy" attacks take back, in %
-    (``study.saving_recovered``); ``transfer``: ``study.energy_transfer``'s rows at the largest ε;
+    (``attack_results.saving_recovered``); ``transfer``: ``attack_results.energy_transfer``'s rows at the largest ε;
     ``control``: the static control's (label, MACs), or None."""
     own = table.set_index(["model", "ε (/255)"])
 

@@ -15,7 +15,7 @@ from ..lengths import in_prose
 from ..manifest import HEADLINE_LABEL, KERNEL_SWEEP_LABELS, L0_SWEEP_LABELS
 from ..names import split_seed
 from ..seeds import REFERENCE
-from ..study import PAIRED_CI, direction_words, robust_over_seeds
+from ..attack_results import PAIRED_CI, direction_words, robust_over_seeds
 from ..tables import counted
 from ..verdicts import ROBUST_ACC, Finding, read_robustness, settled, waiting
 from .words import listed, value_range
@@ -87,7 +87,7 @@ def label_attacks(results_dir: Path, profile: str) -> Optional[Finding]:
 
 
 def paired_attack_text(paired: pd.DataFrame, eps_255: float, images: int) -> str:
-    """Notebook 04's reading of its image-paired table (``study.paired_by_image``): which models'
+    """Notebook 04's reading of its image-paired table (``attack_results.paired_by_image``): which models'
     robust accuracy differs from the ResNet-20 of their seed at ``eps_255``, in which direction, and
     among how many comparisons, since one of several 95% intervals may exclude 0 by chance."""
     n = int(paired[f"Δ vs {REFERENCE} (points)"].notna().sum())
@@ -149,7 +149,7 @@ def _attacked_seeds(sweep: pd.DataFrame) -> str:
 
 
 def _robust_over_seeds(table: Optional[pd.DataFrame]) -> str:
-    """``study.robust_over_seeds``' ``table`` (the models attacked at several seeds, each seed
+    """``attack_results.robust_over_seeds``' ``table`` (the models attacked at several seeds, each seed
     against the ResNet-20 of that seed) in words, a sub-bullet: "Over seeds. ... DY K=4 +1.0 [-3.0, +5.0]
     points (3 seeds): not distinguishable"; "" without such models (or None: no seed pairing)."""
     if table is None or table.empty:
