@@ -9,12 +9,16 @@ A new family, from training to the report:
 2. ``common.flops``, a MAC rule for each new layer type (``count_macs`` refuses a model it cannot
    count; rules match exact types, so a subclass needs its own);
 3. ``common.names``, its entry in ``NAMING`` (its name, knob and label rule);
-4. ``common.manifest``, its short name in ``_PATTERNS`` and its runs in ``QUEUES`` (``make
-   train-all``, ``make sweep``); among ``STUDY_LABELS`` if its comparison waits for every seed;
-   ``common.study.study_specs`` for the notebooks that train or load it by label;
+4. ``common.manifest``, its short name in ``_PATTERNS`` (and in ``parse_run``'s error message) and
+   its runs in ``QUEUES`` (``make train-all``, ``make sweep``); among ``STUDY_LABELS`` if its
+   comparison waits for every seed; a parameter of ``common.study.study_specs`` for the notebooks
+   that train or load it by label;
 5. ``common.verdicts.QUESTION_COLUMNS`` if the study's question compares it (``common.lengths.comparisons``
-   to compare it at both training lengths), and its finding in a module of ``common.findings``,
-   listed by ``findings.findings`` (the README and notebook 05).
+   to compare it at both training lengths); its finding in a module of ``common.findings``, imported
+   by ``findings/__init__.py``, listed by ``findings.findings`` (the README) and shown in its
+   notebook 05 section with ``findings.about``; the subjects of its per-image analyses in
+   ``findings.ANALYSIS_TOPICS``;
+6. ``tests/test_layers.py``, every new module of ``common`` in its layer of ``LAYERS``.
 """
 
 from __future__ import annotations
